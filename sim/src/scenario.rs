@@ -1,0 +1,32 @@
+//! Scenarios: one failure story each, run for many seeds.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::checker::Checker;
+
+/// The supervisor's future: builds the world, drives workload and faults, returns when the
+/// story is over (nodes still running then are dropped).
+pub type SuperviseFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
+
+/// A failure story. Implementations are registered in [`crate::scenarios::all`].
+pub trait Scenario: Sync {
+    /// Kebab-case name used on the command line (`storage-crash-recovery`).
+    fn name(&self) -> &'static str;
+    /// The story in one line, shown by `cargo sim list`.
+    fn story(&self) -> &'static str;
+    /// Fresh checkers for one run.
+    fn checkers(&self) -> Vec<Box<dyn Checker>>;
+    /// The supervisor for one seed; runs on madsim's main node (trace node `sim`).
+    /// Derive every random choice from `seed` (see [`crate::World`]), never ambiently.
+    fn supervise(&self, seed: u64) -> SuperviseFuture;
+    /// Simulated time after which the run fails ("time limit exceeded"). Default: 1 hour.
+    fn time_limit(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+    /// madsim's network configuration (global packet loss, latency). Default: madsim's.
+    fn config(&self) -> madsim::Config {
+        madsim::Config::default()
+    }
+}

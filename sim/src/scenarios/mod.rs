@@ -1,0 +1,19 @@
+//! The registry of scenarios run by `cargo sim`.
+//!
+//! To add one: write `sim/src/scenarios/<name>.rs` with a unit struct implementing
+//! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
+//! story is also documented in the repository's top-level `scenarios/` folder.
+
+use crate::scenario::Scenario;
+
+/// Every registered scenario, in `cargo sim list` order.
+pub fn all() -> Vec<&'static dyn Scenario> {
+    vec![
+        // Scenarios are added here, e.g. `&storage_crash_recovery::StorageCrashRecovery,`
+    ]
+}
+
+/// The registered scenario called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Scenario> {
+    all().into_iter().find(|scenario| scenario.name() == name)
+}

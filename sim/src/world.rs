@@ -1,0 +1,204 @@
+//! The world a scenario's supervisor builds: named simulated nodes, each with its own
+//! in-memory disk, wall clock and seeded random source, that can be killed and restarted.
+//!
+//! A node is a madsim node whose init closure receives a [`NodeEnv`]; madsim calls it again
+//! on every restart (a new incarnation, same disk and clock, a fresh RNG fork). Killing a
+//! node is a machine crash: madsim drops its tasks and closes its sockets, and its
+//! [`MemDisk`] crashes at the same simulated instant (unsynced data is lost per the disk's
+//! fault model).
+//!
+//! All randomness is derived from the run's seed: the world's source is `seeded(seed)`, each
+//! node gets a fork of it in creation order, each incarnation a fork of the node's.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+
+use madsim::runtime::Handle;
+use madsim::task::NodeId;
+use rand::Rng;
+use seedlog::runtime::{fork, seeded, Clock, MemDisk, MemDiskFaults, NodeRng};
+
+/// What a node's init closure gets on each (re)start.
+pub struct NodeEnv {
+    /// The node's name (also its trace `node`).
+    pub name: String,
+    /// The node's IP address in the simulated network.
+    pub ip: IpAddr,
+    /// The node's disk: survives restarts, crashes when the node is killed.
+    pub disk: Arc<MemDisk>,
+    /// The node's wall clock (the simulator may skew it).
+    pub clock: Clock,
+    /// A random source for this incarnation.
+    pub rng: NodeRng,
+    /// 0 at the first start, +1 per restart.
+    pub incarnation: u64,
+}
+
+/// The simulated nodes of one run. Build it inside `Scenario::supervise`.
+pub struct World {
+    handle: Handle,
+    rng: RefCell<NodeRng>,
+    nodes: RefCell<BTreeMap<String, SimNode>>,
+}
+
+struct SimNode {
+    id: NodeId,
+    ip: IpAddr,
+    disk: Arc<MemDisk>,
+    clock: Clock,
+    killed: Cell<bool>,
+}
+
+/// What the init closure keeps between incarnations.
+struct Incarnations {
+    next: u64,
+    rng: NodeRng,
+}
+
+impl World {
+    /// A world with no nodes, its randomness derived from `seed`. Must run inside the
+    /// simulation (in `supervise`).
+    pub fn new(seed: u64) -> Self {
+        World {
+            handle: Handle::current(),
+            rng: RefCell::new(seeded(seed)),
+            nodes: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// madsim's handle, for what the world does not wrap yet (pause, network plugins).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// A random source for the supervisor's own choices (fault times, workload sizes).
+    pub fn fork_rng(&self) -> NodeRng {
+        fork(&mut self.rng.borrow_mut())
+    }
+
+    /// Adds and starts a node with a fault-free disk; `init` runs on it now and after every
+    /// restart. Its IP is 10.0.x.y in creation order (see [`World::ip`]).
+    pub fn add_node<F, Fut>(&self, name: &str, init: F) -> NodeId
+    where
+        F: Fn(NodeEnv) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.add_node_with_disk(name, |seed| MemDisk::new(seed), init)
+    }
+
+    /// Like [`World::add_node`], with a disk that injects `faults`.
+    pub fn add_node_with_faults<F, Fut>(&self, name: &str, faults: MemDiskFaults, init: F) -> NodeId
+    where
+        F: Fn(NodeEnv) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.add_node_with_disk(name, move |seed| MemDisk::with_faults(seed, faults), init)
+    }
+
+    fn add_node_with_disk<F, Fut>(&self, name: &str, disk: impl FnOnce(u64) -> MemDisk, init: F) -> NodeId
+    where
+        F: Fn(NodeEnv) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        assert!(!self.nodes.borrow().contains_key(name), "node `{name}` already exists");
+        let mut node_rng = self.fork_rng();
+        let disk = Arc::new(disk(node_rng.random()));
+        let clock = Clock::system();
+        let ip = node_ip(self.nodes.borrow().len());
+        let incarnations = Mutex::new(Incarnations { next: 0, rng: fork(&mut node_rng) });
+        let env = (name.to_string(), disk.clone(), clock.clone());
+        let node = self
+            .handle
+            .create_node()
+            .name(name)
+            .ip(ip)
+            .init(move || {
+                let mut inc = incarnations.lock().unwrap_or_else(|p| p.into_inner());
+                let incarnation = inc.next;
+                inc.next += 1;
+                init(NodeEnv {
+                    name: env.0.clone(),
+                    ip,
+                    disk: env.1.clone(),
+                    clock: env.2.clone(),
+                    rng: fork(&mut inc.rng),
+                    incarnation,
+                })
+            })
+            .build();
+        let id = node.id();
+        let sim_node = SimNode { id, ip, disk, clock, killed: Cell::new(false) };
+        self.nodes.borrow_mut().insert(name.to_string(), sim_node);
+        id
+    }
+
+    /// Crashes the node: its tasks stop, its connections close and its disk crashes, all at
+    /// this simulated instant. Emits `node_killed`.
+    pub fn kill(&self, name: &str) {
+        self.with_node(name, |node| {
+            self.handle.kill(node.id);
+            node.disk.crash();
+            node.killed.set(true);
+        });
+        tracing::info!(name: "node_killed", node = name);
+    }
+
+    /// Starts the node again from its init closure, on the same disk and clock. A node that
+    /// is still running is killed first (madsim keeps sockets bound otherwise). Emits
+    /// `node_restarted`.
+    pub fn restart(&self, name: &str) {
+        if !self.with_node(name, |node| node.killed.get()) {
+            self.kill(name);
+        }
+        self.with_node(name, |node| {
+            self.handle.restart(node.id);
+            node.killed.set(false);
+        });
+        tracing::info!(name: "node_restarted", node = name);
+    }
+
+    /// Whether the node is down (killed and not restarted).
+    pub fn is_killed(&self, name: &str) -> bool {
+        self.with_node(name, |node| node.killed.get())
+    }
+
+    /// The node's madsim id.
+    pub fn id(&self, name: &str) -> NodeId {
+        self.with_node(name, |node| node.id)
+    }
+
+    /// The node's IP address.
+    pub fn ip(&self, name: &str) -> IpAddr {
+        self.with_node(name, |node| node.ip)
+    }
+
+    /// The node's disk (the simulator's handle on it: inspect, inject faults).
+    pub fn disk(&self, name: &str) -> Arc<MemDisk> {
+        self.with_node(name, |node| node.disk.clone())
+    }
+
+    /// The node's wall clock (skew, drift, jump it).
+    pub fn clock(&self, name: &str) -> Clock {
+        self.with_node(name, |node| node.clock.clone())
+    }
+
+    /// Names of all nodes, sorted.
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.borrow().keys().cloned().collect()
+    }
+
+    fn with_node<T>(&self, name: &str, f: impl FnOnce(&SimNode) -> T) -> T {
+        let nodes = self.nodes.borrow();
+        let node = nodes.get(name).unwrap_or_else(|| panic!("no node named `{name}`"));
+        f(node)
+    }
+}
+
+/// 10.0.0.1, 10.0.0.2, … for the nodes in creation order.
+fn node_ip(index: usize) -> IpAddr {
+    let n = u32::try_from(index + 1).expect("too many nodes");
+    IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | n))
+}

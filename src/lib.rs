@@ -1,0 +1,7 @@
+//! seedlog: a Kafka-compatible broker that runs unchanged on tokio and in madsim.
+//!
+//! See `docs/` and the crate's README for the layout; `runtime` is the seam every other
+//! module goes through for disk, time, randomness and spawning.
+
+pub mod runtime;
+pub mod storage;

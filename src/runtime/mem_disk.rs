@@ -1,0 +1,976 @@
+//! [`MemDisk`]: the disk of the simulator and of unit tests. Files live in memory, survive
+//! node restarts (the simulator owns the disk, not the node) and fail the way real disks
+//! fail, drawn from a seeded RNG so a seed replays the same faults.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::disk::{Disk, DiskFile, OpenMode};
+
+/// The granularity at which a crash tears a file (a page / filesystem block).
+pub const BLOCK_BYTES: usize = 4096;
+
+/// Which faults a [`MemDisk`] injects. `Default` (= [`MemDiskFaults::none`]) injects none.
+///
+/// Rates are probabilities per operation in `[0, 1]`. The three `crash_*_weight`s choose,
+/// for each file with unsynced changes at a crash, how much of them survives (see
+/// [`MemDisk`]); all zero means "lost".
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemDiskFaults {
+    /// ENOSPC: the total length of all live files may not exceed this.
+    pub capacity_bytes: Option<u64>,
+    /// Probability that a `read_at` fails with an injected EIO.
+    pub read_error_rate: f64,
+    /// Probability that a `read_at` returns its data with one bit flipped (transiently).
+    pub bit_flip_rate: f64,
+    /// Probability that a `sync` of a file with unsynced changes fails and loses them.
+    pub sync_error_rate: f64,
+    /// Latency of every operation but `len`, uniform in `[min, max]`; `None` never sleeps.
+    pub latency: Option<(Duration, Duration)>,
+    /// Weight of crash outcome 1: the unsynced changes are lost.
+    pub crash_lost_weight: u32,
+    /// Weight of crash outcome 2: a block-aligned prefix of the new content survives.
+    pub crash_torn_prefix_weight: u32,
+    /// Weight of crash outcome 3: the new size survives, unwritten blocks read as zeros.
+    pub crash_size_without_data_weight: u32,
+}
+
+impl MemDiskFaults {
+    /// No faults and no latency; the three crash outcomes equally likely.
+    pub fn none() -> Self {
+        Self {
+            capacity_bytes: None,
+            read_error_rate: 0.0,
+            bit_flip_rate: 0.0,
+            sync_error_rate: 0.0,
+            latency: None,
+            crash_lost_weight: 1,
+            crash_torn_prefix_weight: 1,
+            crash_size_without_data_weight: 1,
+        }
+    }
+
+    /// A moderately hostile disk for simulation runs: rare read errors, bit flips and fsync
+    /// failures, and SSD-like latency (50 µs to 2 ms). No capacity limit.
+    pub fn typical() -> Self {
+        Self {
+            read_error_rate: 0.001,
+            bit_flip_rate: 0.001,
+            sync_error_rate: 0.0005,
+            latency: Some((Duration::from_micros(50), Duration::from_millis(2))),
+            ..Self::none()
+        }
+    }
+}
+
+impl Default for MemDiskFaults {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
+/// An in-memory [`Disk`] with a documented fault model.
+///
+/// Fault model (what a real disk and Linux filesystem can do, made reproducible):
+/// - A file is an inode with two contents: `volatile` (what reads see, the page cache) and
+///   `durable` (what survives a crash). Writes change `volatile`; `sync` copies it to
+///   `durable`.
+/// - A directory maps names to inodes, again as a volatile and a durable view. Creating a
+///   file, `rename` and `remove` change the volatile view; `sync_dir` makes it durable.
+///   Directories themselves are durable as soon as `create_dir_all` (or a directory
+///   `rename`) returns: a simplification, as seedlog creates its directories at start-up.
+/// - [`MemDisk::crash`] (the simulator calls it when it kills the node) resets every
+///   directory to its durable view, drops inodes no longer named anywhere and, for each
+///   surviving file with unsynced changes, picks one outcome by the `crash_*_weight`s of
+///   [`MemDiskFaults`], with a cut `c` drawn uniformly among the multiples of
+///   [`BLOCK_BYTES`] in `0..=ceil(volatile_len / BLOCK_BYTES) * BLOCK_BYTES`:
+///   1. lost: the durable content;
+///   2. torn prefix: positions `< c` from volatile, later ones from durable (if longer);
+///   3. size without data (ext4 delayed allocation): volatile's length, positions `< c`
+///      from volatile, later ones from durable where it has them, zeros elsewhere.
+///
+///   For 2 and 3, `c >= volatile_len` yields exactly the volatile content. Every handle
+///   opened before the crash is stale afterwards: all its operations fail.
+/// - A failed `sync` (probability `sync_error_rate`, only when there is something to
+///   write) reports the error once and loses the file's unsynced changes at once: volatile
+///   reverts to durable. Linux keeps the stale pages readable instead, which is equivalent
+///   for a caller that treats a failed fsync as fatal, as it must. The next sync succeeds.
+/// - A write that would make the live files' total length exceed `capacity_bytes` fails
+///   with `StorageFull` and changes nothing. A file is live while it is named in a volatile
+///   directory view or open; a removed file whose removal is not yet durable counts no more.
+/// - `read_at` fails with an injected EIO at `read_error_rate`, and at `bit_flip_rate`
+///   returns its data with one random bit flipped; the stored bytes are untouched, so a
+///   re-read may succeed. Storage must catch flips by CRC.
+/// - Every operation but `len` first sleeps a latency drawn from `latency` (simulated time
+///   under madsim); with `None` nothing sleeps.
+///
+/// Invariants:
+/// - all randomness comes from one `StdRng` seeded at construction, and maps are ordered
+///   (`BTreeMap`), so outcomes depend only on the seed and the sequence of operations;
+/// - for every inode, `volatile[..dirty_from] == durable[..dirty_from]`, and
+///   `dirty_from == None` implies `volatile == durable`;
+/// - an inode's link counts equal the number of volatile / durable directory entries
+///   naming it; an inode with no link and no open handle is dropped;
+/// - a failed operation changes nothing (except a failed `sync`, which loses exactly the
+///   unsynced changes of that file);
+/// - the state lock is never held across an await.
+#[derive(Clone)]
+pub struct MemDisk {
+    state: Arc<Mutex<State>>,
+}
+
+impl fmt::Debug for MemDisk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemDisk").finish_non_exhaustive()
+    }
+}
+
+struct State {
+    faults: MemDiskFaults,
+    rng: StdRng,
+    /// Bumped by every crash; handles from an older generation are stale.
+    generation: u64,
+    next_inode: u64,
+    inodes: BTreeMap<u64, Inode>,
+    dirs: BTreeMap<PathBuf, Dir>,
+}
+
+#[derive(Default)]
+struct Inode {
+    volatile: Vec<u8>,
+    durable: Vec<u8>,
+    /// Lowest position changed (written, zero-filled or truncated) since the last sync.
+    dirty_from: Option<usize>,
+    volatile_links: u32,
+    durable_links: u32,
+    open_handles: u32,
+}
+
+#[derive(Default)]
+struct Dir {
+    volatile: BTreeMap<String, u64>,
+    durable: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Copy)]
+enum CrashOutcome {
+    Lost,
+    TornPrefix,
+    SizeWithoutData,
+}
+
+impl MemDisk {
+    /// See [`BLOCK_BYTES`].
+    pub const BLOCK_BYTES: usize = BLOCK_BYTES;
+
+    /// A disk without faults or latency (unit tests). The seed still drives crash outcomes.
+    pub fn new(seed: u64) -> Self {
+        Self::with_faults(seed, MemDiskFaults::none())
+    }
+
+    /// A disk injecting `faults`, drawn from a `StdRng` seeded with `seed`.
+    pub fn with_faults(seed: u64, faults: MemDiskFaults) -> Self {
+        let mut dirs = BTreeMap::new();
+        dirs.insert(PathBuf::new(), Dir::default());
+        dirs.insert(PathBuf::from("/"), Dir::default());
+        let state = State {
+            faults,
+            rng: StdRng::seed_from_u64(seed),
+            generation: 0,
+            next_inode: 0,
+            inodes: BTreeMap::new(),
+            dirs,
+        };
+        Self { state: Arc::new(Mutex::new(state)) }
+    }
+
+    /// Changes the faults from now on (e.g. none before a final check).
+    pub fn set_faults(&self, faults: MemDiskFaults) {
+        self.lock().faults = faults;
+    }
+
+    /// The node died: unsynced state is lost or torn as the type's docs describe.
+    pub fn crash(&self) {
+        self.lock().crash(false);
+    }
+
+    /// A crash in which every unsynced change is lost (outcome 1 for every file).
+    pub fn crash_losing_all_unsynced(&self) {
+        self.lock().crash(true);
+    }
+
+    /// Names of the files in `dir` (volatile view, sorted); empty if `dir` does not exist.
+    pub fn file_names(&self, dir: &Path) -> Vec<String> {
+        let state = self.lock();
+        state
+            .dirs
+            .get(&normalize(dir))
+            .map(|d| d.volatile.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The content a read would see at `path`, without faults or latency.
+    pub fn file_contents(&self, path: &Path) -> Option<Bytes> {
+        let state = self.lock();
+        let id = state.lookup(&normalize(path)).ok()?;
+        state.inodes.get(&id).map(|inode| Bytes::copy_from_slice(&inode.volatile))
+    }
+
+    /// Total length of the live files (the quantity `capacity_bytes` limits).
+    pub fn used_bytes(&self) -> u64 {
+        self.lock().used_bytes()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("mem disk lock")
+    }
+}
+
+/// Sleeps the drawn latency (without holding the lock), then runs `op` under the lock.
+async fn after_latency<T>(
+    state: &Mutex<State>,
+    op: impl FnOnce(&mut State) -> io::Result<T>,
+) -> io::Result<T> {
+    let delay = state.lock().expect("mem disk lock").draw_latency();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let mut state = state.lock().expect("mem disk lock");
+    op(&mut state)
+}
+
+#[async_trait]
+impl Disk for MemDisk {
+    async fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn DiskFile>> {
+        let path = normalize(path);
+        let (inode, generation) = after_latency(&self.state, |s| s.open(&path, mode)).await?;
+        Ok(Arc::new(MemFile { state: Arc::clone(&self.state), path, inode, generation }))
+    }
+
+    async fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        after_latency(&self.state, |s| s.list_dir(&normalize(dir))).await
+    }
+
+    async fn exists(&self, path: &Path) -> io::Result<bool> {
+        after_latency(&self.state, |s| Ok(s.exists(&normalize(path)))).await
+    }
+
+    async fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        after_latency(&self.state, |s| s.rename(&normalize(from), &normalize(to))).await
+    }
+
+    async fn remove(&self, path: &Path) -> io::Result<()> {
+        after_latency(&self.state, |s| s.remove(&normalize(path))).await
+    }
+
+    async fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        after_latency(&self.state, |s| s.create_dir_all(&normalize(dir))).await
+    }
+
+    async fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        after_latency(&self.state, |s| s.sync_dir(&normalize(dir))).await
+    }
+}
+
+/// An open file of a [`MemDisk`]: an inode id, valid for one crash generation.
+struct MemFile {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+    inode: u64,
+    generation: u64,
+}
+
+impl fmt::Debug for MemFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemFile").field("path", &self.path).field("inode", &self.inode).finish()
+    }
+}
+
+impl Drop for MemFile {
+    fn drop(&mut self) {
+        // No panic in drop: a poisoned lock means a test already failed.
+        if let Ok(mut state) = self.state.lock() {
+            if state.generation == self.generation {
+                if let Some(inode) = state.inodes.get_mut(&self.inode) {
+                    inode.open_handles = inode.open_handles.saturating_sub(1);
+                }
+                state.collect(self.inode);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl DiskFile for MemFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn append(&self, buf: Bytes) -> io::Result<u64> {
+        after_latency(&self.state, |s| {
+            let position = s.inode(self.inode, self.generation)?.volatile.len();
+            s.write(self.inode, position, &buf)?;
+            Ok(position as u64)
+        })
+        .await
+    }
+
+    async fn write_at(&self, position: u64, buf: Bytes) -> io::Result<()> {
+        after_latency(&self.state, |s| {
+            s.inode(self.inode, self.generation)?;
+            s.write(self.inode, to_usize(position)?, &buf)
+        })
+        .await
+    }
+
+    async fn read_at(&self, position: u64, len: usize) -> io::Result<Bytes> {
+        after_latency(&self.state, |s| s.read(self.inode, self.generation, position, len)).await
+    }
+
+    async fn len(&self) -> io::Result<u64> {
+        let state = self.state.lock().expect("mem disk lock");
+        Ok(state.inode(self.inode, self.generation)?.volatile.len() as u64)
+    }
+
+    async fn set_len(&self, len: u64) -> io::Result<()> {
+        after_latency(&self.state, |s| s.set_len(self.inode, self.generation, to_usize(len)?)).await
+    }
+
+    async fn sync(&self) -> io::Result<()> {
+        after_latency(&self.state, |s| s.sync(self.inode, self.generation)).await
+    }
+}
+
+impl State {
+    fn draw_latency(&mut self) -> Option<Duration> {
+        let (min, max) = self.faults.latency?;
+        if max <= min {
+            return Some(min);
+        }
+        let min_ns = u64::try_from(min.as_nanos()).unwrap_or(u64::MAX);
+        let max_ns = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+        Some(Duration::from_nanos(self.rng.random_range(min_ns..=max_ns)))
+    }
+
+    /// Draws an event of probability `rate`; draws nothing when the rate is zero.
+    fn chance(&mut self, rate: f64) -> bool {
+        rate > 0.0 && self.rng.random::<f64>() < rate
+    }
+
+    fn inode(&self, id: u64, generation: u64) -> io::Result<&Inode> {
+        if generation != self.generation {
+            return Err(stale());
+        }
+        self.inodes.get(&id).ok_or_else(stale)
+    }
+
+    fn inode_mut(&mut self, id: u64, generation: u64) -> io::Result<&mut Inode> {
+        if generation != self.generation {
+            return Err(stale());
+        }
+        self.inodes.get_mut(&id).ok_or_else(stale)
+    }
+
+    fn used_bytes(&self) -> u64 {
+        let live = self.inodes.values().filter(|i| i.volatile_links > 0 || i.open_handles > 0);
+        live.map(|i| i.volatile.len() as u64).sum()
+    }
+
+    /// `StorageFull` if growing the live files by `growth` bytes would exceed the capacity.
+    fn ensure_space(&self, growth: usize) -> io::Result<()> {
+        match self.faults.capacity_bytes {
+            Some(capacity) if self.used_bytes().saturating_add(growth as u64) > capacity => {
+                Err(io::Error::new(io::ErrorKind::StorageFull, "ENOSPC: mem disk capacity reached"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes `buf` at `position` of a valid inode, zero-filling any gap past the end.
+    fn write(&mut self, id: u64, position: usize, buf: &[u8]) -> io::Result<()> {
+        let end = position.checked_add(buf.len()).ok_or_else(|| invalid("write past usize"))?;
+        let old_len = self.inodes.get(&id).map_or(0, |i| i.volatile.len());
+        self.ensure_space(end.saturating_sub(old_len))?;
+        let inode = self.inodes.get_mut(&id).ok_or_else(stale)?;
+        if end > old_len {
+            inode.volatile.resize(end, 0);
+        }
+        inode.volatile[position..end].copy_from_slice(buf);
+        inode.mark_dirty(position.min(old_len));
+        Ok(())
+    }
+
+    fn read(&mut self, id: u64, generation: u64, position: u64, len: usize) -> io::Result<Bytes> {
+        self.inode(id, generation)?;
+        if self.chance(self.faults.read_error_rate) {
+            return Err(io::Error::other("EIO: injected read error"));
+        }
+        let volatile = &self.inode(id, generation)?.volatile;
+        let start = usize::try_from(position).unwrap_or(usize::MAX).min(volatile.len());
+        let end = start.saturating_add(len).min(volatile.len());
+        let mut data = volatile[start..end].to_vec();
+        if !data.is_empty() && self.chance(self.faults.bit_flip_rate) {
+            let bit = self.rng.random_range(0..data.len() * 8);
+            data[bit / 8] ^= 1 << (bit % 8);
+        }
+        Ok(Bytes::from(data))
+    }
+
+    fn set_len(&mut self, id: u64, generation: u64, len: usize) -> io::Result<()> {
+        let old_len = self.inode(id, generation)?.volatile.len();
+        self.ensure_space(len.saturating_sub(old_len))?;
+        let inode = self.inode_mut(id, generation)?;
+        if len != old_len {
+            inode.volatile.resize(len, 0);
+            inode.mark_dirty(len.min(old_len));
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, id: u64, generation: u64) -> io::Result<()> {
+        if self.inode(id, generation)?.dirty_from.is_none() {
+            return Ok(());
+        }
+        let failed = self.chance(self.faults.sync_error_rate);
+        let inode = self.inode_mut(id, generation)?;
+        if failed {
+            inode.volatile.clone_from(&inode.durable);
+            inode.dirty_from = None;
+            return Err(io::Error::other("EIO: injected fsync failure, unsynced data lost"));
+        }
+        inode.flush();
+        Ok(())
+    }
+
+    /// The inode named by `path` in the volatile view.
+    fn lookup(&self, path: &Path) -> io::Result<u64> {
+        let (parent, name) = split(path)?;
+        let dir = self.dirs.get(parent).ok_or_else(|| not_found(parent))?;
+        dir.volatile.get(name).copied().ok_or_else(|| not_found(path))
+    }
+
+    fn open(&mut self, path: &Path, mode: OpenMode) -> io::Result<(u64, u64)> {
+        if self.dirs.contains_key(path) {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, path.display().to_string()));
+        }
+        let (parent, name) = split(path)?;
+        let dir = self.dirs.get_mut(parent).ok_or_else(|| not_found(parent))?;
+        let id = match (dir.volatile.get(name).copied(), mode) {
+            (Some(_), OpenMode::CreateNew) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    path.display().to_string(),
+                ))
+            }
+            (Some(id), _) => id,
+            (None, OpenMode::Existing) => return Err(not_found(path)),
+            (None, OpenMode::Create | OpenMode::CreateNew) => {
+                let id = self.next_inode;
+                self.next_inode += 1;
+                dir.volatile.insert(name.to_owned(), id);
+                self.inodes.insert(id, Inode { volatile_links: 1, ..Inode::default() });
+                id
+            }
+        };
+        if let Some(inode) = self.inodes.get_mut(&id) {
+            inode.open_handles += 1;
+        }
+        Ok((id, self.generation))
+    }
+
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let entries = self.dirs.get(dir).ok_or_else(|| not_found(dir))?;
+        let mut names: Vec<String> = entries.volatile.keys().cloned().collect();
+        let subdirs = self.dirs.keys().filter(|d| d.parent() == Some(dir));
+        names.extend(subdirs.filter_map(|d| d.file_name()?.to_str().map(str::to_owned)));
+        names.sort();
+        Ok(names)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.dirs.contains_key(path) || self.lookup(path).is_ok()
+    }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        if self.dirs.contains_key(from) {
+            return self.rename_dir(from, to);
+        }
+        let id = self.lookup(from)?;
+        if from == to {
+            return Ok(());
+        }
+        if self.dirs.contains_key(to) {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, to.display().to_string()));
+        }
+        let (to_parent, to_name) = split(to)?;
+        let to_dir = self.dirs.get_mut(to_parent).ok_or_else(|| not_found(to_parent))?;
+        let replaced = to_dir.volatile.insert(to_name.to_owned(), id);
+        let (from_parent, from_name) = split(from)?;
+        if let Some(from_dir) = self.dirs.get_mut(from_parent) {
+            from_dir.volatile.remove(from_name);
+        }
+        if let Some(replaced) = replaced {
+            self.unlink_volatile(replaced);
+        }
+        Ok(())
+    }
+
+    /// Moves a directory and everything under it; durable at once, like directory creation.
+    fn rename_dir(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        if self.exists(to) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, to.display().to_string()));
+        }
+        if to.starts_with(from) || from.parent().is_none() {
+            return Err(invalid("cannot move a directory into itself or move a root"));
+        }
+        let to_parent = to.parent().unwrap_or(Path::new(""));
+        if !self.dirs.contains_key(to_parent) {
+            return Err(not_found(to_parent));
+        }
+        let moved: Vec<PathBuf> =
+            self.dirs.keys().filter(|d| d.starts_with(from)).cloned().collect();
+        for old in moved {
+            if let (Some(dir), Ok(rest)) = (self.dirs.remove(&old), old.strip_prefix(from)) {
+                self.dirs.insert(to.join(rest), dir);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, path: &Path) -> io::Result<()> {
+        if self.dirs.contains_key(path) {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, path.display().to_string()));
+        }
+        let id = self.lookup(path)?;
+        let (parent, name) = split(path)?;
+        if let Some(dir) = self.dirs.get_mut(parent) {
+            dir.volatile.remove(name);
+        }
+        self.unlink_volatile(id);
+        Ok(())
+    }
+
+    fn create_dir_all(&mut self, dir: &Path) -> io::Result<()> {
+        let ancestors: Vec<&Path> = dir.ancestors().collect();
+        if let Some(file) = ancestors.iter().find(|a| self.lookup(a).is_ok()) {
+            let message = format!("{} is a file", file.display());
+            return Err(io::Error::new(io::ErrorKind::NotADirectory, message));
+        }
+        for ancestor in ancestors {
+            self.dirs.entry(ancestor.to_path_buf()).or_default();
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {
+        let entries = self.dirs.get_mut(dir).ok_or_else(|| not_found(dir))?;
+        let old = std::mem::replace(&mut entries.durable, entries.volatile.clone());
+        let new: Vec<u64> = entries.durable.values().copied().collect();
+        for id in new {
+            if let Some(inode) = self.inodes.get_mut(&id) {
+                inode.durable_links += 1;
+            }
+        }
+        for id in old.into_values() {
+            if let Some(inode) = self.inodes.get_mut(&id) {
+                inode.durable_links = inode.durable_links.saturating_sub(1);
+            }
+            self.collect(id);
+        }
+        Ok(())
+    }
+
+    fn unlink_volatile(&mut self, id: u64) {
+        if let Some(inode) = self.inodes.get_mut(&id) {
+            inode.volatile_links = inode.volatile_links.saturating_sub(1);
+        }
+        self.collect(id);
+    }
+
+    /// Drops the inode if nothing names or holds it any more.
+    fn collect(&mut self, id: u64) {
+        let unused = self
+            .inodes
+            .get(&id)
+            .is_some_and(|i| i.volatile_links == 0 && i.durable_links == 0 && i.open_handles == 0);
+        if unused {
+            self.inodes.remove(&id);
+        }
+    }
+
+    fn crash(&mut self, lose_all_unsynced: bool) {
+        self.generation += 1;
+        for inode in self.inodes.values_mut() {
+            inode.volatile_links = 0;
+            inode.durable_links = 0;
+            inode.open_handles = 0;
+        }
+        for dir in self.dirs.values_mut() {
+            dir.volatile.clone_from(&dir.durable);
+            for id in dir.durable.values() {
+                if let Some(inode) = self.inodes.get_mut(id) {
+                    inode.volatile_links += 1;
+                    inode.durable_links += 1;
+                }
+            }
+        }
+        self.inodes.retain(|_, inode| inode.durable_links > 0);
+        let mut counts = [0usize; 3];
+        let Self { inodes, rng, faults, .. } = self;
+        for inode in inodes.values_mut().filter(|i| i.dirty_from.is_some()) {
+            let outcome = if lose_all_unsynced { CrashOutcome::Lost } else { pick(rng, faults) };
+            let blocks = inode.volatile.len().div_ceil(BLOCK_BYTES);
+            let content = match outcome {
+                CrashOutcome::Lost => inode.durable.clone(),
+                CrashOutcome::TornPrefix => {
+                    let cut = BLOCK_BYTES * rng.random_range(0..=blocks);
+                    torn_prefix(&inode.volatile, &inode.durable, cut)
+                }
+                CrashOutcome::SizeWithoutData => {
+                    let cut = BLOCK_BYTES * rng.random_range(0..=blocks);
+                    size_without_data(&inode.volatile, &inode.durable, cut)
+                }
+            };
+            counts[outcome as usize] += 1;
+            inode.durable.clone_from(&content);
+            inode.volatile = content;
+            inode.dirty_from = None;
+        }
+        let [lost, torn, zeroed] = counts;
+        tracing::debug!(lost, torn, zeroed, "mem disk crash: unsynced files resolved");
+    }
+}
+
+impl Inode {
+    fn mark_dirty(&mut self, from: usize) {
+        self.dirty_from = Some(self.dirty_from.map_or(from, |d| d.min(from)));
+    }
+
+    /// Makes the volatile content durable, copying only what changed since the last sync.
+    fn flush(&mut self) {
+        if let Some(dirty_from) = self.dirty_from.take() {
+            let from = dirty_from.min(self.volatile.len());
+            self.durable.resize(self.volatile.len(), 0);
+            self.durable[from..].copy_from_slice(&self.volatile[from..]);
+        }
+    }
+}
+
+fn pick(rng: &mut StdRng, faults: &MemDiskFaults) -> CrashOutcome {
+    let lost = u64::from(faults.crash_lost_weight);
+    let torn = u64::from(faults.crash_torn_prefix_weight);
+    let total = lost + torn + u64::from(faults.crash_size_without_data_weight);
+    if total == 0 {
+        return CrashOutcome::Lost;
+    }
+    match rng.random_range(0..total) {
+        r if r < lost => CrashOutcome::Lost,
+        r if r < lost + torn => CrashOutcome::TornPrefix,
+        _ => CrashOutcome::SizeWithoutData,
+    }
+}
+
+/// Outcome 2: volatile below the cut, durable above it.
+fn torn_prefix(volatile: &[u8], durable: &[u8], cut: usize) -> Vec<u8> {
+    if cut >= volatile.len() {
+        return volatile.to_vec();
+    }
+    let mut content = volatile[..cut].to_vec();
+    content.extend_from_slice(durable.get(cut..).unwrap_or_default());
+    content
+}
+
+/// Outcome 3: volatile's length; volatile below the cut, durable or zeros above it.
+fn size_without_data(volatile: &[u8], durable: &[u8], cut: usize) -> Vec<u8> {
+    if cut >= volatile.len() {
+        return volatile.to_vec();
+    }
+    let mut content = volatile[..cut].to_vec();
+    content
+        .extend_from_slice(durable.get(cut..volatile.len().min(durable.len())).unwrap_or_default());
+    content.resize(volatile.len(), 0);
+    content
+}
+
+/// One spelling per path: `a/./b/` and `a/b` name the same entry.
+fn normalize(path: &Path) -> PathBuf {
+    path.components().filter(|c| !matches!(c, Component::CurDir)).collect()
+}
+
+/// A file path's parent directory (`""` for a bare name) and its name.
+fn split(path: &Path) -> io::Result<(&Path, &str)> {
+    let name = path.file_name().and_then(|n| n.to_str());
+    let name = name.ok_or_else(|| invalid("path has no UTF-8 file name"))?;
+    Ok((path.parent().unwrap_or(Path::new("")), name))
+}
+
+fn to_usize(value: u64) -> io::Result<usize> {
+    usize::try_from(value).map_err(|_| invalid("position does not fit in memory"))
+}
+
+fn stale() -> io::Error {
+    io::Error::other("ESTALE: file handle opened before the node crashed")
+}
+
+fn not_found(path: &Path) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, path.display().to_string())
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = "/data/topic-0";
+
+    fn path(name: &str) -> PathBuf {
+        Path::new(DIR).join(name)
+    }
+
+    /// A disk with `DIR` created and `name` created, holding `synced` durably (entry too).
+    async fn disk_with_file(disk: &MemDisk, name: &str, synced: &[u8]) -> Arc<dyn DiskFile> {
+        disk.create_dir_all(Path::new(DIR)).await.expect("mkdir");
+        let file = disk.open(&path(name), OpenMode::Create).await.expect("open");
+        file.append(Bytes::copy_from_slice(synced)).await.expect("append");
+        file.sync().await.expect("sync");
+        disk.sync_dir(Path::new(DIR)).await.expect("sync dir");
+        file
+    }
+
+    fn contents(disk: &MemDisk, name: &str) -> Option<Vec<u8>> {
+        disk.file_contents(&path(name)).map(|b| b.to_vec())
+    }
+
+    #[tokio::test]
+    async fn unsynced_append_is_lost_on_crash() {
+        let disk = MemDisk::new(1);
+        let file = disk_with_file(&disk, "a.log", b"kept").await;
+        file.append(Bytes::from_static(b" lost")).await.expect("append");
+        assert_eq!(contents(&disk, "a.log").as_deref(), Some(&b"kept lost"[..]));
+        disk.crash_losing_all_unsynced();
+        assert_eq!(contents(&disk, "a.log").as_deref(), Some(&b"kept"[..]));
+    }
+
+    #[tokio::test]
+    async fn synced_data_survives_crash() {
+        for seed in 0..20 {
+            let disk = MemDisk::new(seed);
+            let file = disk_with_file(&disk, "a.log", &[7; 10_000]).await;
+            file.write_at(100, Bytes::from_static(b"new")).await.expect("write");
+            file.sync().await.expect("sync");
+            disk.crash();
+            let reopened = disk.open(&path("a.log"), OpenMode::Existing).await.expect("open");
+            let data = reopened.read_at(0, 20_000).await.expect("read");
+            assert_eq!((data.len(), &data[100..103], data[103]), (10_000, &b"new"[..], 7));
+        }
+    }
+
+    #[tokio::test]
+    async fn torn_crash_keeps_block_aligned_prefix_of_written_bytes() {
+        let durable = vec![0x11; 5000];
+        let mut volatile = durable.clone();
+        volatile.extend_from_slice(&[0x22; 10_000]);
+        let cuts: Vec<usize> =
+            (0..=volatile.len().div_ceil(BLOCK_BYTES)).map(|b| b * BLOCK_BYTES).collect();
+        let (mut lost, mut torn, mut zeroed) = (0, 0, 0);
+        for seed in 0..300 {
+            let disk = MemDisk::new(seed);
+            let file = disk_with_file(&disk, "a.log", &durable).await;
+            file.append(Bytes::copy_from_slice(&volatile[durable.len()..])).await.expect("append");
+            disk.crash();
+            let after = contents(&disk, "a.log").expect("file survives");
+            let is_torn = cuts.iter().any(|&c| after == torn_prefix(&volatile, &durable, c));
+            let is_zeroed =
+                cuts.iter().any(|&c| after == size_without_data(&volatile, &durable, c));
+            assert!(after == durable || is_torn || is_zeroed, "seed {seed}: unexpected content");
+            if after == durable {
+                lost += 1;
+            } else if after.len() < volatile.len() {
+                assert_eq!(after.len() % BLOCK_BYTES, 0, "a torn file ends at a block boundary");
+                assert_eq!(after[..], volatile[..after.len()]);
+                torn += 1;
+            } else if after != volatile {
+                assert_eq!(after[after.len() - 1], 0, "the unwritten tail reads as zeros");
+                zeroed += 1;
+            }
+        }
+        assert!(
+            lost > 0 && torn > 0 && zeroed > 0,
+            "outcomes: {lost} lost, {torn} torn, {zeroed} zeroed"
+        );
+    }
+
+    #[tokio::test]
+    async fn crash_outcomes_depend_only_on_the_seed() {
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let disk = MemDisk::new(42);
+            let file = disk_with_file(&disk, "a.log", &[1; 3000]).await;
+            file.append(Bytes::from(vec![2; 20_000])).await.expect("append");
+            disk.crash();
+            runs.push(contents(&disk, "a.log"));
+        }
+        assert_eq!(runs[0], runs[1]);
+    }
+
+    #[tokio::test]
+    async fn new_file_entry_lost_without_sync_dir() {
+        let disk = MemDisk::new(2);
+        disk_with_file(&disk, "old.log", b"x").await;
+        let file = disk.open(&path("new.log"), OpenMode::CreateNew).await.expect("create");
+        file.append(Bytes::from_static(b"data")).await.expect("append");
+        file.sync().await.expect("file synced, directory not");
+        disk.crash();
+        assert_eq!(disk.file_names(Path::new(DIR)), vec!["old.log"]);
+        assert_eq!(disk.used_bytes(), 1, "the unnamed inode is dropped");
+    }
+
+    #[tokio::test]
+    async fn rename_lost_without_sync_dir() {
+        let disk = MemDisk::new(3);
+        disk_with_file(&disk, "a.tmp", b"snapshot").await;
+        disk.rename(&path("a.tmp"), &path("a.snapshot")).await.expect("rename");
+        assert_eq!(disk.file_names(Path::new(DIR)), vec!["a.snapshot"]);
+        disk.crash();
+        assert_eq!(disk.file_names(Path::new(DIR)), vec!["a.tmp"]);
+        assert_eq!(contents(&disk, "a.tmp").as_deref(), Some(&b"snapshot"[..]));
+    }
+
+    #[tokio::test]
+    async fn rename_survives_with_sync_dir() {
+        let disk = MemDisk::new(4);
+        disk_with_file(&disk, "a.tmp", b"new").await;
+        disk_with_file(&disk, "a.snapshot", b"old").await;
+        disk.rename(&path("a.tmp"), &path("a.snapshot")).await.expect("rename over");
+        disk.sync_dir(Path::new(DIR)).await.expect("sync dir");
+        disk.crash();
+        assert_eq!(disk.list_dir(Path::new(DIR)).await.expect("list"), vec!["a.snapshot"]);
+        assert_eq!(contents(&disk, "a.snapshot").as_deref(), Some(&b"new"[..]));
+        assert_eq!(disk.used_bytes(), 3, "the replaced file is gone");
+    }
+
+    #[tokio::test]
+    async fn failed_fsync_loses_dirty_data_and_reports_once() {
+        let disk = MemDisk::new(5);
+        let file = disk_with_file(&disk, "a.log", b"abc").await;
+        disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
+        file.append(Bytes::from_static(b"def")).await.expect("append");
+        let error = file.sync().await.expect_err("injected fsync failure");
+        assert!(error.to_string().contains("injected"), "{error}");
+        assert_eq!(file.len().await.expect("len"), 3, "dirty data lost at once");
+        assert_eq!(&file.read_at(0, 10).await.expect("read")[..], b"abc");
+        file.sync().await.expect("nothing left to write: the next sync succeeds");
+    }
+
+    #[tokio::test]
+    async fn enospc_at_capacity_changes_nothing() {
+        let faults = MemDiskFaults { capacity_bytes: Some(100), ..MemDiskFaults::none() };
+        let disk = MemDisk::with_faults(6, faults);
+        let file = disk_with_file(&disk, "a.log", &[1; 60]).await;
+        let full = |r: io::Result<()>| r.expect_err("full").kind() == io::ErrorKind::StorageFull;
+        assert!(full(file.append(Bytes::from(vec![2; 41])).await.map(drop)));
+        assert!(full(file.write_at(90, Bytes::from(vec![2; 11])).await));
+        assert!(full(file.set_len(101).await));
+        assert_eq!((file.len().await.expect("len"), disk.used_bytes()), (60, 60));
+        let other = disk.open(&path("b.log"), OpenMode::Create).await.expect("open");
+        other.append(Bytes::from(vec![3; 40])).await.expect("fits exactly");
+        assert!(full(other.append(Bytes::from_static(b"x")).await.map(drop)));
+        disk.remove(&path("a.log")).await.expect("remove");
+        drop(file);
+        other.append(Bytes::from_static(b"x")).await.expect("space freed by removal");
+    }
+
+    #[tokio::test]
+    async fn read_errors_at_rate() {
+        let disk = MemDisk::with_faults(
+            7,
+            MemDiskFaults { read_error_rate: 0.25, ..MemDiskFaults::none() },
+        );
+        let file = disk_with_file(&disk, "a.log", b"data").await;
+        let mut errors = 0;
+        for _ in 0..4000 {
+            match file.read_at(0, 4).await {
+                Ok(data) => assert_eq!(&data[..], b"data"),
+                Err(e) => {
+                    assert!(e.to_string().contains("injected") && e.to_string().contains("EIO"));
+                    errors += 1;
+                }
+            }
+        }
+        assert!((800..1200).contains(&errors), "{errors} errors in 4000 reads");
+    }
+
+    #[tokio::test]
+    async fn bit_flip_changes_exactly_one_bit_and_not_the_stored_bytes() {
+        let disk =
+            MemDisk::with_faults(8, MemDiskFaults { bit_flip_rate: 1.0, ..MemDiskFaults::none() });
+        let stored: Vec<u8> = (0..=255).collect();
+        let file = disk_with_file(&disk, "a.log", &stored).await;
+        for _ in 0..100 {
+            let read = file.read_at(0, 256).await.expect("read");
+            let flipped: u32 = read.iter().zip(&stored).map(|(a, b)| (a ^ b).count_ones()).sum();
+            assert_eq!(flipped, 1);
+        }
+        assert_eq!(contents(&disk, "a.log"), Some(stored.clone()));
+        disk.set_faults(MemDiskFaults::none());
+        assert_eq!(&file.read_at(0, 256).await.expect("re-read")[..], &stored[..]);
+    }
+
+    #[tokio::test]
+    async fn latency_advances_simulated_time() {
+        let latency = Some((Duration::from_millis(2), Duration::from_millis(3)));
+        let disk = MemDisk::with_faults(9, MemDiskFaults { latency, ..MemDiskFaults::none() });
+        let start = tokio::time::Instant::now();
+        disk.create_dir_all(Path::new(DIR)).await.expect("mkdir");
+        let file = disk.open(&path("a.log"), OpenMode::Create).await.expect("open");
+        file.append(Bytes::from_static(b"x")).await.expect("append");
+        file.sync().await.expect("sync");
+        file.read_at(0, 1).await.expect("read");
+        assert!(start.elapsed() >= Duration::from_millis(10), "{:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn stale_handle_fails_after_crash() {
+        let disk = MemDisk::new(10);
+        let file = disk_with_file(&disk, "a.log", b"abc").await;
+        disk.crash();
+        assert!(file.append(Bytes::from_static(b"x")).await.is_err());
+        assert!(file.read_at(0, 3).await.is_err());
+        assert!(file.len().await.is_err());
+        assert!(file.sync().await.is_err());
+        let reopened = disk.open(&path("a.log"), OpenMode::Existing).await.expect("reopen");
+        assert_eq!(&reopened.read_at(0, 3).await.expect("read")[..], b"abc");
+    }
+
+    #[tokio::test]
+    async fn directories_paths_and_gaps_behave_like_posix() {
+        let disk = MemDisk::new(11);
+        let missing =
+            disk.open(Path::new("/nowhere/a.log"), OpenMode::Create).await.expect_err("no dir");
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+        let file = disk_with_file(&disk, "a.log", b"").await;
+        disk.create_dir_all(Path::new("/data/topic-1")).await.expect("mkdir");
+        assert_eq!(
+            disk.list_dir(Path::new("/data/")).await.expect("list"),
+            vec!["topic-0", "topic-1"]
+        );
+        assert!(disk.exists(Path::new("/data/./topic-0/a.log")).await.expect("exists"));
+        file.write_at(3, Bytes::from_static(b"z")).await.expect("write past end");
+        assert_eq!(&file.read_at(0, 10).await.expect("read")[..], b"\0\0\0z");
+        assert!(file.read_at(10, 5).await.expect("read past end").is_empty());
+        disk.rename(Path::new(DIR), Path::new("/data/topic-0.deleted")).await.expect("rename dir");
+        assert_eq!(disk.file_names(Path::new("/data/topic-0.deleted")), vec!["a.log"]);
+    }
+}

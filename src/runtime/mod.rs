@@ -1,0 +1,26 @@
+//! The seam between seedlog and the world: disk, wall clock, randomness and spawning.
+//!
+//! Code outside this module never reads ambient time, draws ambient randomness, starts
+//! threads or touches files directly (clippy's `disallowed-methods` enforces it); it is
+//! handed what it needs from here, so the simulator can replace each piece.
+
+mod clock;
+mod disk;
+mod file_disk;
+mod mem_disk;
+mod rng;
+
+pub use clock::Clock;
+pub use disk::{Disk, DiskFile, OpenMode};
+pub use file_disk::FileDisk;
+pub use mem_disk::{MemDisk, MemDiskFaults};
+pub use rng::{fork, from_os, seeded, NodeRng};
+
+/// Spawns a task on the current runtime (the current node's, in simulation).
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(future)
+}

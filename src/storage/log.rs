@@ -1,0 +1,496 @@
+//! The partition log (Kafka's `UnifiedLog`/`LocalLog`): an ordered run of segments with a
+//! log start offset, a log end offset and a recovery point.
+//!
+//! Opening a log recovers it (`recovery.rs`); retention lives in `retention.rs`. The log
+//! does IO through the [`Disk`] seam and takes wall-clock time as an argument, so it
+//! behaves the same on tokio and in the simulator.
+//!
+//! Durability: an append is in the page cache until a flush, which happens when
+//! `flush.messages` messages or `flush.ms` have passed (or when asked). A flush fsyncs
+//! every segment holding unflushed data and, if segments were created or removed, the
+//! directory; only then does the recovery point move. Truncation and retention are made
+//! durable before they return, so truncated or deleted data cannot come back after a crash.
+//! After any failed write or fsync the log goes offline, like a Kafka log directory: its
+//! unsynced data may be gone, so nothing more is served until it is reopened and recovered.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tracing::{debug, info, warn};
+
+use super::checkpoint::{self, Checkpoint};
+use super::config::LogConfig;
+use super::error::{LogError, LogResult};
+use super::record_batch::{self, BatchHeader, CrcCheck};
+use super::segment::{LocatedBatch, LogSegment};
+use crate::runtime::Disk;
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub first_offset: i64,
+    pub last_offset: i64,
+    /// The largest record timestamp among the appended batches.
+    pub max_timestamp: i64,
+    pub batch_count: usize,
+    pub size_bytes: usize,
+}
+
+/// Whether an append assigns offsets (a leader) or keeps those in the batches (a follower).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    Leader,
+    Replication,
+}
+
+/// The result of a lookup by timestamp: the first batch whose max timestamp is at or above
+/// the target. Finding the exact record inside it needs the records decoded, which the
+/// caller does (compressed batches need their codec).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimestampMatch {
+    pub batch_base_offset: i64,
+    pub batch_last_offset: i64,
+    pub batch_max_timestamp: i64,
+}
+
+/// A partition's log.
+///
+/// Invariants:
+/// - at least one segment; segments are contiguous: each starts at the previous one's
+///   `next_offset`, and the last (active) one ends at `log_end_offset`;
+/// - `first segment base <= log_start_offset <= recovery_point <= log_end_offset`;
+/// - every offset below `recovery_point` is durable;
+/// - once `offline` is set, no operation touches the disk again.
+#[derive(Debug)]
+pub struct Log {
+    pub(super) disk: Arc<dyn Disk>,
+    pub(super) dir: PathBuf,
+    pub(super) config: LogConfig,
+    pub(super) segments: BTreeMap<i64, LogSegment>,
+    pub(super) log_start_offset: i64,
+    pub(super) recovery_point: i64,
+    /// Messages appended since the last flush (`flush.messages`).
+    pub(super) unflushed_messages: u64,
+    pub(super) last_flush_ms: i64,
+    pub(super) last_checkpoint_ms: i64,
+    /// Segment files were created since the directory was last synced.
+    pub(super) dir_dirty: bool,
+    pub(super) offline: bool,
+}
+
+impl Log {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// One past the last offset in the log (Kafka's LEO).
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    /// Every offset below it is durable.
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Total bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(LogSegment::size_bytes).sum()
+    }
+
+    /// The segments in offset order (for tools and tests).
+    pub fn segments(&self) -> impl Iterator<Item = &LogSegment> {
+        self.segments.values()
+    }
+
+    pub(super) fn active(&self) -> &LogSegment {
+        self.segments.values().next_back().expect("a log always has a segment")
+    }
+
+    fn active_mut(&mut self) -> &mut LogSegment {
+        self.segments.values_mut().next_back().expect("a log always has a segment")
+    }
+
+    /// Appends a producer's record batches, assigning offsets from the log end offset by
+    /// rewriting each `baseOffset` in place. Validates every batch (magic, length, CRC,
+    /// header consistency, `max.message.bytes`) before writing any.
+    pub async fn append(&mut self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
+        self.append_batches(now_ms, records, Origin::Leader).await
+    }
+
+    /// Appends batches replicated from a leader, keeping their offsets; the first must
+    /// start at the log end offset and the rest follow on.
+    pub async fn append_as_follower(&mut self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
+        self.append_batches(now_ms, records, Origin::Replication).await
+    }
+
+    async fn append_batches(&mut self, now_ms: i64, records: Bytes, origin: Origin) -> LogResult<AppendInfo> {
+        self.ensure_online()?;
+        let mut buf = BytesMut::from(&records[..]);
+        let headers = self.validate_and_assign(&mut buf, origin)?;
+        let buf = buf.freeze();
+        let info = AppendInfo {
+            first_offset: headers[0].base_offset,
+            last_offset: headers[headers.len() - 1].last_offset(),
+            max_timestamp: headers.iter().map(|h| h.max_timestamp).max().unwrap_or(-1),
+            batch_count: headers.len(),
+            size_bytes: buf.len(),
+        };
+        self.maybe_roll(now_ms, info.size_bytes as u64, info.max_timestamp, info.last_offset).await?;
+        let result = self.active_mut().append(&headers, buf).await;
+        self.fail_on_error(result)?;
+        for header in &headers {
+            debug!(
+                name: "batch_appended",
+                dir = %self.dir.display(),
+                base_offset = header.base_offset,
+                last_offset = header.last_offset(),
+                size_bytes = header.size_bytes,
+                crc = header.crc,
+            );
+        }
+        self.unflushed_messages += headers.iter().map(|h| h.offset_count() as u64).sum::<u64>();
+        if self.unflushed_messages >= self.config.flush_interval_messages {
+            self.flush(now_ms).await?;
+        }
+        self.check_invariants();
+        Ok(info)
+    }
+
+    /// Parses every batch in `buf`, checks it, and (for a leader) assigns its offsets.
+    fn validate_and_assign(&self, buf: &mut BytesMut, origin: Origin) -> LogResult<Vec<BatchHeader>> {
+        let mut headers = Vec::new();
+        let mut position = 0;
+        let mut next_offset = self.log_end_offset();
+        while position < buf.len() {
+            let header = record_batch::parse_batch(&buf[position..], buf.len() - position, CrcCheck::Verify)?;
+            if header.size_bytes as u64 > self.config.max_message_bytes {
+                return Err(LogError::BatchTooLarge {
+                    size_bytes: header.size_bytes,
+                    max_bytes: self.config.max_message_bytes,
+                });
+            }
+            let header = match origin {
+                Origin::Leader => {
+                    record_batch::validate_producer_batch(&header)?;
+                    let end = position + header.size_bytes;
+                    record_batch::set_base_offset(&mut buf[position..end], next_offset);
+                    BatchHeader { base_offset: next_offset, ..header }
+                }
+                Origin::Replication if header.base_offset != next_offset => {
+                    return Err(LogError::UnexpectedAppendOffset {
+                        first_offset: header.base_offset,
+                        log_end_offset: next_offset,
+                    });
+                }
+                Origin::Replication => header,
+            };
+            next_offset = header.last_offset() + 1;
+            position += header.size_bytes;
+            headers.push(header);
+        }
+        if headers.is_empty() {
+            return Err(LogError::InvalidBatch(record_batch::BatchError::Truncated {
+                needed: record_batch::HEADER_BYTES,
+                available: 0,
+            }));
+        }
+        Ok(headers)
+    }
+
+    /// Rolls to a new segment if the next append would pass `segment.bytes`, the active
+    /// segment is older than `segment.ms`, or its 32-bit relative offsets would overflow.
+    async fn maybe_roll(&mut self, now_ms: i64, size_bytes: u64, max_timestamp: i64, last_offset: i64) -> LogResult<()> {
+        let active = self.active();
+        if active.size_bytes() == 0 {
+            return Ok(());
+        }
+        let full = active.size_bytes() + size_bytes > self.config.segment_bytes;
+        let old = active.time_waited_for_roll_ms(now_ms, max_timestamp) > self.config.segment_ms;
+        let overflow = !active.can_hold_offset(last_offset);
+        if full || old || overflow {
+            self.roll(now_ms).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new active segment at the log end offset.
+    pub async fn roll(&mut self, now_ms: i64) -> LogResult<()> {
+        self.ensure_online()?;
+        let base_offset = self.log_end_offset();
+        if self.active().size_bytes() == 0 {
+            return Ok(());
+        }
+        let written = self.active_mut().write_indexes().await;
+        self.fail_on_error(written)?;
+        let created = LogSegment::create(
+            self.disk.as_ref(),
+            &self.dir,
+            base_offset,
+            self.config.index_interval_bytes,
+            now_ms,
+        )
+        .await;
+        let segment = self.fail_on_error(created)?;
+        self.segments.insert(base_offset, segment);
+        self.dir_dirty = true;
+        info!(name: "segment_rolled", dir = %self.dir.display(), base_offset);
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Reads whole batches from `offset`, up to `max_bytes` (at least one batch if
+    /// `min_one_batch`), stopping before `upper_bound_offset` (the high watermark for
+    /// consumers, the log end offset for followers). An offset at the log end reads
+    /// nothing; one outside `[log_start_offset, log_end_offset]` is out of range.
+    pub async fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+    ) -> LogResult<Bytes> {
+        self.ensure_online()?;
+        let log_end_offset = self.log_end_offset();
+        if offset < self.log_start_offset || offset > log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset,
+            });
+        }
+        for segment in self.segments.range(..=offset).next_back().into_iter().map(|(_, s)| s).chain(
+            self.segments.range(offset + 1..).map(|(_, s)| s),
+        ) {
+            if let Some(bytes) = segment.read(offset, max_bytes, upper_bound_offset, min_one_batch).await? {
+                return Ok(bytes);
+            }
+            if segment.base_offset() >= upper_bound_offset {
+                break;
+            }
+        }
+        Ok(Bytes::new())
+    }
+
+    /// The first batch whose max timestamp is at or above `target_ms` (Kafka's
+    /// ListOffsets by timestamp), at or above the log start offset.
+    pub async fn find_offset_by_timestamp(&self, target_ms: i64) -> LogResult<Option<TimestampMatch>> {
+        self.ensure_online()?;
+        for segment in self.segments.values() {
+            if segment.next_offset() <= self.log_start_offset {
+                continue;
+            }
+            if let Some(found) = segment.find_by_timestamp(target_ms).await? {
+                return Ok(Some(self.timestamp_match(found)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The batch holding the largest timestamp in the log (ListOffsets MAX_TIMESTAMP).
+    pub async fn find_max_timestamp(&self) -> LogResult<Option<TimestampMatch>> {
+        self.ensure_online()?;
+        let best = self
+            .segments
+            .values()
+            .filter(|s| s.size_bytes() > 0 && s.next_offset() > self.log_start_offset)
+            .max_by_key(|s| (s.max_timestamp(), std::cmp::Reverse(s.base_offset())));
+        match best {
+            None => Ok(None),
+            Some(segment) => {
+                let found = segment.find_by_timestamp(segment.max_timestamp()).await?;
+                Ok(found.map(|f| self.timestamp_match(f)))
+            }
+        }
+    }
+
+    fn timestamp_match(&self, found: LocatedBatch) -> TimestampMatch {
+        TimestampMatch {
+            batch_base_offset: found.header.base_offset.max(self.log_start_offset),
+            batch_last_offset: found.header.last_offset(),
+            batch_max_timestamp: found.header.max_timestamp,
+        }
+    }
+
+    /// Flushes by policy and writes the checkpoint by its interval; the shell calls this
+    /// periodically (Kafka's `log.flush.scheduler.interval.ms`).
+    pub async fn maybe_flush(&mut self, now_ms: i64) -> LogResult<()> {
+        self.ensure_online()?;
+        let has_unflushed = self.recovery_point < self.log_end_offset();
+        if has_unflushed && now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_interval_ms {
+            self.flush(now_ms).await?;
+        }
+        if now_ms.saturating_sub(self.last_checkpoint_ms) >= self.config.flush_offset_checkpoint_interval_ms {
+            self.write_checkpoint(now_ms).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes every appended batch durable and moves the recovery point to the log end.
+    pub async fn flush(&mut self, now_ms: i64) -> LogResult<()> {
+        self.ensure_online()?;
+        let log_end_offset = self.log_end_offset();
+        if self.recovery_point < log_end_offset {
+            let recovery_point = self.recovery_point;
+            for segment in self.segments.values_mut().filter(|s| s.next_offset() > recovery_point) {
+                let flushed = segment.flush().await;
+                if let Err(e) = flushed {
+                    return Err(self.go_offline(e));
+                }
+            }
+        }
+        self.sync_dir_if_dirty().await?;
+        self.recovery_point = log_end_offset;
+        self.unflushed_messages = 0;
+        self.last_flush_ms = now_ms;
+        info!(name: "log_flushed", dir = %self.dir.display(), recovery_point = log_end_offset);
+        self.check_invariants();
+        Ok(())
+    }
+
+    pub(super) async fn sync_dir_if_dirty(&mut self) -> LogResult<()> {
+        if self.dir_dirty {
+            let synced = self.disk.sync_dir(&self.dir).await;
+            self.fail_on_error(synced.map_err(LogError::from))?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Writes the recovery point and log start offset durably.
+    pub async fn write_checkpoint(&mut self, now_ms: i64) -> LogResult<()> {
+        self.ensure_online()?;
+        let checkpoint = Checkpoint { recovery_point: self.recovery_point, log_start_offset: self.log_start_offset };
+        let written = checkpoint::write(self.disk.as_ref(), &self.dir, checkpoint).await;
+        self.fail_on_error(written.map_err(LogError::from))?;
+        self.last_checkpoint_ms = now_ms;
+        Ok(())
+    }
+
+    /// Removes every batch at or above the one holding `offset` (a follower truncating to
+    /// its leader's log). Returns the new log end offset, which is below `offset` if a batch
+    /// straddled it. Durable before it returns.
+    pub async fn truncate_to(&mut self, now_ms: i64, offset: i64) -> LogResult<i64> {
+        self.ensure_online()?;
+        if offset >= self.log_end_offset() {
+            return Ok(self.log_end_offset());
+        }
+        if offset <= self.segments.keys().next().copied().unwrap_or(0).max(self.log_start_offset) {
+            self.truncate_fully_and_start_at(now_ms, offset.max(self.log_start_offset)).await?;
+            return Ok(self.log_end_offset());
+        }
+        let doomed: Vec<i64> = self.segments.range(offset + 1..).map(|(base, _)| *base).collect();
+        let result = self.truncate_segments(offset, &doomed).await;
+        self.fail_on_error(result)?;
+        let log_end_offset = self.log_end_offset();
+        self.recovery_point = self.recovery_point.min(log_end_offset);
+        self.unflushed_messages = 0;
+        self.write_checkpoint(now_ms).await?;
+        info!(name: "log_truncated", dir = %self.dir.display(), log_end_offset);
+        self.check_invariants();
+        Ok(log_end_offset)
+    }
+
+    /// Deletes the segments starting at `doomed` and cuts the one holding `offset`, then
+    /// makes both durable (the cut file is fsynced, the directory synced) so that no
+    /// truncated batch can come back after a crash.
+    async fn truncate_segments(&mut self, offset: i64, doomed: &[i64]) -> LogResult<()> {
+        for base in doomed {
+            let segment = self.segments.remove(base).expect("listed segment");
+            segment.delete(self.disk.as_ref()).await?;
+            self.dir_dirty = true;
+        }
+        let active = self.active_mut();
+        active.truncate_to(offset).await?;
+        active.flush().await?;
+        self.sync_dir_if_dirty().await
+    }
+
+    /// Deletes everything and restarts the log, empty, at `offset` (a follower whose
+    /// leader's log starts beyond its own end). Durable before it returns.
+    pub async fn truncate_fully_and_start_at(&mut self, now_ms: i64, offset: i64) -> LogResult<()> {
+        self.ensure_online()?;
+        let result = self.replace_all_segments(now_ms, offset).await;
+        self.fail_on_error(result)?;
+        self.log_start_offset = offset;
+        self.recovery_point = offset;
+        self.unflushed_messages = 0;
+        self.write_checkpoint(now_ms).await?;
+        info!(name: "log_truncated", dir = %self.dir.display(), log_end_offset = offset, fully = true);
+        self.check_invariants();
+        Ok(())
+    }
+
+    async fn replace_all_segments(&mut self, now_ms: i64, offset: i64) -> LogResult<()> {
+        let old = std::mem::take(&mut self.segments);
+        for segment in old.into_values() {
+            segment.delete(self.disk.as_ref()).await?;
+        }
+        let segment =
+            LogSegment::create(self.disk.as_ref(), &self.dir, offset, self.config.index_interval_bytes, now_ms).await?;
+        self.segments.insert(offset, segment);
+        self.dir_dirty = true;
+        self.sync_dir_if_dirty().await
+    }
+
+    /// Flushes, writes the checkpoint, and closes the log (a clean shutdown).
+    pub async fn close(mut self, now_ms: i64) -> LogResult<()> {
+        self.flush(now_ms).await?;
+        self.write_checkpoint(now_ms).await
+    }
+
+    pub(super) fn ensure_online(&self) -> LogResult<()> {
+        if self.offline {
+            Err(LogError::Offline)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Passes `result` through; an error takes the log offline first.
+    pub(super) fn fail_on_error<T>(&mut self, result: LogResult<T>) -> LogResult<T> {
+        result.map_err(|e| self.go_offline(e))
+    }
+
+    fn go_offline(&mut self, error: LogError) -> LogError {
+        if !self.offline {
+            self.offline = true;
+            warn!(name: "log_offline", dir = %self.dir.display(), error = %error);
+        }
+        error
+    }
+
+    pub(super) fn check_invariants(&self) {
+        assert!(!self.segments.is_empty(), "a log always has a segment");
+        let mut expected = None::<i64>;
+        for (base, segment) in &self.segments {
+            assert_eq!(*base, segment.base_offset(), "segment keyed by its base offset");
+            if let Some(next) = expected {
+                assert_eq!(*base, next, "segments are contiguous");
+            }
+            expected = Some(segment.next_offset());
+        }
+        let first_base = *self.segments.keys().next().expect("non-empty");
+        assert!(first_base <= self.log_start_offset, "log start {} below first segment {first_base}", self.log_start_offset);
+        assert!(self.log_start_offset <= self.recovery_point, "log start above recovery point");
+        assert!(self.recovery_point <= self.log_end_offset(), "recovery point above log end");
+    }
+}

@@ -1,0 +1,541 @@
+//! One log segment: a `.log` file of record batches starting at `base_offset`, with its
+//! sparse `.index` and `.timeindex`, all named by the base offset in 20 digits, as in Kafka.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::error::{LogError, LogResult};
+use super::index_file::IndexFile;
+use super::offset_index::{self, OffsetPosition};
+use super::record_batch::{self, BatchHeader, CrcCheck, HEADER_BYTES};
+use super::time_index::{self, TimestampOffset};
+use crate::runtime::{Disk, DiskFile, OpenMode};
+
+/// How many times a batch that fails validation is read again before it is believed
+/// corrupt: a flip on the read path is transient, rot on the medium is not.
+const READ_ATTEMPTS: usize = 3;
+/// Bytes read at a time when scanning a segment.
+const SCAN_CHUNK_BYTES: usize = 1 << 20;
+/// Bytes read at a time when walking batch headers to find an offset.
+const WALK_CHUNK_BYTES: usize = 16 << 10;
+
+pub const LOG_SUFFIX: &str = ".log";
+pub const INDEX_SUFFIX: &str = ".index";
+pub const TIME_INDEX_SUFFIX: &str = ".timeindex";
+
+/// The file name of a segment file: the base offset in 20 digits plus the suffix.
+pub fn file_name(base_offset: i64, suffix: &str) -> String {
+    format!("{base_offset:020}{suffix}")
+}
+
+/// The base offset a segment file name encodes, if it is one.
+pub fn parse_file_name(name: &str, suffix: &str) -> Option<i64> {
+    let stem = name.strip_suffix(suffix)?;
+    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    stem.parse().ok()
+}
+
+/// A batch found in a segment: its header and where it starts.
+#[derive(Clone, Copy, Debug)]
+pub struct LocatedBatch {
+    pub position: u64,
+    pub header: BatchHeader,
+}
+
+/// What recovering a segment found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SegmentRecovery {
+    pub valid_bytes: u64,
+    pub truncated_bytes: u64,
+}
+
+/// A segment of a partition log.
+///
+/// Invariants:
+/// - `base_offset <= next_offset`; `next_offset == base_offset` iff `size_bytes == 0`;
+/// - every batch in the file lies in `[base_offset, next_offset)`, in offset order;
+/// - index entries are strictly increasing and point inside the file;
+/// - `max_timestamp` is the largest batch max timestamp in the file (-1 when empty).
+#[derive(Debug)]
+pub struct LogSegment {
+    base_offset: i64,
+    dir: PathBuf,
+    log: Arc<dyn DiskFile>,
+    size_bytes: u64,
+    next_offset: i64,
+    offset_index: IndexFile<OffsetPosition>,
+    time_index: IndexFile<TimestampOffset>,
+    index_interval_bytes: u64,
+    bytes_since_last_index_entry: u64,
+    max_timestamp: i64,
+    first_batch_timestamp: Option<i64>,
+    created_ms: i64,
+}
+
+impl LogSegment {
+    /// Creates a new empty segment at `base_offset`, replacing any leftover files.
+    pub async fn create(
+        disk: &dyn Disk,
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: u64,
+        now_ms: i64,
+    ) -> LogResult<Self> {
+        let log = disk.open(&dir.join(file_name(base_offset, LOG_SUFFIX)), OpenMode::Create).await?;
+        log.set_len(0).await?;
+        let mut segment = Self::with_files(disk, dir, base_offset, log, index_interval_bytes, now_ms).await?;
+        segment.offset_index.replace(Vec::new()).await?;
+        segment.time_index.replace(Vec::new()).await?;
+        segment.check_invariants();
+        Ok(segment)
+    }
+
+    /// Opens an existing segment's files. The caller then either trusts it
+    /// ([`load_trusted`](LogSegment::load_trusted)) or rescans it
+    /// ([`recover`](LogSegment::recover)).
+    pub async fn open(
+        disk: &dyn Disk,
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: u64,
+        now_ms: i64,
+    ) -> LogResult<Self> {
+        let path = dir.join(file_name(base_offset, LOG_SUFFIX));
+        let log = disk.open(&path, OpenMode::Existing).await?;
+        Self::with_files(disk, dir, base_offset, log, index_interval_bytes, now_ms).await
+    }
+
+    async fn with_files(
+        disk: &dyn Disk,
+        dir: &Path,
+        base_offset: i64,
+        log: Arc<dyn DiskFile>,
+        index_interval_bytes: u64,
+        now_ms: i64,
+    ) -> LogResult<Self> {
+        let size_bytes = log.len().await?;
+        let offset_index = IndexFile::open(disk, &dir.join(file_name(base_offset, INDEX_SUFFIX))).await?;
+        let time_index = IndexFile::open(disk, &dir.join(file_name(base_offset, TIME_INDEX_SUFFIX))).await?;
+        Ok(LogSegment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            log,
+            size_bytes,
+            next_offset: base_offset,
+            offset_index,
+            time_index,
+            index_interval_bytes,
+            bytes_since_last_index_entry: 0,
+            max_timestamp: -1,
+            first_batch_timestamp: None,
+            created_ms: now_ms,
+        })
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    /// One past the last offset in this segment.
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes
+    }
+
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+
+    pub fn offset_index_entries(&self) -> &[OffsetPosition] {
+        self.offset_index.entries()
+    }
+
+    pub fn time_index_entries(&self) -> &[TimestampOffset] {
+        self.time_index.entries()
+    }
+
+    /// How long this segment has been open for `segment.ms`, measured as Kafka does: from
+    /// its first batch's timestamp to the incoming batch's, or from creation when empty.
+    pub fn time_waited_for_roll_ms(&self, now_ms: i64, incoming_max_timestamp: i64) -> i64 {
+        match self.first_batch_timestamp {
+            Some(first) if first >= 0 => incoming_max_timestamp.saturating_sub(first),
+            _ => now_ms.saturating_sub(self.created_ms),
+        }
+    }
+
+    /// Appends batches whose offsets are already assigned (`headers` describe `batches`, in
+    /// order, the first starting at `next_offset`).
+    pub async fn append(&mut self, headers: &[BatchHeader], batches: Bytes) -> LogResult<()> {
+        debug_assert_eq!(headers.iter().map(|h| h.size_bytes).sum::<usize>(), batches.len());
+        debug_assert!(headers.first().is_none_or(|h| h.base_offset >= self.next_offset));
+        let start = self.log.append(batches).await?;
+        debug_assert_eq!(start, self.size_bytes, "segment file length drifted");
+        let mut position = start;
+        for header in headers {
+            self.index_batch(position, header);
+            position += header.size_bytes as u64;
+        }
+        self.size_bytes = position;
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Records a batch written at `position` in the in-memory state and indexes.
+    fn index_batch(&mut self, position: u64, header: &BatchHeader) {
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = Some(header.max_timestamp);
+        }
+        self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+        self.next_offset = header.last_offset() + 1;
+        self.bytes_since_last_index_entry += header.size_bytes as u64;
+        if self.bytes_since_last_index_entry > self.index_interval_bytes {
+            let relative_offset = self.relative(header.last_offset());
+            let position = u32::try_from(position).expect("segment positions fit in 32 bits");
+            self.offset_index.push(OffsetPosition { relative_offset, position });
+            if self.time_index.last().is_none_or(|e| self.max_timestamp > e.timestamp_ms) {
+                let timestamp_ms = self.max_timestamp;
+                self.time_index.push(TimestampOffset { timestamp_ms, relative_offset });
+            }
+            self.bytes_since_last_index_entry = 0;
+        }
+    }
+
+    fn relative(&self, offset: i64) -> u32 {
+        u32::try_from(offset - self.base_offset).expect("offsets within a segment fit in 32 bits")
+    }
+
+    /// Whether `offset` still fits this segment's 32-bit relative offsets.
+    pub fn can_hold_offset(&self, offset: i64) -> bool {
+        offset - self.base_offset <= i64::from(i32::MAX)
+    }
+
+    /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes`
+    /// (or, with `min_one_batch`, the first batch even if larger), stopping before any
+    /// batch whose base offset is at or above `upper_bound_offset`. Each batch returned has
+    /// been checked by CRC. `None` if no batch here holds `offset` or a later one.
+    pub async fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+    ) -> LogResult<Option<Bytes>> {
+        let mut why = "";
+        for _attempt in 0..READ_ATTEMPTS {
+            let Some(first) = self.locate(offset).await? else {
+                return Ok(None);
+            };
+            if first.header.base_offset >= upper_bound_offset {
+                return Ok(None);
+            }
+            let available = (self.size_bytes - first.position) as usize;
+            let want = if min_one_batch { max_bytes.max(first.header.size_bytes) } else { max_bytes };
+            let buf = self.log.read_at(first.position, want.min(available)).await?;
+            match whole_batches(&buf, offset.max(first.header.base_offset), upper_bound_offset) {
+                Ok(0) => return Ok(None),
+                Ok(len) => return Ok(Some(buf.slice(..len))),
+                Err(reason) => why = reason,
+            }
+        }
+        Err(LogError::Corrupt {
+            offset_hint: offset,
+            reason: format!("{why} in segment {} on every read", self.base_offset),
+        })
+    }
+
+    /// Finds the first batch whose last offset is at or above `offset`, walking headers
+    /// from the position the offset index gives.
+    pub async fn locate(&self, offset: i64) -> LogResult<Option<LocatedBatch>> {
+        if offset >= self.next_offset {
+            return Ok(None);
+        }
+        let relative_offset = self.relative(offset.max(self.base_offset));
+        let start = u64::from(offset_index::lookup(self.offset_index.entries(), relative_offset));
+        self.walk(start, |batch| batch.header.last_offset() >= offset).await
+    }
+
+    /// Finds the first batch whose max timestamp is at or above `target_ms`.
+    pub async fn find_by_timestamp(&self, target_ms: i64) -> LogResult<Option<LocatedBatch>> {
+        if self.max_timestamp < target_ms {
+            return Ok(None);
+        }
+        let relative_offset = time_index::lookup(self.time_index.entries(), target_ms);
+        let start = u64::from(offset_index::lookup(self.offset_index.entries(), relative_offset));
+        self.walk(start, |batch| batch.header.max_timestamp >= target_ms).await
+    }
+
+    /// Walks batch headers from `position` until `found` accepts one. Headers are trusted
+    /// (they were validated when appended or recovered) but their lengths are bounds-checked.
+    async fn walk(
+        &self,
+        mut position: u64,
+        mut found: impl FnMut(&LocatedBatch) -> bool,
+    ) -> LogResult<Option<LocatedBatch>> {
+        let mut buf = Bytes::new();
+        let mut buf_start = position;
+        while position < self.size_bytes {
+            let at = (position - buf_start) as usize;
+            if buf.len() < at + HEADER_BYTES {
+                let len = WALK_CHUNK_BYTES.min((self.size_bytes - position) as usize);
+                buf = self.log.read_at(position, len).await?;
+                buf_start = position;
+                if buf.len() < HEADER_BYTES {
+                    return Err(self.corrupt(position, "segment ends inside a batch header"));
+                }
+                continue;
+            }
+            let header = peek_header(&buf[at..]).ok_or_else(|| self.corrupt(position, "bad batch header"))?;
+            if position + header.size_bytes as u64 > self.size_bytes {
+                return Err(self.corrupt(position, "batch runs past the end of the segment"));
+            }
+            let batch = LocatedBatch { position, header };
+            if found(&batch) {
+                return Ok(Some(batch));
+            }
+            position += header.size_bytes as u64;
+        }
+        Ok(None)
+    }
+
+    fn corrupt(&self, position: u64, reason: &str) -> LogError {
+        LogError::Corrupt {
+            offset_hint: self.base_offset,
+            reason: format!("{reason} at position {position} of segment {}", self.base_offset),
+        }
+    }
+
+    /// Rescans the whole segment: validates every batch (re-reading one that fails before
+    /// believing it), rebuilds both indexes, and truncates the file at the first batch that
+    /// stays invalid or does not continue the offsets. Read errors are returned, never
+    /// mistaken for corruption.
+    pub async fn recover(&mut self, crc: CrcCheck) -> LogResult<SegmentRecovery> {
+        let file_len = self.log.len().await?;
+        self.next_offset = self.base_offset;
+        self.max_timestamp = -1;
+        self.first_batch_timestamp = None;
+        self.bytes_since_last_index_entry = 0;
+        self.offset_index.replace(Vec::new()).await?;
+        self.time_index.replace(Vec::new()).await?;
+        let mut position = 0u64;
+        let mut buf = Bytes::new();
+        let mut buf_start = 0u64;
+        while position < file_len {
+            let at = ((position - buf_start) as usize).min(buf.len());
+            let remaining = (file_len - position) as usize;
+            let header = match self.validate_next(&buf[at..], remaining, crc) {
+                Some(header) => Some(header),
+                None => {
+                    // The buffer ends inside the batch, or the batch is bad: read it again
+                    // from its start, a few times, before deciding.
+                    let (fresh, header) = self.reread_batch(position, remaining, crc).await?;
+                    buf = fresh;
+                    buf_start = position;
+                    header
+                }
+            };
+            let Some(header) = header else { break };
+            self.size_bytes = position;
+            self.index_batch(position, &header);
+            position += header.size_bytes as u64;
+        }
+        self.size_bytes = position;
+        let truncated_bytes = file_len - position;
+        if truncated_bytes > 0 {
+            self.log.set_len(position).await?;
+        }
+        self.check_invariants();
+        Ok(SegmentRecovery { valid_bytes: position, truncated_bytes })
+    }
+
+    /// The batch at the start of `buf` if it is whole, valid, and continues the offsets.
+    fn validate_next(&self, buf: &[u8], remaining: usize, crc: CrcCheck) -> Option<BatchHeader> {
+        record_batch::parse_batch(buf, remaining, crc)
+            .ok()
+            .filter(|h| h.base_offset == self.next_offset && self.can_hold_offset(h.last_offset()))
+    }
+
+    /// Reads the batch at `position` (and what follows it, up to a scan chunk) up to
+    /// [`READ_ATTEMPTS`] times; returns the buffer and the header if any read validated.
+    async fn reread_batch(
+        &self,
+        position: u64,
+        remaining: usize,
+        crc: CrcCheck,
+    ) -> LogResult<(Bytes, Option<BatchHeader>)> {
+        let mut last = Bytes::new();
+        for _attempt in 0..READ_ATTEMPTS {
+            last = self.log.read_at(position, SCAN_CHUNK_BYTES.min(remaining)).await?;
+            // A batch larger than one chunk needs its whole size read.
+            if let Some(Ok(size)) = record_batch::peek_size(&last) {
+                if size > last.len() && size <= remaining {
+                    last = self.log.read_at(position, size).await?;
+                }
+            }
+            if let Some(header) = self.validate_next(&last, remaining, crc) {
+                return Ok((last, Some(header)));
+            }
+        }
+        Ok((last, None))
+    }
+
+    /// After [`open`](LogSegment::open) of a segment below the recovery point: trusts its
+    /// indexes if they pass the sanity checks and finds the segment's end by walking the
+    /// batches after the last index entry. Returns false if the segment must be recovered.
+    pub async fn load_trusted(&mut self) -> LogResult<bool> {
+        if !offset_index::is_sane(self.offset_index.entries(), self.size_bytes.max(1)) {
+            return Ok(false);
+        }
+        let mut position = self.offset_index.last().map_or(0, |e| u64::from(e.position));
+        let mut max_timestamp = self.time_index.last().map_or(-1, |e| e.timestamp_ms);
+        let mut next_offset = None::<i64>;
+        while position < self.size_bytes {
+            let available = (self.size_bytes - position) as usize;
+            let buf = self.log.read_at(position, HEADER_BYTES.min(available)).await?;
+            let Some(header) = peek_header(&buf) else {
+                return Ok(false);
+            };
+            let continues = next_offset.is_none_or(|next| next == header.base_offset);
+            if position + header.size_bytes as u64 > self.size_bytes || !continues {
+                return Ok(false);
+            }
+            next_offset = Some(header.last_offset() + 1);
+            max_timestamp = max_timestamp.max(header.max_timestamp);
+            position += header.size_bytes as u64;
+        }
+        self.next_offset = next_offset.unwrap_or(self.base_offset);
+        if self.next_offset < self.base_offset || (self.size_bytes > 0) != (self.next_offset > self.base_offset) {
+            return Ok(false);
+        }
+        let span = (self.next_offset - self.base_offset) as u64;
+        if !time_index::is_sane(self.time_index.entries(), span)
+            || self.offset_index.last().is_some_and(|e| u64::from(e.relative_offset) >= span)
+        {
+            return Ok(false);
+        }
+        self.max_timestamp = max_timestamp;
+        self.first_batch_timestamp = match self.size_bytes {
+            0 => None,
+            _ => peek_header(&self.log.read_at(0, HEADER_BYTES).await?).map(|h| h.max_timestamp),
+        };
+        self.check_invariants();
+        Ok(true)
+    }
+
+    /// Removes every batch at or above the one that holds `offset`. Returns the new
+    /// `next_offset` (below `offset` if a batch straddled it).
+    pub async fn truncate_to(&mut self, offset: i64) -> LogResult<i64> {
+        let Some(first_removed) = self.locate(offset).await? else {
+            return Ok(self.next_offset);
+        };
+        let position = first_removed.position;
+        self.log.set_len(position).await?;
+        let keep_offsets = self.offset_index.entries().partition_point(|e| u64::from(e.position) < position);
+        self.offset_index.truncate_entries(keep_offsets).await?;
+        let new_next_offset = first_removed.header.base_offset;
+        let limit = (new_next_offset - self.base_offset) as u32;
+        let keep_times = self.time_index.entries().partition_point(|e| e.relative_offset < limit);
+        self.time_index.truncate_entries(keep_times).await?;
+        self.size_bytes = position;
+        self.next_offset = new_next_offset;
+        self.bytes_since_last_index_entry = 0;
+        // Recompute the largest timestamp: the time index covers up to its last entry, a
+        // walk from the last offset-index entry covers the rest.
+        let mut max_timestamp = self.time_index.last().map_or(-1, |e| e.timestamp_ms);
+        let mut walk_from = self.offset_index.last().map_or(0, |e| u64::from(e.position));
+        while walk_from < self.size_bytes {
+            let found = self.walk(walk_from, |_| true).await?;
+            let Some(batch) = found else { break };
+            max_timestamp = max_timestamp.max(batch.header.max_timestamp);
+            walk_from = batch.position + batch.header.size_bytes as u64;
+        }
+        self.max_timestamp = max_timestamp;
+        if self.size_bytes == 0 {
+            self.first_batch_timestamp = None;
+        }
+        self.check_invariants();
+        Ok(self.next_offset)
+    }
+
+    /// Writes the index entries not yet in their files, without syncing (on roll and close).
+    pub async fn write_indexes(&mut self) -> LogResult<()> {
+        self.offset_index.flush(false).await?;
+        self.time_index.flush(false).await?;
+        Ok(())
+    }
+
+    /// Makes the segment durable: the log file, then both indexes.
+    pub async fn flush(&mut self) -> LogResult<()> {
+        self.log.sync().await?;
+        self.offset_index.flush(true).await?;
+        self.time_index.flush(true).await?;
+        Ok(())
+    }
+
+    /// Removes the segment's three files. Durable after the caller syncs the directory.
+    pub async fn delete(self, disk: &dyn Disk) -> LogResult<()> {
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            let path = self.dir.join(file_name(self.base_offset, suffix));
+            match disk.remove(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_invariants(&self) {
+        assert!(self.base_offset <= self.next_offset, "segment ends before its base");
+        assert_eq!(self.size_bytes == 0, self.next_offset == self.base_offset, "empty iff no offsets");
+        debug_assert!(offset_index::is_sane(self.offset_index.entries(), self.size_bytes.max(1)));
+        debug_assert!(time_index::is_sane(
+            self.time_index.entries(),
+            (self.next_offset - self.base_offset) as u64
+        ));
+    }
+}
+
+/// The header fields of the batch at the start of `buf` without checking the CRC, or
+/// `None` if the bytes cannot be a batch header.
+fn peek_header(buf: &[u8]) -> Option<BatchHeader> {
+    if buf.len() < HEADER_BYTES {
+        return None;
+    }
+    record_batch::peek_size(buf)?.ok()?;
+    Some(record_batch::read_header(buf))
+}
+
+/// The length of the longest run of whole, valid batches at the start of `buf` whose base
+/// offsets are below `upper_bound_offset`. The first must hold `offset` and each next one
+/// continue the offsets; anything else is an error (a flipped read, to be retried).
+fn whole_batches(buf: &[u8], offset: i64, upper_bound_offset: i64) -> Result<usize, &'static str> {
+    let mut len = 0;
+    let mut expected_base = None::<i64>;
+    while let Some(Ok(size)) = record_batch::peek_size(&buf[len..]) {
+        if len + size > buf.len() {
+            break;
+        }
+        let header = record_batch::parse_batch(&buf[len..], size, CrcCheck::Verify)
+            .map_err(|_| "batch fails validation")?;
+        match expected_base {
+            None if header.base_offset > offset || header.last_offset() < offset => {
+                return Err("first batch does not hold the offset");
+            }
+            Some(base) if header.base_offset != base => return Err("offsets are not contiguous"),
+            _ => {}
+        }
+        if header.base_offset >= upper_bound_offset {
+            break;
+        }
+        expected_base = Some(header.last_offset() + 1);
+        len += size;
+    }
+    Ok(len)
+}
