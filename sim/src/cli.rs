@@ -20,7 +20,11 @@ use crate::seeds::{SeedRange, Shard};
 const MAX_FAILURE_LINES: usize = 20;
 
 #[derive(Parser)]
-#[command(name = "cargo sim", about = "Run seedlog's deterministic simulation scenarios")]
+#[command(
+    name = "cargo sim",
+    bin_name = "cargo sim",
+    about = "Run seedlog's deterministic simulation scenarios"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,7 @@ struct RunArgs {
     #[arg(long)]
     check_determinism: bool,
     /// With --seeds: run only shard i of n, the seeds s with (s - A) % n == i.
-    #[arg(long, requires = "seeds")]
+    #[arg(long, requires = "seeds", conflicts_with = "seed")]
     shard: Option<String>,
 }
 
@@ -85,18 +89,35 @@ fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
         return Ok(run_one(scenario, seed, args.check_determinism));
     }
     let spec = args.seeds.as_deref().unwrap_or_default();
-    let range: SeedRange = spec.parse().map_err(|e| UsageError(format!("--seeds: {e}")))?;
+    let range: SeedRange = spec
+        .parse()
+        .map_err(|e| UsageError(format!("--seeds: {e}")))?;
     let shard = match &args.shard {
-        Some(s) => Some(s.parse::<Shard>().map_err(|e| UsageError(format!("--shard: {e}")))?),
+        Some(s) => Some(
+            s.parse::<Shard>()
+                .map_err(|e| UsageError(format!("--shard: {e}")))?,
+        ),
         None => None,
     };
-    Ok(run_sweep(scenario, spec, range, shard, args.check_determinism))
+    Ok(run_sweep(
+        scenario,
+        spec,
+        range,
+        shard,
+        args.check_determinism,
+    ))
 }
 
 fn unknown_scenario(name: &str) -> UsageError {
     let known: Vec<&str> = scenarios::all().iter().map(|s| s.name()).collect();
-    let known = if known.is_empty() { "(none registered)".to_string() } else { known.join(", ") };
-    UsageError(format!("unknown scenario `{name}`; known scenarios: {known}"))
+    let known = if known.is_empty() {
+        "(none registered)".to_string()
+    } else {
+        known.join(", ")
+    };
+    UsageError(format!(
+        "unknown scenario `{name}`; known scenarios: {known}"
+    ))
 }
 
 fn run_once(scenario: &dyn Scenario, seed: u64, check_determinism: bool) -> SeedOutcome {
@@ -132,14 +153,21 @@ fn run_sweep(
     let (mut passed, mut failed) = (0u64, 0u64);
     for seed in range.seeds(shard) {
         let outcome = run_once(scenario, seed, check_determinism);
-        println!("{} seed={seed} trace_hash={:016x}", verdict(outcome.passed), outcome.trace_hash);
+        println!(
+            "{} seed={seed} trace_hash={:016x}",
+            verdict(outcome.passed),
+            outcome.trace_hash
+        );
         if outcome.passed {
             passed += 1;
         } else {
             failed += 1;
             print_failure_lines(&outcome);
             print_trace_path(&outcome);
-            println!("  reproduce: cargo sim run {} --seed {seed}", scenario.name());
+            println!(
+                "  reproduce: cargo sim run {} --seed {seed}",
+                scenario.name()
+            );
         }
         let _ = std::io::stdout().flush();
     }
@@ -171,7 +199,10 @@ fn print_trace_path(outcome: &SeedOutcome) {
 
 /// `<workspace>/reports/traces/NAME-seedN.jsonl`.
 pub fn trace_path(scenario: &str, seed: u64) -> PathBuf {
-    workspace_root().join("reports").join("traces").join(format!("{scenario}-seed{seed}.jsonl"))
+    workspace_root()
+        .join("reports")
+        .join("traces")
+        .join(format!("{scenario}-seed{seed}.jsonl"))
 }
 
 fn workspace_root() -> PathBuf {

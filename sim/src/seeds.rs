@@ -94,11 +94,17 @@ mod tests {
     fn shards_partition_the_range() {
         let r: SeedRange = "10..20".parse().unwrap();
         let mut all: Vec<u64> = (0..3)
-            .flat_map(|i| r.seeds(Some(Shard { index: i, count: 3 })).collect::<Vec<_>>())
+            .flat_map(|i| {
+                r.seeds(Some(Shard { index: i, count: 3 }))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         all.sort();
         assert_eq!(all, (10..=20).collect::<Vec<_>>());
-        assert_eq!(r.seeds(Some("1/3".parse().unwrap())).collect::<Vec<_>>(), vec![11, 14, 17, 20]);
+        assert_eq!(
+            r.seeds(Some("1/3".parse().unwrap())).collect::<Vec<_>>(),
+            vec![11, 14, 17, 20]
+        );
         assert!("3/3".parse::<Shard>().is_err());
         assert!("0/0".parse::<Shard>().is_err());
     }

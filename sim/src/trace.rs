@@ -134,12 +134,16 @@ impl TraceRecorder {
             checkers,
             closed: false,
         };
-        TraceRecorder { state: Arc::new(Mutex::new(state)) }
+        TraceRecorder {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     /// The layer to install (thread-locally) for the run.
     pub fn layer(&self) -> TraceLayer {
-        TraceLayer { recorder: self.clone() }
+        TraceLayer {
+            recorder: self.clone(),
+        }
     }
 
     /// Ends the run: events after this (tasks dropped with the runtime) are not traced.
@@ -168,7 +172,9 @@ impl TraceRecorder {
 
     /// A panicking checker poisons the lock; the trace itself is still whole.
     fn lock(&self) -> MutexGuard<'_, TraceState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn record(&self, event: TraceEvent) {
@@ -177,7 +183,10 @@ impl TraceRecorder {
             Ok(state) => state,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
-                panic!("a checker emitted a tracing event (`{}`); checkers must not", event.name)
+                panic!(
+                    "a checker emitted a tracing event (`{}`); checkers must not",
+                    event.name
+                )
             }
         };
         if state.closed {
@@ -234,7 +243,9 @@ where
             .event_scope(event)
             .and_then(|scope| {
                 scope.into_iter().find_map(|span| {
-                    span.extensions().get::<NodeLabel>().map(|label| label.0.clone())
+                    span.extensions()
+                        .get::<NodeLabel>()
+                        .map(|label| label.0.clone())
                 })
             })
             .unwrap_or_else(|| SUPERVISOR_NODE.to_string());
@@ -336,7 +347,12 @@ mod tests {
         let mut fields = BTreeMap::new();
         fields.insert("z".to_string(), FieldValue::I64(-1));
         fields.insert("a".to_string(), FieldValue::Str("x".into()));
-        let ev = TraceEvent { time_ns: 5, node: "b1".into(), name: "n".into(), fields };
+        let ev = TraceEvent {
+            time_ns: 5,
+            node: "b1".into(),
+            name: "n".into(),
+            fields,
+        };
         assert_eq!(
             ev.to_json_line(),
             r#"{"time_ns":5,"node":"b1","name":"n","fields":{"a":"x","z":-1}}"#

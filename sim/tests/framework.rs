@@ -35,7 +35,11 @@ impl Scenario for Ping {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        vec![Box::new(PongCounter { broken: self.broken_checker, pongs: 0, violations: vec![] })]
+        vec![Box::new(PongCounter {
+            broken: self.broken_checker,
+            pongs: 0,
+            violations: vec![],
+        })]
     }
 
     fn time_limit(&self) -> Duration {
@@ -48,7 +52,9 @@ impl Scenario for Ping {
             let world = World::new(seed);
             world.add_node("server", server);
             let server_addr = SocketAddr::new(world.ip("server"), PORT);
-            world.add_node("client", move |env| client(env, server_addr, this.panic_in_node));
+            world.add_node("client", move |env| {
+                client(env, server_addr, this.panic_in_node)
+            });
             let mut rng = world.fork_rng();
             tokio::time::sleep(Duration::from_millis(rng.random_range(5..50))).await;
             world.kill("server");
@@ -58,21 +64,25 @@ impl Scenario for Ping {
             if this.panic_in_supervisor {
                 panic!("the supervisor gives up on purpose");
             }
-            tracing::info!(target: "sim::ping", name: "supervisor_done", servers = 1u64);
+            tracing::info!(name: "supervisor_done", target: "sim::ping", servers = 1u64);
         })
     }
 }
 
 async fn server(env: NodeEnv) {
-    tracing::info!(target: "sim::ping", name: "server_started", incarnation = env.incarnation);
+    tracing::info!(name: "server_started", target: "sim::ping", incarnation = env.incarnation);
     let listener = TcpListener::bind(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), PORT))
         .await
         .expect("bind");
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
-            let Ok(seq) = stream.read_u64().await else { return };
-            tracing::info!(target: "sim::ping", name: "ping_answered", seq);
+            let Ok(seq) = stream.read_u64().await else {
+                return;
+            };
+            tracing::info!(name: "ping_answered", target: "sim::ping", seq);
             let _ = stream.write_u64(seq + 1).await;
             let _ = stream.flush().await;
         });
@@ -81,13 +91,13 @@ async fn server(env: NodeEnv) {
 
 async fn client(mut env: NodeEnv, server: SocketAddr, panic_after_first_pong: bool) {
     let rounds: u64 = env.rng.random_range(5..20);
-    tracing::info!(target: "sim::ping", name: "client_started", rounds, ip = %env.ip);
+    tracing::info!(name: "client_started", target: "sim::ping", rounds, ip = %env.ip);
     for seq in 0..rounds {
         loop {
             let attempt = tokio::time::timeout(Duration::from_secs(1), ping(server, seq)).await;
             match attempt {
                 Ok(Ok(reply)) => {
-                    tracing::info!(target: "sim::ping", name: "pong_received", seq, reply, ok = true);
+                    tracing::info!(name: "pong_received", target: "sim::ping", seq, reply, ok = true);
                     break;
                 }
                 failed => {
@@ -95,7 +105,7 @@ async fn client(mut env: NodeEnv, server: SocketAddr, panic_after_first_pong: bo
                         Ok(Err(e)) => e.kind().to_string(),
                         _ => "timeout".to_string(),
                     };
-                    tracing::info!(target: "sim::ping", name: "ping_failed", seq, error);
+                    tracing::info!(name: "ping_failed", target: "sim::ping", seq, error);
                     let backoff_ms = env.rng.random_range(10..50);
                     tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
                 }
@@ -106,7 +116,7 @@ async fn client(mut env: NodeEnv, server: SocketAddr, panic_after_first_pong: bo
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tracing::info!(target: "sim::ping", name: "client_done", delta = -1i64);
+    tracing::info!(name: "client_done", target: "sim::ping", delta = -1i64);
 }
 
 async fn ping(server: SocketAddr, seq: u64) -> io::Result<u64> {
@@ -136,20 +146,28 @@ impl Checker for PongCounter {
         self.pongs += 1;
         if self.broken {
             let seq = ev.u64("seq").unwrap_or_default();
-            self.violations.push(Violation::new(self.name(), ev.time_ns, format!("pong {seq} while broken")));
+            self.violations.push(Violation::new(
+                self.name(),
+                ev.time_ns,
+                format!("pong {seq} while broken"),
+            ));
         }
     }
 
     fn finish(&mut self) -> Vec<Violation> {
         if self.pongs == 0 {
-            self.violations.push(Violation::new(self.name(), 0, "no pong at all"));
+            self.violations
+                .push(Violation::new(self.name(), 0, "no pong at all"));
         }
         std::mem::take(&mut self.violations)
     }
 }
 
 fn events(jsonl: &str) -> Vec<serde_json::Value> {
-    jsonl.lines().map(|line| serde_json::from_str(line).expect("each trace line is JSON")).collect()
+    jsonl
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each trace line is JSON"))
+        .collect()
 }
 
 #[test]
@@ -180,17 +198,36 @@ fn determinism_check_passes_for_a_deterministic_scenario() {
 
 #[test]
 fn a_violation_fails_the_seed() {
-    let outcome = run_seed(&Ping { broken_checker: true, ..Ping::default() }, 4);
+    let outcome = run_seed(
+        &Ping {
+            broken_checker: true,
+            ..Ping::default()
+        },
+        4,
+    );
     assert!(!outcome.passed);
     assert!(outcome.panic.is_none());
     assert!(!outcome.violations.is_empty());
-    assert!(outcome.violations.iter().all(|v| v.checker == "PongCounter"));
-    assert!(outcome.failure_lines()[0].starts_with("PongCounter at "), "{:?}", outcome.failure_lines());
+    assert!(outcome
+        .violations
+        .iter()
+        .all(|v| v.checker == "PongCounter"));
+    assert!(
+        outcome.failure_lines()[0].starts_with("PongCounter at "),
+        "{:?}",
+        outcome.failure_lines()
+    );
 }
 
 #[test]
 fn a_supervisor_panic_fails_the_seed_not_the_process() {
-    let outcome = run_seed(&Ping { panic_in_supervisor: true, ..Ping::default() }, 5);
+    let outcome = run_seed(
+        &Ping {
+            panic_in_supervisor: true,
+            ..Ping::default()
+        },
+        5,
+    );
     assert!(!outcome.passed);
     let panic = outcome.panic.expect("the panic is reported");
     assert!(panic.contains("supervisor gives up"), "{panic}");
@@ -199,7 +236,13 @@ fn a_supervisor_panic_fails_the_seed_not_the_process() {
 
 #[test]
 fn a_node_panic_fails_the_seed_not_the_process() {
-    let outcome = run_seed(&Ping { panic_in_node: true, ..Ping::default() }, 6);
+    let outcome = run_seed(
+        &Ping {
+            panic_in_node: true,
+            ..Ping::default()
+        },
+        6,
+    );
     assert!(!outcome.passed);
     let panic = outcome.panic.expect("the panic is reported");
     assert!(panic.contains("client node panics"), "{panic}");
@@ -207,7 +250,13 @@ fn a_node_panic_fails_the_seed_not_the_process() {
 
 #[test]
 fn the_time_limit_fails_the_seed() {
-    let outcome = run_seed(&Ping { time_limit: Some(Duration::from_secs(1)), ..Ping::default() }, 8);
+    let outcome = run_seed(
+        &Ping {
+            time_limit: Some(Duration::from_secs(1)),
+            ..Ping::default()
+        },
+        8,
+    );
     assert!(!outcome.passed);
     let panic = outcome.panic.expect("the time limit panics");
     assert!(panic.contains("time limit"), "{panic}");
@@ -232,13 +281,15 @@ fn trace_lines_are_json_with_time_node_and_name() {
     let expected: BTreeSet<String> = ["client", "server", "sim"].map(String::from).into();
     assert_eq!(nodes, expected);
 
-    let named = |name: &str| events.iter().filter(move |ev| ev["name"] == name);
+    let named = |name: &'static str| events.iter().filter(move |ev| ev["name"] == name);
     let killed: Vec<_> = named("node_killed").collect();
     assert_eq!(killed.len(), 1);
     assert_eq!(killed[0]["node"], "sim");
     assert_eq!(killed[0]["fields"]["node"], "server");
     assert_eq!(named("node_restarted").count(), 1);
-    let incarnations: Vec<_> = named("server_started").map(|ev| ev["fields"]["incarnation"].as_u64()).collect();
+    let incarnations: Vec<_> = named("server_started")
+        .map(|ev| ev["fields"]["incarnation"].as_u64())
+        .collect();
     assert_eq!(incarnations, vec![Some(0), Some(1)]);
     assert!(named("pong_received").all(|ev| ev["node"] == "client" && ev["fields"]["ok"] == true));
     assert!(named("ping_answered").all(|ev| ev["node"] == "server"));

@@ -88,6 +88,7 @@ impl Default for MemDiskFaults {
 ///   file, `rename` and `remove` change the volatile view; `sync_dir` makes it durable.
 ///   Directories themselves are durable as soon as `create_dir_all` (or a directory
 ///   `rename`) returns: a simplification, as seedlog creates its directories at start-up.
+///   Paths are used as given, minus `.` components; `/` and `` (the relative root) exist.
 /// - [`MemDisk::crash`] (the simulator calls it when it kills the node) resets every
 ///   directory to its durable view, drops inodes no longer named anywhere and, for each
 ///   surviving file with unsynced changes, picks one outcome by the `crash_*_weight`s of

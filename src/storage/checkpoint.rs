@@ -11,6 +11,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+use super::read_agreed::read_agreed;
 use crate::runtime::{Disk, OpenMode};
 
 pub const FILE_NAME: &str = "partition.checkpoint";
@@ -57,7 +58,7 @@ pub async fn read(disk: &dyn Disk, dir: &Path) -> std::io::Result<Option<Checkpo
     }
     let file = disk.open(&path, OpenMode::Existing).await?;
     let len = file.len().await?.min(4096) as usize;
-    let bytes = file.read_at(0, len).await?;
+    let bytes = read_agreed(file.as_ref(), len).await?;
     Ok(std::str::from_utf8(&bytes).ok().and_then(Checkpoint::decode))
 }
 

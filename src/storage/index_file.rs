@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
+use super::read_agreed::read_agreed;
 use crate::runtime::{Disk, DiskFile, OpenMode};
 
 /// One fixed-size index entry.
@@ -30,23 +31,30 @@ pub struct IndexFile<E: IndexEntry> {
     file: Arc<dyn DiskFile>,
     entries: Vec<E>,
     persisted: usize,
+    /// The file did not exist when opened (it was lost or never written).
+    was_missing: bool,
 }
 
 impl<E: IndexEntry> IndexFile<E> {
     /// Opens an index file, creating it empty if missing, and returns it with the entries
     /// decoded from it. The caller checks the entries before trusting them.
     pub async fn open(disk: &dyn Disk, path: &Path) -> std::io::Result<Self> {
+        let was_missing = !disk.exists(path).await?;
         let file = disk.open(path, OpenMode::Create).await?;
         let len = file.len().await?;
         let whole_entries = (len as usize) / E::BYTES;
-        let bytes = file.read_at(0, whole_entries * E::BYTES).await?;
+        let bytes = read_agreed(file.as_ref(), whole_entries * E::BYTES).await?;
         let entries: Vec<E> = bytes.chunks_exact(E::BYTES).map(E::decode).collect();
         let persisted = entries.len();
-        let index = IndexFile { file, entries, persisted };
+        let index = IndexFile { file, entries, persisted, was_missing };
         if len as usize != whole_entries * E::BYTES {
             index.file.set_len((whole_entries * E::BYTES) as u64).await?;
         }
         Ok(index)
+    }
+
+    pub fn was_missing(&self) -> bool {
+        self.was_missing
     }
 
     pub fn entries(&self) -> &[E] {
@@ -97,15 +105,5 @@ impl<E: IndexEntry> IndexFile<E> {
         }
         debug_assert!(self.persisted == self.entries.len());
         Ok(())
-    }
-
-    /// The encoded bytes of every entry (for tests comparing with the file).
-    #[cfg(test)]
-    pub fn encoded(&self) -> bytes::Bytes {
-        let mut out = BytesMut::new();
-        for entry in &self.entries {
-            entry.encode(&mut out);
-        }
-        out.freeze()
     }
 }

@@ -1,0 +1,297 @@
+//! The log's rules, one test each, on a fault-free `MemDisk`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::record_batch::build::{batch, ProducerFields, Record};
+use super::record_batch::{self, CrcCheck};
+use super::*;
+use crate::runtime::{Disk, MemDisk, MemDiskFaults};
+
+const NOW_MS: i64 = 1_700_000_000_000;
+
+fn dir() -> PathBuf {
+    PathBuf::from("/data/topic-0")
+}
+
+/// A batch of `records` records of `value_bytes` each, all stamped `timestamp_ms`.
+fn records(records: usize, value_bytes: usize, timestamp_ms: i64) -> Bytes {
+    let value = vec![b'x'; value_bytes];
+    let list: Vec<Record<'_>> =
+        (0..records).map(|_| Record { timestamp_ms, key: None, value: Some(&value) }).collect();
+    batch(&list, ProducerFields::NONE)
+}
+
+fn small_segments() -> LogConfig {
+    LogConfig { segment_bytes: 4_000, index_interval_bytes: 500, ..LogConfig::default() }
+}
+
+async fn open(disk: &MemDisk, config: LogConfig) -> Log {
+    Log::open(Arc::new(disk.clone()) as Arc<dyn Disk>, dir(), config, NOW_MS).await.unwrap()
+}
+
+/// Reads every batch from the log start to the end, one read call per batch.
+async fn read_all(log: &Log) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.log_end_offset() {
+        let bytes = log.read(offset, 1, log.log_end_offset(), true).await.unwrap();
+        let header = record_batch::parse_batch(&bytes, bytes.len(), CrcCheck::Verify).unwrap();
+        assert!(header.base_offset <= offset && offset <= header.last_offset());
+        offset = header.last_offset() + 1;
+        out.push(bytes);
+    }
+    out
+}
+
+#[tokio::test]
+async fn append_assigns_offsets_and_reads_return_the_same_bytes() {
+    let disk = MemDisk::new(1);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let first = log.append(NOW_MS, records(3, 10, NOW_MS)).await.unwrap();
+    let second = log.append(NOW_MS, records(2, 10, NOW_MS)).await.unwrap();
+    assert_eq!((first.first_offset, first.last_offset), (0, 2));
+    assert_eq!((second.first_offset, second.last_offset), (3, 4));
+    assert_eq!(log.log_end_offset(), 5);
+    let mut expected = records(2, 10, NOW_MS).to_vec();
+    record_batch::set_base_offset(&mut expected, 3);
+    assert_eq!(log.read(3, 1 << 20, 5, false).await.unwrap(), Bytes::from(expected));
+    // Offset 4 lies inside the second batch: the whole batch comes back.
+    assert_eq!(log.read(4, 1 << 20, 5, false).await.unwrap().len(), second.size_bytes);
+}
+
+#[tokio::test]
+async fn segments_roll_at_segment_bytes_and_are_named_by_base_offset() {
+    let disk = MemDisk::new(2);
+    let mut log = open(&disk, small_segments()).await;
+    for _ in 0..10 {
+        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+    }
+    assert!(log.segment_count() > 2);
+    let names = disk.file_names(&dir());
+    assert!(names.contains(&"00000000000000000000.log".to_string()));
+    assert!(names.contains(&"00000000000000000000.index".to_string()));
+    assert!(names.contains(&"00000000000000000000.timeindex".to_string()));
+    for segment in log.segments() {
+        assert!(segment.size_bytes() <= 4_000);
+    }
+    assert_eq!(read_all(&log).await.len(), 10);
+}
+
+#[tokio::test]
+async fn segments_roll_when_older_than_segment_ms() {
+    let disk = MemDisk::new(3);
+    let config = LogConfig { segment_ms: 1_000, ..LogConfig::default() };
+    let mut log = open(&disk, config).await;
+    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS + 500, records(1, 10, NOW_MS + 500)).await.unwrap();
+    assert_eq!(log.segment_count(), 1);
+    log.append(NOW_MS + 1_500, records(1, 10, NOW_MS + 1_500)).await.unwrap();
+    assert_eq!(log.segment_count(), 2);
+}
+
+#[tokio::test]
+async fn reads_respect_max_bytes_and_the_upper_bound() {
+    let disk = MemDisk::new(4);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let size = log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap().size_bytes;
+    for _ in 0..4 {
+        log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap();
+    }
+    assert_eq!(log.read(0, size * 2 + 10, 5, false).await.unwrap().len(), size * 2);
+    assert_eq!(log.read(0, 10, 5, false).await.unwrap().len(), 0);
+    assert_eq!(log.read(0, 10, 5, true).await.unwrap().len(), size, "min one batch");
+    assert_eq!(log.read(0, 1 << 20, 3, false).await.unwrap().len(), size * 3, "stops at the bound");
+    assert_eq!(log.read(5, 1 << 20, 5, false).await.unwrap().len(), 0, "the log end reads nothing");
+    assert!(matches!(log.read(6, 100, 5, false).await, Err(LogError::OffsetOutOfRange { .. })));
+}
+
+#[tokio::test]
+async fn invalid_batches_are_rejected_and_nothing_is_written() {
+    let disk = MemDisk::new(5);
+    let config = LogConfig { max_message_bytes: 500, ..LogConfig::default() };
+    let mut log = open(&disk, config).await;
+    let mut corrupt = records(1, 10, NOW_MS).to_vec();
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let good_then_corrupt = [records(1, 10, NOW_MS).to_vec(), corrupt.clone()].concat();
+    assert!(matches!(log.append(NOW_MS, Bytes::from(corrupt)).await, Err(LogError::InvalidBatch(_))));
+    assert!(log.append(NOW_MS, Bytes::from(good_then_corrupt)).await.is_err());
+    assert!(matches!(log.append(NOW_MS, records(1, 600, NOW_MS)).await, Err(LogError::BatchTooLarge { .. })));
+    assert!(log.append(NOW_MS, Bytes::from_static(&[0; 5])).await.is_err());
+    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(log.size_bytes(), 0);
+    assert!(!log.is_offline(), "a bad batch is the producer's fault, not the disk's");
+}
+
+#[tokio::test]
+async fn lookup_by_timestamp_finds_the_first_batch_at_or_after_it() {
+    let disk = MemDisk::new(6);
+    let mut log = open(&disk, small_segments()).await;
+    for i in 0..20 {
+        log.append(NOW_MS, records(2, 300, NOW_MS + i * 10)).await.unwrap();
+    }
+    let found = log.find_offset_by_timestamp(NOW_MS + 55).await.unwrap().unwrap();
+    assert_eq!(found.batch_base_offset, 12, "batch 6 is the first stamped at or after +55");
+    assert_eq!(found.batch_max_timestamp, NOW_MS + 60);
+    assert_eq!(log.find_offset_by_timestamp(NOW_MS).await.unwrap().unwrap().batch_base_offset, 0);
+    assert_eq!(log.find_offset_by_timestamp(NOW_MS + 1_000).await.unwrap(), None);
+    let max = log.find_max_timestamp().await.unwrap().unwrap();
+    assert_eq!((max.batch_base_offset, max.batch_max_timestamp), (38, NOW_MS + 190));
+}
+
+#[tokio::test]
+async fn unflushed_appends_are_lost_in_a_crash_and_flushed_ones_survive() {
+    let disk = MemDisk::new(7);
+    let config = LogConfig { flush_interval_messages: 3, ..small_segments() };
+    let mut log = open(&disk, config.clone()).await;
+    for _ in 0..4 {
+        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+    }
+    assert_eq!(log.recovery_point(), 3, "flushed after three messages");
+    drop(log);
+    disk.crash_losing_all_unsynced();
+    let log = open(&disk, config).await;
+    assert_eq!(log.log_end_offset(), 3);
+    assert_eq!(read_all(&log).await.len(), 3);
+}
+
+#[tokio::test]
+async fn truncation_removes_the_batch_holding_the_offset_and_everything_after() {
+    let disk = MemDisk::new(8);
+    let mut log = open(&disk, small_segments()).await;
+    for _ in 0..10 {
+        log.append(NOW_MS, records(3, 300, NOW_MS)).await.unwrap();
+    }
+    log.flush(NOW_MS).await.unwrap();
+    assert_eq!(log.truncate_to(NOW_MS, 13).await.unwrap(), 12, "batch 12..=14 straddles 13");
+    assert_eq!(log.recovery_point(), 12);
+    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    assert_eq!(log.log_end_offset(), 13);
+    drop(log);
+    // Truncation was durable: the old batches at 12.. cannot come back.
+    disk.crash_losing_all_unsynced();
+    let log = open(&disk, small_segments()).await;
+    assert_eq!(log.log_end_offset(), 12);
+}
+
+#[tokio::test]
+async fn truncate_fully_restarts_the_log_empty_at_the_offset() {
+    let disk = MemDisk::new(9);
+    let mut log = open(&disk, small_segments()).await;
+    for _ in 0..5 {
+        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+    }
+    log.truncate_fully_and_start_at(NOW_MS, 100).await.unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset(), log.segment_count()), (100, 100, 1));
+    assert_eq!(log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap().first_offset, 100);
+    drop(log);
+    disk.crash_losing_all_unsynced();
+    let log = open(&disk, small_segments()).await;
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (100, 100));
+    assert_eq!(disk.file_names(&dir()).iter().filter(|n| n.ends_with(".log")).count(), 1);
+}
+
+#[tokio::test]
+async fn retention_bytes_deletes_old_segments_and_advances_the_log_start() {
+    let disk = MemDisk::new(10);
+    let config = LogConfig { retention_bytes: 5_000, ..small_segments() };
+    let mut log = open(&disk, config.clone()).await;
+    for _ in 0..20 {
+        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+    }
+    let deleted = log.delete_old_segments(NOW_MS, log.log_end_offset()).await.unwrap();
+    assert!(deleted > 0);
+    assert!(log.size_bytes() <= 5_000 + 4_000);
+    let start = log.log_start_offset();
+    assert!(start > 0);
+    assert_eq!(start, log.segments().next().unwrap().base_offset());
+    assert!(matches!(log.read(0, 100, 20, true).await, Err(LogError::OffsetOutOfRange { .. })));
+    drop(log);
+    disk.crash_losing_all_unsynced();
+    assert_eq!(open(&disk, config).await.log_start_offset(), start);
+}
+
+#[tokio::test]
+async fn retention_ms_deletes_expired_segments_but_never_above_the_bound() {
+    let disk = MemDisk::new(11);
+    let config = LogConfig { retention_ms: 60_000, ..small_segments() };
+    let mut log = open(&disk, config).await;
+    for _ in 0..8 {
+        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+    }
+    let later_ms = NOW_MS + 120_000;
+    assert_eq!(log.delete_old_segments(later_ms, 0).await.unwrap(), 0, "nothing below the bound");
+    log.delete_old_segments(later_ms, log.log_end_offset()).await.unwrap();
+    assert_eq!(log.log_start_offset(), 8, "everything expired: the log rolled and kept an empty segment");
+    assert_eq!(log.log_end_offset(), 8);
+    assert_eq!(log.append(later_ms, records(1, 10, later_ms)).await.unwrap().first_offset, 8);
+}
+
+#[tokio::test]
+async fn a_lost_index_is_rebuilt_on_open() {
+    let disk = MemDisk::new(12);
+    let mut log = open(&disk, small_segments()).await;
+    for _ in 0..12 {
+        log.append(NOW_MS, records(2, 400, NOW_MS)).await.unwrap();
+    }
+    log.close(NOW_MS).await.unwrap();
+    let index = dir().join("00000000000000000000.index");
+    disk.remove(&index).await.unwrap();
+    let log = open(&disk, small_segments()).await;
+    assert!(!log.segments().next().unwrap().offset_index_entries().is_empty());
+    assert_eq!(read_all(&log).await.len(), 12);
+}
+
+#[tokio::test]
+async fn a_corrupt_tail_batch_is_truncated_on_recovery() {
+    let disk = MemDisk::new(13);
+    let mut log = open(&disk, LogConfig::default()).await;
+    for _ in 0..3 {
+        log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap();
+    }
+    log.flush(NOW_MS).await.unwrap();
+    let size = log.size_bytes();
+    drop(log);
+    // Rot a byte of the last batch on the medium (after the recovery point was 3, but
+    // without a checkpoint naming it the whole segment is rescanned).
+    disk.remove(&dir().join("partition.checkpoint")).await.unwrap();
+    let path = dir().join("00000000000000000000.log");
+    let file = disk.open(&path, crate::runtime::OpenMode::Existing).await.unwrap();
+    file.write_at(size - 5, Bytes::from_static(&[0xAB])).await.unwrap();
+    let log = open(&disk, LogConfig::default()).await;
+    assert_eq!(log.log_end_offset(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_fsync_takes_the_log_offline_until_reopened() {
+    let disk = MemDisk::with_faults(14, MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
+    let disk_dyn: Arc<dyn Disk> = Arc::new(disk.clone());
+    // Opening syncs too: let it succeed first.
+    disk.set_faults(MemDiskFaults::none());
+    let mut log = Log::open(disk_dyn, dir(), LogConfig::default(), NOW_MS).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
+    assert!(matches!(log.flush(NOW_MS).await, Err(LogError::Io(_))));
+    assert!(log.is_offline());
+    assert!(matches!(log.append(NOW_MS, records(1, 10, NOW_MS)).await, Err(LogError::Offline)));
+    assert!(matches!(log.read(0, 100, 1, true).await, Err(LogError::Offline)));
+    disk.set_faults(MemDiskFaults::none());
+    let log = open(&disk, LogConfig::default()).await;
+    assert_eq!(log.log_end_offset(), 0, "the unsynced append was lost with the failed fsync");
+}
+
+#[tokio::test]
+async fn follower_appends_keep_offsets_and_must_start_at_the_log_end() {
+    let disk = MemDisk::new(15);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let mut replicated = records(2, 10, NOW_MS).to_vec();
+    record_batch::set_base_offset(&mut replicated, 0);
+    log.append_as_follower(NOW_MS, Bytes::from(replicated.clone())).await.unwrap();
+    assert!(matches!(
+        log.append_as_follower(NOW_MS, Bytes::from(replicated)).await,
+        Err(LogError::UnexpectedAppendOffset { first_offset: 0, log_end_offset: 2 })
+    ));
+}

@@ -8,6 +8,7 @@ mod error;
 mod index_file;
 mod log;
 mod offset_index;
+mod read_agreed;
 pub mod record_batch;
 mod recovery;
 mod retention;

@@ -227,21 +227,33 @@ impl LogSegment {
         upper_bound_offset: i64,
         min_one_batch: bool,
     ) -> LogResult<Option<Bytes>> {
-        let mut why = "";
+        // The first batch must hold `offset`, or be this segment's first batch when the
+        // offset lies below it (a read that continues from an earlier segment).
+        let expected_first = offset.max(self.base_offset);
+        let mut why = String::new();
         for _attempt in 0..READ_ATTEMPTS {
-            let Some(first) = self.locate(offset).await? else {
-                return Ok(None);
+            let first = match self.locate(offset).await {
+                Ok(Some(first)) => first,
+                Ok(None) => return Ok(None),
+                Err(LogError::Corrupt { reason, .. }) => {
+                    why = reason;
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
-            if first.header.base_offset >= upper_bound_offset {
-                return Ok(None);
-            }
             let available = (self.size_bytes - first.position) as usize;
             let want = if min_one_batch { max_bytes.max(first.header.size_bytes) } else { max_bytes };
             let buf = self.log.read_at(first.position, want.min(available)).await?;
-            match whole_batches(&buf, offset.max(first.header.base_offset), upper_bound_offset) {
-                Ok(0) => return Ok(None),
-                Ok(len) => return Ok(Some(buf.slice(..len))),
-                Err(reason) => why = reason,
+            // The walk read the first header separately: two reads must agree on where the
+            // batch starts, as `baseOffset` lies outside the CRC.
+            match whole_batches(&buf, expected_first, first.header.base_offset, upper_bound_offset) {
+                Ok(WholeBatches::BeyondBound) => return Ok(None),
+                // Nothing fit: fine when the caller capped the bytes, a bad read when it
+                // asked for at least the first batch.
+                Ok(WholeBatches::Bytes(0)) if min_one_batch => why = "first batch unreadable".to_string(),
+                Ok(WholeBatches::Bytes(0)) => return Ok(None),
+                Ok(WholeBatches::Bytes(len)) => return Ok(Some(buf.slice(..len))),
+                Err(reason) => why = reason.to_string(),
             }
         }
         Err(LogError::Corrupt {
@@ -251,14 +263,27 @@ impl LogSegment {
     }
 
     /// Finds the first batch whose last offset is at or above `offset`, walking headers
-    /// from the position the offset index gives.
+    /// from the position the offset index gives. Unverified: the caller checks the batch
+    /// it then reads (see [`read`](LogSegment::read)).
     pub async fn locate(&self, offset: i64) -> LogResult<Option<LocatedBatch>> {
         if offset >= self.next_offset {
             return Ok(None);
         }
-        let relative_offset = self.relative(offset.max(self.base_offset));
-        let start = u64::from(offset_index::lookup(self.offset_index.entries(), relative_offset));
-        self.walk(start, |batch| batch.header.last_offset() >= offset).await
+        let start = self.index_position(offset);
+        match self.walk(start, |batch| batch.header.last_offset() >= offset).await? {
+            None => Err(self.corrupt(start, "no batch holds an offset below the segment end")),
+            found => Ok(found),
+        }
+    }
+
+    /// Like [`locate`](LogSegment::locate), but the batch found is read whole and checked
+    /// by CRC before it is believed: for callers that act on the position (truncation).
+    pub async fn locate_verified(&self, offset: i64) -> LogResult<Option<LocatedBatch>> {
+        if offset >= self.next_offset {
+            return Ok(None);
+        }
+        let start = self.index_position(offset);
+        self.walk_verified(start, |header| header.last_offset() >= offset).await
     }
 
     /// Finds the first batch whose max timestamp is at or above `target_ms`.
@@ -268,7 +293,45 @@ impl LogSegment {
         }
         let relative_offset = time_index::lookup(self.time_index.entries(), target_ms);
         let start = u64::from(offset_index::lookup(self.offset_index.entries(), relative_offset));
-        self.walk(start, |batch| batch.header.max_timestamp >= target_ms).await
+        self.walk_verified(start, |header| header.max_timestamp >= target_ms).await
+    }
+
+    fn index_position(&self, offset: i64) -> u64 {
+        let relative_offset = self.relative(offset.max(self.base_offset));
+        u64::from(offset_index::lookup(self.offset_index.entries(), relative_offset))
+    }
+
+    /// Walks headers from `start` to the first batch `found` accepts, then reads that batch
+    /// whole and validates it, retrying the walk when a read was bad.
+    async fn walk_verified(
+        &self,
+        start: u64,
+        found: impl Fn(&BatchHeader) -> bool,
+    ) -> LogResult<Option<LocatedBatch>> {
+        let mut why = String::new();
+        for _attempt in 0..READ_ATTEMPTS {
+            // Callers only walk where a batch must satisfy `found`: not finding one means
+            // a header was misread.
+            let candidate = match self.walk(start, |batch| found(&batch.header)).await {
+                Ok(None) => {
+                    why = "no batch matches".to_string();
+                    continue;
+                }
+                Ok(Some(candidate)) => candidate,
+                Err(LogError::Corrupt { reason, .. }) => {
+                    why = reason;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let bytes = self.log.read_at(candidate.position, candidate.header.size_bytes).await?;
+            match record_batch::parse_batch(&bytes, candidate.header.size_bytes, CrcCheck::Verify) {
+                Ok(header) if header == candidate.header && found(&header) => return Ok(Some(candidate)),
+                Ok(_) => why = "batch header differs between reads".to_string(),
+                Err(e) => why = e.to_string(),
+            }
+        }
+        Err(self.corrupt(start, &format!("{why} (on every read)")))
     }
 
     /// Walks batch headers from `position` until `found` accepts one. Headers are trusted
@@ -389,41 +452,43 @@ impl LogSegment {
     /// indexes if they pass the sanity checks and finds the segment's end by walking the
     /// batches after the last index entry. Returns false if the segment must be recovered.
     pub async fn load_trusted(&mut self) -> LogResult<bool> {
+        if self.offset_index.was_missing() || self.time_index.was_missing() {
+            return Ok(false);
+        }
         if !offset_index::is_sane(self.offset_index.entries(), self.size_bytes.max(1)) {
             return Ok(false);
         }
-        let mut position = self.offset_index.last().map_or(0, |e| u64::from(e.position));
-        let mut max_timestamp = self.time_index.last().map_or(-1, |e| e.timestamp_ms);
-        let mut next_offset = None::<i64>;
-        while position < self.size_bytes {
-            let available = (self.size_bytes - position) as usize;
-            let buf = self.log.read_at(position, HEADER_BYTES.min(available)).await?;
-            let Some(header) = peek_header(&buf) else {
-                return Ok(false);
+        // The batches from the last index entry on decide where the segment ends: read
+        // them whole and check them, re-reading before giving up on trust.
+        let start = self.offset_index.last().map_or(0, |e| u64::from(e.position));
+        let mut tail = None;
+        for _attempt in 0..READ_ATTEMPTS {
+            let buf = self.log.read_at(start, (self.size_bytes - start) as usize).await?;
+            // The batch at the last index entry ends at that entry's offset; without an
+            // entry the walk starts at the segment's first batch.
+            tail = match self.offset_index.last() {
+                Some(e) => verified_tail(&buf, None).filter(|t| {
+                    t.first_last_offset == Some(self.base_offset + i64::from(e.relative_offset))
+                }),
+                None => verified_tail(&buf, Some(self.base_offset)),
             };
-            let continues = next_offset.is_none_or(|next| next == header.base_offset);
-            if position + header.size_bytes as u64 > self.size_bytes || !continues {
-                return Ok(false);
+            if tail.is_some() {
+                break;
             }
-            next_offset = Some(header.last_offset() + 1);
-            max_timestamp = max_timestamp.max(header.max_timestamp);
-            position += header.size_bytes as u64;
         }
-        self.next_offset = next_offset.unwrap_or(self.base_offset);
-        if self.next_offset < self.base_offset || (self.size_bytes > 0) != (self.next_offset > self.base_offset) {
+        let Some(tail) = tail else {
             return Ok(false);
-        }
-        let span = (self.next_offset - self.base_offset) as u64;
-        if !time_index::is_sane(self.time_index.entries(), span)
-            || self.offset_index.last().is_some_and(|e| u64::from(e.relative_offset) >= span)
-        {
-            return Ok(false);
-        }
-        self.max_timestamp = max_timestamp;
-        self.first_batch_timestamp = match self.size_bytes {
-            0 => None,
-            _ => peek_header(&self.log.read_at(0, HEADER_BYTES).await?).map(|h| h.max_timestamp),
         };
+        self.next_offset = tail.last_offset.map_or(self.base_offset, |last| last + 1);
+        let span = self.next_offset - self.base_offset;
+        let index_in_range = self.offset_index.last().is_none_or(|e| i64::from(e.relative_offset) < span);
+        if span < 0 || !index_in_range || !time_index::is_sane(self.time_index.entries(), span as u64) {
+            return Ok(false);
+        }
+        self.max_timestamp = self.time_index.last().map_or(-1, |e| e.timestamp_ms).max(tail.max_timestamp);
+        // Only the active segment rolls by age, and it is always rescanned at open; a
+        // segment that becomes active again by truncation measures its age from now.
+        self.first_batch_timestamp = None;
         self.check_invariants();
         Ok(true)
     }
@@ -431,7 +496,7 @@ impl LogSegment {
     /// Removes every batch at or above the one that holds `offset`. Returns the new
     /// `next_offset` (below `offset` if a batch straddled it).
     pub async fn truncate_to(&mut self, offset: i64) -> LogResult<i64> {
-        let Some(first_removed) = self.locate(offset).await? else {
+        let Some(first_removed) = self.locate_verified(offset).await? else {
             return Ok(self.next_offset);
         };
         let position = first_removed.position;
@@ -450,7 +515,7 @@ impl LogSegment {
         let mut max_timestamp = self.time_index.last().map_or(-1, |e| e.timestamp_ms);
         let mut walk_from = self.offset_index.last().map_or(0, |e| u64::from(e.position));
         while walk_from < self.size_bytes {
-            let found = self.walk(walk_from, |_| true).await?;
+            let found = self.walk_verified(walk_from, |_| true).await?;
             let Some(batch) = found else { break };
             max_timestamp = max_timestamp.max(batch.header.max_timestamp);
             walk_from = batch.position + batch.header.size_bytes as u64;
@@ -512,10 +577,23 @@ fn peek_header(buf: &[u8]) -> Option<BatchHeader> {
     Some(record_batch::read_header(buf))
 }
 
-/// The length of the longest run of whole, valid batches at the start of `buf` whose base
-/// offsets are below `upper_bound_offset`. The first must hold `offset` and each next one
-/// continue the offsets; anything else is an error (a flipped read, to be retried).
-fn whole_batches(buf: &[u8], offset: i64, upper_bound_offset: i64) -> Result<usize, &'static str> {
+/// What [`whole_batches`] found at the start of a buffer.
+enum WholeBatches {
+    /// This many bytes of whole, valid batches (0 if the first is not whole).
+    Bytes(usize),
+    /// The first batch starts at or above the upper bound: there is nothing to read yet.
+    BeyondBound,
+}
+
+/// The longest run of whole, valid batches at the start of `buf` whose base offsets are
+/// below `upper_bound_offset`. The first must hold `offset` and each next one continue the
+/// offsets; anything else is an error (a flipped read, to be retried).
+fn whole_batches(
+    buf: &[u8],
+    offset: i64,
+    first_base_offset: i64,
+    upper_bound_offset: i64,
+) -> Result<WholeBatches, &'static str> {
     let mut len = 0;
     let mut expected_base = None::<i64>;
     while let Some(Ok(size)) = record_batch::peek_size(&buf[len..]) {
@@ -528,14 +606,41 @@ fn whole_batches(buf: &[u8], offset: i64, upper_bound_offset: i64) -> Result<usi
             None if header.base_offset > offset || header.last_offset() < offset => {
                 return Err("first batch does not hold the offset");
             }
+            None if header.base_offset != first_base_offset => return Err("reads disagree on the first batch"),
             Some(base) if header.base_offset != base => return Err("offsets are not contiguous"),
             _ => {}
         }
         if header.base_offset >= upper_bound_offset {
-            break;
+            return Ok(if len == 0 { WholeBatches::BeyondBound } else { WholeBatches::Bytes(len) });
         }
         expected_base = Some(header.last_offset() + 1);
         len += size;
     }
-    Ok(len)
+    Ok(WholeBatches::Bytes(len))
+}
+
+/// What [`verified_tail`] found.
+struct Tail {
+    first_last_offset: Option<i64>,
+    last_offset: Option<i64>,
+    max_timestamp: i64,
+}
+
+/// Checks that `buf` is a run of whole, valid, contiguous batches to its end, the first
+/// one starting at `first_base_offset` if given.
+fn verified_tail(buf: &[u8], first_base_offset: Option<i64>) -> Option<Tail> {
+    let mut tail = Tail { first_last_offset: None, last_offset: None, max_timestamp: -1 };
+    let mut position = 0;
+    while position < buf.len() {
+        let header = record_batch::parse_batch(&buf[position..], buf.len() - position, CrcCheck::Verify).ok()?;
+        let expected_base = tail.last_offset.map(|last| last + 1).or(first_base_offset);
+        if expected_base.is_some_and(|base| header.base_offset != base) {
+            return None;
+        }
+        tail.first_last_offset = tail.first_last_offset.or(Some(header.last_offset()));
+        tail.last_offset = Some(header.last_offset());
+        tail.max_timestamp = tail.max_timestamp.max(header.max_timestamp);
+        position += header.size_bytes;
+    }
+    Some(tail)
 }
