@@ -10,6 +10,7 @@
 #![cfg(madsim)]
 
 pub mod checker;
+pub mod checkers;
 pub mod cli;
 pub mod fnv;
 pub mod runner;

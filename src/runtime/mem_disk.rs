@@ -36,6 +36,10 @@ pub struct MemDiskFaults {
     pub sync_error_rate: f64,
     /// Latency of every operation but `len`, uniform in `[min, max]`; `None` never sleeps.
     pub latency: Option<(Duration, Duration)>,
+    /// A drive that acknowledges a flush without persisting anything (a volatile write
+    /// cache that lies): `sync` succeeds and changes nothing. No storage can be correct on
+    /// it; it exists to prove that the simulator's checkers catch lost synced data.
+    pub lying_fsync: bool,
     /// Weight of crash outcome 1: the unsynced changes are lost.
     pub crash_lost_weight: u32,
     /// Weight of crash outcome 2: a block-aligned prefix of the new content survives.
@@ -53,6 +57,7 @@ impl MemDiskFaults {
             bit_flip_rate: 0.0,
             sync_error_rate: 0.0,
             latency: None,
+            lying_fsync: false,
             crash_lost_weight: 1,
             crash_torn_prefix_weight: 1,
             crash_size_without_data_weight: 1,
@@ -442,6 +447,9 @@ impl State {
             return Ok(());
         }
         let failed = self.chance(self.faults.sync_error_rate);
+        if self.faults.lying_fsync {
+            return Ok(());
+        }
         let inode = self.inode_mut(id, generation)?;
         if failed {
             inode.volatile.clone_from(&inode.durable);
@@ -647,7 +655,7 @@ impl State {
             inode.dirty_from = None;
         }
         let [lost, torn, zeroed] = counts;
-        tracing::debug!(lost, torn, zeroed, "mem disk crash: unsynced files resolved");
+        tracing::debug!(name: "disk_crashed", lost, torn, zeroed);
     }
 }
 

@@ -4,12 +4,16 @@
 //! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
+mod storage_crash_recovery;
+
+pub use storage_crash_recovery::StorageCrashRecovery;
+
 use crate::scenario::Scenario;
 
 /// Every registered scenario, in `cargo sim list` order.
 pub fn all() -> Vec<&'static dyn Scenario> {
     vec![
-        // Scenarios are added here, e.g. `&storage_crash_recovery::StorageCrashRecovery,`
+        &StorageCrashRecovery { lying_fsync: false },
     ]
 }
 
