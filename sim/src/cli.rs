@@ -36,6 +36,13 @@ enum Command {
     List,
     /// Run one seed or a range of seeds of a scenario.
     Run(RunArgs),
+    /// The main job on built-in defaults: every scenario over a seed range, each seed
+    /// run twice to check determinism.
+    Sweep {
+        /// Seeds, both ends included.
+        #[arg(long, default_value = "1..100")]
+        seeds: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -70,6 +77,7 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(&args),
+        Command::Sweep { seeds } => sweep(&seeds),
     };
     result.unwrap_or_else(|UsageError(message)| {
         eprintln!("error: {message}");
@@ -106,6 +114,23 @@ fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
         shard,
         args.check_determinism,
     ))
+}
+
+fn sweep(spec: &str) -> Result<ExitCode, UsageError> {
+    let range: SeedRange = spec.parse().map_err(|e| UsageError(format!("--seeds: {e}")))?;
+    let scenarios = scenarios::all();
+    let mut failed = 0;
+    for scenario in &scenarios {
+        if run_sweep(*scenario, spec, range, None, true) != ExitCode::SUCCESS {
+            failed += 1;
+        }
+    }
+    println!(
+        "{} sweep scenarios={} seeds={spec} failed_scenarios={failed}",
+        verdict(failed == 0),
+        scenarios.len()
+    );
+    Ok(exit_code(failed == 0))
 }
 
 fn unknown_scenario(name: &str) -> UsageError {

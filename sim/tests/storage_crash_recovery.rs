@@ -31,6 +31,7 @@ fn a_lying_fsync_is_caught() {
     for seed in 1..=10 {
         let outcome = run_seed(&LYING, seed);
         assert!(!outcome.passed, "seed {seed}: synced data was lost but no checker noticed");
+        eprintln!("seed {seed}: {}", outcome.failure_lines().join(" / "));
         assert!(
             outcome.violations.iter().any(|v| v.checker == "SyncedPrefixIntact"),
             "seed {seed}: {:?}",

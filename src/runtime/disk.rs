@@ -50,6 +50,7 @@ pub trait Disk: Send + Sync + Debug + 'static {
 }
 
 /// An open regular file.
+#[allow(clippy::len_without_is_empty)] // a file's length is a position, not a collection size
 #[async_trait]
 pub trait DiskFile: Send + Sync + Debug {
     /// The path the file was opened at.

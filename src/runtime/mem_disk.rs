@@ -938,6 +938,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[allow(clippy::disallowed_methods)] // measures the runtime's (simulated) clock
     async fn latency_advances_simulated_time() {
         let latency = Some((Duration::from_millis(2), Duration::from_millis(3)));
         let disk = MemDisk::with_faults(9, MemDiskFaults { latency, ..MemDiskFaults::none() });

@@ -4,6 +4,7 @@
 
 mod checkpoint;
 mod config;
+mod dump;
 mod error;
 mod index_file;
 mod log;
@@ -21,6 +22,7 @@ mod log_properties;
 mod log_tests;
 
 pub use config::LogConfig;
+pub use dump::dump_file;
 pub use error::{LogError, LogResult};
 pub use log::{AppendInfo, Log, TimestampMatch};
 pub use offset_index::OffsetPosition;
