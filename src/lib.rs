@@ -4,4 +4,8 @@
 //! module goes through for disk, time, randomness and spawning.
 
 pub mod runtime;
+pub mod broker;
+pub mod protocol;
 pub mod storage;
+pub mod client;
+pub mod tools;

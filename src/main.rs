@@ -3,8 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
-use seedlog::runtime::FileDisk;
+use seedlog::broker::config::{parse_override, BrokerConfig};
+use seedlog::broker::{Node, NodeEnv};
+use seedlog::runtime::{Clock, Disk, FileDisk, OpenMode};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(name = "seedlog", version, about = "A Kafka-compatible broker that runs unchanged in a deterministic simulator")]
@@ -15,6 +20,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a broker. Reads a Kafka `server.properties` file; with none, a single broker on
+    /// 127.0.0.1:9092 with its data in ./data.
+    Broker {
+        /// A server.properties file (Kafka's key names).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override one setting, `key=value` (repeatable; wins over the file).
+        #[arg(long = "override", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
     /// Print the batches of `.log` segment files, or the entries of `.index` and
     /// `.timeindex` files (like Kafka's kafka-dump-log.sh).
     DumpLog {
@@ -28,8 +43,75 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Broker { config, overrides } => broker(config, overrides).await,
         Command::DumpLog { files } => dump_log(files).await,
     }
+}
+
+async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match load_config(config_file, &overrides).await {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("seedlog broker: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if !config.ignored_keys().is_empty() {
+        tracing::warn!(name: "config_keys_ignored", keys = ?config.ignored_keys(), "Kafka settings seedlog does not act on");
+    }
+    let env = NodeEnv { config, disk: Arc::new(FileDisk::new()), clock: Clock::system(), rng: seedlog::runtime::from_os() };
+    let node = match Node::build(env).await {
+        Ok(node) => node,
+        Err(error) => {
+            eprintln!("seedlog broker: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    node.run(shutdown_signal()).await;
+    ExitCode::SUCCESS
+}
+
+async fn load_config(file: Option<PathBuf>, overrides: &[String]) -> Result<BrokerConfig, String> {
+    let overrides: Vec<(String, String)> =
+        overrides.iter().map(|o| parse_override(o)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let text = match file {
+        None => String::new(),
+        Some(path) => read_text(&path).await.map_err(|e| format!("{}: {e}", path.display()))?,
+    };
+    BrokerConfig::from_properties(&text, &overrides).map_err(|e| e.to_string())
+}
+
+async fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    let disk = FileDisk::new();
+    let file = disk.open(path, OpenMode::Existing).await?;
+    let len = file.len().await?;
+    let bytes = file.read_at(0, usize::try_from(len).unwrap_or(usize::MAX)).await?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+}
+
+/// SIGTERM or ctrl-c: a graceful stop (flush and checkpoint every log).
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(all(unix, not(madsim)))]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(all(unix, not(madsim))))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!(name: "shutdown_requested", "shutting down");
 }
 
 async fn dump_log(files: Vec<PathBuf>) -> ExitCode {

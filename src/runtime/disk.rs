@@ -43,6 +43,8 @@ pub trait Disk: Send + Sync + Debug + 'static {
     async fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes a file. Durable only after `sync_dir` of its parent.
     async fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Removes an empty directory (durable at once, like creation).
+    async fn remove_dir(&self, dir: &Path) -> io::Result<()>;
     /// Creates `dir` and its missing parents.
     async fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// Makes the entries of `dir` (creations, renames, removals) durable.

@@ -118,6 +118,11 @@ impl Disk for FileDisk {
         blocking(move || std::fs::remove_file(path)).await
     }
 
+    async fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        let dir = dir.to_path_buf();
+        blocking(move || std::fs::remove_dir(dir)).await
+    }
+
     async fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         let dir = dir.to_path_buf();
         blocking(move || std::fs::create_dir_all(dir)).await

@@ -278,6 +278,10 @@ impl Disk for MemDisk {
         after_latency(&self.state, |s| s.remove(&normalize(path))).await
     }
 
+    async fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        after_latency(&self.state, |s| s.remove_dir(&normalize(dir))).await
+    }
+
     async fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         after_latency(&self.state, |s| s.create_dir_all(&normalize(dir))).await
     }
@@ -565,6 +569,23 @@ impl State {
             dir.volatile.remove(name);
         }
         self.unlink_volatile(id);
+        Ok(())
+    }
+
+    /// Directories are durable as soon as they change (see the type's fault model).
+    fn remove_dir(&mut self, dir: &Path) -> io::Result<()> {
+        let entries = self.dirs.get(dir).ok_or_else(|| not_found(dir))?;
+        let has_subdirs = self.dirs.keys().any(|d| d != dir && d.starts_with(dir));
+        if !entries.volatile.is_empty() || has_subdirs {
+            return Err(io::Error::new(io::ErrorKind::DirectoryNotEmpty, dir.display().to_string()));
+        }
+        for id in entries.durable.values().copied().collect::<Vec<_>>() {
+            if let Some(inode) = self.inodes.get_mut(&id) {
+                inode.durable_links = inode.durable_links.saturating_sub(1);
+            }
+            self.collect(id);
+        }
+        self.dirs.remove(dir);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use super::producer_state::ProducerError;
 use super::record_batch::BatchError;
 
 #[derive(Debug)]
@@ -23,6 +24,13 @@ pub enum LogError {
     Corrupt { offset_hint: i64, reason: String },
     /// The log went offline after an IO error; reopen it to recover.
     Offline,
+    /// An idempotent producer's batch does not continue its sequence: a gap, or a re-send
+    /// older than the five batches remembered, or a new epoch not starting at 0 (Kafka:
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER).
+    OutOfOrderSequence { producer_id: i64, expected_sequence: i32, found_sequence: i32 },
+    /// An idempotent producer's epoch is older than the partition's (Kafka:
+    /// INVALID_PRODUCER_EPOCH): a newer instance of the producer fenced it.
+    InvalidProducerEpoch { producer_id: i64, current_epoch: i16, found_epoch: i16 },
 }
 
 impl fmt::Display for LogError {
@@ -45,6 +53,14 @@ impl fmt::Display for LogError {
                 write!(f, "corrupt log data near offset {offset_hint}: {reason}")
             }
             LogError::Offline => write!(f, "log is offline after a disk error"),
+            LogError::OutOfOrderSequence { producer_id, expected_sequence, found_sequence } => write!(
+                f,
+                "out of order sequence for producer {producer_id}: expected {expected_sequence}, found {found_sequence}"
+            ),
+            LogError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => write!(
+                f,
+                "producer {producer_id} epoch {found_epoch} is older than the current epoch {current_epoch}"
+            ),
         }
     }
 }
@@ -60,6 +76,19 @@ impl From<io::Error> for LogError {
 impl From<BatchError> for LogError {
     fn from(e: BatchError) -> Self {
         LogError::InvalidBatch(e)
+    }
+}
+
+impl From<ProducerError> for LogError {
+    fn from(e: ProducerError) -> Self {
+        match e {
+            ProducerError::OutOfOrderSequence { producer_id, expected_sequence, found_sequence } => {
+                LogError::OutOfOrderSequence { producer_id, expected_sequence, found_sequence }
+            }
+            ProducerError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => {
+                LogError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch }
+            }
+        }
     }
 }
 

@@ -57,6 +57,11 @@ impl<E: IndexEntry> IndexFile<E> {
         self.was_missing
     }
 
+    /// The file, for a flush that syncs it without the index borrowed.
+    pub fn file(&self) -> Arc<dyn DiskFile> {
+        self.file.clone()
+    }
+
     pub fn entries(&self) -> &[E] {
         &self.entries
     }

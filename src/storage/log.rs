@@ -12,8 +12,12 @@
 //! durable before they return, so truncated or deleted data cannot come back after a crash.
 //! After any failed write or fsync the log goes offline, like a Kafka log directory: its
 //! unsynced data may be gone, so nothing more is served until it is reopened and recovered.
+//!
+//! Idempotent producers: a leader's append is checked against the producer state first
+//! (`producer_state.rs`; snapshots, rebuild and expiry in `log_producers.rs`); a duplicate
+//! writes nothing and is answered with the original offsets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,9 +27,11 @@ use tracing::{debug, info, warn};
 use super::checkpoint::{self, Checkpoint};
 use super::config::LogConfig;
 use super::error::{LogError, LogResult};
-use super::record_batch::{self, BatchHeader, CrcCheck};
+use super::log_producers::ProducerStateLoad;
+use super::producer_state::ProducerStateManager;
+use super::record_batch::{self, BatchError, BatchHeader, CrcCheck};
 use super::segment::{LocatedBatch, LogSegment};
-use crate::runtime::Disk;
+use crate::runtime::{Disk, DiskFile};
 
 /// What an append did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +41,12 @@ pub struct AppendInfo {
     /// The largest record timestamp among the appended batches.
     pub max_timestamp: i64,
     pub batch_count: usize,
+    /// Bytes written (0 for a duplicate).
     pub size_bytes: usize,
+    /// The batch repeated one of its idempotent producer's last five: nothing was written
+    /// and the offsets and timestamp are those of the original append (Kafka answers
+    /// `NONE` with them).
+    pub duplicate: bool,
 }
 
 /// Whether an append assigns offsets (a leader) or keeps those in the batches (a follower).
@@ -55,6 +66,33 @@ pub struct TimestampMatch {
     pub batch_max_timestamp: i64,
 }
 
+/// A flush in progress: the files to fsync and what they make durable.
+#[derive(Debug)]
+pub struct PendingFlush {
+    files: Vec<Arc<dyn DiskFile>>,
+    dir: Option<(Arc<dyn Disk>, PathBuf)>,
+    log_end_offset: i64,
+    generation: u64,
+}
+
+impl PendingFlush {
+    /// Fsyncs the files, then the directory if segments were created since its last sync.
+    pub async fn sync(&self) -> std::io::Result<()> {
+        for file in &self.files {
+            file.sync().await?;
+        }
+        if let Some((disk, dir)) = &self.dir {
+            disk.sync_dir(dir).await?;
+        }
+        Ok(())
+    }
+
+    /// The log end offset this flush makes durable.
+    pub fn log_end_offset(&self) -> i64 {
+        self.log_end_offset
+    }
+}
+
 /// A partition's log.
 ///
 /// Invariants:
@@ -62,7 +100,11 @@ pub struct TimestampMatch {
 ///   `next_offset`, and the last (active) one ends at `log_end_offset`;
 /// - `first segment base <= log_start_offset <= recovery_point <= log_end_offset`;
 /// - every offset below `recovery_point` is durable;
-/// - once `offline` is set, no operation touches the disk again.
+/// - once `offline` is set, no operation touches the disk again;
+/// - the producer state describes exactly the batches below the log end offset (its end
+///   offset is the log end offset);
+/// - at most `SNAPSHOTS_KEPT` producer snapshots, all in `(log_start_offset,
+///   log_end_offset]`.
 #[derive(Debug)]
 pub struct Log {
     pub(super) disk: Arc<dyn Disk>,
@@ -78,6 +120,13 @@ pub struct Log {
     /// Segment files were created since the directory was last synced.
     pub(super) dir_dirty: bool,
     pub(super) offline: bool,
+    /// Bumped by every truncation: a flush begun before one must not move the recovery point.
+    pub(super) generation: u64,
+    /// The idempotent producers' state (Kafka's `ProducerStateManager`).
+    pub(super) producer_state: ProducerStateManager,
+    /// Offsets of the producer snapshot files in the directory.
+    pub(super) producer_snapshots: BTreeSet<i64>,
+    pub(super) producer_state_load: ProducerStateLoad,
 }
 
 impl Log {
@@ -131,13 +180,17 @@ impl Log {
 
     /// Appends a producer's record batches, assigning offsets from the log end offset by
     /// rewriting each `baseOffset` in place. Validates every batch (magic, length, CRC,
-    /// header consistency, `max.message.bytes`) before writing any.
+    /// header consistency, `max.message.bytes`) and checks idempotent producers' epochs and
+    /// sequences before writing any. A duplicate of one of its producer's last five batches
+    /// writes nothing and returns the original offsets with `duplicate` set; see
+    /// `Log::check_producers` for several batches in one append.
     pub async fn append(&mut self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
         self.append_batches(now_ms, records, Origin::Leader).await
     }
 
     /// Appends batches replicated from a leader, keeping their offsets; the first must
-    /// start at the log end offset and the rest follow on.
+    /// start at the log end offset and the rest follow on. Producer sequences are not
+    /// checked (the leader did), but the producer state follows the batches.
     pub async fn append_as_follower(&mut self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
         self.append_batches(now_ms, records, Origin::Replication).await
     }
@@ -146,6 +199,11 @@ impl Log {
         self.ensure_online()?;
         let mut buf = BytesMut::from(&records[..]);
         let headers = self.validate_and_assign(&mut buf, origin)?;
+        if origin == Origin::Leader {
+            if let Some(duplicate) = self.check_producers(&headers)? {
+                return Ok(duplicate);
+            }
+        }
         let buf = buf.freeze();
         let info = AppendInfo {
             first_offset: headers[0].base_offset,
@@ -153,10 +211,14 @@ impl Log {
             max_timestamp: headers.iter().map(|h| h.max_timestamp).max().unwrap_or(-1),
             batch_count: headers.len(),
             size_bytes: buf.len(),
+            duplicate: false,
         };
         self.maybe_roll(now_ms, info.size_bytes as u64, info.max_timestamp, info.last_offset).await?;
         let result = self.active_mut().append(&headers, buf).await;
         self.fail_on_error(result)?;
+        for header in &headers {
+            self.producer_state.update(header);
+        }
         for header in &headers {
             debug!(
                 name: "batch_appended",
@@ -191,6 +253,7 @@ impl Log {
             let header = match origin {
                 Origin::Leader => {
                     record_batch::validate_producer_batch(&header)?;
+                    validate_client_batch(&header)?;
                     let end = position + header.size_bytes;
                     record_batch::set_base_offset(&mut buf[position..end], next_offset);
                     BatchHeader { base_offset: next_offset, ..header }
@@ -232,7 +295,7 @@ impl Log {
         Ok(())
     }
 
-    /// Starts a new active segment at the log end offset.
+    /// Starts a new active segment at the log end offset, after a producer snapshot there.
     pub async fn roll(&mut self, now_ms: i64) -> LogResult<()> {
         self.ensure_online()?;
         let base_offset = self.log_end_offset();
@@ -241,6 +304,7 @@ impl Log {
         }
         let written = self.active_mut().write_indexes().await;
         self.fail_on_error(written)?;
+        self.take_producer_snapshot().await?;
         let created = LogSegment::create(
             self.disk.as_ref(),
             &self.dir,
@@ -345,6 +409,48 @@ impl Log {
     }
 
     /// Makes every appended batch durable and moves the recovery point to the log end.
+    /// Starts a flush whose fsyncs run without the log borrowed, so appends go on meanwhile
+    /// (group commit): writes pending index entries, and returns the files to sync and the
+    /// offset the flush covers. `None` when everything is already durable.
+    pub async fn begin_flush(&mut self) -> LogResult<Option<PendingFlush>> {
+        self.ensure_online()?;
+        let log_end_offset = self.log_end_offset();
+        if self.recovery_point >= log_end_offset && !self.dir_dirty {
+            return Ok(None);
+        }
+        let recovery_point = self.recovery_point;
+        let mut files = Vec::new();
+        for segment in self.segments.values_mut().filter(|s| s.next_offset() > recovery_point) {
+            match segment.files_to_sync().await {
+                Ok(three) => files.extend(three),
+                Err(e) => return Err(self.go_offline(e)),
+            }
+        }
+        let dir = std::mem::take(&mut self.dir_dirty).then(|| (self.disk.clone(), self.dir.clone()));
+        Ok(Some(PendingFlush { files, dir, log_end_offset, generation: self.generation }))
+    }
+
+    /// Finishes a flush begun by [`begin_flush`](Log::begin_flush) with the outcome of
+    /// [`PendingFlush::sync`]. A failed sync takes the log offline; a truncation in between
+    /// voids the flush (what it synced may no longer be the log).
+    pub fn complete_flush(&mut self, now_ms: i64, pending: PendingFlush, synced: std::io::Result<()>) -> LogResult<()> {
+        self.ensure_online()?;
+        if let Err(e) = synced {
+            return Err(self.go_offline(LogError::Io(e)));
+        }
+        if pending.generation != self.generation {
+            return Ok(());
+        }
+        if pending.log_end_offset > self.recovery_point {
+            self.recovery_point = pending.log_end_offset;
+            self.unflushed_messages = 0;
+            info!(name: "log_flushed", dir = %self.dir.display(), recovery_point = self.recovery_point);
+        }
+        self.last_flush_ms = now_ms;
+        self.check_invariants();
+        Ok(())
+    }
+
     pub async fn flush(&mut self, now_ms: i64) -> LogResult<()> {
         self.ensure_online()?;
         let log_end_offset = self.log_end_offset();
@@ -390,6 +496,7 @@ impl Log {
     /// straddled it. Durable before it returns.
     pub async fn truncate_to(&mut self, now_ms: i64, offset: i64) -> LogResult<i64> {
         self.ensure_online()?;
+        self.generation += 1;
         if offset >= self.log_end_offset() {
             return Ok(self.log_end_offset());
         }
@@ -403,6 +510,7 @@ impl Log {
         let log_end_offset = self.log_end_offset();
         self.recovery_point = self.recovery_point.min(log_end_offset);
         self.unflushed_messages = 0;
+        self.reload_producer_state().await?;
         self.write_checkpoint(now_ms).await?;
         info!(name: "log_truncated", dir = %self.dir.display(), log_end_offset);
         self.check_invariants();
@@ -428,11 +536,14 @@ impl Log {
     /// leader's log starts beyond its own end). Durable before it returns.
     pub async fn truncate_fully_and_start_at(&mut self, now_ms: i64, offset: i64) -> LogResult<()> {
         self.ensure_online()?;
+        self.generation += 1;
         let result = self.replace_all_segments(now_ms, offset).await;
         self.fail_on_error(result)?;
         self.log_start_offset = offset;
         self.recovery_point = offset;
         self.unflushed_messages = 0;
+        // Every snapshot now lies at or below the log start: all go, the state empties.
+        self.reload_producer_state().await?;
         self.write_checkpoint(now_ms).await?;
         info!(name: "log_truncated", dir = %self.dir.display(), log_end_offset = offset, fully = true);
         self.check_invariants();
@@ -451,9 +562,11 @@ impl Log {
         self.sync_dir_if_dirty().await
     }
 
-    /// Flushes, writes the checkpoint, and closes the log (a clean shutdown).
+    /// Flushes, snapshots the producer state, writes the checkpoint, and closes the log (a
+    /// clean shutdown).
     pub async fn close(mut self, now_ms: i64) -> LogResult<()> {
         self.flush(now_ms).await?;
+        self.take_producer_snapshot().await?;
         self.write_checkpoint(now_ms).await
     }
 
@@ -492,5 +605,24 @@ impl Log {
         assert!(first_base <= self.log_start_offset, "log start {} below first segment {first_base}", self.log_start_offset);
         assert!(self.log_start_offset <= self.recovery_point, "log start above recovery point");
         assert!(self.recovery_point <= self.log_end_offset(), "recovery point above log end");
+        assert_eq!(self.producer_state.end_offset(), self.log_end_offset(), "producer state follows the log");
+        assert!(self.producer_snapshots.len() <= super::log_producers::SNAPSHOTS_KEPT, "too many snapshots");
+        assert!(
+            self.producer_snapshots.iter().all(|&o| self.log_start_offset < o && o <= self.log_end_offset()),
+            "producer snapshot outside (log start, log end]"
+        );
     }
+}
+
+/// What Kafka's `LogValidator` refuses from a client beyond the batch's own consistency:
+/// control batches (only the broker writes transaction markers) and a producer id without
+/// a sequence.
+fn validate_client_batch(header: &BatchHeader) -> Result<(), BatchError> {
+    if header.is_control() {
+        return Err(BatchError::InvalidHeader("clients may not write control batches"));
+    }
+    if header.producer_id >= 0 && header.base_sequence < 0 {
+        return Err(BatchError::InvalidHeader("a batch with a producer id needs a sequence"));
+    }
+    Ok(())
 }

@@ -7,7 +7,16 @@
 //!      batch read is exactly one that was appended at that offset);
 //!   3. offsets are contiguous and increasing from the log start to the log end, and the
 //!      log start is where retention or full truncation durably put it;
-//!   4. the offset and time indexes agree with a full scan of each segment file.
+//!   4. the offset and time indexes agree with a full scan of each segment file;
+//!   5. idempotent producers: appends from a few producer ids carry correct sequences
+//!      (sometimes starting a new epoch, one of them wrapping past `i32::MAX`) and are
+//!      never refused; a re-send of a producer's batch is answered as a duplicate with
+//!      its original offsets, and not stored twice, exactly when the batch is among the
+//!      last five the log can know of, and refused otherwise. After every reopen and
+//!      truncation the log can know of: the newest batch of each producer below the
+//!      snapshot it loaded (a snapshot keeps only that one, as Kafka's does) and every
+//!      batch from which it replayed on; the property checks a re-send of every
+//!      surviving batch of every producer's last eight.
 //!
 //! `broken_recovery_is_caught` runs the same property against a recovery that skips the
 //! CRC check and asserts that it fails: the property can tell.
@@ -20,6 +29,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use super::log_producers::ProducerStateLoad;
+use super::producer_state::increment_sequence;
 use super::record_batch::build::{batch, ProducerFields, Record};
 use super::record_batch::{self, CrcCheck};
 use super::*;
@@ -27,9 +38,16 @@ use crate::runtime::{Disk, MemDisk, MemDiskFaults};
 
 const START_MS: i64 = 1_700_000_000_000;
 
+/// The idempotent producers appending besides non-idempotent ones.
+const PRODUCER_IDS: [i64; 3] = [1_000, 1_001, 1_002];
+
 #[derive(Clone, Debug)]
 enum Op {
-    Append { batches: usize, records: usize, value_bytes: usize },
+    /// `producer` indexes [`PRODUCER_IDS`] (`None`: not idempotent); `new_epoch` bumps the
+    /// producer's epoch first (its sequence restarts at 0).
+    Append { batches: usize, records: usize, value_bytes: usize, producer: Option<usize>, new_epoch: bool },
+    /// Re-sends a producer's `back`-th newest surviving batch.
+    Resend { producer: usize, back: usize },
     Flush,
     Roll,
     /// Truncate to `back` offsets below the log end.
@@ -49,8 +67,21 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        8 => (1..4usize, 1..6usize, 0..1500usize)
-            .prop_map(|(batches, records, value_bytes)| Op::Append { batches, records, value_bytes }),
+        8 => (
+            1..4usize,
+            1..6usize,
+            0..1500usize,
+            prop_oneof![2 => Just(None), 3 => (0..PRODUCER_IDS.len()).prop_map(Some)],
+            proptest::bool::weighted(0.1),
+        )
+            .prop_map(|(batches, records, value_bytes, producer, new_epoch)| Op::Append {
+                batches,
+                records,
+                value_bytes,
+                producer,
+                new_epoch,
+            }),
+        2 => (0..PRODUCER_IDS.len(), 0..7usize).prop_map(|(producer, back)| Op::Resend { producer, back }),
         2 => Just(Op::Flush),
         1 => Just(Op::Roll),
         1 => (0..30i64).prop_map(|back| Op::TruncateTo { back }),
@@ -81,6 +112,64 @@ fn config() -> LogConfig {
 struct Model {
     batches: BTreeMap<i64, Bytes>,
     log_start_offset: i64,
+    /// Every idempotent batch appended and neither truncated nor lost, by first offset;
+    /// unlike `batches` it keeps those retention deleted (the log's state may still know
+    /// them, and they decide the producer's next sequence).
+    sent: BTreeMap<i64, Sent>,
+    /// Where the log's last rebuild of its producer state started.
+    load: ProducerStateLoad,
+}
+
+/// An idempotent batch as sent and as the log answered it.
+#[derive(Clone, Debug)]
+struct Sent {
+    producer_id: i64,
+    epoch: i16,
+    last_seq: i32,
+    info: AppendInfo,
+    /// The bytes sent (`baseOffset` 0), to send again.
+    bytes: Bytes,
+}
+
+impl Model {
+    fn sent_by(&self, producer_id: i64) -> impl Iterator<Item = &Sent> + Clone {
+        self.sent.values().filter(move |b| b.producer_id == producer_id)
+    }
+
+    /// The producer's epoch and first sequence for its next batch.
+    fn next_sequence(&self, producer_id: i64, new_epoch: bool) -> (i16, i32) {
+        match self.sent_by(producer_id).last() {
+            None if producer_id == PRODUCER_IDS[2] => (0, i32::MAX - 8),
+            None => (0, 0),
+            Some(last) if new_epoch => (last.epoch + 1, 0),
+            Some(last) => (last.epoch, increment_sequence(last.last_seq, 1)),
+        }
+    }
+
+    /// First offsets of the batches the log must recognise as duplicates: the last five,
+    /// at the newest epoch, of those its producer state can know of (see the module docs).
+    fn window(&self, producer_id: i64) -> Vec<i64> {
+        let from = self.load.replayed_from;
+        let mut known: Vec<&Sent> = Vec::new();
+        if self.load.snapshot_offset.is_some() {
+            known.extend(self.sent_by(producer_id).filter(|b| b.info.first_offset < from).last());
+        }
+        known.extend(self.sent_by(producer_id).filter(|b| b.info.first_offset >= from));
+        let Some(epoch) = known.last().map(|b| b.epoch) else {
+            return Vec::new();
+        };
+        let run_start = known.iter().rposition(|b| b.epoch != epoch).map_or(0, |i| i + 1);
+        let run = &known[run_start..];
+        run[run.len().saturating_sub(5)..].iter().map(|b| b.info.first_offset).collect()
+    }
+
+    /// After a truncation or a reopen: forget the idempotent batches at or above the new
+    /// log end, and note where the log rebuilt its producer state from.
+    fn reloaded(&mut self, log: &Log) {
+        let end = log.log_end_offset();
+        self.sent.retain(|_, b| b.info.last_offset < end);
+        self.load = log.producer_state_load;
+    }
 }
 
 struct Harness {
@@ -104,16 +193,44 @@ impl Harness {
         self.now_ms += 1;
         let now_ms = self.now_ms;
         match *op {
-            Op::Append { batches, records, value_bytes } => {
+            Op::Append { batches, records, value_bytes, producer, new_epoch } => {
                 for b in 0..batches {
                     let value = vec![(log.log_end_offset() % 251) as u8; value_bytes];
                     let list: Vec<Record<'_>> = (0..records)
                         .map(|r| Record { timestamp_ms: now_ms + (b * records + r) as i64, key: None, value: Some(&value) })
                         .collect();
-                    let info = log.append(now_ms, batch(&list, ProducerFields::NONE)).await.map_err(fail)?;
-                    let mut stored = batch(&list, ProducerFields::NONE).to_vec();
+                    let fields = match producer {
+                        None => ProducerFields::NONE,
+                        Some(p) => {
+                            let producer_id = PRODUCER_IDS[p];
+                            let (producer_epoch, base_sequence) =
+                                self.model.next_sequence(producer_id, new_epoch && b == 0);
+                            ProducerFields { producer_id, producer_epoch, base_sequence }
+                        }
+                    };
+                    let sent = batch(&list, fields);
+                    let info = log.append(now_ms, sent.clone()).await.map_err(fail)?;
+                    prop_assert!(!info.duplicate, "a new batch answered as a duplicate: {:?}", fields);
+                    let mut stored = sent.to_vec();
                     record_batch::set_base_offset(&mut stored, info.first_offset);
                     self.model.batches.insert(info.first_offset, Bytes::from(stored));
+                    if fields.producer_id >= 0 {
+                        let last_seq = increment_sequence(fields.base_sequence, records as i32 - 1);
+                        let (producer_id, epoch) = (fields.producer_id, fields.producer_epoch);
+                        self.model.sent.insert(info.first_offset, Sent { producer_id, epoch, last_seq, info, bytes: sent });
+                    }
+                }
+            }
+            Op::Resend { producer, back } => {
+                let producer_id = PRODUCER_IDS[producer];
+                let surviving: Vec<i64> = self
+                    .model
+                    .sent_by(producer_id)
+                    .filter(|b| self.model.batches.contains_key(&b.info.first_offset))
+                    .map(|b| b.info.first_offset)
+                    .collect();
+                if let Some(&first_offset) = surviving.iter().rev().nth(back) {
+                    self.check_resend(&mut log, first_offset).await?;
                 }
             }
             Op::Flush => log.flush(now_ms).await.map_err(fail)?,
@@ -123,12 +240,16 @@ impl Harness {
                 let end = log.truncate_to(now_ms, target).await.map_err(fail)?;
                 self.model.batches.retain(|_, bytes| last_offset(bytes) < target);
                 prop_assert_eq!(end, self.model_end(&log), "log end after truncation");
+                self.model.reloaded(&log);
+                self.check_all_resends(&mut log).await?;
             }
             Op::TruncateFully { ahead } => {
                 let start = log.log_end_offset() + ahead;
                 log.truncate_fully_and_start_at(now_ms, start).await.map_err(fail)?;
                 self.model.batches.clear();
+                self.model.sent.clear();
                 self.model.log_start_offset = start;
+                self.model.reloaded(&log);
             }
             Op::Retention => {
                 log.delete_old_segments(now_ms, log.log_end_offset()).await.map_err(fail)?;
@@ -152,9 +273,60 @@ impl Harness {
                 }
                 log = self.open().await?;
                 self.check_recovered(&log, durable).await?;
+                self.model.reloaded(&log);
+                self.check_all_resends(&mut log).await?;
             }
         }
         Ok(log)
+    }
+
+    /// Property 5 for the surviving batch at `first_offset`: a re-send is a duplicate with
+    /// the original offsets if the batch is in its producer's window, refused otherwise,
+    /// and never written.
+    async fn check_resend(&self, log: &mut Log, first_offset: i64) -> Result<(), TestCaseError> {
+        let sent = &self.model.sent[&first_offset];
+        let in_window = self.model.window(sent.producer_id).contains(&first_offset);
+        let end = log.log_end_offset();
+        let result = log.append(self.now_ms, sent.bytes.clone()).await;
+        prop_assert_eq!(log.log_end_offset(), end, "a re-send was written");
+        match result {
+            Ok(info) => {
+                prop_assert!(in_window, "re-send of {:?} accepted outside the window {:?}", sent, self.model.window(sent.producer_id));
+                prop_assert!(info.duplicate, "re-send of {:?} not a duplicate", sent);
+                prop_assert_eq!(
+                    (info.first_offset, info.last_offset, info.max_timestamp),
+                    (sent.info.first_offset, sent.info.last_offset, sent.info.max_timestamp),
+                    "a duplicate answers with the original offsets"
+                );
+            }
+            Err(LogError::OutOfOrderSequence { .. } | LogError::InvalidProducerEpoch { .. }) => {
+                prop_assert!(
+                    !in_window,
+                    "re-send of {:?} refused but in the window {:?} (state loaded {:?})",
+                    sent,
+                    self.model.window(sent.producer_id),
+                    self.model.load
+                );
+            }
+            Err(e) => return Err(fail(e)),
+        }
+        Ok(())
+    }
+
+    /// Re-sends every surviving batch among each producer's last eight.
+    async fn check_all_resends(&self, log: &mut Log) -> Result<(), TestCaseError> {
+        for producer_id in PRODUCER_IDS {
+            let surviving: Vec<i64> = self
+                .model
+                .sent_by(producer_id)
+                .map(|b| b.info.first_offset)
+                .filter(|offset| self.model.batches.contains_key(offset))
+                .collect();
+            for &first_offset in surviving.iter().rev().take(8) {
+                self.check_resend(log, first_offset).await?;
+            }
+        }
+        Ok(())
     }
 
     fn model_end(&self, log: &Log) -> i64 {

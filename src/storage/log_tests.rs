@@ -295,3 +295,305 @@ async fn follower_appends_keep_offsets_and_must_start_at_the_log_end() {
         Err(LogError::UnexpectedAppendOffset { first_offset: 0, log_end_offset: 2 })
     ));
 }
+
+// ---- Idempotent producers -------------------------------------------------------------
+
+const PRODUCER: i64 = 4_000;
+
+/// A batch of `records` records from `producer_id` at `epoch`, starting at `first_seq`.
+fn produced(producer_id: i64, epoch: i16, first_seq: i32, records: usize) -> Bytes {
+    let value = [b'p'; 40];
+    let list: Vec<Record<'_>> = (0..records)
+        .map(|i| Record { timestamp_ms: NOW_MS + i64::from(first_seq) + i as i64, key: None, value: Some(&value) })
+        .collect();
+    batch(&list, ProducerFields { producer_id, producer_epoch: epoch, base_sequence: first_seq })
+}
+
+fn snapshot_names(disk: &MemDisk) -> Vec<String> {
+    disk.file_names(&dir()).into_iter().filter(|n| n.ends_with(SNAPSHOT_SUFFIX)).collect()
+}
+
+/// Appends `bytes` expecting a duplicate of `original`.
+async fn assert_duplicate(log: &mut Log, bytes: Bytes, original: AppendInfo) {
+    let end = log.log_end_offset();
+    let size = log.size_bytes();
+    let info = log.append(NOW_MS, bytes).await.unwrap();
+    assert!(info.duplicate, "not recognised as a duplicate: {info:?}");
+    assert_eq!(
+        (info.first_offset, info.last_offset, info.max_timestamp),
+        (original.first_offset, original.last_offset, original.max_timestamp)
+    );
+    assert_eq!((log.log_end_offset(), log.size_bytes()), (end, size), "a duplicate writes nothing");
+}
+
+#[tokio::test]
+async fn an_idempotent_resend_is_answered_with_the_original_offsets_and_not_written() {
+    let disk = MemDisk::new(20);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let first = log.append(NOW_MS, produced(PRODUCER, 0, 0, 3)).await.unwrap();
+    let second = log.append(NOW_MS, produced(PRODUCER, 0, 3, 2)).await.unwrap();
+    assert!(!first.duplicate && !second.duplicate);
+    assert_eq!((second.first_offset, second.last_offset), (3, 4));
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 0, 3), first).await;
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 3, 2), second).await;
+    assert_eq!(read_all(&log).await.len(), 2);
+}
+
+#[tokio::test]
+async fn out_of_order_and_fenced_batches_are_rejected_and_nothing_is_written() {
+    let disk = MemDisk::new(21);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, produced(PRODUCER, 3, 0, 2)).await.unwrap();
+    let gap = log.append(NOW_MS, produced(PRODUCER, 3, 5, 1)).await;
+    assert!(matches!(
+        gap,
+        Err(LogError::OutOfOrderSequence { producer_id: PRODUCER, expected_sequence: 2, found_sequence: 5 })
+    ));
+    let fenced = log.append(NOW_MS, produced(PRODUCER, 2, 2, 1)).await;
+    assert!(matches!(
+        fenced,
+        Err(LogError::InvalidProducerEpoch { producer_id: PRODUCER, current_epoch: 3, found_epoch: 2 })
+    ));
+    let new_epoch_mid_sequence = log.append(NOW_MS, produced(PRODUCER, 4, 2, 1)).await;
+    assert!(matches!(new_epoch_mid_sequence, Err(LogError::OutOfOrderSequence { expected_sequence: 0, .. })));
+    assert_eq!(log.log_end_offset(), 2);
+    assert!(!log.is_offline(), "a producer's mistake is not the disk's");
+    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 4, 0, 1)).await.unwrap().first_offset, 2);
+}
+
+#[tokio::test]
+async fn several_batches_in_one_append_are_checked_in_order() {
+    let disk = MemDisk::new(22);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let two = [produced(PRODUCER, 0, 0, 2), produced(PRODUCER, 0, 2, 2)].concat();
+    assert_eq!(log.append(NOW_MS, Bytes::from(two)).await.unwrap().batch_count, 2);
+    // A duplicate among several batches cannot be answered for all of them.
+    let duplicate_then_new = [produced(PRODUCER, 0, 2, 2), produced(PRODUCER, 0, 4, 1)].concat();
+    assert!(matches!(
+        log.append(NOW_MS, Bytes::from(duplicate_then_new)).await,
+        Err(LogError::OutOfOrderSequence { expected_sequence: 4, found_sequence: 2, .. })
+    ));
+    let new_then_gap = [produced(PRODUCER, 0, 4, 1), produced(PRODUCER, 0, 6, 1)].concat();
+    assert!(matches!(
+        log.append(NOW_MS, Bytes::from(new_then_gap)).await,
+        Err(LogError::OutOfOrderSequence { expected_sequence: 5, found_sequence: 6, .. })
+    ));
+    assert_eq!(log.log_end_offset(), 4, "nothing of a refused append is written");
+}
+
+#[tokio::test]
+async fn clients_may_not_send_control_batches_or_a_producer_id_without_a_sequence() {
+    let disk = MemDisk::new(23);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let no_sequence = produced(PRODUCER, 0, -1, 1);
+    assert!(matches!(log.append(NOW_MS, no_sequence).await, Err(LogError::InvalidBatch(_))));
+    let mut control = produced(PRODUCER, 0, 0, 1).to_vec();
+    control[22] |= 0x20; // attributes bit 5
+    let crc = crc32c::crc32c(&control[21..]);
+    control[17..21].copy_from_slice(&crc.to_be_bytes());
+    assert!(matches!(log.append(NOW_MS, Bytes::from(control)).await, Err(LogError::InvalidBatch(_))));
+    assert_eq!(log.log_end_offset(), 0);
+}
+
+#[tokio::test]
+async fn dedup_survives_a_clean_restart() {
+    let disk = MemDisk::new(24);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, produced(PRODUCER, 1, 0, 2)).await.unwrap();
+    let last = log.append(NOW_MS, produced(PRODUCER, 1, 2, 2)).await.unwrap();
+    log.close(NOW_MS).await.unwrap();
+    assert_eq!(snapshot_names(&disk), vec!["00000000000000000004.snapshot".to_string()]);
+    let mut log = open(&disk, LogConfig::default()).await;
+    assert_duplicate(&mut log, produced(PRODUCER, 1, 2, 2), last).await;
+    // A snapshot keeps only each producer's newest batch (Kafka's format): an older re-send
+    // is out of order after a restart, never written twice.
+    assert!(matches!(
+        log.append(NOW_MS, produced(PRODUCER, 1, 0, 2)).await,
+        Err(LogError::OutOfOrderSequence { expected_sequence: 4, .. })
+    ));
+    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 1, 4, 1)).await.unwrap().first_offset, 4);
+}
+
+#[tokio::test]
+async fn dedup_of_a_flushed_batch_survives_a_crash_by_replay() {
+    let disk = MemDisk::new(25);
+    let mut log = open(&disk, LogConfig::default()).await;
+    let first = log.append(NOW_MS, produced(PRODUCER, 0, 0, 2)).await.unwrap();
+    let second = log.append(NOW_MS, produced(PRODUCER, 0, 2, 2)).await.unwrap();
+    log.flush(NOW_MS).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER, 0, 4, 2)).await.unwrap();
+    drop(log);
+    disk.crash_losing_all_unsynced();
+    let mut log = open(&disk, LogConfig::default()).await;
+    assert_eq!(log.log_end_offset(), 4);
+    // No snapshot existed: the state was replayed from the log, all five slots included.
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 2, 2), second).await;
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 0, 2), first).await;
+    // The lost batch is not remembered: its re-send is new, in sequence, and written.
+    let resent = log.append(NOW_MS, produced(PRODUCER, 0, 4, 2)).await.unwrap();
+    assert!(!resent.duplicate);
+    assert_eq!(resent.first_offset, 4);
+}
+
+#[tokio::test]
+async fn truncation_rebuilds_the_producer_state() {
+    let disk = MemDisk::new(26);
+    let mut log = open(&disk, small_segments()).await;
+    let mut infos = Vec::new();
+    for i in 0..12 {
+        let bytes = produced(PRODUCER, 0, i * 2, 2);
+        infos.push(log.append(NOW_MS, bytes).await.unwrap());
+        if i % 3 == 2 {
+            log.roll(NOW_MS).await.unwrap();
+        }
+    }
+    assert_eq!(snapshot_names(&disk).len(), 2, "the two newest snapshots are kept");
+    log.flush(NOW_MS).await.unwrap();
+    // Truncate into the middle: the snapshots above the new end go (here both kept ones,
+    // at 18 and 24), and the state is rebuilt by replaying the log from its start.
+    assert_eq!(log.truncate_to(NOW_MS, 15).await.unwrap(), 14);
+    assert!(snapshot_names(&disk).iter().all(|n| segment::parse_file_name(n, SNAPSHOT_SUFFIX).unwrap() <= 14));
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 12, 2), infos[6]).await;
+    let again = log.append(NOW_MS, produced(PRODUCER, 0, 14, 2)).await.unwrap();
+    assert_eq!((again.duplicate, again.first_offset), (false, 14), "a truncated batch is no duplicate");
+    drop(log);
+    disk.crash_losing_all_unsynced();
+    let mut log = open(&disk, small_segments()).await;
+    assert_eq!(log.log_end_offset(), 14, "the unflushed re-append is lost, the truncation is not undone");
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 12, 2), infos[6]).await;
+}
+
+#[tokio::test]
+async fn truncate_fully_forgets_every_producer() {
+    let disk = MemDisk::new(27);
+    let mut log = open(&disk, small_segments()).await;
+    for i in 0..6 {
+        log.append(NOW_MS, produced(PRODUCER, 0, i, 1)).await.unwrap();
+        log.roll(NOW_MS).await.unwrap();
+    }
+    log.truncate_fully_and_start_at(NOW_MS, 50).await.unwrap();
+    assert!(log.producer_state().is_empty());
+    assert!(snapshot_names(&disk).is_empty());
+    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 0, 99, 1)).await.unwrap().first_offset, 50);
+}
+
+#[tokio::test]
+async fn follower_appends_update_the_producer_state_without_checks() {
+    let disk = MemDisk::new(28);
+    let mut log = open(&disk, LogConfig::default()).await;
+    for (offset, first_seq) in [(0, 5), (1, 10)] {
+        let mut replicated = produced(PRODUCER, 1, first_seq, 1).to_vec();
+        record_batch::set_base_offset(&mut replicated, offset);
+        log.append_as_follower(NOW_MS, Bytes::from(replicated)).await.unwrap();
+    }
+    let entry = log.producer_state().get(PRODUCER).unwrap();
+    assert_eq!((entry.epoch(), entry.next_sequence()), (1, 11));
+    let info = log.append(NOW_MS, produced(PRODUCER, 1, 10, 1)).await.unwrap();
+    assert!(info.duplicate && info.first_offset == 1);
+}
+
+#[tokio::test]
+async fn snapshots_are_written_on_roll_and_close_and_only_the_two_newest_are_kept() {
+    let disk = MemDisk::new(29);
+    let mut log = open(&disk, small_segments()).await;
+    log.append(NOW_MS, produced(PRODUCER, 0, 0, 1)).await.unwrap();
+    log.roll(NOW_MS).await.unwrap();
+    assert_eq!(snapshot_names(&disk), vec!["00000000000000000001.snapshot".to_string()]);
+    for i in 1..5 {
+        log.append(NOW_MS, produced(PRODUCER, 0, i, 1)).await.unwrap();
+        log.roll(NOW_MS).await.unwrap();
+    }
+    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.close(NOW_MS).await.unwrap();
+    let expected: Vec<String> = [5, 6].iter().map(|o| format!("{o:020}.snapshot")).collect();
+    assert_eq!(snapshot_names(&disk), expected);
+}
+
+#[tokio::test]
+async fn a_corrupt_snapshot_is_deleted_and_the_older_one_used() {
+    let disk = MemDisk::new(30);
+    let mut log = open(&disk, small_segments()).await;
+    let mut last = None;
+    for i in 0..4 {
+        last = Some(log.append(NOW_MS, produced(PRODUCER, 0, i, 1)).await.unwrap());
+        if i == 1 {
+            log.roll(NOW_MS).await.unwrap();
+        }
+    }
+    log.close(NOW_MS).await.unwrap();
+    assert_eq!(snapshot_names(&disk).len(), 2);
+    let newest = dir().join("00000000000000000004.snapshot");
+    let file = disk.open(&newest, crate::runtime::OpenMode::Existing).await.unwrap();
+    file.write_at(20, Bytes::from_static(&[0xEE])).await.unwrap();
+    let mut log = open(&disk, small_segments()).await;
+    // Loaded from the snapshot at 2 and replayed 2..4, then snapshotted again at 4.
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 3, 1), last.unwrap()).await;
+    let third = AppendInfo { first_offset: 2, last_offset: 2, max_timestamp: NOW_MS + 2, batch_count: 1, size_bytes: 0, duplicate: true };
+    assert_duplicate(&mut log, produced(PRODUCER, 0, 2, 1), third).await;
+    let reread = disk.file_contents(&newest).unwrap();
+    assert_eq!(
+        ProducerStateManager::decode_snapshot(&reread, 4).unwrap().get(PRODUCER).unwrap().next_sequence(),
+        4,
+        "the corrupt file was replaced"
+    );
+}
+
+#[tokio::test]
+async fn retention_deletes_producer_snapshots_at_or_below_the_log_start() {
+    let disk = MemDisk::new(31);
+    let config = LogConfig { retention_ms: 1_000, ..small_segments() };
+    let mut log = open(&disk, config.clone()).await;
+    for i in 0..4 {
+        log.append(NOW_MS, produced(PRODUCER, 0, i * 10, 10)).await.unwrap();
+        log.roll(NOW_MS).await.unwrap();
+    }
+    assert_eq!(snapshot_names(&disk).len(), 2);
+    log.delete_old_segments(NOW_MS + 10_000, log.log_end_offset()).await.unwrap();
+    assert_eq!(log.log_start_offset(), 40);
+    assert!(snapshot_names(&disk).is_empty(), "the snapshots at 30 and 40 lay at or below the log start");
+    // The state in memory keeps the producer (as Kafka does).
+    assert_eq!(log.producer_state().get(PRODUCER).unwrap().next_sequence(), 40);
+}
+
+#[tokio::test]
+async fn expired_producers_are_forgotten() {
+    let disk = MemDisk::new(32);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, produced(PRODUCER, 0, 0, 1)).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER + 1, 0, 0, 1)).await.unwrap();
+    assert_eq!(log.expire_producers(NOW_MS + 1_000, 86_400_000), 0);
+    assert_eq!(log.expire_producers(NOW_MS + 86_400_000, 86_400_000), 2);
+    assert!(log.producer_state().is_empty());
+    // Without state any sequence is accepted again.
+    assert!(!log.append(NOW_MS, produced(PRODUCER, 0, 7, 1)).await.unwrap().duplicate);
+}
+
+#[tokio::test]
+async fn a_flush_synced_outside_the_log_covers_what_it_began_with() {
+    let disk = MemDisk::new(40);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, records(2, 10, NOW_MS)).await.unwrap();
+    let pending = log.begin_flush().await.unwrap().expect("something to flush");
+    // Appends go on while the fsyncs run.
+    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    let synced = pending.sync().await;
+    log.complete_flush(NOW_MS, pending, synced).unwrap();
+    assert_eq!((log.recovery_point(), log.log_end_offset()), (2, 3));
+    drop(log);
+    disk.crash_losing_all_unsynced();
+    assert!(open(&disk, LogConfig::default()).await.log_end_offset() >= 2);
+}
+
+#[tokio::test]
+async fn a_truncation_during_a_flush_voids_it() {
+    let disk = MemDisk::new(41);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, records(4, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(4, 10, NOW_MS)).await.unwrap();
+    let pending = log.begin_flush().await.unwrap().unwrap();
+    log.truncate_to(NOW_MS, 4).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    let synced = pending.sync().await;
+    log.complete_flush(NOW_MS, pending, synced).unwrap();
+    assert_eq!(log.recovery_point(), 0, "a flush begun before the truncation must not move the recovery point");
+}

@@ -206,6 +206,18 @@ pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
     batch[12..16].copy_from_slice(&epoch.to_be_bytes());
 }
 
+/// Stamps a batch with the broker's time (`message.timestamp.type=LogAppendTime`): sets the
+/// timestamp-type attribute bit and `maxTimestamp`, then recomputes the CRC, which covers
+/// both. Records keep their own deltas; readers use `maxTimestamp` for every record of a
+/// log-append-time batch. `batch` must be a whole batch that passed [`parse_batch`].
+pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
+    let attributes = read_i16(batch, ATTRIBUTES_OFFSET) | 0x08;
+    batch[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
+    batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 fn read_i16(buf: &[u8], at: usize) -> i16 {
     i16::from_be_bytes([buf[at], buf[at + 1]])
 }
@@ -347,6 +359,15 @@ mod tests {
             buf[bit / 8] ^= 1 << (bit % 8);
             assert!(parse_batch(&buf, usize::MAX, CrcCheck::Verify).is_err(), "bit {bit}");
         }
+    }
+
+    #[test]
+    fn log_append_time_rewrites_max_timestamp_and_keeps_the_crc_valid() {
+        let mut buf = sample();
+        set_log_append_time(&mut buf, 99_000);
+        let header = parse_batch(&buf, usize::MAX, CrcCheck::Verify).unwrap();
+        assert_eq!(header.max_timestamp, 99_000);
+        assert_eq!(header.attributes & 0x08, 0x08);
     }
 
     #[test]

@@ -16,9 +16,12 @@
 //! 4. deletes segments that do not continue the offsets (a gap means lost data after
 //!    which nothing can be trusted) and segments wholly below the log start offset;
 //! 5. fsyncs what it recovered and writes a new checkpoint, so the recovery point is the
-//!    log end offset when `open` returns.
+//!    log end offset when `open` returns;
+//! 6. rebuilds the idempotent producers' state (`log_producers.rs`): deletes the producer
+//!    snapshots above the log end or at or below the log start, loads the newest valid
+//!    one, replays the batches after it, and snapshots the result at the log end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,6 +31,8 @@ use super::checkpoint;
 use super::config::LogConfig;
 use super::error::LogResult;
 use super::log::Log;
+use super::producer_snapshot;
+use super::producer_state::ProducerStateManager;
 use super::record_batch::CrcCheck;
 use super::segment::{self, LogSegment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::runtime::Disk;
@@ -94,6 +99,7 @@ impl Log {
         }
         let first_base = *segments.keys().next().expect("at least one segment");
         log_start_offset = log_start_offset.max(first_base);
+        let producer_snapshots: BTreeSet<i64> = producer_snapshot::list(disk.as_ref(), &dir).await?.into_iter().collect();
 
         let mut log = Log {
             disk,
@@ -107,6 +113,11 @@ impl Log {
             last_checkpoint_ms: now_ms,
             dir_dirty: true,
             offline: false,
+            generation: 0,
+            // Rebuilt below, once the segments are durable.
+            producer_state: ProducerStateManager::new(first_base),
+            producer_snapshots,
+            producer_state_load: Default::default(),
         };
         // What survived is on disk now, but make the rebuilt indexes and any truncation
         // durable before claiming it all as recovered.
@@ -116,6 +127,8 @@ impl Log {
         log.sync_dir_if_dirty().await?;
         log.recovery_point = log.log_end_offset();
         log.write_checkpoint(now_ms).await?;
+        log.reload_producer_state().await?;
+        log.take_producer_snapshot().await?;
         if log.log_end_offset() < recovery_point {
             warn!(
                 name: "log_lost_durable_data",

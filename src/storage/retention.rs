@@ -6,7 +6,9 @@
 //! go, age is judged by a segment's largest record timestamp, and if every segment is
 //! due, the active one is first rolled so the log keeps an (empty) active segment. The new
 //! log start offset is checkpointed before any file is removed: a crash in between leaves
-//! files that recovery deletes, never a log start that points at deleted data.
+//! files that recovery deletes, never a log start that points at deleted data. Producer
+//! snapshots at or below the new log start go too; the producer state in memory stays
+//! (as in Kafka).
 
 use tracing::info;
 
@@ -36,6 +38,7 @@ impl Log {
             self.fail_on_error(deleted)?;
         }
         self.dir_dirty = true;
+        self.remove_producer_snapshots_below_log_start().await?;
         self.sync_dir_if_dirty().await?;
         info!(
             name: "log_start_offset_advanced",

@@ -374,6 +374,52 @@ impl LogSegment {
         }
     }
 
+    /// Calls `visit` with the header of every batch whose base offset is at or above
+    /// `from_offset`, in offset order (replaying producer state). Every batch is read whole
+    /// and checked by CRC, and its offsets must continue the previous batch's: the scan
+    /// starts at the offset index entry at or below `from_offset`, whose batch must end at
+    /// the entry's offset (or at the segment's first batch, which must start at the base).
+    /// A read that fails is retried before the segment is believed corrupt.
+    pub async fn visit_verified_batches(&self, from_offset: i64, mut visit: impl FnMut(&BatchHeader)) -> LogResult<()> {
+        if from_offset >= self.next_offset {
+            return Ok(());
+        }
+        let relative_offset = self.relative(from_offset.max(self.base_offset));
+        let entries = self.offset_index.entries();
+        let after = entries.partition_point(|e| e.relative_offset <= relative_offset);
+        let (mut position, mut expected) = match after.checked_sub(1).map(|i| entries[i]) {
+            Some(entry) => (u64::from(entry.position), Expected::LastOffset(self.base_offset + i64::from(entry.relative_offset))),
+            None => (0, Expected::BaseOffset(self.base_offset)),
+        };
+        while position < self.size_bytes {
+            let remaining = (self.size_bytes - position) as usize;
+            let mut run = Vec::new();
+            for _attempt in 0..READ_ATTEMPTS {
+                let mut buf = self.log.read_at(position, SCAN_CHUNK_BYTES.min(remaining)).await?;
+                if let Some(Ok(size)) = record_batch::peek_size(&buf) {
+                    if size > buf.len() && size <= remaining {
+                        buf = self.log.read_at(position, size).await?;
+                    }
+                }
+                run = verified_run(&buf, expected, self.next_offset);
+                if !run.is_empty() {
+                    break;
+                }
+            }
+            let Some(last) = run.last() else {
+                return Err(self.corrupt(position, "batch fails validation on every read"));
+            };
+            expected = Expected::BaseOffset(last.last_offset() + 1);
+            for header in &run {
+                if header.base_offset >= from_offset {
+                    visit(header);
+                }
+                position += header.size_bytes as u64;
+            }
+        }
+        Ok(())
+    }
+
     /// Rescans the whole segment: validates every batch (re-reading one that fails before
     /// believing it), rebuilds both indexes, and truncates the file at the first batch that
     /// stays invalid or does not continue the offsets. Read errors are returned, never
@@ -535,6 +581,13 @@ impl LogSegment {
         Ok(())
     }
 
+    /// Writes the pending index entries and returns the three files to fsync, for a flush
+    /// that syncs them without the segment borrowed (see `Log::begin_flush`).
+    pub async fn files_to_sync(&mut self) -> LogResult<[Arc<dyn DiskFile>; 3]> {
+        self.write_indexes().await?;
+        Ok([self.log.clone(), self.offset_index.file(), self.time_index.file()])
+    }
+
     /// Makes the segment durable: the log file, then both indexes.
     pub async fn flush(&mut self) -> LogResult<()> {
         self.log.sync().await?;
@@ -617,6 +670,36 @@ fn whole_batches(
         len += size;
     }
     Ok(WholeBatches::Bytes(len))
+}
+
+/// What the first batch of a [`verified_run`] must satisfy.
+#[derive(Clone, Copy, Debug)]
+enum Expected {
+    BaseOffset(i64),
+    LastOffset(i64),
+}
+
+/// The headers of the run of whole, valid batches at the start of `buf`, the first
+/// satisfying `expected`, each next one continuing the offsets, all below `next_offset`.
+/// Stops at the first batch that is cut off or fails.
+fn verified_run(buf: &[u8], expected: Expected, next_offset: i64) -> Vec<BatchHeader> {
+    let mut run: Vec<BatchHeader> = Vec::new();
+    let mut position = 0;
+    while let Ok(header) = record_batch::parse_batch(&buf[position..], buf.len() - position, CrcCheck::Verify) {
+        let continues = match run.last() {
+            Some(previous) => header.base_offset == previous.last_offset() + 1,
+            None => match expected {
+                Expected::BaseOffset(base) => header.base_offset == base,
+                Expected::LastOffset(last) => header.last_offset() == last,
+            },
+        };
+        if !continues || header.last_offset() >= next_offset {
+            break;
+        }
+        position += header.size_bytes;
+        run.push(header);
+    }
+    run
 }
 
 /// What [`verified_tail`] found.

@@ -1,0 +1,953 @@
+//! `BrokerConfig`: the broker's settings, read from a Kafka `server.properties` file (plus
+//! `--override key=value` arguments) under Kafka's key names and defaults, so an existing
+//! Kafka config file works unchanged where seedlog can honour it and fails loudly where it
+//! cannot.
+//!
+//! Three kinds of keys: keys with effect (the fields below, each documented with its key),
+//! keys Kafka defines that seedlog accepts but does not act on ([`BrokerConfig::ignored_keys`],
+//! which the binary logs in one warning line), and everything else, which is an error: a
+//! typo must not silently leave a default in place.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::storage::LogConfig;
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// Why a configuration was rejected; every variant names the key or line at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A line of the properties file that is not `key=value` (line numbers count from 1).
+    Syntax { line: usize, message: String },
+    /// A `--override` argument that is not `key=value`.
+    Override { arg: String, message: String },
+    /// A key no Kafka broker defines.
+    UnknownKey { key: String },
+    /// A known key whose value seedlog cannot use.
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { key: key.to_string(), message: message.into() }
+    }
+
+    /// The key at fault, when the error is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::UnknownKey { key } | ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Syntax { .. } | ConfigError::Override { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+            ConfigError::Override { arg, message } => write!(f, "--override `{arg}`: {message}"),
+            ConfigError::UnknownKey { key } => write!(f, "unknown config key `{key}`"),
+            ConfigError::Invalid { key, message } => write!(f, "config key `{key}`: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Splits a `--override` argument `key=value` (at the first `=`; both sides trimmed).
+pub fn parse_override(arg: &str) -> Result<(String, String), ConfigError> {
+    let error = |message: &str| ConfigError::Override { arg: arg.to_string(), message: message.to_string() };
+    let (key, value) = arg.split_once('=').ok_or_else(|| error("expected key=value"))?;
+    if key.trim().is_empty() {
+        return Err(error("missing key before `=`"));
+    }
+    Ok((key.trim().to_string(), value.trim().to_string()))
+}
+
+/// One `key=value` of a properties text, with the line it starts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Property {
+    pub key: String,
+    pub value: String,
+    pub line: usize,
+}
+
+/// Parses the subset of Java's `.properties` syntax that Kafka config files use: `key=value`,
+/// `key:value` and `key value`; `#`/`!` comment lines and blank lines; a line ending in an odd
+/// number of backslashes continues on the next (whose leading whitespace is dropped); escapes
+/// `\t \n \r \f \uXXXX`, and `\x` for any other `x` (so `\=`, `\:`, `\\`). Keys and values
+/// are trimmed. Java accepts a bare `key` as an empty value; here it is an error (`key=` is
+/// the explicit form), since a bare word is far more often a broken line than an intent.
+pub(crate) fn parse_properties(text: &str) -> Result<Vec<Property>, (usize, String)> {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let mut properties = Vec::new();
+    while let Some((number, raw)) = lines.next() {
+        let first = raw.trim_start();
+        if first.is_empty() || first.starts_with('#') || first.starts_with('!') {
+            continue;
+        }
+        let mut logical = first.to_string();
+        while ends_with_odd_backslashes(&logical) {
+            logical.pop();
+            match lines.next() {
+                Some((_, next)) => logical.push_str(next.trim_start()),
+                None => break,
+            }
+        }
+        let (key, separated, rest) = split_key(&logical);
+        let key = unescape(key).map_err(|m| (number, m))?;
+        if key.is_empty() {
+            return Err((number, "missing key before the separator".to_string()));
+        }
+        if !separated {
+            return Err((number, format!("`{key}` has no value; expected key=value")));
+        }
+        let mut value_raw = rest.trim_end();
+        if let Some(space) = rest[value_raw.len()..].chars().next().filter(|_| ends_with_odd_backslashes(value_raw)) {
+            value_raw = &rest[..value_raw.len() + space.len_utf8()]; // keep an escaped trailing space
+        }
+        let value = unescape(value_raw).map_err(|m| (number, m))?;
+        properties.push(Property { key, value, line: number });
+    }
+    Ok(properties)
+}
+
+fn ends_with_odd_backslashes(s: &str) -> bool {
+    s.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
+}
+
+/// Splits a logical line at the first unescaped `=`, `:` or whitespace: (raw key, whether a
+/// separator was found, raw value with leading whitespace and one `=`/`:` removed).
+fn split_key(line: &str) -> (&str, bool, &str) {
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '=' || c == ':' || c.is_whitespace() {
+            let mut rest = line[i..].trim_start();
+            if c.is_whitespace() && (rest.starts_with('=') || rest.starts_with(':')) {
+                rest = rest[1..].trim_start();
+            } else if !c.is_whitespace() {
+                rest = line[i + 1..].trim_start();
+            }
+            return (&line[..i], true, rest);
+        }
+    }
+    (line, false, "")
+}
+
+fn unescape(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 4);
+                match code.and_then(char::from_u32) {
+                    Some(decoded) => out.push(decoded),
+                    None => return Err(format!("malformed \\uXXXX escape `\\u{hex}`")),
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Escapes a key or value so that [`parse_properties`] reads it back unchanged.
+pub(crate) fn escape_property(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '=' | ':' | '#' | '!' | ' ' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Parses an integer in `min..=max`; the error text says what was expected and what came.
+pub(crate) fn parse_int(raw: &str, min: i64, max: i64) -> Result<i64, String> {
+    let parsed = raw.trim().parse::<i128>().ok();
+    if let Some(v) = parsed.filter(|v| (min as i128..=max as i128).contains(v)) {
+        return Ok(v as i64);
+    }
+    let expected = match min {
+        i64::MIN => "an integer".to_string(),
+        0 => "a non-negative integer".to_string(),
+        1 => "a positive integer".to_string(),
+        m => format!("a positive integer >= {m}"),
+    };
+    let bound = if parsed.is_some_and(|v| v > max as i128) { format!(" <= {max}") } else { String::new() };
+    Err(format!("expected {expected}{bound}, got \"{raw}\""))
+}
+
+/// A retention time as Kafka reads it: any negative value means forever (-1); 0 is refused.
+pub(crate) fn parse_retention_ms(raw: &str, scale: i64) -> Result<i64, String> {
+    let v = parse_int(raw, i64::MIN, i64::MAX)?;
+    match v.checked_mul(scale) {
+        Some(ms) if ms < 0 => Ok(-1),
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(format!("expected -1 (keep forever) or a positive duration, got \"{raw}\"")),
+    }
+}
+
+/// `cleanup.policy` values: only `delete` (seedlog has no log cleaner yet).
+pub(crate) fn parse_cleanup_policy(raw: &str) -> Result<String, String> {
+    let policies: Vec<&str> = raw.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if policies.is_empty() {
+        return Err(format!("expected delete, got \"{raw}\""));
+    }
+    for policy in &policies {
+        match *policy {
+            "delete" => {}
+            "compact" => return Err("compact is not supported yet (seedlog has no log cleaner); use delete".into()),
+            other => return Err(format!("expected delete, got \"{other}\"")),
+        }
+    }
+    Ok("delete".to_string())
+}
+
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("expected true or false, got \"{raw}\"")),
+    }
+}
+
+/// Which timestamp a record batch carries: the producer's, or the broker's at append.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    #[default]
+    CreateTime,
+    LogAppendTime,
+}
+
+impl TimestampType {
+    /// Kafka's spelling, as in `log.message.timestamp.type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+
+    /// Parses Kafka's spelling (case-sensitive, as Kafka's validator is).
+    pub fn parse(raw: &str) -> Result<TimestampType, String> {
+        match raw.trim() {
+            "CreateTime" => Ok(TimestampType::CreateTime),
+            "LogAppendTime" => Ok(TimestampType::LogAppendTime),
+            _ => Err(format!("expected CreateTime or LogAppendTime, got \"{raw}\"")),
+        }
+    }
+}
+
+/// One endpoint of `listeners` / `advertised.listeners`: `NAME://host:port`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listener {
+    /// The listener name, upper-cased as Kafka normalises it (`PLAINTEXT`, `CONTROLLER`, …).
+    pub name: String,
+    /// Empty means all interfaces (bind only; see [`BrokerConfig::advertised_listeners`]).
+    /// IPv6 addresses are kept without their brackets.
+    pub host: String,
+    /// 0 asks the OS for a free port (useful in tests).
+    pub port: u16,
+}
+
+impl Listener {
+    /// Parses `NAME://host:port`, `NAME://[v6addr]:port` or `NAME://:port`.
+    pub fn parse(text: &str) -> Result<Listener, String> {
+        let bad = || format!("expected NAME://host:port, got \"{text}\"");
+        let (name, address) = text.trim().split_once("://").ok_or_else(bad)?;
+        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let (host, port) = if let Some(v6) = address.strip_prefix('[') {
+            v6.split_once("]:").ok_or_else(bad)?
+        } else {
+            address.rsplit_once(':').filter(|(host, _)| !host.contains(':')).ok_or_else(bad)?
+        };
+        let port = port.parse::<u16>().map_err(|_| bad())?;
+        if !name_ok || host.contains(['/', ' ']) {
+            return Err(bad());
+        }
+        Ok(Listener { name: name.to_ascii_uppercase(), host: host.to_string(), port })
+    }
+
+    /// The socket address to bind: all interfaces for an empty host.
+    pub fn bind_address(&self) -> String {
+        let host = if self.host.is_empty() { "0.0.0.0" } else { &self.host };
+        if host.contains(':') { format!("[{host}]:{}", self.port) } else { format!("{host}:{}", self.port) }
+    }
+
+    fn is_wildcard(&self) -> bool {
+        matches!(self.host.as_str(), "" | "0.0.0.0" | "::")
+    }
+}
+
+impl fmt::Display for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "{}://[{}]:{}", self.name, self.host, self.port)
+        } else {
+            write!(f, "{}://{}:{}", self.name, self.host, self.port)
+        }
+    }
+}
+
+/// The broker's configuration. Every field names its Kafka key; defaults are Kafka 4.x's
+/// unless the field says otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// `node.id` (or the older `broker.id`, which must agree when both are set). Default 1.
+    pub node_id: i32,
+    /// `listeners`. Default `PLAINTEXT://127.0.0.1:9092` (Kafka's binds all interfaces; a
+    /// broker that nobody configured should not be reachable from the network).
+    pub listeners: Vec<Listener>,
+    /// `advertised.listeners`, default `listeners`. An entry whose host is empty (or, when
+    /// derived from `listeners`, `0.0.0.0` or `::`) advertises `127.0.0.1`: Kafka would look
+    /// up the machine's canonical host name, ambient state that seedlog keeps out (and often
+    /// wrong behind NAT anyway); set `advertised.listeners` for a multi-host cluster. Given
+    /// explicitly, `0.0.0.0` is an error, as in Kafka.
+    pub advertised_listeners: Vec<Listener>,
+    /// `controller.listener.names`: listeners that serve the controller quorum, not clients.
+    pub controller_listener_names: Vec<String>,
+    /// `log.dirs`, else `log.dir`; default `./data` (Kafka: `/tmp/kafka-logs`). Only the first
+    /// directory is used (see [`BrokerConfig::log_dir`]).
+    pub log_dirs: Vec<PathBuf>,
+    /// `num.partitions`: partitions of an auto-created topic. Default 1.
+    pub num_partitions: i32,
+    /// `default.replication.factor`. Default 1.
+    pub default_replication_factor: i16,
+    /// `auto.create.topics.enable`. Default true.
+    pub auto_create_topics_enable: bool,
+    /// `delete.topic.enable`. Default true.
+    pub delete_topic_enable: bool,
+    /// `log.segment.bytes`, at least 1024 (Kafka 4: 1 MiB; small segments help tests). Default 1 GiB.
+    pub log_segment_bytes: u64,
+    /// `log.roll.ms`, else `log.roll.hours` × 3600000. Default 168 hours.
+    pub log_roll_ms: i64,
+    /// `log.retention.ms`, else `log.retention.minutes`, else `log.retention.hours`; -1 (any
+    /// negative value) keeps forever. Default 168 hours.
+    pub log_retention_ms: i64,
+    /// `log.retention.bytes`; -1 (any negative value) means no size limit. Default -1.
+    pub log_retention_bytes: i64,
+    /// `log.index.interval.bytes`. Default 4096.
+    pub log_index_interval_bytes: u64,
+    /// `log.flush.interval.messages`. Default Long.MAX: never (leave flushing to the OS).
+    pub log_flush_interval_messages: i64,
+    /// `log.flush.interval.ms`; unset, Kafka falls back to `log.flush.scheduler.interval.ms`
+    /// when that is set explicitly, else Long.MAX.
+    pub log_flush_interval_ms: i64,
+    /// `log.flush.scheduler.interval.ms`: how often the broker calls `maybe_flush`. Default
+    /// 1000 (Kafka: Long.MAX). seedlog's default only paces the tick: it does not become
+    /// `log.flush.interval.ms`, so the effective flush policy stays Kafka's.
+    pub log_flush_scheduler_interval_ms: i64,
+    /// `log.flush.offset.checkpoint.interval.ms`. Default 60000.
+    pub log_flush_offset_checkpoint_interval_ms: i64,
+    /// `log.retention.check.interval.ms`. Default 300000.
+    pub log_retention_check_interval_ms: i64,
+    /// `message.max.bytes`: the largest batch a producer may append. Default 1048588.
+    pub message_max_bytes: u64,
+    /// `socket.request.max.bytes`. Default 104857600.
+    pub socket_request_max_bytes: i32,
+    /// `min.insync.replicas`. Default 1.
+    pub min_insync_replicas: i32,
+    /// `log.message.timestamp.type`. Default CreateTime.
+    pub log_message_timestamp_type: TimestampType,
+    /// `replica.fetch.max.bytes`. Default 1048576.
+    pub replica_fetch_max_bytes: i32,
+    /// `replica.fetch.wait.max.ms`. Default 500.
+    pub replica_fetch_wait_max_ms: i32,
+    /// `replica.lag.time.max.ms`. Default 30000.
+    pub replica_lag_time_max_ms: i64,
+    /// `unclean.leader.election.enable`. Default false.
+    pub unclean_leader_election_enable: bool,
+    /// `fetch.max.bytes`, at least 1024. Default 57671680.
+    pub fetch_max_bytes: i32,
+    /// `max.connections`. Default Int.MAX.
+    pub max_connections: i32,
+    /// `group.initial.rebalance.delay.ms`. Default 3000.
+    pub group_initial_rebalance_delay_ms: i32,
+    /// `group.min.session.timeout.ms`. Default 6000.
+    pub group_min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms`. Default 1800000.
+    pub group_max_session_timeout_ms: i32,
+    /// `offsets.topic.num.partitions`. Default 50.
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor`. Default 3, as Kafka (a single broker needs 1, as
+    /// Kafka's sample `server.properties` sets).
+    pub offsets_topic_replication_factor: i16,
+    /// `offsets.retention.minutes`. Default 10080 (7 days).
+    pub offsets_retention_minutes: i32,
+    /// `transaction.state.log.num.partitions`. Default 50.
+    pub transaction_state_log_num_partitions: i32,
+    /// `transaction.state.log.replication.factor`. Default 3 (see offsets above).
+    pub transaction_state_log_replication_factor: i16,
+    /// `transaction.state.log.min.isr`. Default 2.
+    pub transaction_state_log_min_isr: i32,
+    /// `transactional.id.expiration.ms`. Default 604800000 (7 days).
+    pub transactional_id_expiration_ms: i32,
+    /// `transaction.max.timeout.ms`. Default 900000.
+    pub transaction_max_timeout_ms: i32,
+    /// `producer.id.expiration.ms`. Default 86400000.
+    pub producer_id_expiration_ms: i32,
+    /// Keys with effect that were given (file or override): DescribeConfigs reports their
+    /// topic synonyms as STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG.
+    explicit_keys: BTreeSet<String>,
+    /// Kafka keys given but not acted on, sorted.
+    ignored_keys: Vec<String>,
+}
+
+impl Default for BrokerConfig {
+    /// No config at all: one broker on 127.0.0.1:9092 with its data in `./data`. The defaults
+    /// live in one place, [`BrokerConfig::from_properties`].
+    fn default() -> Self {
+        BrokerConfig::from_properties("", &[]).expect("the built-in defaults are valid")
+    }
+}
+
+/// Keys Kafka brokers define that seedlog accepts without acting on them.
+const IGNORED_KEYS: &[&str] = &[
+    "allow.everyone.if.no.acl.found", "alter.config.policy.class.name", "authorizer.class.name",
+    "auto.include.jmx.reporter", "auto.leader.rebalance.enable", "background.threads",
+    "broker.heartbeat.interval.ms", "broker.id.generation.enable", "broker.rack", "broker.session.timeout.ms",
+    "client.quota.callback.class", "compression.type", "connections.max.idle.ms", "connections.max.reauth.ms",
+    "create.topic.policy.class.name", "delete.records.purgatory.purge.interval.requests",
+    "early.start.listeners", "eligible.leader.replicas.enable", "fetch.purgatory.purge.interval.requests",
+    "group.max.size", "initial.broker.registration.timeout.ms", "inter.broker.listener.name",
+    "inter.broker.protocol.version", "leader.imbalance.check.interval.seconds",
+    "leader.imbalance.per.broker.percentage", "log.dir.failure.timeout.ms", "log.index.size.max.bytes",
+    "log.local.retention.bytes", "log.local.retention.ms", "log.message.downconversion.enable",
+    "log.message.format.version", "log.message.timestamp.after.max.ms", "log.message.timestamp.before.max.ms",
+    "log.message.timestamp.difference.max.ms", "log.preallocate", "log.roll.jitter.hours", "log.roll.jitter.ms",
+    "log.segment.delete.delay.ms", "max.connections.per.ip", "max.connections.per.ip.overrides",
+    "max.incremental.fetch.session.cache.slots", "metric.reporters", "num.io.threads", "num.network.threads",
+    "num.recovery.threads.per.data.dir", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
+    "offsets.commit.required.acks", "offsets.commit.timeout.ms", "offsets.load.buffer.size",
+    "offsets.retention.check.interval.ms", "offsets.topic.compression.codec", "offsets.topic.segment.bytes",
+    "principal.builder.class", "process.roles", "producer.id.expiration.check.interval.ms",
+    "producer.purgatory.purge.interval.requests", "queued.max.request.bytes", "queued.max.requests",
+    "replica.fetch.backoff.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
+    "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
+    "replica.socket.receive.buffer.bytes", "replica.socket.timeout.ms", "reserved.broker.max.id",
+    "security.inter.broker.protocol", "socket.listen.backlog.size", "socket.receive.buffer.bytes",
+    "socket.send.buffer.bytes", "super.users", "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms", "transaction.state.log.load.buffer.size",
+    "transaction.state.log.segment.bytes", "unstable.api.versions.enable", "unstable.feature.versions.enable",
+];
+
+/// Families of Kafka keys with open-ended names (per-listener settings, TLS, SASL, the
+/// cleaner, KRaft, tiered storage, …), accepted and ignored. A typo inside a family is not
+/// silent either: it shows in the warning line.
+const IGNORED_PREFIXES: &[&str] = &[
+    "controller.", "delegation.token.", "group.consumer.", "group.coordinator.", "group.share.",
+    "kafka.metrics.", "listener.name.", "log.cleaner.", "metadata.", "metrics.", "password.encoder.",
+    "quota.", "remote.log.", "sasl.", "security.", "share.", "ssl.", "zookeeper.",
+];
+
+fn is_ignored(key: &str) -> bool {
+    IGNORED_KEYS.contains(&key) || IGNORED_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
+/// Takes keys out of the merged properties one by one, remembering which were given.
+struct Reader {
+    values: BTreeMap<String, String>,
+    explicit: BTreeSet<String>,
+}
+
+impl Reader {
+    fn take(&mut self, key: &str) -> Option<String> {
+        let value = self.values.remove(key)?;
+        self.explicit.insert(key.to_string());
+        Some(value)
+    }
+
+    fn parse<T>(&mut self, key: &str, f: impl FnOnce(&str) -> Result<T, String>) -> Result<Option<T>, ConfigError> {
+        self.take(key).map(|raw| f(&raw).map_err(|m| ConfigError::invalid(key, m))).transpose()
+    }
+
+    fn int(&mut self, key: &str, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+        Ok(self.parse(key, |raw| parse_int(raw, min, max))?.unwrap_or(default))
+    }
+
+    fn i32(&mut self, key: &str, default: i32, min: i64) -> Result<i32, ConfigError> {
+        Ok(self.int(key, default.into(), min, i32::MAX.into())? as i32)
+    }
+
+    /// A replication factor (Kafka SHORT, at least 1).
+    fn i16(&mut self, key: &str, default: i16) -> Result<i16, ConfigError> {
+        Ok(self.int(key, default.into(), 1, i16::MAX.into())? as i16)
+    }
+
+    fn bool(&mut self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self.parse(key, parse_bool)?.unwrap_or(default))
+    }
+}
+
+impl BrokerConfig {
+    /// Parses `server.properties` text; `overrides` (from `--override key=value`) win over it.
+    pub fn from_properties(text: &str, overrides: &[(String, String)]) -> Result<BrokerConfig, ConfigError> {
+        let properties =
+            parse_properties(text).map_err(|(line, message)| ConfigError::Syntax { line, message })?;
+        let mut values: BTreeMap<String, String> =
+            properties.into_iter().map(|p| (p.key, p.value)).collect();
+        values.extend(overrides.iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())));
+        let mut r = Reader { values, explicit: BTreeSet::new() };
+
+        let node_id = r.parse("node.id", |v| parse_int(v, 0, i32::MAX.into()))?;
+        let broker_id = r.parse("broker.id", |v| parse_int(v, 0, i32::MAX.into()))?;
+        if let (Some(node), Some(broker)) = (node_id, broker_id) {
+            if node != broker {
+                return Err(ConfigError::invalid("node.id", format!("{node} differs from broker.id {broker}")));
+            }
+        }
+        let node_id = node_id.or(broker_id).unwrap_or(1) as i32;
+
+        let (listeners, advertised_listeners, controller_listener_names) = read_listeners(&mut r)?;
+
+        let log_dirs = match r.take("log.dirs").into_iter().chain(r.take("log.dir")).next() {
+            Some(text) => {
+                let dirs: Vec<PathBuf> = split_list(&text).map(PathBuf::from).collect();
+                if dirs.is_empty() {
+                    let key = if r.explicit.contains("log.dirs") { "log.dirs" } else { "log.dir" };
+                    return Err(ConfigError::invalid(key, "expected at least one directory"));
+                }
+                dirs
+            }
+            None => vec![PathBuf::from("./data")],
+        };
+
+        let roll_ms = r.parse("log.roll.ms", |v| parse_int(v, 1, i64::MAX))?;
+        let roll_hours = r.parse("log.roll.hours", |v| parse_int(v, 1, i32::MAX.into()))?;
+        let log_roll_ms = roll_ms.or(roll_hours.map(|h| h * HOUR_MS)).unwrap_or(168 * HOUR_MS);
+
+        // All three are read (so each is validated and marked given); the finest one wins.
+        let retention_ms = r.parse("log.retention.ms", |v| parse_retention_ms(v, 1))?;
+        let retention_minutes = r.parse("log.retention.minutes", |v| parse_retention_ms(v, 60_000))?;
+        let retention_hours = r.parse("log.retention.hours", |v| parse_retention_ms(v, HOUR_MS))?;
+        let log_retention_ms = retention_ms.or(retention_minutes).or(retention_hours).unwrap_or(168 * HOUR_MS);
+
+        let flush_scheduler = r.parse("log.flush.scheduler.interval.ms", |v| parse_int(v, 1, i64::MAX))?;
+        let flush_ms = r.parse("log.flush.interval.ms", |v| parse_int(v, 0, i64::MAX))?;
+
+        if let Some(policy) = r.take("log.cleanup.policy") {
+            parse_cleanup_policy(&policy).map_err(|m| ConfigError::invalid("log.cleanup.policy", m))?;
+        }
+
+        let config = BrokerConfig {
+            node_id,
+            listeners,
+            advertised_listeners,
+            controller_listener_names,
+            log_dirs,
+            num_partitions: r.i32("num.partitions", 1, 1)?,
+            default_replication_factor: r.i16("default.replication.factor", 1)?,
+            auto_create_topics_enable: r.bool("auto.create.topics.enable", true)?,
+            delete_topic_enable: r.bool("delete.topic.enable", true)?,
+            log_segment_bytes: r.int("log.segment.bytes", 1 << 30, 1024, i32::MAX.into())? as u64,
+            log_roll_ms,
+            log_retention_ms,
+            log_retention_bytes: r.int("log.retention.bytes", -1, i64::MIN, i64::MAX)?.max(-1),
+            log_index_interval_bytes: r.i32("log.index.interval.bytes", 4096, 0)? as u64,
+            log_flush_interval_messages: r.int("log.flush.interval.messages", i64::MAX, 1, i64::MAX)?,
+            log_flush_interval_ms: flush_ms.or(flush_scheduler).unwrap_or(i64::MAX),
+            log_flush_scheduler_interval_ms: flush_scheduler.unwrap_or(1000),
+            log_flush_offset_checkpoint_interval_ms: r
+                .i32("log.flush.offset.checkpoint.interval.ms", 60_000, 1)?
+                .into(),
+            log_retention_check_interval_ms: r.int("log.retention.check.interval.ms", 300_000, 1, i64::MAX)?,
+            message_max_bytes: r.i32("message.max.bytes", 1_048_588, 0)? as u64,
+            socket_request_max_bytes: r.i32("socket.request.max.bytes", 104_857_600, 1)?,
+            min_insync_replicas: r.i32("min.insync.replicas", 1, 1)?,
+            log_message_timestamp_type: r
+                .parse("log.message.timestamp.type", TimestampType::parse)?
+                .unwrap_or_default(),
+            replica_fetch_max_bytes: r.i32("replica.fetch.max.bytes", 1_048_576, 0)?,
+            replica_fetch_wait_max_ms: r.i32("replica.fetch.wait.max.ms", 500, 0)?,
+            replica_lag_time_max_ms: r.int("replica.lag.time.max.ms", 30_000, 1, i64::MAX)?,
+            unclean_leader_election_enable: r.bool("unclean.leader.election.enable", false)?,
+            fetch_max_bytes: r.i32("fetch.max.bytes", 57_671_680, 1024)?,
+            max_connections: r.i32("max.connections", i32::MAX, 0)?,
+            group_initial_rebalance_delay_ms: r.i32("group.initial.rebalance.delay.ms", 3000, 0)?,
+            group_min_session_timeout_ms: r.i32("group.min.session.timeout.ms", 6000, 0)?,
+            group_max_session_timeout_ms: r.i32("group.max.session.timeout.ms", 1_800_000, 0)?,
+            offsets_topic_num_partitions: r.i32("offsets.topic.num.partitions", 50, 1)?,
+            offsets_topic_replication_factor: r.i16("offsets.topic.replication.factor", 3)?,
+            offsets_retention_minutes: r.i32("offsets.retention.minutes", 10_080, 1)?,
+            transaction_state_log_num_partitions: r.i32("transaction.state.log.num.partitions", 50, 1)?,
+            transaction_state_log_replication_factor: r.i16("transaction.state.log.replication.factor", 3)?,
+            transaction_state_log_min_isr: r.i32("transaction.state.log.min.isr", 2, 1)?,
+            transactional_id_expiration_ms: r.i32("transactional.id.expiration.ms", 604_800_000, 1)?,
+            transaction_max_timeout_ms: r.i32("transaction.max.timeout.ms", 900_000, 1)?,
+            producer_id_expiration_ms: r.i32("producer.id.expiration.ms", 86_400_000, 1)?,
+            explicit_keys: BTreeSet::new(),
+            ignored_keys: Vec::new(),
+        };
+        let mut ignored_keys = Vec::new();
+        for key in r.values.into_keys() {
+            if !is_ignored(&key) {
+                return Err(ConfigError::UnknownKey { key });
+            }
+            ignored_keys.push(key);
+        }
+        Ok(BrokerConfig { explicit_keys: r.explicit, ignored_keys, ..config })
+    }
+
+    /// Kafka keys that were given but that seedlog does not act on, sorted: the binary logs
+    /// them in one warning line.
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.ignored_keys
+    }
+
+    /// Whether `key` (one with effect) was given in the file or an override.
+    pub fn is_set(&self, key: &str) -> bool {
+        self.explicit_keys.contains(key)
+    }
+
+    /// The data directory: the first of `log.dirs`.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dirs[0]
+    }
+
+    /// The listeners that serve clients (all but `controller.listener.names`).
+    pub fn broker_listeners(&self) -> impl Iterator<Item = &Listener> {
+        self.listeners.iter().filter(|l| !self.controller_listener_names.contains(&l.name))
+    }
+
+    /// The advertised endpoint of listener `name` (what Metadata answers on that listener).
+    pub fn advertised_listener(&self, name: &str) -> Option<&Listener> {
+        self.advertised_listeners.iter().find(|l| l.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The broker's defaults for a partition log (topics override them, see `TopicConfig`).
+    pub fn log_config(&self) -> LogConfig {
+        LogConfig {
+            segment_bytes: self.log_segment_bytes,
+            segment_ms: self.log_roll_ms,
+            index_interval_bytes: self.log_index_interval_bytes,
+            flush_interval_messages: flush_messages(self.log_flush_interval_messages),
+            flush_interval_ms: self.log_flush_interval_ms,
+            flush_offset_checkpoint_interval_ms: self.log_flush_offset_checkpoint_interval_ms,
+            retention_ms: self.log_retention_ms,
+            retention_bytes: self.log_retention_bytes,
+            max_message_bytes: self.message_max_bytes,
+        }
+    }
+}
+
+/// Kafka's Long.MAX ("never") as storage's never (`u64::MAX`).
+pub(crate) fn flush_messages(messages: i64) -> u64 {
+    if messages == i64::MAX { u64::MAX } else { messages.max(1) as u64 }
+}
+
+/// `listeners`, `advertised.listeners` (resolved) and `controller.listener.names`.
+type ListenerKeys = (Vec<Listener>, Vec<Listener>, Vec<String>);
+
+/// Reads `listeners`, `advertised.listeners` and the two keys that say how to read them.
+fn read_listeners(r: &mut Reader) -> Result<ListenerKeys, ConfigError> {
+    let controller_names: Vec<String> = r
+        .take("controller.listener.names")
+        .map(|v| split_list(&v).map(str::to_ascii_uppercase).collect())
+        .unwrap_or_default();
+    let protocols = r.parse("listener.security.protocol.map", parse_protocol_map)?;
+    let parse = |key: &str, text: &str| parse_listeners(key, text, protocols.as_ref(), &controller_names);
+    let listeners = parse("listeners", &r.take("listeners").unwrap_or_else(|| "PLAINTEXT://127.0.0.1:9092".into()))?;
+    let advertised = match r.take("advertised.listeners") {
+        Some(text) => parse("advertised.listeners", &text)?,
+        None => listeners.clone(),
+    };
+    let explicit = r.explicit.contains("advertised.listeners");
+    for listener in &advertised {
+        let problem = if !listeners.iter().any(|l| l.name == listener.name) {
+            format!("listener name {} is not in `listeners`", listener.name)
+        } else if explicit && (listener.host == "0.0.0.0" || listener.host == "::") {
+            format!("`{listener}` advertises a non-routable wildcard address")
+        } else {
+            continue;
+        };
+        return Err(ConfigError::invalid("advertised.listeners", problem));
+    }
+    Ok((listeners, advertised.into_iter().map(advertise).collect(), controller_names))
+}
+
+fn split_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+const PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+fn parse_protocol_map(text: &str) -> Result<BTreeMap<String, String>, String> {
+    split_list(text)
+        .map(|entry| match entry.split_once(':') {
+            Some((name, protocol)) if PROTOCOLS.contains(&protocol.trim().to_ascii_uppercase().as_str()) => {
+                Ok((name.trim().to_ascii_uppercase(), protocol.trim().to_ascii_uppercase()))
+            }
+            _ => Err(format!("expected NAME:PROTOCOL (PROTOCOL one of {}), got \"{entry}\"", PROTOCOLS.join(", "))),
+        })
+        .collect()
+}
+
+/// Parses a listener list and checks that each one speaks PLAINTEXT: through the protocol map
+/// when it is set, else by its name being a protocol, or by being a controller listener
+/// (which Kafka maps to PLAINTEXT when no map is given).
+fn parse_listeners(
+    key: &str,
+    text: &str,
+    protocols: Option<&BTreeMap<String, String>>,
+    controller_names: &[String],
+) -> Result<Vec<Listener>, ConfigError> {
+    let mut listeners: Vec<Listener> = Vec::new();
+    for entry in split_list(text) {
+        let listener = Listener::parse(entry).map_err(|m| ConfigError::invalid(key, m))?;
+        let protocol = match protocols {
+            Some(map) => map.get(&listener.name).cloned(),
+            None if controller_names.contains(&listener.name) => Some("PLAINTEXT".to_string()),
+            None => PROTOCOLS.contains(&listener.name.as_str()).then(|| listener.name.clone()),
+        };
+        match protocol.as_deref() {
+            Some("PLAINTEXT") => {}
+            Some(other) => {
+                let m = format!("listener `{entry}` uses security protocol {other}; seedlog supports only PLAINTEXT");
+                return Err(ConfigError::invalid(key, m));
+            }
+            None => {
+                let m = format!("listener name {} is not in listener.security.protocol.map", listener.name);
+                return Err(ConfigError::invalid(key, m));
+            }
+        }
+        if listeners.iter().any(|l| l.name == listener.name) {
+            return Err(ConfigError::invalid(key, format!("listener name {} appears twice", listener.name)));
+        }
+        if key == "listeners" && listener.port != 0 && listeners.iter().any(|l| l.port == listener.port) {
+            return Err(ConfigError::invalid(key, format!("port {} is used by two listeners", listener.port)));
+        }
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        return Err(ConfigError::invalid(key, "expected at least one listener"));
+    }
+    Ok(listeners)
+}
+
+/// What to advertise for a listener bound to a wildcard: loopback (see `advertised_listeners`).
+fn advertise(listener: Listener) -> Listener {
+    if listener.is_wildcard() {
+        Listener { host: "127.0.0.1".to_string(), ..listener }
+    } else {
+        listener
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kafka 4's `config/server.properties` (KRaft combined mode), trimmed, with a
+    /// continuation line and the three separators.
+    const SAMPLE: &str = r#"
+# Licensed to the Apache Software Foundation (ASF) under one or more
+############################# Server Basics #############################
+# The role of this server. Setting this puts us in KRaft mode
+process.roles=broker,controller
+# The node id associated with this instance's roles
+node.id=3
+# List of controller endpoints used connect to the controller cluster
+controller.quorum.bootstrap.servers=localhost:9093
+############################# Socket Server Settings #############################
+listeners=PLAINTEXT://:9092,\
+          CONTROLLER://:9093
+inter.broker.listener.name=PLAINTEXT
+advertised.listeners=PLAINTEXT://broker3.example:9092,CONTROLLER://broker3.example:9093
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+############################# Log Basics #############################
+log.dirs=/tmp/kraft-combined-logs, /tmp/second
+num.partitions=3
+num.recovery.threads.per.data.dir=1
+   ! Internal Topic Settings
+offsets.topic.replication.factor=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor: 1
+transaction.state.log.min.isr 1
+#log.flush.interval.messages=10000
+#log.flush.interval.ms=1000
+log.retention.hours=168
+#log.retention.bytes=1073741824
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+"#;
+
+    fn parse(text: &str) -> Result<BrokerConfig, ConfigError> {
+        BrokerConfig::from_properties(text, &[])
+    }
+
+    fn error_key(text: &str) -> String {
+        let error = parse(text).expect_err(text);
+        assert!(error.to_string().contains(error.key().unwrap()), "{error}");
+        error.key().unwrap().to_string()
+    }
+
+    #[test]
+    fn kafka_sample_parses() {
+        let config = parse(SAMPLE).unwrap();
+        assert_eq!(config.node_id, 3);
+        let listeners: Vec<String> = config.listeners.iter().map(|l| l.to_string()).collect();
+        assert_eq!(listeners, ["PLAINTEXT://:9092", "CONTROLLER://:9093"]);
+        assert_eq!(config.listeners[0].bind_address(), "0.0.0.0:9092");
+        assert_eq!(config.broker_listeners().count(), 1);
+        assert_eq!(config.advertised_listener("plaintext").unwrap().host, "broker3.example");
+        assert_eq!(config.log_dir(), Path::new("/tmp/kraft-combined-logs"));
+        assert_eq!(config.log_dirs.len(), 2);
+        assert_eq!(config.num_partitions, 3);
+        assert_eq!((config.transaction_state_log_replication_factor, config.transaction_state_log_min_isr), (1, 1));
+        assert_eq!(config.log_retention_ms, 168 * HOUR_MS);
+        assert!(config.is_set("log.retention.hours") && !config.is_set("log.retention.ms"));
+        let ignored = config.ignored_keys();
+        for key in ["process.roles", "num.io.threads", "share.coordinator.state.topic.min.isr", "inter.broker.listener.name"] {
+            assert!(ignored.contains(&key.to_string()), "{key} in {ignored:?}");
+        }
+        assert!(ignored.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn defaults_match_kafka() {
+        let config = BrokerConfig::default();
+        assert_eq!(config.node_id, 1);
+        assert_eq!(config.listeners, [Listener { name: "PLAINTEXT".into(), host: "127.0.0.1".into(), port: 9092 }]);
+        assert_eq!(config.advertised_listeners, config.listeners);
+        assert_eq!(config.log_dir(), Path::new("./data"));
+        assert_eq!(config.log_config(), LogConfig::default());
+        assert_eq!((config.num_partitions, config.default_replication_factor), (1, 1));
+        assert!(config.auto_create_topics_enable && config.delete_topic_enable);
+        assert_eq!(config.log_retention_check_interval_ms, 300_000);
+        assert_eq!((config.socket_request_max_bytes, config.fetch_max_bytes), (104_857_600, 57_671_680));
+        assert_eq!((config.min_insync_replicas, config.replica_fetch_max_bytes), (1, 1_048_576));
+        assert_eq!(config.log_message_timestamp_type, TimestampType::CreateTime);
+        assert_eq!((config.offsets_topic_num_partitions, config.offsets_topic_replication_factor), (50, 3));
+        assert_eq!((config.transactional_id_expiration_ms, config.producer_id_expiration_ms), (604_800_000, 86_400_000));
+        assert_eq!((config.group_initial_rebalance_delay_ms, config.max_connections), (3000, i32::MAX));
+        assert_eq!(config.log_flush_scheduler_interval_ms, 1000);
+        assert!(config.ignored_keys().is_empty());
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let overrides = [parse_override("num.partitions = 7").unwrap(), parse_override("log.dirs=/a=b").unwrap()];
+        let config = BrokerConfig::from_properties("num.partitions=2\nlog.dirs=/x", &overrides).unwrap();
+        assert_eq!(config.num_partitions, 7);
+        assert_eq!(config.log_dir(), Path::new("/a=b"));
+        assert!(matches!(parse_override("num.partitions"), Err(ConfigError::Override { .. })));
+        assert!(matches!(parse_override("=3"), Err(ConfigError::Override { .. })));
+        let error = BrokerConfig::from_properties("", &[("nope".into(), "1".into())]).unwrap_err();
+        assert_eq!(error.to_string(), "unknown config key `nope`");
+    }
+
+    #[test]
+    fn finer_units_win() {
+        let all = "log.retention.hours=1\nlog.retention.minutes=2\nlog.retention.ms=3\nlog.roll.hours=1\nlog.roll.ms=5";
+        let config = parse(all).unwrap();
+        assert_eq!((config.log_retention_ms, config.log_roll_ms), (3, 5));
+        assert_eq!(parse("log.retention.hours=1\nlog.retention.minutes=2").unwrap().log_retention_ms, 120_000);
+        assert_eq!(parse("log.retention.hours=2\nlog.roll.hours=3").unwrap().log_roll_ms, 3 * HOUR_MS);
+        assert_eq!(parse("log.retention.hours=-1").unwrap().log_retention_ms, -1);
+        assert_eq!(parse("log.retention.ms=-7").unwrap().log_retention_ms, -1);
+        assert_eq!(parse("log.retention.bytes=-9").unwrap().log_retention_bytes, -1);
+    }
+
+    #[test]
+    fn flush_ms_falls_back_to_an_explicit_scheduler_interval() {
+        assert_eq!(parse("").unwrap().log_flush_interval_ms, i64::MAX);
+        let config = parse("log.flush.scheduler.interval.ms=250").unwrap();
+        assert_eq!((config.log_flush_interval_ms, config.log_flush_scheduler_interval_ms), (250, 250));
+        let config = parse("log.flush.scheduler.interval.ms=250\nlog.flush.interval.ms=40").unwrap();
+        assert_eq!(config.log_config().flush_interval_ms, 40);
+    }
+
+    #[test]
+    fn every_error_names_its_key() {
+        assert_eq!(error_key("log.segmnet.bytes=1024"), "log.segmnet.bytes");
+        let error = parse("log.segment.bytes=abc").unwrap_err();
+        assert_eq!(error.to_string(), "config key `log.segment.bytes`: expected a positive integer >= 1024, got \"abc\"");
+        assert_eq!(error_key("log.segment.bytes=-5"), "log.segment.bytes");
+        assert_eq!(error_key("log.segment.bytes=4294967296"), "log.segment.bytes");
+        assert_eq!(error_key("log.retention.bytes=12x"), "log.retention.bytes");
+        assert_eq!(error_key("log.retention.hours=0"), "log.retention.hours");
+        assert_eq!(error_key("node.id=-1"), "node.id");
+        assert_eq!(error_key("node.id=1\nbroker.id=2"), "node.id");
+        assert_eq!(error_key("auto.create.topics.enable=yes"), "auto.create.topics.enable");
+        assert_eq!(error_key("listeners=SSL://:9093"), "listeners");
+        assert!(parse("listeners=SSL://:9093").unwrap_err().to_string().contains("only PLAINTEXT"));
+        let mapped = "listeners=CLIENT://:9092\nlistener.security.protocol.map=CLIENT:SASL_SSL";
+        assert_eq!(error_key(mapped), "listeners");
+        assert_eq!(error_key("listeners=CLIENT://:9092"), "listeners");
+        assert_eq!(error_key("listeners=PLAINTEXT://host"), "listeners");
+        let same_port = "listeners=PLAINTEXT://:9092,CONTROLLER://:9092\ncontroller.listener.names=CONTROLLER";
+        assert_eq!(error_key(same_port), "listeners");
+        assert_eq!(error_key("listener.security.protocol.map=A:TLS"), "listener.security.protocol.map");
+        assert_eq!(error_key("advertised.listeners=OTHER://h:1"), "advertised.listeners");
+        assert_eq!(error_key("advertised.listeners=PLAINTEXT://0.0.0.0:9092"), "advertised.listeners");
+        assert_eq!(error_key("log.cleanup.policy=compact"), "log.cleanup.policy");
+        assert!(parse("log.cleanup.policy=compact").unwrap_err().to_string().contains("not supported yet"));
+        assert_eq!(error_key("log.cleanup.policy=delete,compact"), "log.cleanup.policy");
+        assert_eq!(error_key("log.message.timestamp.type=createtime"), "log.message.timestamp.type");
+        assert_eq!(error_key("log.dirs= , "), "log.dirs");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let error = parse("# comment\n\nnum.partitions=1\nbroken\n").unwrap_err();
+        assert_eq!(error, ConfigError::Syntax { line: 4, message: "`broken` has no value; expected key=value".into() });
+        assert!(matches!(parse("a=1\n=2"), Err(ConfigError::Syntax { line: 2, .. })));
+        assert!(matches!(parse("x=\\u12"), Err(ConfigError::Syntax { line: 1, .. })));
+    }
+
+    #[test]
+    fn properties_syntax() {
+        let text = "a=1\n  b : 2 \nc 3\nd=x\\\n    y\ne\\=f=\\u0041\\\\\\:\n# g=1\\\nh=\n";
+        let parsed: Vec<(String, String)> =
+            parse_properties(text).unwrap().into_iter().map(|p| (p.key, p.value)).collect();
+        let expected = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "xy"), ("e=f", "A\\:"), ("h", "")];
+        assert_eq!(parsed, expected.map(|(k, v)| (k.to_string(), v.to_string())));
+        for text in ["a b", " lead", "trail ", "x=y:z", "#!\\", "tab\tnew\nline"] {
+            let line = format!("{}={}", escape_property(text), escape_property(text));
+            let back = parse_properties(&line).unwrap();
+            assert_eq!((back[0].key.as_str(), back[0].value.as_str()), (text, text));
+        }
+    }
+
+    #[test]
+    fn wildcard_listeners_advertise_loopback() {
+        let text = "listeners=PLAINTEXT://0.0.0.0:9092,INTERNAL://[::1]:9094
+                    listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT";
+        let config = parse(text).unwrap();
+        assert_eq!(config.advertised_listeners[0].to_string(), "PLAINTEXT://127.0.0.1:9092");
+        assert_eq!(config.advertised_listeners[1].to_string(), "INTERNAL://[::1]:9094");
+        assert_eq!(config.listeners[1].bind_address(), "[::1]:9094");
+    }
+}

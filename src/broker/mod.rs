@@ -1,0 +1,16 @@
+//! The broker: configuration, topics and partitions, request handlers, the connection loop,
+//! and `Node::build(env)`, the one way to build a node in production and in simulation.
+
+mod batch_records;
+pub mod config;
+mod connection;
+pub mod context;
+mod errors;
+mod handlers;
+pub mod node;
+pub mod partition;
+pub mod producer_ids;
+pub mod topic_config;
+pub mod topics;
+
+pub use node::{Node, NodeEnv, NodeError};

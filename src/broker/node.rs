@@ -1,0 +1,206 @@
+//! `Node::build(env)`: the one way to build a broker, in production and in the simulator.
+//!
+//! The environment hands in everything that touches the world — the disk, the wall clock,
+//! a seeded random source — and the node builds the rest: it recovers its logs, binds its
+//! listener (real TCP on tokio, simulated TCP in madsim) and serves until told to stop,
+//! running the periodic flush and retention work alongside.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use super::config::BrokerConfig;
+use super::connection;
+use super::context::BrokerContext;
+use super::producer_ids::ProducerIds;
+use super::topics::{TopicError, Topics};
+use crate::runtime::{Clock, Disk, NodeRng, OpenMode};
+
+/// What a node is built from.
+pub struct NodeEnv {
+    pub config: BrokerConfig,
+    pub disk: Arc<dyn Disk>,
+    pub clock: Clock,
+    pub rng: NodeRng,
+}
+
+/// Why a node could not start.
+#[derive(Debug)]
+pub enum NodeError {
+    Storage(String),
+    Listen(std::io::Error),
+    Config(String),
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeError::Storage(e) => write!(f, "cannot open the logs: {e}"),
+            NodeError::Listen(e) => write!(f, "cannot listen: {e}"),
+            NodeError::Config(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<TopicError> for NodeError {
+    fn from(e: TopicError) -> Self {
+        NodeError::Storage(e.message().to_string())
+    }
+}
+
+impl From<std::io::Error> for NodeError {
+    fn from(e: std::io::Error) -> Self {
+        NodeError::Storage(e.to_string())
+    }
+}
+
+/// A running broker.
+pub struct Node {
+    ctx: Arc<BrokerContext>,
+    listener: TcpListener,
+}
+
+impl Node {
+    /// Recovers the logs in `log.dirs` and binds the first broker listener.
+    pub async fn build(env: NodeEnv) -> Result<Node, NodeError> {
+        let NodeEnv { config, disk, clock, mut rng } = env;
+        let listener_config = config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
+        let log_dir = config.log_dir().to_path_buf();
+        disk.create_dir_all(&log_dir).await?;
+        let cluster_id = load_cluster_id(disk.as_ref(), &log_dir, config.node_id, &mut rng).await?;
+        let config = Arc::new(config);
+        let topics = Arc::new(Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng)).await?);
+        let producer_ids = ProducerIds::load(disk.clone(), log_dir).await?;
+        let listener = TcpListener::bind(listener_config.bind_address()).await.map_err(NodeError::Listen)?;
+        let bound = listener.local_addr().map_err(NodeError::Listen)?;
+        let advertised = config.advertised_listener(&listener_config.name).cloned().unwrap_or(listener_config);
+        let advertised_host = if advertised.host.is_empty() { "127.0.0.1".to_string() } else { advertised.host.clone() };
+        let advertised_port = if advertised.port == 0 { bound.port() } else { advertised.port };
+        let ctx = Arc::new(BrokerContext {
+            node_id: config.node_id,
+            cluster_id,
+            advertised_host,
+            advertised_port: i32::from(advertised_port),
+            config,
+            topics,
+            producer_ids,
+            clock,
+        });
+        info!(name: "broker_started", node_id = ctx.node_id, listener = %bound, advertised_port);
+        Ok(Node { ctx, listener })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves connections and runs the periodic work until `shutdown` resolves, then
+    /// flushes and checkpoints every log.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let Node { ctx, listener } = self;
+        let periodic = crate::runtime::spawn(periodic_work(ctx.clone()));
+        let accept = async {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        crate::runtime::spawn(connection::serve(ctx.clone(), stream, peer.to_string()));
+                    }
+                    Err(error) => {
+                        warn!(name: "accept_failed", error = %error);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            () = accept => {}
+            () = shutdown => {}
+        }
+        periodic.abort();
+        info!(name: "broker_stopping", node_id = ctx.node_id);
+        ctx.topics.close().await;
+        info!(name: "broker_stopped", node_id = ctx.node_id);
+    }
+}
+
+/// `log.flush.scheduler.interval.ms`: time-based flushes and checkpoints;
+/// `log.retention.check.interval.ms`: retention, below each partition's high watermark.
+async fn periodic_work(ctx: Arc<BrokerContext>) {
+    let flush_every = Duration::from_millis(u64::try_from(ctx.config.log_flush_scheduler_interval_ms.max(10)).unwrap_or(1000));
+    let retention_every = Duration::from_millis(u64::try_from(ctx.config.log_retention_check_interval_ms.max(10)).unwrap_or(300_000));
+    let mut flush_tick = tokio::time::interval(flush_every);
+    let mut retention_tick = tokio::time::interval(retention_every);
+    loop {
+        tokio::select! {
+            _ = flush_tick.tick() => {
+                for topic in ctx.topics.all().await {
+                    for partition in &topic.partitions {
+                        let recovery_point = {
+                            let mut log = partition.log().await;
+                            if log.is_offline() { continue; }
+                            if let Err(error) = log.maybe_flush(ctx.clock.now_ms()).await {
+                                warn!(name: "scheduled_flush_failed", topic = %topic.name, partition = partition.index(), error = %error);
+                            }
+                            log.recovery_point()
+                        };
+                        partition.advance_high_watermark(recovery_point);
+                    }
+                }
+            }
+            _ = retention_tick.tick() => {
+                for topic in ctx.topics.all().await {
+                    for partition in &topic.partitions {
+                        let high_watermark = partition.high_watermark();
+                        let mut log = partition.log().await;
+                        if log.is_offline() { continue; }
+                        if let Err(error) = log.delete_old_segments(ctx.clock.now_ms(), high_watermark).await {
+                            warn!(name: "retention_failed", topic = %topic.name, partition = partition.index(), error = %error);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads `meta.properties` (Kafka's: `version`, `node.id`, `cluster.id`), writing it with a
+/// new cluster id on first start. A log directory formatted for another node is refused.
+async fn load_cluster_id(disk: &dyn Disk, log_dir: &Path, node_id: i32, rng: &mut NodeRng) -> Result<String, NodeError> {
+    let path = log_dir.join("meta.properties");
+    if disk.exists(&path).await? {
+        let file = disk.open(&path, OpenMode::Existing).await?;
+        let len = file.len().await?.min(4096) as usize;
+        let text = String::from_utf8_lossy(&file.read_at(0, len).await?).to_string();
+        let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
+        if let Some(stored) = value("node.id=") {
+            if stored != node_id.to_string() {
+                return Err(NodeError::Config(format!(
+                    "{} belongs to node.id {stored}, this broker is node.id {node_id}",
+                    path.display()
+                )));
+            }
+        }
+        return value("cluster.id=").ok_or_else(|| NodeError::Storage(format!("{}: no cluster.id", path.display())));
+    }
+    let cluster_id = uuid::Builder::from_random_bytes(rng.random()).into_uuid().simple().to_string();
+    let text = format!("version=1\nnode.id={node_id}\ncluster.id={cluster_id}\n");
+    let temp = log_dir.join("meta.properties.tmp");
+    let file = disk.open(&temp, OpenMode::Create).await?;
+    file.set_len(0).await?;
+    file.append(Bytes::from(text)).await?;
+    file.sync().await?;
+    disk.rename(&temp, &path).await?;
+    disk.sync_dir(log_dir).await?;
+    Ok(cluster_id)
+}

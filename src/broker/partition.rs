@@ -1,0 +1,134 @@
+//! A partition hosted by this broker: its log, its high watermark, and the waiters on both.
+//!
+//! Decision (single replica): the high watermark is the log's recovery point. With one
+//! replica, "replicated to the ISR" can only mean "fsynced here", so consumers see only
+//! records that survive a crash, an offset never shows two different records over time, and
+//! an acks=all produce is answered once its records are durable. A flusher task commits in
+//! groups: it fsyncs whenever there are unflushed appends, so one fsync covers every append
+//! that arrived while the previous one ran. acks=1 is answered after the append, as in Kafka.
+//! See docs/broker.md.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{watch, Mutex, MutexGuard, Notify};
+use tracing::{info, warn};
+
+use crate::storage::{AppendInfo, Log, LogError, LogResult};
+
+/// A topic partition and its log.
+///
+/// Invariants:
+/// - `log_start_offset <= high_watermark <= log_end_offset` of the log;
+/// - the high watermark never moves backwards while the partition is open;
+/// - the high watermark is at most the log's recovery point (it only moves after a flush).
+#[derive(Debug)]
+pub struct Partition {
+    topic: String,
+    index: i32,
+    log: Mutex<Log>,
+    high_watermark: watch::Sender<i64>,
+    /// Woken after every append, for the flusher.
+    appended: Notify,
+}
+
+impl Partition {
+    pub fn new(topic: &str, index: i32, log: Log) -> Arc<Self> {
+        let (high_watermark, _) = watch::channel(log.recovery_point());
+        Arc::new(Partition { topic: topic.to_string(), index, log: Mutex::new(log), high_watermark, appended: Notify::new() })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn index(&self) -> i32 {
+        self.index
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        *self.high_watermark.borrow()
+    }
+
+    /// A receiver that sees every high-watermark move (for long-polling fetches and acks=all).
+    pub fn watch_high_watermark(&self) -> watch::Receiver<i64> {
+        self.high_watermark.subscribe()
+    }
+
+    /// Locks the log for reads and administration.
+    pub async fn log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().await
+    }
+
+    /// Appends a producer's batches and wakes the flusher.
+    pub async fn append(&self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
+        let (info, recovery_point) = {
+            let mut log = self.log.lock().await;
+            let info = log.append(now_ms, records).await?;
+            (info, log.recovery_point())
+        };
+        // `flush.messages` may have flushed inside the append.
+        self.advance_high_watermark(recovery_point);
+        self.appended.notify_one();
+        Ok(info)
+    }
+
+    /// Waits until the high watermark passes `offset` (an acks=all produce), or the log fails.
+    pub async fn wait_durable(&self, offset: i64) -> LogResult<()> {
+        let mut high_watermark = self.high_watermark.subscribe();
+        loop {
+            if *high_watermark.borrow_and_update() > offset {
+                return Ok(());
+            }
+            if high_watermark.changed().await.is_err() {
+                return Err(LogError::Offline);
+            }
+            if self.log.lock().await.is_offline() {
+                return Err(LogError::Offline);
+            }
+        }
+    }
+
+    /// Flushes whenever there are unflushed appends and moves the high watermark to the new
+    /// recovery point. Runs until the log goes offline.
+    pub async fn run_flusher(self: Arc<Self>, clock: crate::runtime::Clock) {
+        loop {
+            self.appended.notified().await;
+            // Borrow the log only to start and to finish: the fsyncs run without it, so
+            // appends continue and the next flush covers all that arrived meanwhile.
+            let pending = self.log.lock().await.begin_flush().await;
+            let flushed = match pending {
+                Ok(None) => continue,
+                Ok(Some(pending)) => {
+                    let synced = pending.sync().await;
+                    let mut log = self.log.lock().await;
+                    log.complete_flush(clock.now_ms(), pending, synced).map(|()| log.recovery_point())
+                }
+                Err(error) => Err(error),
+            };
+            match flushed {
+                Ok(recovery_point) => self.advance_high_watermark(recovery_point),
+                Err(error) => {
+                    warn!(name: "partition_offline", topic = %self.topic, partition = self.index, error = %error);
+                    // Wake every waiter: `wait_durable` sees the log offline.
+                    self.high_watermark.send_modify(|_| {});
+                    return;
+                }
+            }
+        }
+    }
+
+    /// After any flush (the flusher's, or the log's own by `flush.messages`).
+    pub fn advance_high_watermark(&self, recovery_point: i64) {
+        let moved = self.high_watermark.send_if_modified(|hw| {
+            let advance = recovery_point > *hw;
+            if advance {
+                *hw = recovery_point;
+            }
+            advance
+        });
+        if moved {
+            info!(name: "high_watermark_advanced", topic = %self.topic, partition = self.index, high_watermark = recovery_point);
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! The topics this broker hosts (Kafka's LogManager plus, for a single broker, the part of
+//! the controller that owns topic metadata).
+//!
+//! On disk, as in Kafka: one directory per partition, `<log.dirs>/<topic>-<partition>`,
+//! holding the segments, a `partition.metadata` file (`version: 0`, `topic_id: <uuid>`)
+//! and `topic.properties`, the topic's config overrides. A deleted topic's directories are
+//! first renamed to `<topic>-<partition>.<topic id>-delete` (durable), then emptied and
+//! removed; start-up finishes any deletion a crash interrupted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::Rng;
+use tokio::sync::{Mutex, RwLock};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use super::config::BrokerConfig;
+use super::partition::Partition;
+use super::topic_config::TopicConfig;
+use crate::runtime::{Clock, Disk, NodeRng, OpenMode};
+use crate::storage::{Log, LogError};
+
+const METADATA_FILE: &str = "partition.metadata";
+const CONFIG_FILE: &str = "topic.properties";
+const DELETE_SUFFIX: &str = "-delete";
+/// Kafka's limit on topic name length.
+const MAX_TOPIC_NAME_CHARS: usize = 249;
+
+/// One topic: its id, config and partitions.
+#[derive(Debug)]
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    pub config: TopicConfig,
+    pub partitions: Vec<Arc<Partition>>,
+}
+
+/// Why a topic operation failed, as Kafka's error codes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TopicError {
+    InvalidTopic(String),
+    AlreadyExists(String),
+    UnknownTopic(String),
+    InvalidPartitions(String),
+    InvalidReplicationFactor(String),
+    InvalidConfig(String),
+    Storage(String),
+}
+
+impl TopicError {
+    /// Kafka's error code for this error.
+    pub fn code(&self) -> i16 {
+        match self {
+            TopicError::InvalidTopic(_) => 17,             // INVALID_TOPIC_EXCEPTION
+            TopicError::AlreadyExists(_) => 36,            // TOPIC_ALREADY_EXISTS
+            TopicError::UnknownTopic(_) => 3,              // UNKNOWN_TOPIC_OR_PARTITION
+            TopicError::InvalidPartitions(_) => 37,        // INVALID_PARTITIONS
+            TopicError::InvalidReplicationFactor(_) => 38, // INVALID_REPLICATION_FACTOR
+            TopicError::InvalidConfig(_) => 40,            // INVALID_CONFIG
+            TopicError::Storage(_) => 56,                  // KAFKA_STORAGE_ERROR
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            TopicError::InvalidTopic(m)
+            | TopicError::AlreadyExists(m)
+            | TopicError::UnknownTopic(m)
+            | TopicError::InvalidPartitions(m)
+            | TopicError::InvalidReplicationFactor(m)
+            | TopicError::InvalidConfig(m)
+            | TopicError::Storage(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for TopicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for TopicError {}
+
+impl From<LogError> for TopicError {
+    fn from(e: LogError) -> Self {
+        TopicError::Storage(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for TopicError {
+    fn from(e: std::io::Error) -> Self {
+        TopicError::Storage(e.to_string())
+    }
+}
+
+/// What a creation asks for.
+#[derive(Clone, Debug)]
+pub struct NewTopic {
+    pub name: String,
+    /// -1: `num.partitions`.
+    pub partitions: i32,
+    /// -1: `default.replication.factor`.
+    pub replication_factor: i16,
+    pub configs: Vec<(String, Option<String>)>,
+}
+
+/// The topics of this broker.
+///
+/// Invariants:
+/// - every topic in `topics` has at least one partition, numbered 0..n, each with an open
+///   log in `<log_dir>/<name>-<index>`;
+/// - topic ids are unique.
+#[derive(Debug)]
+pub struct Topics {
+    disk: Arc<dyn Disk>,
+    log_dir: PathBuf,
+    broker: Arc<BrokerConfig>,
+    clock: Clock,
+    rng: Mutex<NodeRng>,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Serialises creations, deletions and partition additions.
+    admin: Mutex<()>,
+}
+
+impl Topics {
+    /// Opens every topic found in the log directory (recovering each log) and finishes
+    /// interrupted deletions.
+    pub async fn load(disk: Arc<dyn Disk>, broker: Arc<BrokerConfig>, clock: Clock, rng: NodeRng) -> Result<Topics, TopicError> {
+        let log_dir = broker.log_dir().to_path_buf();
+        disk.create_dir_all(&log_dir).await?;
+        let mut found: BTreeMap<String, Vec<(i32, PathBuf)>> = BTreeMap::new();
+        for name in disk.list_dir(&log_dir).await? {
+            let path = log_dir.join(&name);
+            if name.ends_with(DELETE_SUFFIX) {
+                remove_partition_dir(disk.as_ref(), &path).await?;
+                continue;
+            }
+            let Some((topic, index)) = parse_partition_dir(&name) else { continue };
+            if !disk.exists(&path.join(METADATA_FILE)).await? {
+                continue; // not a partition directory (or one whose creation never finished)
+            }
+            found.entry(topic.to_string()).or_default().push((index, path));
+        }
+        let topics = Topics {
+            disk,
+            log_dir,
+            broker,
+            clock,
+            rng: Mutex::new(rng),
+            topics: RwLock::new(BTreeMap::new()),
+            admin: Mutex::new(()),
+        };
+        for (name, mut dirs) in found {
+            dirs.sort();
+            let topic = topics.open_topic(&name, &dirs).await?;
+            topics.topics.write().await.insert(name, Arc::new(topic));
+        }
+        Ok(topics)
+    }
+
+    async fn open_topic(&self, name: &str, dirs: &[(i32, PathBuf)]) -> Result<Topic, TopicError> {
+        let id = read_topic_id(self.disk.as_ref(), &dirs[0].1).await?;
+        let config = read_topic_config(self.disk.as_ref(), &dirs[0].1).await?;
+        let mut partitions = Vec::new();
+        for (expected, (index, dir)) in dirs.iter().enumerate() {
+            if *index != expected as i32 {
+                return Err(TopicError::Storage(format!("topic {name} is missing partition {expected}")));
+            }
+            let log = Log::open(self.disk.clone(), dir.clone(), config.log_config(&self.broker), self.clock.now_ms()).await?;
+            partitions.push(self.start_partition(name, *index, log));
+        }
+        info!(name: "topic_loaded", topic = name, partitions = partitions.len());
+        Ok(Topic { name: name.to_string(), id, config, partitions })
+    }
+
+    fn start_partition(&self, topic: &str, index: i32, log: Log) -> Arc<Partition> {
+        let partition = Partition::new(topic, index, log);
+        crate::runtime::spawn(partition.clone().run_flusher(self.clock.clone()));
+        partition
+    }
+
+    pub async fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics.read().await.get(name).cloned()
+    }
+
+    pub async fn get_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
+        self.topics.read().await.values().find(|t| t.id == id).cloned()
+    }
+
+    /// Every topic, by name.
+    pub async fn all(&self) -> Vec<Arc<Topic>> {
+        self.topics.read().await.values().cloned().collect()
+    }
+
+    pub async fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        let topic = self.get(topic).await?;
+        usize::try_from(index).ok().and_then(|i| topic.partitions.get(i).cloned())
+    }
+
+    /// Creates a topic (durably: directories, metadata and config files synced).
+    pub async fn create(&self, new: NewTopic) -> Result<Arc<Topic>, TopicError> {
+        let _admin = self.admin.lock().await;
+        let plan = self.validate(&new).await?;
+        let id = {
+            let mut rng = self.rng.lock().await;
+            uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+        };
+        let mut partitions = Vec::new();
+        for index in 0..plan.partitions {
+            let dir = self.partition_dir(&new.name, index);
+            partitions.push(self.create_partition(&new.name, index, &dir, id, &plan.config).await?);
+        }
+        self.disk.sync_dir(&self.log_dir).await?;
+        let topic = Arc::new(Topic { name: new.name.clone(), id, config: plan.config, partitions });
+        self.topics.write().await.insert(new.name.clone(), topic.clone());
+        info!(name: "topic_created", topic = %new.name, topic_id = %id, partitions = plan.partitions);
+        Ok(topic)
+    }
+
+    /// Checks a creation without doing it (CreateTopics with `validate_only`).
+    pub async fn validate(&self, new: &NewTopic) -> Result<ValidTopic, TopicError> {
+        validate_topic_name(&new.name)?;
+        if self.get(&new.name).await.is_some() {
+            return Err(TopicError::AlreadyExists(format!("Topic '{}' already exists.", new.name)));
+        }
+        let partitions = if new.partitions == -1 { self.broker.num_partitions } else { new.partitions };
+        if partitions < 1 {
+            return Err(TopicError::InvalidPartitions(format!("Number of partitions must be larger than 0, got {partitions}.")));
+        }
+        let replication_factor =
+            if new.replication_factor == -1 { self.broker.default_replication_factor } else { new.replication_factor };
+        if replication_factor != 1 {
+            return Err(TopicError::InvalidReplicationFactor(format!(
+                "Replication factor {replication_factor} is larger than the 1 available broker."
+            )));
+        }
+        let config = TopicConfig::validate_and_build(&self.broker, new.configs.iter().cloned())
+            .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
+        Ok(ValidTopic { partitions, config })
+    }
+
+    async fn create_partition(&self, topic: &str, index: i32, dir: &Path, id: Uuid, config: &TopicConfig) -> Result<Arc<Partition>, TopicError> {
+        self.disk.create_dir_all(dir).await?;
+        write_durably(self.disk.as_ref(), &dir.join(CONFIG_FILE), config.to_properties().into_bytes()).await?;
+        let metadata = format!("version: 0\ntopic_id: {id}\n");
+        // The metadata file is written last: a directory without it is ignored at start-up.
+        write_durably(self.disk.as_ref(), &dir.join(METADATA_FILE), metadata.into_bytes()).await?;
+        self.disk.sync_dir(dir).await?;
+        let log = Log::open(self.disk.clone(), dir.to_path_buf(), config.log_config(&self.broker), self.clock.now_ms()).await?;
+        Ok(self.start_partition(topic, index, log))
+    }
+
+    /// Adds partitions up to `total` (CreatePartitions).
+    pub async fn add_partitions(&self, name: &str, total: i32, validate_only: bool) -> Result<(), TopicError> {
+        let _admin = self.admin.lock().await;
+        let topic = self.get(name).await.ok_or_else(|| TopicError::UnknownTopic(format!("Topic '{name}' does not exist.")))?;
+        let current = topic.partitions.len() as i32;
+        if total <= current {
+            return Err(TopicError::InvalidPartitions(format!(
+                "Topic currently has {current} partitions, which is higher than the requested {total}."
+            )));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let mut partitions = topic.partitions.clone();
+        for index in current..total {
+            let dir = self.partition_dir(name, index);
+            partitions.push(self.create_partition(name, index, &dir, topic.id, &topic.config).await?);
+        }
+        self.disk.sync_dir(&self.log_dir).await?;
+        let grown = Topic { name: topic.name.clone(), id: topic.id, config: topic.config.clone(), partitions };
+        self.topics.write().await.insert(name.to_string(), Arc::new(grown));
+        info!(name: "partitions_created", topic = name, partitions = total);
+        Ok(())
+    }
+
+    /// Deletes a topic: its directories are renamed for deletion (durably), then removed.
+    pub async fn delete(&self, name: &str) -> Result<Uuid, TopicError> {
+        let _admin = self.admin.lock().await;
+        let topic = self.topics.write().await.remove(name);
+        let topic = topic.ok_or_else(|| TopicError::UnknownTopic(format!("Topic '{name}' does not exist.")))?;
+        let mut doomed = Vec::new();
+        for partition in &topic.partitions {
+            let dir = self.partition_dir(name, partition.index());
+            let renamed = self.log_dir.join(format!("{name}-{}.{}{DELETE_SUFFIX}", partition.index(), topic.id.simple()));
+            self.disk.rename(&dir, &renamed).await?;
+            doomed.push(renamed);
+        }
+        self.disk.sync_dir(&self.log_dir).await?;
+        for dir in doomed {
+            if let Err(error) = remove_partition_dir(self.disk.as_ref(), &dir).await {
+                warn!(name: "topic_deletion_deferred", dir = %dir.display(), error = %error);
+            }
+        }
+        info!(name: "topic_deleted", topic = name, topic_id = %topic.id);
+        Ok(topic.id)
+    }
+
+    fn partition_dir(&self, topic: &str, index: i32) -> PathBuf {
+        self.log_dir.join(format!("{topic}-{index}"))
+    }
+
+    /// Closes every log cleanly (flush and checkpoint), for a graceful shutdown.
+    pub async fn close(&self) {
+        for topic in self.all().await {
+            for partition in &topic.partitions {
+                let mut log = partition.log().await;
+                let now_ms = self.clock.now_ms();
+                let closed = async {
+                    log.flush(now_ms).await?;
+                    log.write_checkpoint(now_ms).await
+                };
+                if let Err(error) = closed.await {
+                    warn!(name: "log_close_failed", topic = %topic.name, partition = partition.index(), error = %error);
+                }
+            }
+        }
+    }
+}
+
+/// A creation that passed validation.
+#[derive(Debug)]
+pub struct ValidTopic {
+    pub partitions: i32,
+    pub config: TopicConfig,
+}
+
+/// Kafka's rules: 1 to 249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
+    let invalid = |why: &str| Err(TopicError::InvalidTopic(format!("Topic name \"{name}\" is illegal, {why}")));
+    if name.is_empty() {
+        return invalid("it can't be empty");
+    }
+    if name == "." || name == ".." {
+        return invalid("it cannot be \".\" or \"..\"");
+    }
+    if name.chars().count() > MAX_TOPIC_NAME_CHARS {
+        return invalid("it can't be longer than 249 characters");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-') {
+        return invalid("it contains a character other than ASCII alphanumerics, '.', '_' and '-'");
+    }
+    Ok(())
+}
+
+/// `orders-3` → (`orders`, 3).
+fn parse_partition_dir(name: &str) -> Option<(&str, i32)> {
+    let (topic, index) = name.rsplit_once('-')?;
+    let index: i32 = index.parse().ok()?;
+    (index >= 0 && validate_topic_name(topic).is_ok()).then_some((topic, index))
+}
+
+async fn read_small_file(disk: &dyn Disk, path: &Path) -> Result<String, TopicError> {
+    let file = disk.open(path, OpenMode::Existing).await?;
+    let len = file.len().await?.min(1 << 20) as usize;
+    let bytes = file.read_at(0, len).await?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| TopicError::Storage(format!("{} is not UTF-8", path.display())))
+}
+
+async fn read_topic_id(disk: &dyn Disk, dir: &Path) -> Result<Uuid, TopicError> {
+    let text = read_small_file(disk, &dir.join(METADATA_FILE)).await?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("topic_id: "))
+        .and_then(|id| Uuid::parse_str(id.trim()).ok())
+        .ok_or_else(|| TopicError::Storage(format!("{}: no topic_id", dir.join(METADATA_FILE).display())))
+}
+
+async fn read_topic_config(disk: &dyn Disk, dir: &Path) -> Result<TopicConfig, TopicError> {
+    let path = dir.join(CONFIG_FILE);
+    if !disk.exists(&path).await? {
+        return Ok(TopicConfig::default());
+    }
+    let text = read_small_file(disk, &path).await?;
+    TopicConfig::from_properties(&text).map_err(|e| TopicError::Storage(format!("{}: {}", path.display(), e.error_message())))
+}
+
+/// Writes a small file atomically and durably (temp file, fsync, rename; the caller syncs
+/// the directory).
+async fn write_durably(disk: &dyn Disk, path: &Path, contents: Vec<u8>) -> Result<(), TopicError> {
+    let temp = path.with_extension("tmp");
+    let file = disk.open(&temp, OpenMode::Create).await?;
+    file.set_len(0).await?;
+    file.append(Bytes::from(contents)).await?;
+    file.sync().await?;
+    disk.rename(&temp, path).await?;
+    Ok(())
+}
+
+async fn remove_partition_dir(disk: &dyn Disk, dir: &Path) -> Result<(), TopicError> {
+    for name in disk.list_dir(dir).await? {
+        disk.remove(&dir.join(name)).await?;
+    }
+    disk.remove_dir(dir).await?;
+    Ok(())
+}

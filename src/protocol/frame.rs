@@ -1,0 +1,193 @@
+//! Size-prefixed framing: every Kafka request and response is a 4-byte big-endian size
+//! followed by that many bytes.
+//!
+//! The size is untrusted. A negative size, or one above `socket.request.max.bytes`, is an
+//! error before anything is allocated, and the frame buffer grows only as bytes actually
+//! arrive (reads start at 4 KiB and at most double what has arrived), so a client that
+//! claims 100 MiB and sends 10 bytes costs a few KiB, not 100 MiB.
+//!
+//! Writing does not flush: a connection writes its pipelined responses with
+//! [`write_frame`] (or `write_all` of an encoded response, which carries its own size
+//! prefix) and then calls `flush()` once. The caller must flush — in simulation madsim's
+//! TcpStream delivers nothing until it does, and in production a `BufWriter` holds it back.
+
+use std::fmt;
+use std::io;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Kafka's default `socket.request.max.bytes` (100 MiB).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 104_857_600;
+
+/// The first read of a frame body is at most this large; later reads at most double it.
+const FIRST_READ_BYTES: usize = 4096;
+
+/// A frame whose size prefix is negative or above the limit. Carried inside the
+/// `io::Error` (kind `InvalidData`) that [`read_frame`] returns; find it with
+/// `err.get_ref().and_then(|e| e.downcast_ref::<FrameSizeError>())`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSizeError {
+    /// The size prefix as sent (big-endian int32).
+    pub size: i32,
+    pub max_bytes: usize,
+}
+
+impl fmt::Display for FrameSizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "frame size {} is invalid (socket.request.max.bytes is {})",
+            self.size, self.max_bytes
+        )
+    }
+}
+
+impl std::error::Error for FrameSizeError {}
+
+/// Reads one frame and returns its contents without the size prefix.
+///
+/// `Ok(None)` on a clean end of stream between frames; an end of stream inside a frame is
+/// `UnexpectedEof`; a bad size is `InvalidData` wrapping [`FrameSizeError`].
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max_bytes: usize,
+) -> io::Result<Option<Bytes>> {
+    let mut prefix = [0u8; 4];
+    let mut filled = 0;
+    while filled < prefix.len() {
+        let n = reader.read(&mut prefix[filled..]).await?;
+        if n == 0 {
+            if filled == 0 {
+                return Ok(None);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "end of stream in a frame size",
+            ));
+        }
+        filled += n;
+    }
+    let size = i32::from_be_bytes(prefix);
+    let len = match usize::try_from(size) {
+        Ok(len) if len <= max_bytes => len,
+        _ => {
+            let error = FrameSizeError { size, max_bytes };
+            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+        }
+    };
+    let mut frame = BytesMut::new();
+    while frame.len() < len {
+        let want = (len - frame.len()).min(frame.len().max(FIRST_READ_BYTES));
+        frame.reserve(want);
+        let n = reader.read_buf(&mut (&mut frame).limit(want)).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("end of stream after {} of {len} frame bytes", frame.len()),
+            ));
+        }
+    }
+    Ok(Some(frame.freeze()))
+}
+
+/// Writes `payload` with its size prefix. Does not flush (see the module docs).
+pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) -> io::Result<()> {
+    let size = i32::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame larger than 2 GiB"))?;
+    writer.write_all(&size.to_be_bytes()).await?;
+    writer.write_all(payload).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read_all(input: &[u8], max_bytes: usize) -> Vec<io::Result<Option<Bytes>>> {
+        let mut reader = input;
+        let mut out = Vec::new();
+        loop {
+            let result = read_frame(&mut reader, max_bytes).await;
+            let stop = !matches!(result, Ok(Some(_)));
+            out.push(result);
+            if stop {
+                return out;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_round_trip_and_clean_eof_is_none() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, b"hello").await.unwrap();
+        write_frame(&mut wire, b"").await.unwrap();
+        let big = vec![7u8; 100_000];
+        write_frame(&mut wire, &big).await.unwrap();
+        let frames = read_all(&wire, DEFAULT_MAX_REQUEST_BYTES).await;
+        assert_eq!(frames.len(), 4);
+        assert_eq!(&frames[0].as_ref().unwrap().as_ref().unwrap()[..], b"hello");
+        assert_eq!(frames[1].as_ref().unwrap().as_ref().unwrap().len(), 0);
+        assert_eq!(&frames[2].as_ref().unwrap().as_ref().unwrap()[..], &big[..]);
+        assert!(frames[3].as_ref().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn oversized_and_negative_sizes_are_refused_before_reading_the_body() {
+        for prefix in [0x8000_0000u32, 0xffff_ffff, 0x7fff_ffff, 1001] {
+            let mut reader = &prefix.to_be_bytes()[..];
+            let err = read_frame(&mut reader, 1000).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            let inner = err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<FrameSizeError>())
+                .unwrap();
+            assert_eq!(inner.size, prefix as i32);
+        }
+    }
+
+    #[tokio::test]
+    async fn eof_inside_a_frame_is_unexpected() {
+        for input in [&[0u8, 0][..], &[0, 0, 0, 5, 1, 2][..]] {
+            let err = read_frame(&mut &input[..], 1000).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_buffer_grows_with_the_data_not_the_claim() {
+        // The frame claims 100 MiB; the stream ends after 10 bytes. The reads it made must
+        // have asked for a few KiB, not the claimed size.
+        struct Probe<'a> {
+            data: &'a [u8],
+            largest_read: usize,
+        }
+        impl AsyncRead for Probe<'_> {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<io::Result<()>> {
+                self.largest_read = self.largest_read.max(buf.remaining());
+                let n = buf.remaining().min(self.data.len());
+                buf.put_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        let mut input = (DEFAULT_MAX_REQUEST_BYTES as u32).to_be_bytes().to_vec();
+        input.extend_from_slice(&[1; 10]);
+        let mut probe = Probe {
+            data: &input,
+            largest_read: 0,
+        };
+        let err = read_frame(&mut probe, DEFAULT_MAX_REQUEST_BYTES)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(
+            probe.largest_read <= FIRST_READ_BYTES,
+            "{}",
+            probe.largest_read
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! Garbage on the wire leaves the broker running: a Metadata request claiming i32::MAX
+//! topics, a frame claiming 2 GiB, random bytes, a truncated request. After each, a fresh
+//! connection still gets an ApiVersions answer.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // test scaffolding: a real process, real sockets
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Broker {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start_broker(name: &str) -> Broker {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("seedlog-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let child = Command::new(env!("CARGO_BIN_EXE_seedlog"))
+        .args(["broker", "--override"])
+        .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"))
+        .arg("--override")
+        .arg(format!("log.dirs={}", dir.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Broker { child, port, dir }
+}
+
+/// ApiVersions v0 over a fresh connection: the broker answers with correlation id 7.
+fn api_versions_answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // size, api_key 18, version 0, correlation id 7, client id null
+    let request = [0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 7, 0xff, 0xff];
+    if stream.write_all(&request).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 8];
+    stream.read_exact(&mut head).is_ok() && head[4..8] == [0, 0, 0, 7]
+}
+
+/// Sends `bytes` on a fresh connection and gives the broker a moment to act on them.
+fn send_garbage(port: u16, bytes: &[u8]) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = stream.write_all(bytes);
+    stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut sink = [0u8; 1024];
+    let _ = stream.read(&mut sink);
+}
+
+#[test]
+fn garbage_requests_leave_the_broker_running() {
+    let mut broker = start_broker("garbage");
+    assert!(api_versions_answers(broker.port));
+
+    // Metadata v1: header, then a topics array claiming i32::MAX entries.
+    let mut metadata = vec![0, 3, 0, 1, 0, 0, 0, 1, 0xff, 0xff];
+    metadata.extend_from_slice(&i32::MAX.to_be_bytes());
+    let mut frame = (metadata.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&metadata);
+    send_garbage(broker.port, &frame);
+    assert!(api_versions_answers(broker.port), "after a Metadata claiming i32::MAX topics");
+
+    // Metadata v9 (flexible): a compact array claiming u32::MAX - 1 entries.
+    let mut metadata = vec![0, 3, 0, 9, 0, 0, 0, 2, 0xff, 0xff, 0];
+    metadata.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    let mut frame = (metadata.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&metadata);
+    send_garbage(broker.port, &frame);
+    assert!(api_versions_answers(broker.port), "after a compact array claiming 4 billion entries");
+
+    // A frame claiming 2 GiB, then a negative size.
+    send_garbage(broker.port, &[0x7f, 0xff, 0xff, 0xff, 1, 2, 3]);
+    send_garbage(broker.port, &[0xff, 0xff, 0xff, 0xfe]);
+    assert!(api_versions_answers(broker.port), "after oversized and negative frame sizes");
+
+    // Pseudo-random bytes, seeded, in many shapes.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..200 {
+        let len = 1 + (round * 37) % 300;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        send_garbage(broker.port, &bytes);
+    }
+    assert!(api_versions_answers(broker.port), "after random bytes");
+    assert!(broker.child.try_wait().unwrap().is_none(), "the broker exited");
+}
