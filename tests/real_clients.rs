@@ -59,7 +59,9 @@ fn ensure_clients() {
             return Err(format!("scripts/install-test-clients.sh failed ({status}); see its output above"));
         }
         if !clients_installed(&root) {
-            return Err("scripts/install-test-clients.sh succeeded but .venv/.seedlog-clients-ok is missing or stale".into());
+            return Err(
+                "scripts/install-test-clients.sh succeeded but .venv/.seedlog-clients-ok is missing or stale".into()
+            );
         }
         Ok(())
     });
@@ -77,6 +79,16 @@ fn clients_installed(root: &Path) -> bool {
             .map(str::trim)
             .filter(|line| !line.starts_with('#') && line.contains("=="))
             .all(|pin| marker.lines().any(|line| line.trim() == pin))
+}
+
+/// The last `max` characters of `text`, marked as cut when they are not all of it.
+fn tail(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(count - max).collect();
+    format!("[... {} characters cut ...]\n{kept}", count - max)
 }
 
 /// A loopback port nothing listens on right now.
@@ -187,8 +199,7 @@ impl Broker {
 
     fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: String = text.chars().rev().take(4000).collect::<Vec<_>>().into_iter().rev().collect();
-        format!("--- broker output (tail of {}) ---\n{tail}", self.log.display())
+        format!("--- broker output (tail of {}) ---\n{}", self.log.display(), tail(&text, 6_000))
     }
 }
 
@@ -215,7 +226,12 @@ impl ClientRun {
             Some(status) => status.to_string(),
             None => format!("killed after {CLIENT_TIMEOUT:?}"),
         };
-        format!("$ {}\nexit: {status}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.command, self.stdout, self.stderr)
+        format!(
+            "$ {}\nexit: {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            tail(&self.stdout, 8_000),
+            tail(&self.stderr, 16_000)
+        )
     }
 }
 
@@ -242,7 +258,12 @@ fn run_client(script: &str, bootstrap: &str, case: &str, extra: &[&str]) -> Clie
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            return ClientRun { status: None, stdout: String::new(), stderr: format!("spawn failed: {e}"), command: shown };
+            return ClientRun {
+                status: None,
+                stdout: String::new(),
+                stderr: format!("spawn failed: {e}"),
+                command: shown,
+            };
         }
     };
     // Drain both pipes on threads so a chatty client never blocks on a full pipe.

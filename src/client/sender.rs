@@ -62,6 +62,20 @@ struct Completion {
     result: Result<PartitionAck>,
 }
 
+/// What the sender's own tasks report back.
+enum Event {
+    Completion(Completion),
+    /// A topic's metadata arrived (or never will): its waiting records can be placed.
+    TopicResolved { topic: String, result: Result<i32> },
+}
+
+/// A record waiting for its topic's partition count.
+struct Unplaced {
+    record: ProducerRecord,
+    timestamp_ms: i64,
+    reply: Reply,
+}
+
 /// Commands handled between two dispatches, at most.
 const COMMANDS_PER_ROUND: usize = 1024;
 
@@ -76,8 +90,10 @@ pub(crate) struct Sender {
     identity_failing_since: Option<Instant>,
     sequences: SequenceTracker,
     retries: Vec<SealedBatch>,
-    completions_tx: mpsc::UnboundedSender<Completion>,
-    completions_rx: mpsc::UnboundedReceiver<Completion>,
+    /// Records of topics whose metadata is being fetched, in send order per topic.
+    unplaced: BTreeMap<String, Vec<Unplaced>>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events_rx: mpsc::UnboundedReceiver<Event>,
     commands: mpsc::UnboundedReceiver<Command>,
     flush_waiters: Vec<oneshot::Sender<()>>,
     closing: bool,
@@ -95,7 +111,7 @@ impl Sender {
         let accumulator =
             Accumulator::new(config.batch_size_bytes, Duration::from_millis(config.linger_ms), per_partition);
         let identity = (!config.idempotence).then_some(ProducerIdentity::NONE);
-        let (completions_tx, completions_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
         Sender {
             cluster,
             config,
@@ -107,8 +123,9 @@ impl Sender {
             identity_failing_since: None,
             sequences: SequenceTracker::default(),
             retries: Vec::new(),
-            completions_tx,
-            completions_rx,
+            unplaced: BTreeMap::new(),
+            events_tx,
+            events_rx,
             commands,
             flush_waiters: Vec::new(),
             closing: false,
@@ -125,12 +142,15 @@ impl Sender {
             let wake = self.next_wakeup();
             tokio::select! {
                 biased;
-                Some(completion) = self.completions_rx.recv() => self.on_completion(completion),
+                Some(event) = self.events_rx.recv() => match event {
+                    Event::Completion(completion) => self.on_completion(completion),
+                    Event::TopicResolved { topic, result } => self.on_topic_resolved(topic, result),
+                },
                 command = self.commands.recv(), if !self.closing => {
-                    self.on_command(command).await;
+                    self.on_command(command);
                     for _ in 1..COMMANDS_PER_ROUND {
                         match self.commands.try_recv() {
-                            Ok(command) => self.on_command(Some(command)).await,
+                            Ok(command) => self.on_command(Some(command)),
                             Err(_) => break,
                         }
                     }
@@ -142,7 +162,10 @@ impl Sender {
     }
 
     fn idle(&self) -> bool {
-        self.accumulator.is_empty() && self.accumulator.in_flight() == 0 && self.retries.is_empty()
+        self.accumulator.is_empty()
+            && self.accumulator.in_flight() == 0
+            && self.retries.is_empty()
+            && self.unplaced.is_empty()
     }
 
     fn next_wakeup(&self) -> Instant {
@@ -163,9 +186,9 @@ impl Sender {
         }
     }
 
-    async fn on_command(&mut self, command: Option<Command>) {
+    fn on_command(&mut self, command: Option<Command>) {
         match command {
-            Some(Command::Send { record, reply }) => self.on_send(record, reply).await,
+            Some(Command::Send { record, reply }) => self.on_send(record, reply),
             Some(Command::Flush { done }) => {
                 self.flush_waiters.push(done);
                 self.accumulator.set_flushing(true);
@@ -177,17 +200,48 @@ impl Sender {
         }
     }
 
-    /// Picks the record's partition (waiting for its topic's metadata) and queues it.
-    async fn on_send(&mut self, record: ProducerRecord, reply: Reply) {
+    /// Queues the record in its partition's batch, or behind its topic's metadata lookup.
+    fn on_send(&mut self, record: ProducerRecord, reply: Reply) {
         let timestamp_ms = record.timestamp_ms.unwrap_or_else(|| self.clock.now_ms());
-        let max_block = Duration::from_millis(self.config.max_block_ms);
-        let partitions = match self.cluster.wait_for_topic(&record.topic, max_block).await {
-            Ok(info) => info.partitions.len() as i32,
-            Err(error) => {
-                let _ = reply.send(Err(error));
-                return;
+        let unplaced = Unplaced { record, timestamp_ms, reply };
+        if let Some(waiting) = self.unplaced.get_mut(&unplaced.record.topic) {
+            waiting.push(unplaced); // behind earlier records of the topic
+            return;
+        }
+        let topic = unplaced.record.topic.clone();
+        let known = self.cluster.with_metadata(|m| {
+            m.fresh_topic(&topic).filter(|t| t.error_code == code::NONE).map(|t| t.partitions.len() as i32)
+        });
+        match known {
+            Some(partitions) => self.place(unplaced, partitions),
+            None => {
+                self.unplaced.insert(topic.clone(), vec![unplaced]);
+                let cluster = self.cluster.clone();
+                let events = self.events_tx.clone();
+                let max_block = Duration::from_millis(self.config.max_block_ms);
+                crate::runtime::spawn(async move {
+                    let result = cluster.wait_for_topic(&topic, max_block).await.map(|t| t.partitions.len() as i32);
+                    let _ = events.send(Event::TopicResolved { topic, result });
+                });
             }
-        };
+        }
+    }
+
+    fn on_topic_resolved(&mut self, topic: String, result: Result<i32>) {
+        let waiting = self.unplaced.remove(&topic).unwrap_or_default();
+        for unplaced in waiting {
+            match &result {
+                Ok(partitions) => self.place(unplaced, *partitions),
+                Err(error) => {
+                    let _ = unplaced.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    /// Picks the record's partition among `partitions` and appends it to its batch.
+    fn place(&mut self, unplaced: Unplaced, partitions: i32) {
+        let Unplaced { record, timestamp_ms, reply } = unplaced;
         let partition = match record.partition {
             Some(p) if (0..partitions).contains(&p) => p,
             Some(p) => {
@@ -250,7 +304,7 @@ impl Sender {
                     batches,
                     self.config.acks,
                     i32::try_from(self.config.request_timeout_ms).unwrap_or(i32::MAX),
-                    self.completions_tx.clone(),
+                    self.events_tx.clone(),
                 );
                 crate::runtime::spawn(task);
             }
@@ -395,7 +449,7 @@ async fn produce_to(
     batches: Vec<SealedBatch>,
     acks: i16,
     timeout_ms: i32,
-    completions: mpsc::UnboundedSender<Completion>,
+    events: mpsc::UnboundedSender<Event>,
 ) {
     match send_produce(&cluster, leader, &batches, acks, timeout_ms).await {
         Ok(mut results) => {
@@ -403,12 +457,12 @@ async fn produce_to(
                 let result = results.remove(&batch.partition).unwrap_or_else(|| {
                     Err(ClientError::Protocol(format!("no produce answer for {}", batch.partition)))
                 });
-                let _ = completions.send(Completion { batch, result });
+                let _ = events.send(Event::Completion(Completion { batch, result }));
             }
         }
         Err(error) => {
             for batch in batches {
-                let _ = completions.send(Completion { batch, result: Err(error.clone()) });
+                let _ = events.send(Event::Completion(Completion { batch, result: Err(error.clone()) }));
             }
         }
     }

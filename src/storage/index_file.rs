@@ -57,11 +57,6 @@ impl<E: IndexEntry> IndexFile<E> {
         self.was_missing
     }
 
-    /// The file, for a flush that syncs it without the index borrowed.
-    pub fn file(&self) -> Arc<dyn DiskFile> {
-        self.file.clone()
-    }
-
     pub fn entries(&self) -> &[E] {
         &self.entries
     }
@@ -91,7 +86,10 @@ impl<E: IndexEntry> IndexFile<E> {
     pub async fn replace(&mut self, entries: Vec<E>) -> std::io::Result<()> {
         self.entries = entries;
         self.persisted = 0;
-        self.file.set_len(0).await
+        if self.file.len().await? > 0 {
+            self.file.set_len(0).await?;
+        }
+        Ok(())
     }
 
     /// Writes the entries not yet in the file; with `sync`, makes them durable.

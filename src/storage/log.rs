@@ -302,8 +302,11 @@ impl Log {
         if self.active().size_bytes() == 0 {
             return Ok(());
         }
-        let written = self.active_mut().write_indexes().await;
-        self.fail_on_error(written)?;
+        // The rolled segment's indexes are final: make them durable now, because recovery
+        // trusts a segment's indexes as soon as the recovery point passes its end, which a
+        // checkpoint may record before any later flush.
+        let synced = self.active_mut().sync_indexes().await;
+        self.fail_on_error(synced)?;
         self.take_producer_snapshot().await?;
         let created = LogSegment::create(
             self.disk.as_ref(),
@@ -408,7 +411,6 @@ impl Log {
         Ok(())
     }
 
-    /// Makes every appended batch durable and moves the recovery point to the log end.
     /// Starts a flush whose fsyncs run without the log borrowed, so appends go on meanwhile
     /// (group commit): writes pending index entries, and returns the files to sync and the
     /// offset the flush covers. `None` when everything is already durable.
@@ -418,11 +420,13 @@ impl Log {
         if self.recovery_point >= log_end_offset && !self.dir_dirty {
             return Ok(None);
         }
+        // Only the records: rolled segments' indexes were synced at the roll, and the active
+        // segment's are rebuilt by recovery. One fsync per flush instead of three.
         let recovery_point = self.recovery_point;
         let mut files = Vec::new();
         for segment in self.segments.values_mut().filter(|s| s.next_offset() > recovery_point) {
-            match segment.files_to_sync().await {
-                Ok(three) => files.extend(three),
+            match segment.file_to_sync().await {
+                Ok(file) => files.push(file),
                 Err(e) => return Err(self.go_offline(e)),
             }
         }
@@ -451,24 +455,12 @@ impl Log {
         Ok(())
     }
 
+    /// Makes every appended batch durable and moves the recovery point to the log end.
     pub async fn flush(&mut self, now_ms: i64) -> LogResult<()> {
-        self.ensure_online()?;
-        let log_end_offset = self.log_end_offset();
-        if self.recovery_point < log_end_offset {
-            let recovery_point = self.recovery_point;
-            for segment in self.segments.values_mut().filter(|s| s.next_offset() > recovery_point) {
-                let flushed = segment.flush().await;
-                if let Err(e) = flushed {
-                    return Err(self.go_offline(e));
-                }
-            }
+        if let Some(pending) = self.begin_flush().await? {
+            let synced = pending.sync().await;
+            self.complete_flush(now_ms, pending, synced)?;
         }
-        self.sync_dir_if_dirty().await?;
-        self.recovery_point = log_end_offset;
-        self.unflushed_messages = 0;
-        self.last_flush_ms = now_ms;
-        info!(name: "log_flushed", dir = %self.dir.display(), recovery_point = log_end_offset);
-        self.check_invariants();
         Ok(())
     }
 
@@ -528,7 +520,9 @@ impl Log {
         }
         let active = self.active_mut();
         active.truncate_to(offset).await?;
-        active.flush().await?;
+        // Indexes too: entries of truncated batches must not come back pointing into the
+        // batches appended at the same offsets afterwards.
+        active.flush(true).await?;
         self.sync_dir_if_dirty().await
     }
 

@@ -122,7 +122,7 @@ impl Log {
         // What survived is on disk now, but make the rebuilt indexes and any truncation
         // durable before claiming it all as recovered.
         for segment in log.segments.values_mut() {
-            segment.flush().await?;
+            segment.flush(true).await?;
         }
         log.sync_dir_if_dirty().await?;
         log.recovery_point = log.log_end_offset();

@@ -86,7 +86,11 @@ impl LogSegment {
         now_ms: i64,
     ) -> LogResult<Self> {
         let log = disk.open(&dir.join(file_name(base_offset, LOG_SUFFIX)), OpenMode::Create).await?;
-        log.set_len(0).await?;
+        // Truncate only leftovers: truncating a new, empty file makes ext4 write the whole
+        // segment back slower later (measured: appends at half speed).
+        if log.len().await? > 0 {
+            log.set_len(0).await?;
+        }
         let mut segment = Self::with_files(disk, dir, base_offset, log, index_interval_bytes, now_ms).await?;
         segment.offset_index.replace(Vec::new()).await?;
         segment.time_index.replace(Vec::new()).await?;
@@ -581,18 +585,28 @@ impl LogSegment {
         Ok(())
     }
 
-    /// Writes the pending index entries and returns the three files to fsync, for a flush
-    /// that syncs them without the segment borrowed (see `Log::begin_flush`).
-    pub async fn files_to_sync(&mut self) -> LogResult<[Arc<dyn DiskFile>; 3]> {
-        self.write_indexes().await?;
-        Ok([self.log.clone(), self.offset_index.file(), self.time_index.file()])
-    }
-
-    /// Makes the segment durable: the log file, then both indexes.
-    pub async fn flush(&mut self) -> LogResult<()> {
-        self.log.sync().await?;
+    /// Writes the pending index entries and makes both indexes durable (at a roll).
+    pub async fn sync_indexes(&mut self) -> LogResult<()> {
         self.offset_index.flush(true).await?;
         self.time_index.flush(true).await?;
+        Ok(())
+    }
+
+    /// Writes the pending index entries and returns the log file to fsync, for a flush that
+    /// syncs it without the segment borrowed (see `Log::begin_flush`). The indexes need no
+    /// fsync here: recovery rescans every segment from the one holding the recovery point,
+    /// rebuilding their indexes, and a rolled segment's indexes were synced at the roll.
+    pub async fn file_to_sync(&mut self) -> LogResult<Arc<dyn DiskFile>> {
+        self.write_indexes().await?;
+        Ok(self.log.clone())
+    }
+
+    /// Makes the segment's records durable, and its indexes too when `with_indexes`
+    /// (after a truncation or a recovery rewrote them).
+    pub async fn flush(&mut self, with_indexes: bool) -> LogResult<()> {
+        self.log.sync().await?;
+        self.offset_index.flush(with_indexes).await?;
+        self.time_index.flush(with_indexes).await?;
         Ok(())
     }
 

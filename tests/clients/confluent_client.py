@@ -9,6 +9,7 @@ SIGKILL of the broker.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -27,19 +28,34 @@ RESTART_RECORDS = 1000
 
 
 def base_config(bootstrap: str) -> dict:
-    errors = []
-
     def on_error(error: KafkaError) -> None:
-        # Non-fatal errors (a dropped connection, say) are retried by librdkafka; keep them
-        # for the failure message, and fail on fatal ones.
-        errors.append(error)
-        if common.verbose() or error.fatal():
-            print(f"{CLIENT}: client error: {error}", file=sys.stderr)
+        # Client-level errors (a refused connection, say): librdkafka retries them itself;
+        # log them (deduplicated) so a failure's stderr shows what went on.
+        LOGGER.error("client error%s: %s", " (fatal)" if error.fatal() else "", error)
 
-    config = {"bootstrap.servers": bootstrap, "error_cb": on_error, "socket.timeout.ms": 10_000}
+    config = {"bootstrap.servers": bootstrap, "error_cb": on_error, "socket.timeout.ms": 10_000, "logger": LOGGER}
     if common.verbose():
         config["debug"] = "broker,protocol,topic,msg"
     return config
+
+
+class OncePerMessage(logging.Filter):
+    """librdkafka repeats a failing connection's log line every reconnect (many per second):
+    let each distinct line through a few times only, so a failure's stderr stays readable."""
+
+    def __init__(self, limit: int = 3):
+        super().__init__()
+        self.limit = limit
+        self.seen: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        self.seen[message] = self.seen.get(message, 0) + 1
+        return common.verbose() or self.seen[message] <= self.limit
+
+
+LOGGER = logging.getLogger("librdkafka")
+LOGGER.addFilter(OncePerMessage())
 
 
 def producer(bootstrap: str, **extra) -> Producer:
@@ -60,6 +76,20 @@ def admin(bootstrap: str) -> AdminClient:
     return AdminClient(base_config(bootstrap))
 
 
+def admin_result(client: AdminClient, future, what: str):
+    """Wait for an admin future, serving the client's logs and error callbacks meanwhile
+    (librdkafka delivers them only from poll()). KafkaException becomes CheckFailed."""
+    at = deadline()
+    while not future.done() and not expired(at):
+        client.poll(0.1)
+    if not future.done():
+        raise CheckFailed(f"{what}: no answer within {WAIT_S} s")
+    try:
+        return future.result()
+    except KafkaException as error:
+        raise CheckFailed(f"{what}: {error}") from error
+
+
 def create_topic(args, topic: str, partitions: int, config: dict | None = None) -> int:
     """CreateTopics, then wait until metadata shows it; returns the partition count.
 
@@ -75,10 +105,7 @@ def create_topic(args, topic: str, partitions: int, config: dict | None = None) 
     client = admin(args.bootstrap)
     futures = client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
                                              config=config or {})], operation_timeout=15, request_timeout=20)
-    try:
-        futures[topic].result(timeout=WAIT_S)
-    except KafkaException as error:
-        raise CheckFailed(f"CreateTopics {topic} ({partitions} partitions, config {config}): {error}") from error
+    admin_result(client, futures[topic], f"CreateTopics {topic} ({partitions} partitions, config {config})")
     wait_for_partitions(client, topic, partitions)
     return partitions
 
@@ -236,21 +263,19 @@ def admin_case(args) -> None:
     create_topic(args, topic, common.ADMIN_PARTITIONS, {"retention.ms": common.ADMIN_RETENTION_MS})
 
     retry_until(f"list_topics includes {topic}", lambda: topic in a.list_topics(timeout=5).topics)
-    described = a.describe_topics(TopicCollection([topic]), request_timeout=10)[topic].result(timeout=WAIT_S)
+    described = admin_result(a, a.describe_topics(TopicCollection([topic]), request_timeout=10)[topic],
+                             f"DescribeTopics {topic}")
     check_eq(len(described.partitions), common.ADMIN_PARTITIONS, f"partitions of {topic} (DescribeTopics)")
 
     resource = ConfigResource(ResourceType.TOPIC, topic)
-    configs = a.describe_configs([resource], request_timeout=10)[resource].result(timeout=WAIT_S)
+    configs = admin_result(a, a.describe_configs([resource], request_timeout=10)[resource], f"DescribeConfigs {topic}")
     entry = configs.get("retention.ms")
     check(entry is not None, f"describe_configs {topic}: no retention.ms among {sorted(configs)[:20]}")
     check_eq(entry.value, common.ADMIN_RETENTION_MS, f"retention.ms of {topic}")
     check_eq(ConfigSource(entry.source), ConfigSource.DYNAMIC_TOPIC_CONFIG, f"source of {topic}'s retention.ms")
 
     futures = a.delete_topics([topic], operation_timeout=15, request_timeout=20)
-    try:
-        futures[topic].result(timeout=WAIT_S)
-    except KafkaException as error:
-        raise CheckFailed(f"DeleteTopics {topic}: {error}") from error
+    admin_result(a, futures[topic], f"DeleteTopics {topic}")
     retry_until(f"{topic} gone from list_topics", lambda: topic not in a.list_topics(timeout=5).topics)
 
 
@@ -305,4 +330,5 @@ CASES = {
 }
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     sys.exit(common.main(CLIENT, CASES))
