@@ -597,3 +597,16 @@ async fn a_truncation_during_a_flush_voids_it() {
     log.complete_flush(NOW_MS, pending, synced).unwrap();
     assert_eq!(log.recovery_point(), 0, "a flush begun before the truncation must not move the recovery point");
 }
+
+#[tokio::test]
+async fn a_fetch_read_leaves_the_crc_to_the_consumer_but_a_verified_read_refuses_it() {
+    let disk = MemDisk::new(42);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap();
+    let size = log.size_bytes();
+    let file = disk.open(&dir().join("00000000000000000000.log"), crate::runtime::OpenMode::Existing).await.unwrap();
+    file.write_at(size - 3, Bytes::from_static(&[0xEE])).await.unwrap();
+    assert!(matches!(log.read(0, 1 << 20, 1, true).await, Err(LogError::Corrupt { .. })));
+    let fetched = log.read_for_fetch(0, 1 << 20, 1, true).await.unwrap();
+    assert_eq!(fetched.len() as u64, size, "the batch is served whole; the consumer's CRC check catches it");
+}

@@ -103,13 +103,15 @@ impl fmt::Display for BatchError {
 
 impl std::error::Error for BatchError {}
 
-/// Whether [`parse_batch`] recomputes the CRC. Always `Verify` in seedlog; `Skip` exists so
-/// a test can build the deliberately broken recovery that the log's property test must
-/// catch (see `storage::log_properties`).
+/// Whether [`parse_batch`] recomputes the CRC.
+///
+/// `Verify` wherever the broker acts on the bytes (appends, recovery, truncation,
+/// producer-state rebuild, record lookups). `Skip` only where whole batches are handed to a
+/// reader that checks each CRC itself — consumer fetches, as in Kafka — and for the
+/// deliberately broken recovery the log's property test must catch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CrcCheck {
     Verify,
-    #[cfg(test)]
     Skip,
 }
 

@@ -230,6 +230,7 @@ impl LogSegment {
         max_bytes: usize,
         upper_bound_offset: i64,
         min_one_batch: bool,
+        crc: CrcCheck,
     ) -> LogResult<Option<Bytes>> {
         // The first batch must hold `offset`, or be this segment's first batch when the
         // offset lies below it (a read that continues from an earlier segment).
@@ -250,7 +251,7 @@ impl LogSegment {
             let buf = self.log.read_at(first.position, want.min(available)).await?;
             // The walk read the first header separately: two reads must agree on where the
             // batch starts, as `baseOffset` lies outside the CRC.
-            match whole_batches(&buf, expected_first, first.header.base_offset, upper_bound_offset) {
+            match whole_batches(&buf, expected_first, first.header.base_offset, upper_bound_offset, crc) {
                 Ok(WholeBatches::BeyondBound) => return Ok(None),
                 // Nothing fit: fine when the caller capped the bytes, a bad read when it
                 // asked for at least the first batch.
@@ -660,6 +661,7 @@ fn whole_batches(
     offset: i64,
     first_base_offset: i64,
     upper_bound_offset: i64,
+    crc: CrcCheck,
 ) -> Result<WholeBatches, &'static str> {
     let mut len = 0;
     let mut expected_base = None::<i64>;
@@ -667,8 +669,7 @@ fn whole_batches(
         if len + size > buf.len() {
             break;
         }
-        let header = record_batch::parse_batch(&buf[len..], size, CrcCheck::Verify)
-            .map_err(|_| "batch fails validation")?;
+        let header = record_batch::parse_batch(&buf[len..], size, crc).map_err(|_| "batch fails validation")?;
         match expected_base {
             None if header.base_offset > offset || header.last_offset() < offset => {
                 return Err("first batch does not hold the offset");

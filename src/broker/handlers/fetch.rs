@@ -121,7 +121,7 @@ async fn read_all(
                     let max_bytes = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
                     // KIP-74: the first batch of the whole response comes back even if larger.
                     let min_one_batch = total == 0;
-                    match log.read(target.fetch_offset, max_bytes, high_watermark, min_one_batch).await {
+                    match log.read_for_fetch(target.fetch_offset, max_bytes, high_watermark, min_one_batch).await {
                         Ok(records) => {
                             total += records.len() as i64;
                             remaining -= records.len() as i64;
