@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use seedlog::broker::config::{parse_override, BrokerConfig};
 use seedlog::broker::{Node, NodeEnv};
 use seedlog::runtime::{Clock, Disk, FileDisk, OpenMode};
+use seedlog::tools::{self, ConsoleConsumerArgs, ConsoleProducerArgs, TopicsArgs};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -30,6 +31,12 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Create, list, describe or delete topics (like kafka-topics.sh).
+    Topics(TopicsArgs),
+    /// Send lines from stdin as records (like kafka-console-producer.sh).
+    Produce(ConsoleProducerArgs),
+    /// Print records to stdout (like kafka-console-consumer.sh).
+    Consume(ConsoleConsumerArgs),
     /// Print the batches of `.log` segment files, or the entries of `.index` and
     /// `.timeindex` files (like Kafka's kafka-dump-log.sh).
     DumpLog {
@@ -45,7 +52,26 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Broker { config, overrides } => broker(config, overrides).await,
         Command::DumpLog { files } => dump_log(files).await,
+        Command::Topics(args) => exit_code(tools::topics::run(&args, &mut std::io::stdout(), &mut std::io::stderr()).await),
+        Command::Produce(args) => {
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            let code = tools::console_producer::run(&args, stdin, Clock::system(), seedlog::runtime::from_os(), &mut std::io::stderr()).await;
+            exit_code(code)
+        }
+        Command::Consume(args) => {
+            let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+            let consume = tools::console_consumer::run(&args, &mut stdout, &mut stderr);
+            tokio::select! {
+                biased;
+                code = consume => exit_code(code),
+                _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+            }
+        }
     }
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCode {
@@ -103,6 +129,9 @@ async fn shutdown_signal() {
             Err(_) => return std::future::pending().await,
         };
         tokio::select! {
+            // Polled in order: an unbiased select draws from tokio's process-wide RNG,
+            // which the simulator does not seed.
+            biased;
             _ = ctrl_c => {}
             _ = term.recv() => {}
         }

@@ -338,25 +338,21 @@ fn run_case(script: &str, case: &str) -> Result<(), String> {
 }
 
 #[test]
-#[ignore = "needs the broker (issue 3); enable when seedlog broker exists"]
 fn confluent_kafka_cases() {
     run_cases("confluent_client.py", ALL_CASES);
 }
 
 #[test]
-#[ignore = "needs the broker (issue 3); enable when seedlog broker exists"]
 fn kafka_python_cases() {
     run_cases("kafka_python_client.py", ALL_CASES);
 }
 
 #[test]
-#[ignore = "needs the broker (issue 3); enable when seedlog broker exists"]
 fn aiokafka_cases() {
     run_cases("aiokafka_client.py", ALL_CASES);
 }
 
 #[test]
-#[ignore = "needs the broker (issue 3); enable when seedlog broker exists"]
 fn kcat_cases() {
     run_cases("kcat_client.py", KCAT_CASES);
 }
@@ -364,7 +360,6 @@ fn kcat_cases() {
 /// With a flush after every message, every record acknowledged with acks=all survives a
 /// SIGKILL of the broker: after a restart on the same log dir and port, all are there.
 #[test]
-#[ignore = "needs the broker (issue 3); enable when seedlog broker exists"]
 fn sigkill_then_restart_keeps_flushed_records() {
     ensure_clients();
     let scratch = ScratchDir::new("sigkill-restart");

@@ -124,6 +124,9 @@ impl Node {
             }
         };
         tokio::select! {
+            // Polled in order: an unbiased select draws from tokio's process-wide RNG,
+            // which the simulator does not seed.
+            biased;
             () = accept => {}
             () = shutdown => {}
         }
@@ -143,6 +146,9 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
     let mut retention_tick = tokio::time::interval(retention_every);
     loop {
         tokio::select! {
+            // Polled in order: an unbiased select draws from tokio's process-wide RNG,
+            // which the simulator does not seed.
+            biased;
             _ = flush_tick.tick() => {
                 for topic in ctx.topics.all().await {
                     for partition in &topic.partitions {

@@ -8,10 +8,12 @@
 //! that arrived while the previous one ran. acks=1 is answered after the append, as in Kafka.
 //! See docs/broker.md.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::{watch, Mutex, MutexGuard, Notify};
+use tokio::sync::futures::Notified;
+use tokio::sync::{Mutex, MutexGuard, Notify};
 use tracing::{info, warn};
 
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
@@ -27,15 +29,27 @@ pub struct Partition {
     topic: String,
     index: i32,
     log: Mutex<Log>,
-    high_watermark: watch::Sender<i64>,
+    high_watermark: AtomicI64,
+    /// Woken whenever the high watermark moves or the partition goes offline. A plain
+    /// `Notify` wakes its waiters in order; tokio's `watch` spreads them over several lists
+    /// by a process-wide random draw, which the simulator cannot replay.
+    high_watermark_moved: Notify,
+    offline: AtomicBool,
     /// Woken after every append, for the flusher.
     appended: Notify,
 }
 
 impl Partition {
     pub fn new(topic: &str, index: i32, log: Log) -> Arc<Self> {
-        let (high_watermark, _) = watch::channel(log.recovery_point());
-        Arc::new(Partition { topic: topic.to_string(), index, log: Mutex::new(log), high_watermark, appended: Notify::new() })
+        Arc::new(Partition {
+            topic: topic.to_string(),
+            index,
+            high_watermark: AtomicI64::new(log.recovery_point()),
+            log: Mutex::new(log),
+            high_watermark_moved: Notify::new(),
+            offline: AtomicBool::new(false),
+            appended: Notify::new(),
+        })
     }
 
     pub fn topic(&self) -> &str {
@@ -47,12 +61,17 @@ impl Partition {
     }
 
     pub fn high_watermark(&self) -> i64 {
-        *self.high_watermark.borrow()
+        self.high_watermark.load(Ordering::Acquire)
     }
 
-    /// A receiver that sees every high-watermark move (for long-polling fetches and acks=all).
-    pub fn watch_high_watermark(&self) -> watch::Receiver<i64> {
-        self.high_watermark.subscribe()
+    /// A future woken by the next high-watermark move (or the partition going offline), for
+    /// long-polling fetches. Enable it before reading the high watermark so no move is missed.
+    pub fn high_watermark_moved(&self) -> Notified<'_> {
+        self.high_watermark_moved.notified()
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.offline.load(Ordering::Acquire)
     }
 
     /// Locks the log for reads and administration.
@@ -75,17 +94,17 @@ impl Partition {
 
     /// Waits until the high watermark passes `offset` (an acks=all produce), or the log fails.
     pub async fn wait_durable(&self, offset: i64) -> LogResult<()> {
-        let mut high_watermark = self.high_watermark.subscribe();
         loop {
-            if *high_watermark.borrow_and_update() > offset {
+            let moved = self.high_watermark_moved.notified();
+            tokio::pin!(moved);
+            let _ = moved.as_mut().enable();
+            if self.high_watermark() > offset {
                 return Ok(());
             }
-            if high_watermark.changed().await.is_err() {
+            if self.is_offline() {
                 return Err(LogError::Offline);
             }
-            if self.log.lock().await.is_offline() {
-                return Err(LogError::Offline);
-            }
+            moved.await;
         }
     }
 
@@ -110,8 +129,9 @@ impl Partition {
                 Ok(recovery_point) => self.advance_high_watermark(recovery_point),
                 Err(error) => {
                     warn!(name: "partition_offline", topic = %self.topic, partition = self.index, error = %error);
-                    // Wake every waiter: `wait_durable` sees the log offline.
-                    self.high_watermark.send_modify(|_| {});
+                    // Wake every waiter: `wait_durable` sees the partition offline.
+                    self.offline.store(true, Ordering::Release);
+                    self.high_watermark_moved.notify_waiters();
                     return;
                 }
             }
@@ -120,14 +140,9 @@ impl Partition {
 
     /// After any flush (the flusher's, or the log's own by `flush.messages`).
     pub fn advance_high_watermark(&self, recovery_point: i64) {
-        let moved = self.high_watermark.send_if_modified(|hw| {
-            let advance = recovery_point > *hw;
-            if advance {
-                *hw = recovery_point;
-            }
-            advance
-        });
-        if moved {
+        let previous = self.high_watermark.fetch_max(recovery_point, Ordering::AcqRel);
+        if recovery_point > previous {
+            self.high_watermark_moved.notify_waiters();
             info!(name: "high_watermark_advanced", topic = %self.topic, partition = self.index, high_watermark = recovery_point);
         }
     }

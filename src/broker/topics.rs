@@ -162,19 +162,32 @@ impl Topics {
         Ok(topics)
     }
 
+    /// Opens a topic's partitions. A creation (or CreatePartitions) that a crash cut short
+    /// left fewer partition directories than its metadata declares: the missing ones are
+    /// created now, so a topic is never served with a partition missing.
     async fn open_topic(&self, name: &str, dirs: &[(i32, PathBuf)]) -> Result<Topic, TopicError> {
-        let id = read_topic_id(self.disk.as_ref(), &dirs[0].1).await?;
-        let config = read_topic_config(self.disk.as_ref(), &dirs[0].1).await?;
-        let mut partitions = Vec::new();
-        for (expected, (index, dir)) in dirs.iter().enumerate() {
-            if *index != expected as i32 {
-                return Err(TopicError::Storage(format!("topic {name} is missing partition {expected}")));
-            }
-            let log = Log::open(self.disk.clone(), dir.clone(), config.log_config(&self.broker), self.clock.now_ms()).await?;
-            partitions.push(self.start_partition(name, *index, log));
+        let mut declared = 0;
+        for (_, dir) in dirs {
+            declared = declared.max(read_partition_metadata(self.disk.as_ref(), dir).await?.partitions);
         }
+        let metadata = read_partition_metadata(self.disk.as_ref(), &dirs[0].1).await?;
+        let config = read_topic_config(self.disk.as_ref(), &dirs[0].1).await?;
+        let total = declared.max(dirs.last().map_or(0, |(index, _)| index + 1));
+        let mut partitions = Vec::new();
+        for index in 0..total {
+            let dir = self.partition_dir(name, index);
+            let partition = if dirs.iter().any(|(i, _)| *i == index) {
+                let log = Log::open(self.disk.clone(), dir, config.log_config(&self.broker), self.clock.now_ms()).await?;
+                self.start_partition(name, index, log)
+            } else {
+                warn!(name: "partition_creation_completed", topic = name, partition = index);
+                self.create_partition(name, index, &dir, metadata.topic_id, total, &config).await?
+            };
+            partitions.push(partition);
+        }
+        self.disk.sync_dir(&self.log_dir).await?;
         info!(name: "topic_loaded", topic = name, partitions = partitions.len());
-        Ok(Topic { name: name.to_string(), id, config, partitions })
+        Ok(Topic { name: name.to_string(), id: metadata.topic_id, config, partitions })
     }
 
     fn start_partition(&self, topic: &str, index: i32, log: Log) -> Arc<Partition> {
@@ -212,7 +225,7 @@ impl Topics {
         let mut partitions = Vec::new();
         for index in 0..plan.partitions {
             let dir = self.partition_dir(&new.name, index);
-            partitions.push(self.create_partition(&new.name, index, &dir, id, &plan.config).await?);
+            partitions.push(self.create_partition(&new.name, index, &dir, id, plan.partitions, &plan.config).await?);
         }
         self.disk.sync_dir(&self.log_dir).await?;
         let topic = Arc::new(Topic { name: new.name.clone(), id, config: plan.config, partitions });
@@ -243,10 +256,20 @@ impl Topics {
         Ok(ValidTopic { partitions, config })
     }
 
-    async fn create_partition(&self, topic: &str, index: i32, dir: &Path, id: Uuid, config: &TopicConfig) -> Result<Arc<Partition>, TopicError> {
+    /// Creates one partition's directory, config and metadata, durably. `partitions` is the
+    /// topic's partition count this creation is part of (see [`Topics::open_topic`]).
+    async fn create_partition(
+        &self,
+        topic: &str,
+        index: i32,
+        dir: &Path,
+        id: Uuid,
+        partitions: i32,
+        config: &TopicConfig,
+    ) -> Result<Arc<Partition>, TopicError> {
         self.disk.create_dir_all(dir).await?;
         write_durably(self.disk.as_ref(), &dir.join(CONFIG_FILE), config.to_properties().into_bytes()).await?;
-        let metadata = format!("version: 0\ntopic_id: {id}\n");
+        let metadata = format!("version: 0\ntopic_id: {id}\npartitions: {partitions}\n");
         // The metadata file is written last: a directory without it is ignored at start-up.
         write_durably(self.disk.as_ref(), &dir.join(METADATA_FILE), metadata.into_bytes()).await?;
         self.disk.sync_dir(dir).await?;
@@ -270,7 +293,7 @@ impl Topics {
         let mut partitions = topic.partitions.clone();
         for index in current..total {
             let dir = self.partition_dir(name, index);
-            partitions.push(self.create_partition(name, index, &dir, topic.id, &topic.config).await?);
+            partitions.push(self.create_partition(name, index, &dir, topic.id, total, &topic.config).await?);
         }
         self.disk.sync_dir(&self.log_dir).await?;
         let grown = Topic { name: topic.name.clone(), id: topic.id, config: topic.config.clone(), partitions };
@@ -362,12 +385,21 @@ async fn read_small_file(disk: &dyn Disk, path: &Path) -> Result<String, TopicEr
     String::from_utf8(bytes.to_vec()).map_err(|_| TopicError::Storage(format!("{} is not UTF-8", path.display())))
 }
 
-async fn read_topic_id(disk: &dyn Disk, dir: &Path) -> Result<Uuid, TopicError> {
-    let text = read_small_file(disk, &dir.join(METADATA_FILE)).await?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("topic_id: "))
-        .and_then(|id| Uuid::parse_str(id.trim()).ok())
-        .ok_or_else(|| TopicError::Storage(format!("{}: no topic_id", dir.join(METADATA_FILE).display())))
+/// What `partition.metadata` records: Kafka's `version` and `topic_id`, and seedlog's
+/// `partitions`, the partition count of the creation that wrote it.
+struct PartitionMetadata {
+    topic_id: Uuid,
+    partitions: i32,
+}
+
+async fn read_partition_metadata(disk: &dyn Disk, dir: &Path) -> Result<PartitionMetadata, TopicError> {
+    let path = dir.join(METADATA_FILE);
+    let text = read_small_file(disk, &path).await?;
+    let field = |key: &str| text.lines().find_map(|line| line.strip_prefix(key).map(str::trim));
+    let topic_id = field("topic_id: ").and_then(|id| Uuid::parse_str(id).ok());
+    let topic_id = topic_id.ok_or_else(|| TopicError::Storage(format!("{}: no topic_id", path.display())))?;
+    let partitions = field("partitions: ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    Ok(PartitionMetadata { topic_id, partitions })
 }
 
 async fn read_topic_config(disk: &dyn Disk, dir: &Path) -> Result<TopicConfig, TopicError> {

@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn a_batch_closes_when_the_next_record_would_overflow_it() {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         let mut acc = Accumulator::new(100, Duration::from_secs(10), 5);
         for i in 0..5 {
             acc.append(tp(0), i, 40, now);
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_record_larger_than_a_batch_gets_a_batch_of_its_own() {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         let mut acc = Accumulator::new(100, Duration::from_secs(10), 5);
         acc.append(tp(0), 1, 500, now);
         assert_eq!(items(&acc.drain_ready(now)), vec![(0, vec![1])]);
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_partial_batch_waits_for_linger() {
-        let start = Instant::now();
+        let start = crate::runtime::now();
         let mut acc = Accumulator::new(1000, Duration::from_millis(5), 5);
         acc.append(tp(0), 1, 10, start);
         acc.append(tp(1), 2, 10, start + Duration::from_millis(2));
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn flushing_makes_everything_ready() {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         let mut acc = Accumulator::new(1000, Duration::from_secs(60), 5);
         acc.append(tp(0), 1, 10, now);
         assert!(acc.drain_ready(now).is_empty());
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn in_flight_limit_holds_a_partitions_next_batch_back() {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         let mut acc = Accumulator::new(10, Duration::ZERO, 1);
         for i in 0..3 {
             acc.append(tp(0), i, 10, now);
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn take_all_queued_empties_the_batches_but_keeps_in_flight_counts() {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         let mut acc = Accumulator::new(10, Duration::ZERO, 1);
         acc.append(tp(0), 1, 10, now);
         acc.append(tp(0), 2, 10, now);

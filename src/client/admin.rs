@@ -286,7 +286,7 @@ impl Admin {
     /// Waits until the metadata shows `topic` with a leader for every partition (after a
     /// create), or `timeout` passes.
     pub async fn wait_for_leaders(&self, topic: &str, timeout: Duration) -> Result<TopicInfo> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::runtime::now() + timeout;
         loop {
             self.cluster.mark_stale(topic);
             let last = match self.cluster.topic(topic).await {
@@ -296,7 +296,7 @@ impl Admin {
                 Ok(info) => ClientError::kafka(code::LEADER_NOT_AVAILABLE, format!("topic {}", info.name)),
                 Err(error) => error,
             };
-            if tokio::time::Instant::now() + self.cluster.retry_backoff() > deadline {
+            if crate::runtime::now() + self.cluster.retry_backoff() > deadline {
                 return Err(last);
             }
             tokio::time::sleep(self.cluster.retry_backoff()).await;

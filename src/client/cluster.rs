@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_protocol::messages::ApiKey;
-use tokio::time::Instant;
 use tracing::debug;
 
 use super::connection::{Connection, ConnectionConfig};
@@ -151,7 +150,7 @@ impl Cluster {
     /// Like [`Cluster::topic`], retrying retriable failures until `timeout` passes (the
     /// Java producer's `max.block.ms` wait for a topic to appear).
     pub async fn wait_for_topic(&self, topic: &str, timeout: Duration) -> Result<TopicInfo> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::runtime::now() + timeout;
         loop {
             let error = match self.topic(topic).await {
                 Ok(info) if info.error_code == code::NONE => return Ok(info),
@@ -159,7 +158,7 @@ impl Cluster {
                 Err(error) => error,
             };
             let retriable = error.is_retriable() || error.code() == code::UNKNOWN_TOPIC_OR_PARTITION;
-            if !retriable || Instant::now() + self.retry_backoff > deadline {
+            if !retriable || crate::runtime::now() + self.retry_backoff > deadline {
                 return Err(error);
             }
             tokio::time::sleep(self.retry_backoff).await;

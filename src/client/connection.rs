@@ -248,22 +248,29 @@ impl Connection {
         slot: OwnedSemaphorePermit,
     ) -> Result<Option<oneshot::Receiver<Result<Bytes>>>> {
         let mut writer = self.writer.lock().await;
-        // Correlation ids are taken and pending entries queued under the writer lock, so the
-        // queue's order is the order of frames on the wire.
-        let (frame, receiver) = {
+        // Ids are taken and pending entries queued under the writer lock, so the queue's
+        // order is the order of frames on the wire. Encoding happens outside the state lock
+        // the reader task needs.
+        let correlation_id = {
             let mut state = self.shared.lock();
             if let Some(error) = &state.closed {
                 return Err(error.clone());
             }
-            let correlation_id = state.next_correlation_id;
-            state.next_correlation_id = correlation_id.wrapping_add(1);
-            let frame = framing::encode_request(api_key, api_version, correlation_id, &self.config.client_id, body)?;
-            let receiver = expect_response.then(|| {
+            let id = state.next_correlation_id;
+            state.next_correlation_id = id.wrapping_add(1);
+            id
+        };
+        let frame = framing::encode_request(api_key, api_version, correlation_id, &self.config.client_id, body)?;
+        let receiver = {
+            let mut state = self.shared.lock();
+            if let Some(error) = &state.closed {
+                return Err(error.clone());
+            }
+            expect_response.then(|| {
                 let (reply, receiver) = oneshot::channel();
                 state.pending.push_back(Pending { correlation_id, api_key, api_version, reply, _slot: slot });
                 receiver
-            });
-            (frame, receiver)
+            })
         };
         // Closes the connection if this future is dropped mid-write (a torn frame).
         let mut guard = CloseOnDrop(Some(&self.shared));

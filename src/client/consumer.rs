@@ -15,7 +15,6 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
 use kafka_protocol::records::TimestampType;
-use tokio::time::Instant;
 use tracing::debug;
 
 use super::accumulator::TopicPartition;
@@ -158,17 +157,17 @@ impl Consumer {
 
     /// Fetches until some records arrive or `max_wait` passes (then returns none).
     pub async fn poll(&mut self, max_wait: Duration) -> Result<Vec<ConsumerRecord>> {
-        let deadline = Instant::now() + max_wait;
+        let deadline = crate::runtime::now() + max_wait;
         loop {
             self.resolve_positions().await?;
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.saturating_duration_since(crate::runtime::now());
             let wait_ms = (remaining.as_millis() as i32).min(self.config.fetch_max_wait_ms).max(0);
             let (records, progressed) = self.fetch_round(wait_ms).await?;
-            if !records.is_empty() || Instant::now() >= deadline {
+            if !records.is_empty() || crate::runtime::now() >= deadline {
                 return Ok(records);
             }
             if !progressed {
-                let backoff = self.cluster.retry_backoff().min(deadline.saturating_duration_since(Instant::now()));
+                let backoff = self.cluster.retry_backoff().min(deadline.saturating_duration_since(crate::runtime::now()));
                 tokio::time::sleep(backoff).await;
             }
         }

@@ -174,7 +174,7 @@ impl Sender {
             .into_iter()
             .flatten()
             .min()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+            .unwrap_or_else(|| crate::runtime::now() + Duration::from_secs(3600))
     }
 
     fn resolve_flush_waiters(&mut self) {
@@ -259,12 +259,12 @@ impl Sender {
             OutgoingRecord { key: record.key, value: record.value, headers: record.headers, timestamp_ms };
         let size = outgoing.estimated_size();
         let pending = PendingRecord { record: outgoing, reply };
-        self.accumulator.append(TopicPartition::new(record.topic, partition), pending, size, Instant::now());
+        self.accumulator.append(TopicPartition::new(record.topic, partition), pending, size, crate::runtime::now());
     }
 
     /// Seals ready batches and sends them, with due retries, to their leaders.
     async fn dispatch(&mut self) {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         if !self.ensure_identity(now).await {
             return;
         }
@@ -379,7 +379,7 @@ impl Sender {
 
     /// Retries a failed batch, or fails its records for good.
     fn on_failure(&mut self, mut batch: SealedBatch, error: ClientError) {
-        let now = Instant::now();
+        let now = crate::runtime::now();
         let outcome = classify_produce_error(error.code(), batch.attempts, self.config.retries);
         let expired = now >= batch.created + Duration::from_millis(self.config.delivery_timeout_ms);
         if error.invalidates_metadata() {

@@ -16,6 +16,13 @@ pub use file_disk::FileDisk;
 pub use mem_disk::{MemDisk, MemDiskFaults};
 pub use rng::{fork, from_os, seeded, NodeRng};
 
+/// Monotonic time from the runtime (simulated under madsim, where it is the same source as
+/// `std::time::Instant`, which is why this is the one place that reads it).
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> tokio::time::Instant {
+    tokio::time::Instant::now()
+}
+
 /// Spawns a task on the current runtime (the current node's, in simulation).
 pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
 where

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use kafka_protocol::records::TimestampType;
-use tokio::time::Instant;
 
 use super::properties::{parse_bool, parse_key_value, parse_number, to_map};
 use super::{Output, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
@@ -231,13 +230,13 @@ async fn consume(
         return (consumed, Err(error));
     }
     let timeout = args.timeout_ms.map(Duration::from_millis);
-    let mut last_record = Instant::now();
+    let mut last_record = crate::runtime::now();
     loop {
         if args.max_messages.is_some_and(|max| consumed >= max) {
             return (consumed, Ok(()));
         }
         let wait = match timeout {
-            Some(timeout) => (last_record + timeout).saturating_duration_since(Instant::now()),
+            Some(timeout) => (last_record + timeout).saturating_duration_since(crate::runtime::now()),
             None => POLL_WAIT,
         };
         if wait.is_zero() {
@@ -248,7 +247,7 @@ async fn consume(
             Err(error) => return (consumed, Err(error)),
         };
         if !records.is_empty() {
-            last_record = Instant::now();
+            last_record = crate::runtime::now();
         }
         for record in &records {
             if args.max_messages.is_some_and(|max| consumed >= max) {

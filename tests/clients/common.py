@@ -193,8 +193,8 @@ def main(client: str, cases: dict[str, Callable[[argparse.Namespace], None]], ar
     parser.add_argument("--case", required=True, choices=[*cases, "all"], help="the case to run ('all': each in turn)")
     parser.add_argument("--topic", help="topic for the cases that span two runs (restart-produce, restart-consume)")
     parser.add_argument("--auto-create", action="store_true",
-                        help="create no topics, rely on the broker's auto-creation (for checking this kit "
-                             "against a mock broker without CreateTopics; partition counts are then the broker's)")
+                        help="create no topics, rely on the broker's auto-creation (partition counts are then "
+                             "the broker's num.partitions)")
     parser.add_argument("--verbose", action="store_true", help="client debug logging on stderr")
     args = parser.parse_args(argv)
     if args.verbose:

@@ -26,11 +26,6 @@ from common import (WAIT_S, CheckFailed, check, check_eq, check_produce_consume,
 
 CLIENT = "kafka-python"
 TIMEOUTS = {"request_timeout_ms": 15_000, "bootstrap_timeout_ms": 15_000}
-# Only for checking this kit against librdkafka's mock cluster (mock_broker.py), whose reply
-# to an ApiVersions v4 request kafka-python cannot decode: KAFKA_PYTHON_API_VERSION=2.5 makes
-# kafka-python start at the ApiVersions version of that release. Never set by real_clients.rs.
-if os.environ.get("KAFKA_PYTHON_API_VERSION"):
-    TIMEOUTS["api_version"] = tuple(int(n) for n in os.environ["KAFKA_PYTHON_API_VERSION"].split("."))
 
 
 def producer(bootstrap: str, **extra) -> KafkaProducer:

@@ -4,8 +4,10 @@
 //! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
+mod single_broker_crash;
 mod storage_crash_recovery;
 
+pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
 
 use crate::scenario::Scenario;
@@ -14,6 +16,7 @@ use crate::scenario::Scenario;
 pub fn all() -> Vec<&'static dyn Scenario> {
     vec![
         &StorageCrashRecovery { lying_fsync: false },
+        &SingleBrokerCrash { lying_fsync: false },
     ]
 }
 

@@ -14,6 +14,9 @@
 //! - `OneRecordPerOffset`: no offset of a partition ever holds two different records, in
 //!   acks, consumer reads and the audit;
 //! - `NoVanishingReads`: every record a consumer saw is still there for the auditor.
+//!
+//! Variant `lying_fsync` (tests only): the broker's disk acknowledges fsyncs it never does;
+//! acknowledged records vanish and the checkers must say so.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,9 +41,12 @@ const TOPIC: &str = "events";
 const PARTITIONS: i32 = 3;
 const PORT: u16 = 9092;
 
-/// The scenario.
+/// The scenario; `lying_fsync` (tests only) gives the broker a disk whose fsync does
+/// nothing, which the checkers must catch.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SingleBrokerCrash;
+pub struct SingleBrokerCrash {
+    pub lying_fsync: bool,
+}
 
 impl Scenario for SingleBrokerCrash {
     fn name(&self) -> &'static str {
@@ -57,10 +63,11 @@ impl Scenario for SingleBrokerCrash {
     }
 
     fn supervise(&self, seed: u64) -> SuperviseFuture {
+        let lying_fsync = self.lying_fsync;
         Box::pin(async move {
             let world = World::new(seed);
             let mut rng = world.fork_rng();
-            let faults = MemDiskFaults { read_error_rate: 0.0, ..MemDiskFaults::typical() };
+            let faults = MemDiskFaults { read_error_rate: 0.0, lying_fsync, ..MemDiskFaults::typical() };
             world.add_node_with_faults(BROKER, faults, broker);
             let bootstrap = SocketAddr::new(world.ip(BROKER), PORT).to_string();
             let stop = Arc::new(AtomicBool::new(false));
@@ -81,7 +88,7 @@ impl Scenario for SingleBrokerCrash {
             // Let in-flight sends settle, then heal the disk and audit after a last crash.
             tokio::time::sleep(Duration::from_secs(3)).await;
             world.kill(BROKER);
-            world.disk(BROKER).set_faults(MemDiskFaults::none());
+            world.disk(BROKER).set_faults(MemDiskFaults { lying_fsync, ..MemDiskFaults::none() });
             world.restart(BROKER);
             let done = Arc::new(AtomicBool::new(false));
             let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
@@ -121,8 +128,10 @@ async fn broker(env: SimEnv) {
 async fn produce(env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
     let SimEnv { clock, mut rng, incarnation, .. } = env;
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
-    while let Err(error) = admin.create_topic(&NewTopic::new(TOPIC, PARTITIONS, 1)).await {
-        if error.to_string().contains("already exists") || error.code() == Some(36) {
+    let topic = NewTopic { name: TOPIC.to_string(), partitions: Some(PARTITIONS), replication_factor: Some(1), configs: Vec::new() };
+    // TOPIC_ALREADY_EXISTS (36) after a restart of this node; anything else: retry.
+    while let Err(error) = admin.create_topic(&topic).await {
+        if error.code() == 36 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -10,7 +10,6 @@ use std::time::Duration;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
-use tokio::sync::watch;
 
 use crate::broker::context::BrokerContext;
 use crate::broker::errors::log_error_code;
@@ -20,31 +19,25 @@ const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) -> FetchResponse {
     let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms.max(0)).unwrap_or(0));
-    let deadline = tokio::time::Instant::now() + max_wait;
+    let deadline = crate::runtime::now() + max_wait;
     let targets = resolve(ctx, &request).await;
-    let mut watches: Vec<watch::Receiver<i64>> =
-        targets.iter().flat_map(|t| t.1.iter().filter_map(|p| p.partition.as_ref().map(|p| p.watch_high_watermark()))).collect();
+    let partitions: Vec<&Partition> = targets.iter().flat_map(|t| t.1.iter().filter_map(|p| p.partition.as_deref())).collect();
     loop {
-        for w in &mut watches {
-            w.borrow_and_update();
+        // Registered before reading, so a move between the read and the wait is not missed.
+        let mut moved: Vec<_> = partitions.iter().map(|p| Box::pin(p.high_watermark_moved())).collect();
+        for m in &mut moved {
+            let _ = m.as_mut().enable();
         }
         let (response, bytes, any_error) = read_all(&targets, &request, version).await;
-        let now = tokio::time::Instant::now();
-        if bytes >= i64::from(request.min_bytes) || any_error || now >= deadline || watches.is_empty() {
+        let now = crate::runtime::now();
+        if bytes >= i64::from(request.min_bytes) || any_error || now >= deadline || moved.is_empty() {
             return response;
         }
         // Wait for any partition's high watermark to move, or the deadline.
-        let changed = futures_any(&mut watches);
-        if tokio::time::timeout(deadline.saturating_duration_since(now), changed).await.is_err() {
+        if tokio::time::timeout(deadline.saturating_duration_since(now), select_first(moved)).await.is_err() {
             return read_all(&targets, &request, version).await.0;
         }
     }
-}
-
-/// Resolves once any receiver sees a change (or its sender is gone).
-async fn futures_any(watches: &mut [watch::Receiver<i64>]) {
-    let futures: Vec<_> = watches.iter_mut().map(|w| Box::pin(w.changed())).collect();
-    let _ = select_first(futures).await;
 }
 
 /// The first of several futures to finish (a tiny `select_all`).
