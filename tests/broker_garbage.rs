@@ -3,45 +3,13 @@
 //! connection still gets an ApiVersions answer.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // test scaffolding: a real process, real sockets
 
+mod common;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
-struct Broker {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start_broker(name: &str) -> Broker {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("seedlog-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let child = Command::new(env!("CARGO_BIN_EXE_seedlog"))
-        .args(["broker", "--override"])
-        .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"))
-        .arg("--override")
-        .arg(format!("log.dirs={}", dir.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Broker { child, port, dir }
-}
+use common::{free_port, scratch_dir, BrokerProcess};
 
 /// ApiVersions v0 over a fresh connection: the broker answers with correlation id 7.
 fn api_versions_answers(port: u16) -> bool {
@@ -67,7 +35,8 @@ fn send_garbage(port: u16, bytes: &[u8]) {
 
 #[test]
 fn garbage_requests_leave_the_broker_running() {
-    let mut broker = start_broker("garbage");
+    let dir = scratch_dir("garbage");
+    let mut broker = BrokerProcess::start(&dir, free_port());
     assert!(api_versions_answers(broker.port));
 
     // Metadata v1: header, then a topics array claiming i32::MAX entries.
@@ -107,4 +76,6 @@ fn garbage_requests_leave_the_broker_running() {
     }
     assert!(api_versions_answers(broker.port), "after random bytes");
     assert!(broker.child.try_wait().unwrap().is_none(), "the broker exited");
+    drop(broker);
+    let _ = std::fs::remove_dir_all(&dir);
 }
