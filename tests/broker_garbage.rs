@@ -24,6 +24,19 @@ fn api_versions_answers(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && head[4..8] == [0, 0, 0, 7]
 }
 
+/// ApiVersions at a version from the future: answered at v0 with UNSUPPORTED_VERSION (35)
+/// and the broker's own ranges, so the client can retry (KIP-511).
+fn too_new_api_versions_is_answered_with_unsupported_version(port: u16) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // size, api_key 18, version 99, correlation id 9, client id null, tagged fields none
+    stream.write_all(&[0, 0, 0, 11, 0, 18, 0, 99, 0, 0, 0, 9, 0xff, 0xff, 0]).unwrap();
+    let mut head = [0u8; 10];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[4..8], [0, 0, 0, 9], "correlation id");
+    assert_eq!(i16::from_be_bytes([head[8], head[9]]), 35, "UNSUPPORTED_VERSION");
+}
+
 /// Sends `bytes` on a fresh connection and gives the broker a moment to act on them.
 fn send_garbage(port: u16, bytes: &[u8]) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -38,6 +51,7 @@ fn garbage_requests_leave_the_broker_running() {
     let dir = scratch_dir("garbage");
     let mut broker = BrokerProcess::start(&dir, free_port());
     assert!(api_versions_answers(broker.port));
+    too_new_api_versions_is_answered_with_unsupported_version(broker.port);
 
     // Metadata v1: header, then a topics array claiming i32::MAX entries.
     let mut metadata = vec![0, 3, 0, 1, 0, 0, 0, 1, 0xff, 0xff];
