@@ -474,7 +474,7 @@ impl Log {
         if pending.log_end_offset > self.recovery_point {
             self.recovery_point = pending.log_end_offset;
             self.unflushed_messages = 0;
-            info!(name: "log_flushed", dir = %self.dir.display(), recovery_point = self.recovery_point);
+            debug!(name: "log_flushed", dir = %self.dir.display(), recovery_point = self.recovery_point);
         }
         self.last_flush_ms = now_ms;
         self.check_invariants();
