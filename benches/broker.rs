@@ -158,7 +158,8 @@ mod real {
                 let mut fields = line.split_whitespace();
                 let (device, mount_point, fs_type) = (fields.next()?, fields.next()?, fields.next()?);
                 let mount_point = mount_point.replace("\\040", " ");
-                path.starts_with(&mount_point).then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
+                path.starts_with(&mount_point)
+                    .then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
             })
             .max_by_key(|(len, _)| *len)
             .map_or_else(|| "unknown".into(), |(_, fs)| fs)
@@ -281,7 +282,10 @@ mod real {
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = broker.child.try_wait() {
-                panic!("the broker exited ({status}) before accepting connections; see {}", dir.join("broker.log").display());
+                panic!(
+                    "the broker exited ({status}) before accepting connections; see {}",
+                    dir.join("broker.log").display()
+                );
             }
             assert!(Instant::now() < deadline, "the broker did not accept connections within 30 s");
             std::thread::sleep(Duration::from_millis(20));
@@ -609,7 +613,10 @@ mod real {
         }
 
         let latency_rate = f.produce.median() / 2.0;
-        eprintln!("latency rounds at {latency_rate:.1} MiB/s (half the median produce throughput) for {} s each", settings.latency_secs);
+        eprintln!(
+            "latency rounds at {latency_rate:.1} MiB/s (half the median produce throughput) for {} s each",
+            settings.latency_secs
+        );
         for round in 0..rounds {
             let dir = root.join(format!("latency-{round}"));
             std::fs::create_dir_all(&dir).expect("create round dir");

@@ -89,7 +89,8 @@ mod real {
                 let mut fields = line.split_whitespace();
                 let (device, mount_point, fs_type) = (fields.next()?, fields.next()?, fields.next()?);
                 let mount_point = mount_point.replace("\\040", " ");
-                path.starts_with(&mount_point).then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
+                path.starts_with(&mount_point)
+                    .then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
             })
             .max_by_key(|(len, _)| *len)
             .map_or_else(|| "unknown".into(), |(_, fs)| fs)
@@ -309,11 +310,23 @@ mod real {
             for step in 0..2 {
                 if (step == 0) == raw_first {
                     // Raw: no fsync, read it back (page cache), then with fsync.
-                    f.raw_write_nosync.samples.push(raw_write(&raw_path, WRITE_BUF_BYTES, raw_writes, raw_writes_per_sync, false));
+                    f.raw_write_nosync.samples.push(raw_write(
+                        &raw_path,
+                        WRITE_BUF_BYTES,
+                        raw_writes,
+                        raw_writes_per_sync,
+                        false,
+                    ));
                     f.raw_read.samples.push(raw_read(&raw_path));
                     std::fs::remove_file(&raw_path).expect("remove raw file");
                     settle();
-                    f.raw_write_fsync.samples.push(raw_write(&raw_path, WRITE_BUF_BYTES, raw_writes, raw_writes_per_sync, true));
+                    f.raw_write_fsync.samples.push(raw_write(
+                        &raw_path,
+                        WRITE_BUF_BYTES,
+                        raw_writes,
+                        raw_writes_per_sync,
+                        true,
+                    ));
                     std::fs::remove_file(&raw_path).expect("remove raw file");
                 } else {
                     let (dir, batch, segment_path) = (log_dir.clone(), batch.clone(), segment_path.clone());
@@ -396,7 +409,12 @@ mod real {
         println!("{:<40} {:>10}   (informational)", "diagnostic ratio of medians", "value");
         let diagnostics = [
             ("verified_read_vs_raw_read", "CRC-checked read / raw read", &f.log_read_verified, &f.raw_read),
-            ("read_vs_raw_read_segment", "fetch read / raw read of segment file", &f.log_read_fetch, &f.raw_read_segment),
+            (
+                "read_vs_raw_read_segment",
+                "fetch read / raw read of segment file",
+                &f.log_read_fetch,
+                &f.raw_read_segment,
+            ),
         ];
         let mut diagnostic_results = Vec::new();
         for (key, label, log, raw) in diagnostics {

@@ -3,9 +3,9 @@
 //! See `docs/` and the crate's README for the layout; `runtime` is the seam every other
 //! module goes through for disk, time, randomness and spawning.
 
-pub mod runtime;
 pub mod broker;
-pub mod protocol;
-pub mod storage;
 pub mod client;
+pub mod protocol;
+pub mod runtime;
+pub mod storage;
 pub mod tools;

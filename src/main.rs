@@ -13,7 +13,11 @@ use seedlog::tools::{self, ConsoleConsumerArgs, ConsoleProducerArgs, TopicsArgs}
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "seedlog", version, about = "A Kafka-compatible broker that runs unchanged in a deterministic simulator")]
+#[command(
+    name = "seedlog",
+    version,
+    about = "A Kafka-compatible broker that runs unchanged in a deterministic simulator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,10 +56,19 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Broker { config, overrides } => broker(config, overrides).await,
         Command::DumpLog { files } => dump_log(files).await,
-        Command::Topics(args) => exit_code(tools::topics::run(&args, &mut std::io::stdout(), &mut std::io::stderr()).await),
+        Command::Topics(args) => {
+            exit_code(tools::topics::run(&args, &mut std::io::stdout(), &mut std::io::stderr()).await)
+        }
         Command::Produce(args) => {
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            let code = tools::console_producer::run(&args, stdin, Clock::system(), seedlog::runtime::from_os(), &mut std::io::stderr()).await;
+            let code = tools::console_producer::run(
+                &args,
+                stdin,
+                Clock::system(),
+                seedlog::runtime::from_os(),
+                &mut std::io::stderr(),
+            )
+            .await;
             exit_code(code)
         }
         Command::Consume(args) => {
@@ -89,7 +102,8 @@ async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCod
     if !config.ignored_keys().is_empty() {
         tracing::warn!(name: "config_keys_ignored", keys = ?config.ignored_keys(), "Kafka settings seedlog does not act on");
     }
-    let env = NodeEnv { config, disk: Arc::new(FileDisk::new()), clock: Clock::system(), rng: seedlog::runtime::from_os() };
+    let env =
+        NodeEnv { config, disk: Arc::new(FileDisk::new()), clock: Clock::system(), rng: seedlog::runtime::from_os() };
     let node = match Node::build(env).await {
         Ok(node) => node,
         Err(error) => {

@@ -51,7 +51,8 @@ async fn list_offsets_finds_records_by_time_and_the_max_timestamp() {
     // Timestamps 0, 10, 20, … s after base, except record 7 which is the newest of all.
     for i in 0..20i64 {
         let timestamp = if i == 7 { base_ms + 1_000_000 } else { base_ms + i * 10_000 };
-        let record = ProducerRecord::new("times", Bytes::from(format!("v{i}"))).with_partition(0).with_timestamp(timestamp);
+        let record =
+            ProducerRecord::new("times", Bytes::from(format!("v{i}"))).with_partition(0).with_timestamp(timestamp);
         producer.send(record).await.unwrap();
     }
     let at = |spec| admin.list_offsets("times", &[0], spec, IsolationLevel::ReadUncommitted);

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{free_port, scratch_dir, BrokerProcess};
-use seedlog::client::{Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset};
+use seedlog::client::{
+    Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset,
+};
 use seedlog::runtime::{seeded, Clock};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,12 +21,15 @@ async fn sigterm_flushes_and_a_restart_serves_every_record() {
     let mut broker = BrokerProcess::start(&dir, port);
     let bootstrap = broker.bootstrap();
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).unwrap();
-    let topic = NewTopic { name: "lifecycle".into(), partitions: Some(1), replication_factor: Some(1), configs: Vec::new() };
+    let topic =
+        NewTopic { name: "lifecycle".into(), partitions: Some(1), replication_factor: Some(1), configs: Vec::new() };
     admin.create_topic(&topic).await.unwrap();
     // acks=1: answered before any fsync, so only the shutdown's flush makes them durable.
     let config = ProducerConfig { acks: 1, idempotence: false, ..ProducerConfig::default() };
     let producer = Producer::new(&bootstrap, config, Clock::system(), seeded(1)).unwrap();
-    let sends: Vec<_> = (0..500).map(|i| producer.send(ProducerRecord::new("lifecycle", Bytes::from(format!("v{i}"))).with_partition(0))).collect();
+    let sends: Vec<_> = (0..500)
+        .map(|i| producer.send(ProducerRecord::new("lifecycle", Bytes::from(format!("v{i}"))).with_partition(0)))
+        .collect();
     for send in sends {
         send.await.unwrap();
     }

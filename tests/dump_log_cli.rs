@@ -35,7 +35,10 @@ async fn dump_log_prints_each_batch_of_a_segment() {
     assert!(batches[2].starts_with("baseOffset: 2 lastOffset: 2 count: 1"));
     assert!(batches.iter().all(|b| b.ends_with("isvalid: true")));
 
-    let missing = Command::new(env!("CARGO_BIN_EXE_seedlog")).args(["dump-log", "/nonexistent/00000000000000000000.log"]).output().unwrap();
+    let missing = Command::new(env!("CARGO_BIN_EXE_seedlog"))
+        .args(["dump-log", "/nonexistent/00000000000000000000.log"])
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/00000000000000000000.log"));
     #[allow(clippy::disallowed_methods)]

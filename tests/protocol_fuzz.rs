@@ -23,10 +23,10 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
-    api_versions_request::ApiVersionsRequest, create_partitions_request as cp,
-    create_topics_request as ct, delete_topics_request as dt, describe_configs_request as dc,
-    fetch_request as fr, list_offsets_request as lo, metadata_request as md, produce_request as pr,
-    ApiKey, BrokerId, DescribeClusterRequest, InitProducerIdRequest, TopicName, TransactionalId,
+    api_versions_request::ApiVersionsRequest, create_partitions_request as cp, create_topics_request as ct,
+    delete_topics_request as dt, describe_configs_request as dc, fetch_request as fr, list_offsets_request as lo,
+    metadata_request as md, produce_request as pr, ApiKey, BrokerId, DescribeClusterRequest, InitProducerIdRequest,
+    TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::Encodable;
 use proptest::prelude::*;
@@ -106,10 +106,7 @@ fn start_measuring() -> usize {
 }
 
 fn usage_since(start_live: usize) -> Usage {
-    Usage {
-        largest: LARGEST.with(Cell::get),
-        peak_growth: PEAK.with(Cell::get).saturating_sub(start_live),
-    }
+    Usage { largest: LARGEST.with(Cell::get), peak_growth: PEAK.with(Cell::get).saturating_sub(start_live) }
 }
 
 fn bound(input_len: usize) -> usize {
@@ -139,8 +136,8 @@ fn name(text: &'static str) -> TopicName {
 }
 
 fn frame<R: Encodable>(key: ApiKey, version: i16, body: &R) -> Bytes {
-    let frame = encode_request(key, version, 7, Some("fuzz"), body)
-        .unwrap_or_else(|e| panic!("{key:?} v{version}: {e}"));
+    let frame =
+        encode_request(key, version, 7, Some("fuzz"), body).unwrap_or_else(|e| panic!("{key:?} v{version}: {e}"));
     frame.slice(4..) // decode_request_frame takes the frame without its size
 }
 
@@ -151,25 +148,17 @@ fn sample(key: ApiKey, version: i16) -> Bytes {
         ApiKey::ApiVersions => {
             let mut req = ApiVersionsRequest::default();
             if version >= 3 {
-                req = req
-                    .with_client_software_name("rdkafka".into())
-                    .with_client_software_version("2".into());
+                req = req.with_client_software_name("rdkafka".into()).with_client_software_version("2".into());
             }
             frame(key, version, &req)
         }
         ApiKey::Metadata => {
             let topic = |n| md::MetadataRequestTopic::default().with_name(Some(name(n)));
-            frame(
-                key,
-                version,
-                &md::MetadataRequest::default().with_topics(Some(vec![topic("a"), topic("bb")])),
-            )
+            frame(key, version, &md::MetadataRequest::default().with_topics(Some(vec![topic("a"), topic("bb")])))
         }
         ApiKey::Produce => {
             let part = |i, r: &'static [u8]| {
-                pr::PartitionProduceData::default()
-                    .with_index(i)
-                    .with_records(Some(Bytes::from_static(r)))
+                pr::PartitionProduceData::default().with_index(i).with_records(Some(Bytes::from_static(r)))
             };
             let topic = pr::TopicProduceData::default()
                 .with_name(name("t"))
@@ -181,91 +170,52 @@ fn sample(key: ApiKey, version: i16) -> Bytes {
             frame(key, version, &req)
         }
         ApiKey::Fetch => {
-            let part = |i| {
-                fr::FetchPartition::default()
-                    .with_partition(i)
-                    .with_fetch_offset(5)
-                    .with_partition_max_bytes(1024)
-            };
-            let topic = fr::FetchTopic::default()
-                .with_topic(name("t"))
-                .with_partitions(vec![part(0), part(1)]);
-            frame(
-                key,
-                version,
-                &fr::FetchRequest::default().with_topics(vec![topic]),
-            )
+            let part =
+                |i| fr::FetchPartition::default().with_partition(i).with_fetch_offset(5).with_partition_max_bytes(1024);
+            let topic = fr::FetchTopic::default().with_topic(name("t")).with_partitions(vec![part(0), part(1)]);
+            frame(key, version, &fr::FetchRequest::default().with_topics(vec![topic]))
         }
         ApiKey::ListOffsets => {
-            let part = |i| {
-                lo::ListOffsetsPartition::default()
-                    .with_partition_index(i)
-                    .with_timestamp(-1)
-            };
-            let topic = lo::ListOffsetsTopic::default()
-                .with_name(name("t"))
-                .with_partitions(vec![part(0), part(3)]);
-            frame(
-                key,
-                version,
-                &lo::ListOffsetsRequest::default().with_topics(vec![topic]),
-            )
+            let part = |i| lo::ListOffsetsPartition::default().with_partition_index(i).with_timestamp(-1);
+            let topic = lo::ListOffsetsTopic::default().with_name(name("t")).with_partitions(vec![part(0), part(3)]);
+            frame(key, version, &lo::ListOffsetsRequest::default().with_topics(vec![topic]))
         }
         ApiKey::CreateTopics => {
-            let assignment = ct::CreatableReplicaAssignment::default()
-                .with_broker_ids(vec![BrokerId(1), BrokerId(2)]);
-            let config = ct::CreatableTopicConfig::default()
-                .with_name("k".into())
-                .with_value(Some("v".into()));
+            let assignment = ct::CreatableReplicaAssignment::default().with_broker_ids(vec![BrokerId(1), BrokerId(2)]);
+            let config = ct::CreatableTopicConfig::default().with_name("k".into()).with_value(Some("v".into()));
             let topic = ct::CreatableTopic::default()
                 .with_name(name("t"))
                 .with_assignments(vec![assignment])
                 .with_configs(vec![config]);
-            frame(
-                key,
-                version,
-                &ct::CreateTopicsRequest::default().with_topics(vec![topic]),
-            )
+            frame(key, version, &ct::CreateTopicsRequest::default().with_topics(vec![topic]))
         }
         ApiKey::DeleteTopics => {
             let mut req = dt::DeleteTopicsRequest::default();
             if version >= 6 {
-                req = req.with_topics(vec![
-                    dt::DeleteTopicState::default().with_name(Some(name("t")))
-                ]);
+                req = req.with_topics(vec![dt::DeleteTopicState::default().with_name(Some(name("t")))]);
             } else {
                 req = req.with_topic_names(vec![name("a"), name("b")]);
             }
             frame(key, version, &req)
         }
         ApiKey::CreatePartitions => {
-            let assignment =
-                cp::CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)]);
+            let assignment = cp::CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)]);
             let topic = cp::CreatePartitionsTopic::default()
                 .with_name(name("t"))
                 .with_count(2)
                 .with_assignments(Some(vec![assignment]));
-            frame(
-                key,
-                version,
-                &cp::CreatePartitionsRequest::default().with_topics(vec![topic]),
-            )
+            frame(key, version, &cp::CreatePartitionsRequest::default().with_topics(vec![topic]))
         }
         ApiKey::DescribeConfigs => {
             let resource = dc::DescribeConfigsResource::default()
                 .with_resource_type(2)
                 .with_resource_name("t".into())
                 .with_configuration_keys(Some(vec!["a".into(), "b".into()]));
-            frame(
-                key,
-                version,
-                &dc::DescribeConfigsRequest::default().with_resources(vec![resource]),
-            )
+            frame(key, version, &dc::DescribeConfigsRequest::default().with_resources(vec![resource]))
         }
         ApiKey::DescribeCluster => frame(key, version, &DescribeClusterRequest::default()),
         ApiKey::InitProducerId => {
-            let req = InitProducerIdRequest::default()
-                .with_transactional_id(Some(TransactionalId("txn".into())));
+            let req = InitProducerIdRequest::default().with_transactional_id(Some(TransactionalId("txn".into())));
             frame(key, version, &req)
         }
         other => panic!("no sample for {other:?}"),
@@ -276,10 +226,7 @@ fn sample(key: ApiKey, version: i16) -> Bytes {
 fn all_samples() -> &'static [Bytes] {
     static SAMPLES: OnceLock<Vec<Bytes>> = OnceLock::new();
     SAMPLES.get_or_init(|| {
-        SUPPORTED
-            .iter()
-            .flat_map(|&(key, min, max)| (min..=max).map(move |version| sample(key, version)))
-            .collect()
+        SUPPORTED.iter().flat_map(|&(key, min, max)| (min..=max).map(move |version| sample(key, version))).collect()
     })
 }
 
@@ -298,30 +245,12 @@ const LIES_VARINT: [&[u8]; 4] = [
 
 #[derive(Debug, Clone)]
 enum Mutation {
-    Flip {
-        at: usize,
-        xor: u8,
-    },
-    Truncate {
-        at: usize,
-    },
-    Insert {
-        at: usize,
-        bytes: Vec<u8>,
-    },
-    LieI32 {
-        at: usize,
-        which: usize,
-    },
-    LieI16 {
-        at: usize,
-        which: usize,
-    },
-    LieVarint {
-        at: usize,
-        which: usize,
-        replace: bool,
-    },
+    Flip { at: usize, xor: u8 },
+    Truncate { at: usize },
+    Insert { at: usize, bytes: Vec<u8> },
+    LieI32 { at: usize, which: usize },
+    LieI16 { at: usize, which: usize },
+    LieVarint { at: usize, which: usize, replace: bool },
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -329,12 +258,14 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (at, 1..=255u8).prop_map(|(at, xor)| Mutation::Flip { at, xor }),
         at.prop_map(|at| Mutation::Truncate { at }),
-        (at, prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        (at, prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
         (at, 0..LIES_I32.len()).prop_map(|(at, which)| Mutation::LieI32 { at, which }),
         (at, 0..LIES_I16.len()).prop_map(|(at, which)| Mutation::LieI16 { at, which }),
-        (at, 0..LIES_VARINT.len(), any::<bool>())
-            .prop_map(|(at, which, replace)| Mutation::LieVarint { at, which, replace }),
+        (at, 0..LIES_VARINT.len(), any::<bool>()).prop_map(|(at, which, replace)| Mutation::LieVarint {
+            at,
+            which,
+            replace
+        }),
     ]
 }
 
@@ -464,10 +395,7 @@ fn metadata_v1_claiming_i32_max_topics_is_a_decode_error() {
     frame.extend_from_slice(&[0, 1, b'a']);
     let err = decode_bounded(&frame).unwrap_err();
     assert!(invalid_length(&err), "{err}");
-    assert!(
-        err.to_string().contains("MetadataRequest v1: topics"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("MetadataRequest v1: topics"), "{err}");
 }
 
 #[test]
@@ -515,22 +443,13 @@ async fn read_one(input: &[u8], max_bytes: usize) -> (io::Result<Option<Bytes>>,
 
 #[tokio::test]
 async fn a_frame_claiming_2_gib_is_refused_before_allocating() {
-    for claim in [
-        0x8000_0000u32,
-        u32::MAX,
-        i32::MAX as u32,
-        DEFAULT_MAX_REQUEST_BYTES as u32 + 1,
-    ] {
+    for claim in [0x8000_0000u32, u32::MAX, i32::MAX as u32, DEFAULT_MAX_REQUEST_BYTES as u32 + 1] {
         let mut input = claim.to_be_bytes().to_vec();
         input.extend_from_slice(&[0; 64]);
         let (result, usage) = read_one(&input, DEFAULT_MAX_REQUEST_BYTES).await;
         let err = result.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        let size = err
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<FrameSizeError>())
-            .unwrap()
-            .size;
+        let size = err.get_ref().and_then(|e| e.downcast_ref::<FrameSizeError>()).unwrap().size;
         assert_eq!(size as u32, claim);
         assert!(usage.largest < BOUND_SLACK, "{usage:?}");
     }
@@ -552,8 +471,5 @@ async fn a_large_frame_is_buffered_in_proportion_to_its_size() {
     input.extend_from_slice(&payload);
     let (result, usage) = read_one(&input, DEFAULT_MAX_REQUEST_BYTES).await;
     assert_eq!(result.unwrap().unwrap().len(), payload.len());
-    assert!(
-        usage.largest <= 2 * payload.len() + BOUND_SLACK,
-        "{usage:?}"
-    );
+    assert!(usage.largest <= 2 * payload.len() + BOUND_SLACK, "{usage:?}");
 }

@@ -24,11 +24,7 @@ fn simulation_test_suites_pass() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
     eprintln!("{stderr}");
-    assert!(
-        output.status.success(),
-        "the simulation tests failed ({})",
-        output.status
-    );
+    assert!(output.status.success(), "the simulation tests failed ({})", output.status);
 
     let passed: u64 = stdout
         .lines()

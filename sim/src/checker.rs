@@ -35,11 +35,7 @@ pub struct Violation {
 impl Violation {
     /// A violation found by `checker` at `time_ns`.
     pub fn new(checker: &'static str, time_ns: u64, message: impl Into<String>) -> Self {
-        Violation {
-            checker,
-            time_ns,
-            message: message.into(),
-        }
+        Violation { checker, time_ns, message: message.into() }
     }
 }
 

@@ -20,11 +20,7 @@ use crate::seeds::{SeedRange, Shard};
 const MAX_FAILURE_LINES: usize = 20;
 
 #[derive(Parser)]
-#[command(
-    name = "cargo sim",
-    bin_name = "cargo sim",
-    about = "Run seedlog's deterministic simulation scenarios"
-)]
+#[command(name = "cargo sim", bin_name = "cargo sim", about = "Run seedlog's deterministic simulation scenarios")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,23 +93,12 @@ fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
         return Ok(run_one(scenario, seed, args.check_determinism));
     }
     let spec = args.seeds.as_deref().unwrap_or_default();
-    let range: SeedRange = spec
-        .parse()
-        .map_err(|e| UsageError(format!("--seeds: {e}")))?;
+    let range: SeedRange = spec.parse().map_err(|e| UsageError(format!("--seeds: {e}")))?;
     let shard = match &args.shard {
-        Some(s) => Some(
-            s.parse::<Shard>()
-                .map_err(|e| UsageError(format!("--shard: {e}")))?,
-        ),
+        Some(s) => Some(s.parse::<Shard>().map_err(|e| UsageError(format!("--shard: {e}")))?),
         None => None,
     };
-    Ok(run_sweep(
-        scenario,
-        spec,
-        range,
-        shard,
-        args.check_determinism,
-    ))
+    Ok(run_sweep(scenario, spec, range, shard, args.check_determinism))
 }
 
 fn sweep(spec: &str) -> Result<ExitCode, UsageError> {
@@ -125,24 +110,14 @@ fn sweep(spec: &str) -> Result<ExitCode, UsageError> {
             failed += 1;
         }
     }
-    println!(
-        "{} sweep scenarios={} seeds={spec} failed_scenarios={failed}",
-        verdict(failed == 0),
-        scenarios.len()
-    );
+    println!("{} sweep scenarios={} seeds={spec} failed_scenarios={failed}", verdict(failed == 0), scenarios.len());
     Ok(exit_code(failed == 0))
 }
 
 fn unknown_scenario(name: &str) -> UsageError {
     let known: Vec<&str> = scenarios::all().iter().map(|s| s.name()).collect();
-    let known = if known.is_empty() {
-        "(none registered)".to_string()
-    } else {
-        known.join(", ")
-    };
-    UsageError(format!(
-        "unknown scenario `{name}`; known scenarios: {known}"
-    ))
+    let known = if known.is_empty() { "(none registered)".to_string() } else { known.join(", ") };
+    UsageError(format!("unknown scenario `{name}`; known scenarios: {known}"))
 }
 
 fn run_once(scenario: &dyn Scenario, seed: u64, check_determinism: bool) -> SeedOutcome {
@@ -178,29 +153,18 @@ fn run_sweep(
     let (mut passed, mut failed) = (0u64, 0u64);
     for seed in range.seeds(shard) {
         let outcome = run_once(scenario, seed, check_determinism);
-        println!(
-            "{} seed={seed} trace_hash={:016x}",
-            verdict(outcome.passed),
-            outcome.trace_hash
-        );
+        println!("{} seed={seed} trace_hash={:016x}", verdict(outcome.passed), outcome.trace_hash);
         if outcome.passed {
             passed += 1;
         } else {
             failed += 1;
             print_failure_lines(&outcome);
             print_trace_path(&outcome);
-            println!(
-                "  reproduce: cargo sim run {} --seed {seed}",
-                scenario.name()
-            );
+            println!("  reproduce: cargo sim run {} --seed {seed}", scenario.name());
         }
         let _ = std::io::stdout().flush();
     }
-    println!(
-        "{} scenario={} seeds={spec} passed={passed} failed={failed}",
-        verdict(failed == 0),
-        scenario.name()
-    );
+    println!("{} scenario={} seeds={spec} passed={passed} failed={failed}", verdict(failed == 0), scenario.name());
     exit_code(failed == 0)
 }
 
@@ -224,10 +188,7 @@ fn print_trace_path(outcome: &SeedOutcome) {
 
 /// `<workspace>/reports/traces/NAME-seedN.jsonl`.
 pub fn trace_path(scenario: &str, seed: u64) -> PathBuf {
-    workspace_root()
-        .join("reports")
-        .join("traces")
-        .join(format!("{scenario}-seed{seed}.jsonl"))
+    workspace_root().join("reports").join("traces").join(format!("{scenario}-seed{seed}.jsonl"))
 }
 
 fn workspace_root() -> PathBuf {

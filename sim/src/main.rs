@@ -29,17 +29,7 @@ mod launcher {
         rustflags.push(" --cfg madsim");
         let status = Command::new(&cargo)
             .current_dir(root)
-            .args([
-                "run",
-                "-q",
-                "-p",
-                "sim",
-                "--bin",
-                "sim",
-                "--profile",
-                "sim",
-                "--target-dir",
-            ])
+            .args(["run", "-q", "-p", "sim", "--bin", "sim", "--profile", "sim", "--target-dir"])
             .arg(root.join("target").join("sim"))
             .arg("--")
             .args(std::env::args_os().skip(1))

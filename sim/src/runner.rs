@@ -123,11 +123,7 @@ pub fn run_seed_checking_determinism(scenario: &dyn Scenario, seed: u64) -> Seed
 }
 
 /// The body of the run's thread: returns the simulated time the supervisor took.
-fn simulate(
-    scenario: &dyn Scenario,
-    seed: u64,
-    recorder: &TraceRecorder,
-) -> Result<Duration, String> {
+fn simulate(scenario: &dyn Scenario, seed: u64, recorder: &TraceRecorder) -> Result<Duration, String> {
     let subscriber = Registry::default().with(recorder.layer());
     tracing::subscriber::with_default(subscriber, || {
         // Built inside the subscriber's scope: madsim creates its supervisor's `node` span here.
@@ -143,12 +139,7 @@ fn simulate(
         // Dropping the runtime drops the nodes' remaining tasks; their destructors may panic.
         let dropped = catch_unwind(AssertUnwindSafe(move || drop(runtime)));
         let elapsed = result.map_err(|payload| panic_message(payload.as_ref()))?;
-        dropped.map_err(|payload| {
-            format!(
-                "while dropping the runtime: {}",
-                panic_message(payload.as_ref())
-            )
-        })?;
+        dropped.map_err(|payload| format!("while dropping the runtime: {}", panic_message(payload.as_ref())))?;
         Ok(elapsed)
     })
 }
@@ -171,11 +162,7 @@ fn first_divergence(a: &str, b: &str) -> (usize, String, String) {
             (Some(x), Some(y)) if x == y => line += 1,
             (None, None) => return (line, String::new(), String::new()),
             (x, y) => {
-                return (
-                    line,
-                    x.unwrap_or("").to_string(),
-                    y.unwrap_or("").to_string(),
-                );
+                return (line, x.unwrap_or("").to_string(), y.unwrap_or("").to_string());
             }
         }
     }

@@ -32,9 +32,7 @@ impl FromStr for SeedRange {
             .or_else(|| s.split_once(".."))
             .ok_or_else(|| format!("seed range `{s}` is not of the form A..B (inclusive)"))?;
         let parse = |x: &str| {
-            x.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("seed range `{s}`: `{x}` is not a seed (an unsigned integer)"))
+            x.trim().parse::<u64>().map_err(|_| format!("seed range `{s}`: `{x}` is not a seed (an unsigned integer)"))
         };
         let (first, last) = (parse(a)?, parse(b)?);
         if first > last {
@@ -93,18 +91,11 @@ mod tests {
     #[test]
     fn shards_partition_the_range() {
         let r: SeedRange = "10..20".parse().unwrap();
-        let mut all: Vec<u64> = (0..3)
-            .flat_map(|i| {
-                r.seeds(Some(Shard { index: i, count: 3 }))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut all: Vec<u64> =
+            (0..3).flat_map(|i| r.seeds(Some(Shard { index: i, count: 3 })).collect::<Vec<_>>()).collect();
         all.sort();
         assert_eq!(all, (10..=20).collect::<Vec<_>>());
-        assert_eq!(
-            r.seeds(Some("1/3".parse().unwrap())).collect::<Vec<_>>(),
-            vec![11, 14, 17, 20]
-        );
+        assert_eq!(r.seeds(Some("1/3".parse().unwrap())).collect::<Vec<_>>(), vec![11, 14, 17, 20]);
         assert!("3/3".parse::<Shard>().is_err());
         assert!("0/0".parse::<Shard>().is_err());
     }

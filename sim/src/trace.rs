@@ -134,16 +134,12 @@ impl TraceRecorder {
             checkers,
             closed: false,
         };
-        TraceRecorder {
-            state: Arc::new(Mutex::new(state)),
-        }
+        TraceRecorder { state: Arc::new(Mutex::new(state)) }
     }
 
     /// The layer to install (thread-locally) for the run.
     pub fn layer(&self) -> TraceLayer {
-        TraceLayer {
-            recorder: self.clone(),
-        }
+        TraceLayer { recorder: self.clone() }
     }
 
     /// Ends the run: events after this (tasks dropped with the runtime) are not traced.
@@ -172,9 +168,7 @@ impl TraceRecorder {
 
     /// A panicking checker poisons the lock; the trace itself is still whole.
     fn lock(&self) -> MutexGuard<'_, TraceState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn record(&self, event: TraceEvent) {
@@ -183,10 +177,7 @@ impl TraceRecorder {
             Ok(state) => state,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
-                panic!(
-                    "a checker emitted a tracing event (`{}`); checkers must not",
-                    event.name
-                )
+                panic!("a checker emitted a tracing event (`{}`); checkers must not", event.name)
             }
         };
         if state.closed {
@@ -242,11 +233,7 @@ where
         let node = ctx
             .event_scope(event)
             .and_then(|scope| {
-                scope.into_iter().find_map(|span| {
-                    span.extensions()
-                        .get::<NodeLabel>()
-                        .map(|label| label.0.clone())
-                })
+                scope.into_iter().find_map(|span| span.extensions().get::<NodeLabel>().map(|label| label.0.clone()))
             })
             .unwrap_or_else(|| SUPERVISOR_NODE.to_string());
         let mut fields = FieldsVisitor::default();
@@ -254,22 +241,15 @@ where
         let time_ns = madsim::time::TimeHandle::try_current()
             .map(|time| u64::try_from(time.elapsed().as_nanos()).unwrap_or(u64::MAX))
             .unwrap_or_else(|| self.recorder.last_time_ns());
-        self.recorder.record(TraceEvent {
-            time_ns,
-            node,
-            name: meta.name().to_string(),
-            fields: fields.0,
-        });
+        self.recorder.record(TraceEvent { time_ns, node, name: meta.name().to_string(), fields: fields.0 });
     }
 }
 
 /// `seedlog`, `seedlog::…`, `sim`, `sim::…`.
 fn is_traced_target(target: &str) -> bool {
-    ["seedlog", "sim"].iter().any(|root| {
-        target
-            .strip_prefix(root)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    })
+    ["seedlog", "sim"]
+        .iter()
+        .any(|root| target.strip_prefix(root).is_some_and(|rest| rest.is_empty() || rest.starts_with("::")))
 }
 
 #[derive(Default)]
@@ -347,16 +327,8 @@ mod tests {
         let mut fields = BTreeMap::new();
         fields.insert("z".to_string(), FieldValue::I64(-1));
         fields.insert("a".to_string(), FieldValue::Str("x".into()));
-        let ev = TraceEvent {
-            time_ns: 5,
-            node: "b1".into(),
-            name: "n".into(),
-            fields,
-        };
-        assert_eq!(
-            ev.to_json_line(),
-            r#"{"time_ns":5,"node":"b1","name":"n","fields":{"a":"x","z":-1}}"#
-        );
+        let ev = TraceEvent { time_ns: 5, node: "b1".into(), name: "n".into(), fields };
+        assert_eq!(ev.to_json_line(), r#"{"time_ns":5,"node":"b1","name":"n","fields":{"a":"x","z":-1}}"#);
         assert_eq!(ev.i64("z"), Some(-1));
         assert_eq!(ev.u64("z"), None);
         assert_eq!(ev.str("a"), Some("x"));

@@ -62,11 +62,7 @@ impl World {
     /// A world with no nodes, its randomness derived from `seed`. Must run inside the
     /// simulation (in `supervise`).
     pub fn new(seed: u64) -> Self {
-        World {
-            handle: Handle::current(),
-            rng: RefCell::new(seeded(seed)),
-            nodes: RefCell::new(BTreeMap::new()),
-        }
+        World { handle: Handle::current(), rng: RefCell::new(seeded(seed)), nodes: RefCell::new(BTreeMap::new()) }
     }
 
     /// madsim's handle, for what the world does not wrap yet (pause, network plugins).
@@ -98,28 +94,17 @@ impl World {
         self.add_node_with_disk(name, move |seed| MemDisk::with_faults(seed, faults), init)
     }
 
-    fn add_node_with_disk<F, Fut>(
-        &self,
-        name: &str,
-        disk: impl FnOnce(u64) -> MemDisk,
-        init: F,
-    ) -> NodeId
+    fn add_node_with_disk<F, Fut>(&self, name: &str, disk: impl FnOnce(u64) -> MemDisk, init: F) -> NodeId
     where
         F: Fn(NodeEnv) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        assert!(
-            !self.nodes.borrow().contains_key(name),
-            "node `{name}` already exists"
-        );
+        assert!(!self.nodes.borrow().contains_key(name), "node `{name}` already exists");
         let mut node_rng = self.fork_rng();
         let disk = Arc::new(disk(node_rng.random()));
         let clock = Clock::system();
         let ip = node_ip(self.nodes.borrow().len());
-        let incarnations = Mutex::new(Incarnations {
-            next: 0,
-            rng: fork(&mut node_rng),
-        });
+        let incarnations = Mutex::new(Incarnations { next: 0, rng: fork(&mut node_rng) });
         let env = (name.to_string(), disk.clone(), clock.clone());
         let node = self
             .handle
@@ -141,13 +126,7 @@ impl World {
             })
             .build();
         let id = node.id();
-        let sim_node = SimNode {
-            id,
-            ip,
-            disk,
-            clock,
-            killed: Cell::new(false),
-        };
+        let sim_node = SimNode { id, ip, disk, clock, killed: Cell::new(false) };
         self.nodes.borrow_mut().insert(name.to_string(), sim_node);
         id
     }
@@ -209,9 +188,7 @@ impl World {
 
     fn with_node<T>(&self, name: &str, f: impl FnOnce(&SimNode) -> T) -> T {
         let nodes = self.nodes.borrow();
-        let node = nodes
-            .get(name)
-            .unwrap_or_else(|| panic!("no node named `{name}`"));
+        let node = nodes.get(name).unwrap_or_else(|| panic!("no node named `{name}`"));
         f(node)
     }
 }

@@ -35,11 +35,7 @@ impl Scenario for Ping {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        vec![Box::new(PongCounter {
-            broken: self.broken_checker,
-            pongs: 0,
-            violations: vec![],
-        })]
+        vec![Box::new(PongCounter { broken: self.broken_checker, pongs: 0, violations: vec![] })]
     }
 
     fn time_limit(&self) -> Duration {
@@ -52,9 +48,7 @@ impl Scenario for Ping {
             let world = World::new(seed);
             world.add_node("server", server);
             let server_addr = SocketAddr::new(world.ip("server"), PORT);
-            world.add_node("client", move |env| {
-                client(env, server_addr, this.panic_in_node)
-            });
+            world.add_node("client", move |env| client(env, server_addr, this.panic_in_node));
             let mut rng = world.fork_rng();
             tokio::time::sleep(Duration::from_millis(rng.random_range(5..50))).await;
             world.kill("server");
@@ -71,9 +65,7 @@ impl Scenario for Ping {
 
 async fn server(env: NodeEnv) {
     tracing::info!(name: "server_started", target: "sim::ping", incarnation = env.incarnation);
-    let listener = TcpListener::bind(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), PORT))
-        .await
-        .expect("bind");
+    let listener = TcpListener::bind(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), PORT)).await.expect("bind");
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;
@@ -146,28 +138,20 @@ impl Checker for PongCounter {
         self.pongs += 1;
         if self.broken {
             let seq = ev.u64("seq").unwrap_or_default();
-            self.violations.push(Violation::new(
-                self.name(),
-                ev.time_ns,
-                format!("pong {seq} while broken"),
-            ));
+            self.violations.push(Violation::new(self.name(), ev.time_ns, format!("pong {seq} while broken")));
         }
     }
 
     fn finish(&mut self) -> Vec<Violation> {
         if self.pongs == 0 {
-            self.violations
-                .push(Violation::new(self.name(), 0, "no pong at all"));
+            self.violations.push(Violation::new(self.name(), 0, "no pong at all"));
         }
         std::mem::take(&mut self.violations)
     }
 }
 
 fn events(jsonl: &str) -> Vec<serde_json::Value> {
-    jsonl
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each trace line is JSON"))
-        .collect()
+    jsonl.lines().map(|line| serde_json::from_str(line).expect("each trace line is JSON")).collect()
 }
 
 #[test]
@@ -198,36 +182,17 @@ fn determinism_check_passes_for_a_deterministic_scenario() {
 
 #[test]
 fn a_violation_fails_the_seed() {
-    let outcome = run_seed(
-        &Ping {
-            broken_checker: true,
-            ..Ping::default()
-        },
-        4,
-    );
+    let outcome = run_seed(&Ping { broken_checker: true, ..Ping::default() }, 4);
     assert!(!outcome.passed);
     assert!(outcome.panic.is_none());
     assert!(!outcome.violations.is_empty());
-    assert!(outcome
-        .violations
-        .iter()
-        .all(|v| v.checker == "PongCounter"));
-    assert!(
-        outcome.failure_lines()[0].starts_with("PongCounter at "),
-        "{:?}",
-        outcome.failure_lines()
-    );
+    assert!(outcome.violations.iter().all(|v| v.checker == "PongCounter"));
+    assert!(outcome.failure_lines()[0].starts_with("PongCounter at "), "{:?}", outcome.failure_lines());
 }
 
 #[test]
 fn a_supervisor_panic_fails_the_seed_not_the_process() {
-    let outcome = run_seed(
-        &Ping {
-            panic_in_supervisor: true,
-            ..Ping::default()
-        },
-        5,
-    );
+    let outcome = run_seed(&Ping { panic_in_supervisor: true, ..Ping::default() }, 5);
     assert!(!outcome.passed);
     let panic = outcome.panic.expect("the panic is reported");
     assert!(panic.contains("supervisor gives up"), "{panic}");
@@ -236,13 +201,7 @@ fn a_supervisor_panic_fails_the_seed_not_the_process() {
 
 #[test]
 fn a_node_panic_fails_the_seed_not_the_process() {
-    let outcome = run_seed(
-        &Ping {
-            panic_in_node: true,
-            ..Ping::default()
-        },
-        6,
-    );
+    let outcome = run_seed(&Ping { panic_in_node: true, ..Ping::default() }, 6);
     assert!(!outcome.passed);
     let panic = outcome.panic.expect("the panic is reported");
     assert!(panic.contains("client node panics"), "{panic}");
@@ -250,13 +209,7 @@ fn a_node_panic_fails_the_seed_not_the_process() {
 
 #[test]
 fn the_time_limit_fails_the_seed() {
-    let outcome = run_seed(
-        &Ping {
-            time_limit: Some(Duration::from_secs(1)),
-            ..Ping::default()
-        },
-        8,
-    );
+    let outcome = run_seed(&Ping { time_limit: Some(Duration::from_secs(1)), ..Ping::default() }, 8);
     assert!(!outcome.passed);
     let panic = outcome.panic.expect("the time limit panics");
     assert!(panic.contains("time limit"), "{panic}");
@@ -287,9 +240,7 @@ fn trace_lines_are_json_with_time_node_and_name() {
     assert_eq!(killed[0]["node"], "sim");
     assert_eq!(killed[0]["fields"]["node"], "server");
     assert_eq!(named("node_restarted").count(), 1);
-    let incarnations: Vec<_> = named("server_started")
-        .map(|ev| ev["fields"]["incarnation"].as_u64())
-        .collect();
+    let incarnations: Vec<_> = named("server_started").map(|ev| ev["fields"]["incarnation"].as_u64()).collect();
     assert_eq!(incarnations, vec![Some(0), Some(1)]);
     assert!(named("pong_received").all(|ev| ev["node"] == "client" && ev["fields"]["ok"] == true));
     assert!(named("ping_answered").all(|ev| ev["node"] == "server"));
@@ -302,11 +253,7 @@ fn trace_lines_are_json_with_time_node_and_name() {
 #[test]
 fn trace_events_have_typed_accessors() {
     let outcome = run_seed(&Ping::default(), 10);
-    let first_pong = outcome
-        .trace_jsonl
-        .lines()
-        .find(|line| line.contains("\"pong_received\""))
-        .expect("a pong");
+    let first_pong = outcome.trace_jsonl.lines().find(|line| line.contains("\"pong_received\"")).expect("a pong");
     let value: serde_json::Value = serde_json::from_str(first_pong).unwrap();
     assert_eq!(value["fields"]["seq"], 0);
     assert_eq!(value["fields"]["reply"], 1);

@@ -32,12 +32,14 @@ pub fn record_times(batch: &[u8]) -> Result<Vec<RecordTime>, String> {
     let mut reader = VarReader { buf: &records, at: 0 };
     for _ in 0..count {
         let length = usize::try_from(reader.varlong()?).map_err(|_| "negative record length".to_string())?;
-        let end = reader.at.checked_add(length).filter(|end| *end <= records.len()).ok_or("record runs past the batch")?;
+        let end =
+            reader.at.checked_add(length).filter(|end| *end <= records.len()).ok_or("record runs past the batch")?;
         reader.byte()?; // attributes
         let timestamp_delta = reader.varlong()?;
         let offset_delta = reader.varlong()?;
         reader.at = end;
-        let timestamp_ms = if log_append_time { header.max_timestamp } else { header.base_timestamp.saturating_add(timestamp_delta) };
+        let timestamp_ms =
+            if log_append_time { header.max_timestamp } else { header.base_timestamp.saturating_add(timestamp_delta) };
         out.push(RecordTime { offset: header.base_offset + offset_delta, timestamp_ms });
     }
     Ok(out)
@@ -73,7 +75,8 @@ fn snappy(body: &[u8], cap: usize) -> Result<Vec<u8>, String> {
     let mut at = XERIAL_MAGIC.len() + 8;
     let mut out = Vec::new();
     while at < body.len() {
-        let len_bytes: [u8; 4] = body.get(at..at + 4).and_then(|b| b.try_into().ok()).ok_or("truncated snappy frame")?;
+        let len_bytes: [u8; 4] =
+            body.get(at..at + 4).and_then(|b| b.try_into().ok()).ok_or("truncated snappy frame")?;
         let len = u32::from_be_bytes(len_bytes) as usize;
         let block = body.get(at + 4..at + 4 + len).ok_or("truncated snappy block")?;
         out.extend(snappy_block(block, cap - out.len())?);
@@ -128,11 +131,14 @@ mod tests {
         let mut bytes = batch(&records, ProducerFields::NONE).to_vec();
         crate::storage::record_batch::set_base_offset(&mut bytes, 40);
         let times = record_times(&bytes).unwrap();
-        assert_eq!(times, vec![
-            RecordTime { offset: 40, timestamp_ms: 1_000 },
-            RecordTime { offset: 41, timestamp_ms: 1_010 },
-            RecordTime { offset: 42, timestamp_ms: 1_020 },
-        ]);
+        assert_eq!(
+            times,
+            vec![
+                RecordTime { offset: 40, timestamp_ms: 1_000 },
+                RecordTime { offset: 41, timestamp_ms: 1_010 },
+                RecordTime { offset: 42, timestamp_ms: 1_020 },
+            ]
+        );
     }
 
     #[test]

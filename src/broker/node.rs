@@ -73,17 +73,20 @@ impl Node {
     /// Recovers the logs in `log.dirs` and binds the first broker listener.
     pub async fn build(env: NodeEnv) -> Result<Node, NodeError> {
         let NodeEnv { config, disk, clock, mut rng } = env;
-        let listener_config = config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
+        let listener_config =
+            config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
         let log_dir = config.log_dir().to_path_buf();
         disk.create_dir_all(&log_dir).await?;
         let cluster_id = load_cluster_id(disk.as_ref(), &log_dir, config.node_id, &mut rng).await?;
         let config = Arc::new(config);
-        let topics = Arc::new(Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng)).await?);
+        let topics =
+            Arc::new(Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng)).await?);
         let producer_ids = ProducerIds::load(disk.clone(), log_dir).await?;
         let listener = TcpListener::bind(listener_config.bind_address()).await.map_err(NodeError::Listen)?;
         let bound = listener.local_addr().map_err(NodeError::Listen)?;
         let advertised = config.advertised_listener(&listener_config.name).cloned().unwrap_or(listener_config);
-        let advertised_host = if advertised.host.is_empty() { "127.0.0.1".to_string() } else { advertised.host.clone() };
+        let advertised_host =
+            if advertised.host.is_empty() { "127.0.0.1".to_string() } else { advertised.host.clone() };
         let advertised_port = if advertised.port == 0 { bound.port() } else { advertised.port };
         let ctx = Arc::new(BrokerContext {
             node_id: config.node_id,
@@ -140,8 +143,10 @@ impl Node {
 /// `log.flush.scheduler.interval.ms`: time-based flushes and checkpoints;
 /// `log.retention.check.interval.ms`: retention, below each partition's high watermark.
 async fn periodic_work(ctx: Arc<BrokerContext>) {
-    let flush_every = Duration::from_millis(u64::try_from(ctx.config.log_flush_scheduler_interval_ms.max(10)).unwrap_or(1000));
-    let retention_every = Duration::from_millis(u64::try_from(ctx.config.log_retention_check_interval_ms.max(10)).unwrap_or(300_000));
+    let flush_every =
+        Duration::from_millis(u64::try_from(ctx.config.log_flush_scheduler_interval_ms.max(10)).unwrap_or(1000));
+    let retention_every =
+        Duration::from_millis(u64::try_from(ctx.config.log_retention_check_interval_ms.max(10)).unwrap_or(300_000));
     let mut flush_tick = tokio::time::interval(flush_every);
     let mut retention_tick = tokio::time::interval(retention_every);
     loop {
@@ -182,7 +187,12 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
 
 /// Reads `meta.properties` (Kafka's: `version`, `node.id`, `cluster.id`), writing it with a
 /// new cluster id on first start. A log directory formatted for another node is refused.
-async fn load_cluster_id(disk: &dyn Disk, log_dir: &Path, node_id: i32, rng: &mut NodeRng) -> Result<String, NodeError> {
+async fn load_cluster_id(
+    disk: &dyn Disk,
+    log_dir: &Path,
+    node_id: i32,
+    rng: &mut NodeRng,
+) -> Result<String, NodeError> {
     let path = log_dir.join("meta.properties");
     if disk.exists(&path).await? {
         let file = disk.open(&path, OpenMode::Existing).await?;

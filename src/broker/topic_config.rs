@@ -339,9 +339,15 @@ mod tests {
     #[test]
     fn overrides_build_a_log_config() {
         let broker = BrokerConfig::from_properties("log.retention.hours=1\nlog.segment.bytes=4096", &[]).unwrap();
-        let pairs = [("retention.ms", " 5000 "), ("segment.ms", "60000"), ("flush.messages", "1"),
-            ("max.message.bytes", "2048"), ("min.insync.replicas", "2"), ("message.timestamp.type", "LogAppendTime"),
-            ("cleanup.policy", "delete")];
+        let pairs = [
+            ("retention.ms", " 5000 "),
+            ("segment.ms", "60000"),
+            ("flush.messages", "1"),
+            ("max.message.bytes", "2048"),
+            ("min.insync.replicas", "2"),
+            ("message.timestamp.type", "LogAppendTime"),
+            ("cleanup.policy", "delete"),
+        ];
         let topic = build(&broker, &pairs).unwrap();
         assert_eq!(topic.get("retention.ms"), Some("5000"));
         let log = topic.log_config(&broker);
@@ -377,7 +383,8 @@ mod tests {
         assert_eq!(error_key(&[("message.timestamp.type", "Now")]), "message.timestamp.type");
         assert_eq!(error_key(&[("cleanup.policy", "compact")]), "cleanup.policy");
         let error = build(&BrokerConfig::default(), &[("segment.bytes", "abc")]).unwrap_err();
-        let expected = "Invalid value abc for configuration segment.bytes: expected a positive integer >= 1024, got \"abc\"";
+        let expected =
+            "Invalid value abc for configuration segment.bytes: expected a positive integer >= 1024, got \"abc\"";
         assert_eq!(error.error_message(), expected);
         let error = build(&BrokerConfig::default(), &[("cleanup.policy", "compact")]).unwrap_err();
         assert!(error.error_message().contains("not supported yet"));
@@ -419,7 +426,10 @@ mod tests {
         assert_eq!(text, "cleanup.policy=delete\nretention.bytes=-1\nsegment.ms=10\n");
         assert_eq!(TopicConfig::from_properties(&text).unwrap(), topic);
         assert_eq!(TopicConfig::from_properties("").unwrap(), TopicConfig::default());
-        assert!(matches!(TopicConfig::from_properties("a=1\nsegment.ms"), Err(TopicConfigError::Syntax { line: 2, .. })));
+        assert!(matches!(
+            TopicConfig::from_properties("a=1\nsegment.ms"),
+            Err(TopicConfigError::Syntax { line: 2, .. })
+        ));
         assert_eq!(TopicConfig::from_properties("segment.ms=0").unwrap_err().key(), Some("segment.ms"));
         assert_eq!(TopicConfig::from_properties("foo=1").unwrap_err().key(), Some("foo"));
     }

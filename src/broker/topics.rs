@@ -129,7 +129,12 @@ pub struct Topics {
 impl Topics {
     /// Opens every topic found in the log directory (recovering each log) and finishes
     /// interrupted deletions.
-    pub async fn load(disk: Arc<dyn Disk>, broker: Arc<BrokerConfig>, clock: Clock, rng: NodeRng) -> Result<Topics, TopicError> {
+    pub async fn load(
+        disk: Arc<dyn Disk>,
+        broker: Arc<BrokerConfig>,
+        clock: Clock,
+        rng: NodeRng,
+    ) -> Result<Topics, TopicError> {
         let log_dir = broker.log_dir().to_path_buf();
         disk.create_dir_all(&log_dir).await?;
         let mut found: BTreeMap<String, Vec<(i32, PathBuf)>> = BTreeMap::new();
@@ -177,7 +182,8 @@ impl Topics {
         for index in 0..total {
             let dir = self.partition_dir(name, index);
             let partition = if dirs.iter().any(|(i, _)| *i == index) {
-                let log = Log::open(self.disk.clone(), dir, config.log_config(&self.broker), self.clock.now_ms()).await?;
+                let log =
+                    Log::open(self.disk.clone(), dir, config.log_config(&self.broker), self.clock.now_ms()).await?;
                 self.start_partition(name, index, log)
             } else {
                 warn!(name: "partition_creation_completed", topic = name, partition = index);
@@ -242,7 +248,9 @@ impl Topics {
         }
         let partitions = if new.partitions == -1 { self.broker.num_partitions } else { new.partitions };
         if partitions < 1 {
-            return Err(TopicError::InvalidPartitions(format!("Number of partitions must be larger than 0, got {partitions}.")));
+            return Err(TopicError::InvalidPartitions(format!(
+                "Number of partitions must be larger than 0, got {partitions}."
+            )));
         }
         let replication_factor =
             if new.replication_factor == -1 { self.broker.default_replication_factor } else { new.replication_factor };
@@ -273,14 +281,16 @@ impl Topics {
         // The metadata file is written last: a directory without it is ignored at start-up.
         write_durably(self.disk.as_ref(), &dir.join(METADATA_FILE), metadata.into_bytes()).await?;
         self.disk.sync_dir(dir).await?;
-        let log = Log::open(self.disk.clone(), dir.to_path_buf(), config.log_config(&self.broker), self.clock.now_ms()).await?;
+        let log = Log::open(self.disk.clone(), dir.to_path_buf(), config.log_config(&self.broker), self.clock.now_ms())
+            .await?;
         Ok(self.start_partition(topic, index, log))
     }
 
     /// Adds partitions up to `total` (CreatePartitions).
     pub async fn add_partitions(&self, name: &str, total: i32, validate_only: bool) -> Result<(), TopicError> {
         let _admin = self.admin.lock().await;
-        let topic = self.get(name).await.ok_or_else(|| TopicError::UnknownTopic(format!("Topic '{name}' does not exist.")))?;
+        let topic =
+            self.get(name).await.ok_or_else(|| TopicError::UnknownTopic(format!("Topic '{name}' does not exist.")))?;
         let current = topic.partitions.len() as i32;
         if total <= current {
             return Err(TopicError::InvalidPartitions(format!(
@@ -310,7 +320,8 @@ impl Topics {
         let mut doomed = Vec::new();
         for partition in &topic.partitions {
             let dir = self.partition_dir(name, partition.index());
-            let renamed = self.log_dir.join(format!("{name}-{}.{}{DELETE_SUFFIX}", partition.index(), topic.id.simple()));
+            let renamed =
+                self.log_dir.join(format!("{name}-{}.{}{DELETE_SUFFIX}", partition.index(), topic.id.simple()));
             self.disk.rename(&dir, &renamed).await?;
             doomed.push(renamed);
         }
@@ -408,7 +419,8 @@ async fn read_topic_config(disk: &dyn Disk, dir: &Path) -> Result<TopicConfig, T
         return Ok(TopicConfig::default());
     }
     let text = read_small_file(disk, &path).await?;
-    TopicConfig::from_properties(&text).map_err(|e| TopicError::Storage(format!("{}: {}", path.display(), e.error_message())))
+    TopicConfig::from_properties(&text)
+        .map_err(|e| TopicError::Storage(format!("{}: {}", path.display(), e.error_message())))
 }
 
 /// Writes a small file atomically and durably (temp file, fsync, rename; the caller syncs

@@ -136,9 +136,9 @@ impl Admin {
     pub async fn create_topic(&self, topic: &NewTopic) -> Result<Uuid> {
         let mut results = self.create_topics(std::slice::from_ref(topic), false).await?;
         let found = results.iter().position(|(name, _)| *name == topic.name);
-        let (_, result) = found.map(|i| results.swap_remove(i)).ok_or_else(|| {
-            ClientError::Protocol(format!("no CreateTopics answer for {}", topic.name))
-        })?;
+        let (_, result) = found
+            .map(|i| results.swap_remove(i))
+            .ok_or_else(|| ClientError::Protocol(format!("no CreateTopics answer for {}", topic.name)))?;
         result
     }
 
@@ -258,7 +258,11 @@ impl Admin {
         for result in response.results.iter().filter(|r| r.resource_name.as_str() == name) {
             if result.error_code != code::NONE {
                 let context = format!("describe configs of {name}");
-                return Err(ClientError::kafka_with_message(result.error_code, result.error_message.as_deref(), context));
+                return Err(ClientError::kafka_with_message(
+                    result.error_code,
+                    result.error_message.as_deref(),
+                    context,
+                ));
             }
             entries.extend(result.configs.iter().map(|c| ConfigEntry {
                 name: c.name.to_string(),

@@ -38,11 +38,7 @@ pub struct ApiVersionTable {
 impl ApiVersionTable {
     /// The broker's ranges, from its ApiVersions response.
     pub fn from_response(response: &ApiVersionsResponse) -> Self {
-        let broker = response
-            .api_keys
-            .iter()
-            .map(|api| (api.api_key, (api.min_version, api.max_version)))
-            .collect();
+        let broker = response.api_keys.iter().map(|api| (api.api_key, (api.min_version, api.max_version))).collect();
         ApiVersionTable { broker }
     }
 

@@ -68,7 +68,8 @@ impl Cluster {
     /// The open connection to broker `node_id`, by its address in the metadata.
     pub async fn broker_connection(&self, node_id: i32) -> Result<Arc<Connection>> {
         let address = self.with_metadata(|m| m.broker(node_id).map(|b| b.address()));
-        let address = address.ok_or_else(|| ClientError::Connection(format!("broker {node_id} is not in the metadata")))?;
+        let address =
+            address.ok_or_else(|| ClientError::Connection(format!("broker {node_id} is not in the metadata")))?;
         self.connection_to(&address).await
     }
 
@@ -182,7 +183,10 @@ impl Cluster {
                 return Err(ClientError::kafka(code::UNKNOWN_TOPIC_OR_PARTITION, format!("topic {topic}")));
             };
             let Some(p) = info.partition(partition) else {
-                return Err(ClientError::kafka(code::UNKNOWN_TOPIC_OR_PARTITION, format!("partition {topic}-{partition}")));
+                return Err(ClientError::kafka(
+                    code::UNKNOWN_TOPIC_OR_PARTITION,
+                    format!("partition {topic}-{partition}"),
+                ));
             };
             match p.leader {
                 leader if leader >= 0 => Ok(leader),

@@ -118,14 +118,7 @@ impl Connection {
         });
         let reader = crate::runtime::spawn(read_responses(read_half, shared.clone(), config.max_response_bytes));
         let writer: BoxedWriter = Box::new(write_half);
-        Connection {
-            peer,
-            config,
-            shared,
-            writer: tokio::sync::Mutex::new(writer),
-            versions: OnceLock::new(),
-            reader,
-        }
+        Connection { peer, config, shared, writer: tokio::sync::Mutex::new(writer), versions: OnceLock::new(), reader }
     }
 
     /// The address this connection was opened to.

@@ -165,8 +165,11 @@ async fn negotiation_learns_the_brokers_ranges() {
     let negotiation = tokio::spawn(async move { client.negotiate_versions().await });
     let header = read_request(&mut peer).await;
     assert_eq!((header.request_api_key, header.request_api_version), (ApiKey::ApiVersions as i16, 3));
-    let response = ApiVersionsResponse::default()
-        .with_api_keys(vec![api(ApiKey::ApiVersions, 0, 3), api(ApiKey::Produce, 3, 9), api(ApiKey::Metadata, 0, 12)]);
+    let response = ApiVersionsResponse::default().with_api_keys(vec![
+        api(ApiKey::ApiVersions, 0, 3),
+        api(ApiKey::Produce, 3, 9),
+        api(ApiKey::Metadata, 0, 12),
+    ]);
     write_response(&mut peer, &header, &response, 3).await;
     negotiation.await.unwrap().unwrap();
     assert_eq!(connection.version(ApiKey::Produce).unwrap(), 9);
@@ -181,11 +184,13 @@ async fn negotiation_falls_back_when_the_broker_knows_an_older_api_versions() {
     let negotiation = tokio::spawn(async move { client.negotiate_versions().await });
     let header = read_request(&mut peer).await;
     // Kafka answers an unknown ApiVersions version with a v0 body and UNSUPPORTED_VERSION.
-    let refusal = ApiVersionsResponse::default().with_error_code(35).with_api_keys(vec![api(ApiKey::ApiVersions, 0, 2)]);
+    let refusal =
+        ApiVersionsResponse::default().with_error_code(35).with_api_keys(vec![api(ApiKey::ApiVersions, 0, 2)]);
     write_response(&mut peer, &header, &refusal, 0).await;
     let retry = read_request(&mut peer).await;
     assert_eq!(retry.request_api_version, 2);
-    let response = ApiVersionsResponse::default().with_api_keys(vec![api(ApiKey::ApiVersions, 0, 2), api(ApiKey::Fetch, 4, 11)]);
+    let response =
+        ApiVersionsResponse::default().with_api_keys(vec![api(ApiKey::ApiVersions, 0, 2), api(ApiKey::Fetch, 4, 11)]);
     write_response(&mut peer, &retry, &response, 2).await;
     negotiation.await.unwrap().unwrap();
     assert_eq!(connection.version(ApiKey::Fetch).unwrap(), 11);

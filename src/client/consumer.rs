@@ -167,7 +167,8 @@ impl Consumer {
                 return Ok(records);
             }
             if !progressed {
-                let backoff = self.cluster.retry_backoff().min(deadline.saturating_duration_since(crate::runtime::now()));
+                let backoff =
+                    self.cluster.retry_backoff().min(deadline.saturating_duration_since(crate::runtime::now()));
                 tokio::time::sleep(backoff).await;
             }
         }
@@ -180,7 +181,9 @@ impl Consumer {
             match (state.position, state.start) {
                 (Some(_), _) => {}
                 (None, StartOffset::Offset(offset)) => state.position = Some(offset),
-                (None, StartOffset::Earliest) => lookups.entry((tp.topic.clone(), true)).or_default().push(tp.partition),
+                (None, StartOffset::Earliest) => {
+                    lookups.entry((tp.topic.clone(), true)).or_default().push(tp.partition)
+                }
                 (None, StartOffset::Latest) => lookups.entry((tp.topic.clone(), false)).or_default().push(tp.partition),
             }
         }
@@ -265,7 +268,9 @@ impl Consumer {
             .with_topics(
                 topics
                     .into_iter()
-                    .map(|(topic, partitions)| FetchTopic::default().with_topic(topic_name(topic)).with_partitions(partitions))
+                    .map(|(topic, partitions)| {
+                        FetchTopic::default().with_topic(topic_name(topic)).with_partitions(partitions)
+                    })
                     .collect(),
             )
     }
@@ -292,12 +297,17 @@ impl Consumer {
                     OffsetReset::Earliest => StartOffset::Earliest,
                     OffsetReset::Latest => StartOffset::Latest,
                     OffsetReset::None => {
-                        return Err(ClientError::kafka(code::OFFSET_OUT_OF_RANGE, format!("fetch {tp} at {fetched_at}")));
+                        return Err(ClientError::kafka(
+                            code::OFFSET_OUT_OF_RANGE,
+                            format!("fetch {tp} at {fetched_at}"),
+                        ));
                     }
                 };
                 return Ok(false);
             }
-            error_code if super::error::invalidates_metadata(error_code) || super::error::is_retriable_code(error_code) => {
+            error_code
+                if super::error::invalidates_metadata(error_code) || super::error::is_retriable_code(error_code) =>
+            {
                 self.cluster.mark_stale(&tp.topic);
                 return Ok(false);
             }

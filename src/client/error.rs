@@ -121,7 +121,9 @@ impl fmt::Display for ClientError {
             ClientError::Connection(what) => write!(f, "connection error: {what}"),
             ClientError::Timeout(what) => write!(f, "timed out: {what}"),
             ClientError::Protocol(what) => write!(f, "protocol error: {what}"),
-            ClientError::UnsupportedApi(api) => write!(f, "the broker supports no version of {api} this client can use"),
+            ClientError::UnsupportedApi(api) => {
+                write!(f, "the broker supports no version of {api} this client can use")
+            }
             ClientError::Config(what) => write!(f, "invalid configuration: {what}"),
             ClientError::Closed => write!(f, "closed"),
         }

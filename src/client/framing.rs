@@ -31,8 +31,8 @@ pub fn encode_request<R: Encodable>(
     buf.put_i32(0); // the size, patched below
     header.encode(&mut buf, header_version).map_err(|e| encode_error(api_key, e))?;
     body.encode(&mut buf, api_version).map_err(|e| encode_error(api_key, e))?;
-    let size = i32::try_from(buf.len() - 4)
-        .map_err(|_| ClientError::Config(format!("{api_key:?} request over 2 GiB")))?;
+    let size =
+        i32::try_from(buf.len() - 4).map_err(|_| ClientError::Config(format!("{api_key:?} request over 2 GiB")))?;
     buf[..4].copy_from_slice(&size.to_be_bytes());
     Ok(buf.freeze())
 }
@@ -57,9 +57,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_bytes: usize) 
         filled += n;
     }
     let size = i32::from_be_bytes(size_bytes);
-    let size = usize::try_from(size).ok().filter(|size| (4..=max_bytes).contains(size)).ok_or_else(|| {
-        ClientError::Protocol(format!("response frame size {size} outside 4..={max_bytes}"))
-    })?;
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|size| (4..=max_bytes).contains(size))
+        .ok_or_else(|| ClientError::Protocol(format!("response frame size {size} outside 4..={max_bytes}")))?;
     let mut frame = BytesMut::zeroed(size);
     reader.read_exact(&mut frame).await.map_err(io_error)?;
     Ok(Some(frame.freeze()))
@@ -136,9 +137,10 @@ mod tests {
     #[tokio::test]
     async fn frames_outside_the_cap_are_refused() {
         let mut data: &[u8] = &[0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-        assert_eq!(read_frame(&mut data, 8).await, Err(ClientError::Protocol(
-            "response frame size 9 outside 4..=8".into()
-        )));
+        assert_eq!(
+            read_frame(&mut data, 8).await,
+            Err(ClientError::Protocol("response frame size 9 outside 4..=8".into()))
+        );
         let mut negative: &[u8] = &[0xff, 0xff, 0xff, 0xff];
         assert!(read_frame(&mut negative, 8).await.is_err());
         let mut ok: &[u8] = &[0, 0, 0, 4, 1, 2, 3, 4];

@@ -76,10 +76,7 @@ impl MetadataCache {
     /// A Metadata request for `topics` (`None`: every topic).
     pub fn request(topics: Option<&[String]>) -> MetadataRequest {
         let topics = topics.map(|names| {
-            names
-                .iter()
-                .map(|name| MetadataRequestTopic::default().with_name(Some(topic_name(name))))
-                .collect()
+            names.iter().map(|name| MetadataRequestTopic::default().with_name(Some(topic_name(name)))).collect()
         });
         MetadataRequest::default().with_topics(topics).with_allow_auto_topic_creation(false)
     }

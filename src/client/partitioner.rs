@@ -125,12 +125,8 @@ mod tests {
         // (murmur2(key) & 0x7fffffff) % n: "21" hashes negative and must be masked, not negated.
         assert_eq!(to_positive(-973_932_308), 1_173_551_340);
         assert_eq!(to_positive(i32::MIN), 0);
-        let cases: [(&[u8], [i32; 3]); 4] = [
-            (b"kafka", [1, 4, 0]),
-            (b"abc", [0, 3, 7]),
-            (b"user-4", [1, 1, 7]),
-            (b"", [0, 3, 1]),
-        ];
+        let cases: [(&[u8], [i32; 3]); 4] =
+            [(b"kafka", [1, 4, 0]), (b"abc", [0, 3, 7]), (b"user-4", [1, 1, 7]), (b"", [0, 3, 1])];
         for (key, expected) in cases {
             let got = [3, 6, 10].map(|n| partition_for_key(key, n));
             assert_eq!(got, expected, "{}", String::from_utf8_lossy(key));

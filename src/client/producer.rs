@@ -246,7 +246,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_producer_fails_sends() {
-        let producer = Producer::new("127.0.0.1:1", ProducerConfig::default(), Clock::system(), crate::runtime::seeded(1));
+        let producer =
+            Producer::new("127.0.0.1:1", ProducerConfig::default(), Clock::system(), crate::runtime::seeded(1));
         producer.unwrap().close().await; // nothing queued: the sender stops at once
         let (commands, receiver) = mpsc::unbounded_channel::<Command>();
         drop(receiver);

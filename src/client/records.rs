@@ -75,11 +75,7 @@ pub fn encode_batch(
             timestamp: record.timestamp_ms,
             key: record.key.clone(),
             value: record.value.clone(),
-            headers: record
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
-                .collect(),
+            headers: record.headers.iter().map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone())).collect(),
         })
         .collect();
     let mut buf = BytesMut::new();

@@ -33,7 +33,8 @@ fn offsets(decoded: &DecodedFetch) -> Vec<i64> {
 fn every_codec_round_trips() {
     let identity = ProducerIdentity { producer_id: 42, producer_epoch: 3 };
     let records: Vec<_> = (0..3).map(record).collect();
-    for compression in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+    for compression in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd]
+    {
         let batch = encode_batch(&records, identity, 7, compression).unwrap();
         let decoded = decode_fetched(batch.clone(), 0, false, &[]).unwrap();
         assert_eq!(offsets(&decoded), vec![0, 1, 2], "{compression:?}");

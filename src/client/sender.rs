@@ -66,7 +66,10 @@ struct Completion {
 enum Event {
     Completion(Completion),
     /// A topic's metadata arrived (or never will): its waiting records can be placed.
-    TopicResolved { topic: String, result: Result<i32> },
+    TopicResolved {
+        topic: String,
+        result: Result<i32>,
+    },
 }
 
 /// A record waiting for its topic's partition count.
@@ -255,8 +258,7 @@ impl Sender {
             }
             None => self.partitioner.partition(&record.topic, record.key.as_deref(), partitions),
         };
-        let outgoing =
-            OutgoingRecord { key: record.key, value: record.value, headers: record.headers, timestamp_ms };
+        let outgoing = OutgoingRecord { key: record.key, value: record.value, headers: record.headers, timestamp_ms };
         let size = outgoing.estimated_size();
         let pending = PendingRecord { record: outgoing, reply };
         self.accumulator.append(TopicPartition::new(record.topic, partition), pending, size, crate::runtime::now());
@@ -274,7 +276,8 @@ impl Sender {
                 ready.push(sealed);
             }
         }
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries).into_iter().partition(|b| b.retry_at <= now);
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.retries).into_iter().partition(|b| b.retry_at <= now);
         self.retries = later;
         ready.extend(due);
         // One request per leader holds at most one batch per partition.
@@ -355,9 +358,15 @@ impl Sender {
         let (records, replies): (Vec<_>, Vec<_>) = batch.items.into_iter().map(|p| (p.record, p.reply)).unzip();
         let timestamps = records.iter().map(|r| r.timestamp_ms).collect();
         match encode_batch(&records, identity, base_sequence, self.config.compression) {
-            Ok(encoded) => {
-                Some(SealedBatch { partition, replies, timestamps, encoded, attempts: 0, created: batch.created, retry_at: now })
-            }
+            Ok(encoded) => Some(SealedBatch {
+                partition,
+                replies,
+                timestamps,
+                encoded,
+                attempts: 0,
+                created: batch.created,
+                retry_at: now,
+            }),
             Err(error) => {
                 fail_replies(replies.into_iter(), &partition, &error);
                 self.accumulator.complete(&partition);
@@ -415,7 +424,8 @@ fn acknowledge(batch: SealedBatch, ack: PartitionAck) {
     for (i, (reply, timestamp)) in replies.into_iter().zip(timestamps).enumerate() {
         let offset = if ack.base_offset >= 0 { ack.base_offset + i as i64 } else { -1 };
         let timestamp = if ack.log_append_time_ms >= 0 { ack.log_append_time_ms } else { timestamp };
-        let metadata = RecordMetadata { topic: partition.topic.clone(), partition: partition.partition, offset, timestamp };
+        let metadata =
+            RecordMetadata { topic: partition.topic.clone(), partition: partition.partition, offset, timestamp };
         let _ = reply.send(Ok(metadata));
     }
 }
@@ -486,7 +496,9 @@ async fn send_produce(
     }
     let topic_data = topics
         .into_iter()
-        .map(|(topic, partitions)| TopicProduceData::default().with_name(topic_name(topic)).with_partition_data(partitions))
+        .map(|(topic, partitions)| {
+            TopicProduceData::default().with_name(topic_name(topic)).with_partition_data(partitions)
+        })
         .collect();
     let request = ProduceRequest::default().with_acks(acks).with_timeout_ms(timeout_ms).with_topic_data(topic_data);
     if acks == 0 {

@@ -27,10 +27,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 
 /// The inclusive version range the broker supports for `api_key`, if any.
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
-    SUPPORTED
-        .iter()
-        .find(|(key, _, _)| *key == api_key)
-        .map(|&(_, min, max)| (min, max))
+    SUPPORTED.iter().find(|(key, _, _)| *key == api_key).map(|&(_, min, max)| (min, max))
 }
 
 /// Whether the broker accepts `api_key` at `api_version`.
@@ -45,10 +42,7 @@ pub fn api_versions_response() -> ApiVersionsResponse {
     let api_keys = SUPPORTED
         .iter()
         .map(|&(key, min, max)| {
-            ApiVersion::default()
-                .with_api_key(key as i16)
-                .with_min_version(min)
-                .with_max_version(max)
+            ApiVersion::default().with_api_key(key as i16).with_min_version(min).with_max_version(max)
         })
         .collect();
     ApiVersionsResponse::default().with_api_keys(api_keys)
@@ -63,20 +57,14 @@ mod tests {
         for &(key, min, max) in SUPPORTED {
             let valid = key.valid_versions();
             assert!(min <= max, "{key:?}");
-            assert!(
-                valid.min <= min && max <= valid.max,
-                "{key:?} {min}..={max} vs {valid}"
-            );
+            assert!(valid.min <= min && max <= valid.max, "{key:?} {min}..={max} vs {valid}");
         }
     }
 
     #[test]
     fn each_api_appears_once() {
         for (i, (key, _, _)) in SUPPORTED.iter().enumerate() {
-            assert!(
-                SUPPORTED[i + 1..].iter().all(|(other, _, _)| other != key),
-                "{key:?}"
-            );
+            assert!(SUPPORTED[i + 1..].iter().all(|(other, _, _)| other != key), "{key:?}");
         }
     }
 

@@ -27,8 +27,7 @@ pub fn encode_request<R: Encodable>(
     match client_id {
         None => buf.put_i16(-1),
         Some(id) => {
-            let len =
-                i16::try_from(id.len()).map_err(|_| EncodeError::new("client id too long"))?;
+            let len = i16::try_from(id.len()).map_err(|_| EncodeError::new("client id too long"))?;
             buf.put_i16(len);
             buf.put_slice(id.as_bytes());
         }
@@ -36,8 +35,7 @@ pub fn encode_request<R: Encodable>(
     if api_key.request_header_version(api_version) >= 2 {
         buf.put_u8(0); // no tagged fields
     }
-    body.encode(&mut buf, api_version)
-        .map_err(EncodeError::new)?;
+    body.encode(&mut buf, api_version).map_err(EncodeError::new)?;
     patch_size(&mut buf)?;
     Ok(buf.freeze())
 }
@@ -54,10 +52,7 @@ mod tests {
         for (version, header_version) in [(8, 1), (9, 2)] {
             let body = MetadataRequest::default().with_topics(None);
             let frame = encode_request(ApiKey::Metadata, version, 9, Some("me"), &body).unwrap();
-            assert_eq!(
-                frame.len() - 4,
-                i32::from_be_bytes(frame[..4].try_into().unwrap()) as usize
-            );
+            assert_eq!(frame.len() - 4, i32::from_be_bytes(frame[..4].try_into().unwrap()) as usize);
             let mut rest = frame.slice(4..);
             let header = RequestHeader::decode(&mut rest, header_version).unwrap();
             assert_eq!(header.correlation_id, 9);

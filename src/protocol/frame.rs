@@ -35,11 +35,7 @@ pub struct FrameSizeError {
 
 impl fmt::Display for FrameSizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "frame size {} is invalid (socket.request.max.bytes is {})",
-            self.size, self.max_bytes
-        )
+        write!(f, "frame size {} is invalid (socket.request.max.bytes is {})", self.size, self.max_bytes)
     }
 }
 
@@ -49,10 +45,7 @@ impl std::error::Error for FrameSizeError {}
 ///
 /// `Ok(None)` on a clean end of stream between frames; an end of stream inside a frame is
 /// `UnexpectedEof`; a bad size is `InvalidData` wrapping [`FrameSizeError`].
-pub async fn read_frame<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    max_bytes: usize,
-) -> io::Result<Option<Bytes>> {
+pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_bytes: usize) -> io::Result<Option<Bytes>> {
     let mut prefix = [0u8; 4];
     let mut filled = 0;
     while filled < prefix.len() {
@@ -61,10 +54,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             if filled == 0 {
                 return Ok(None);
             }
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "end of stream in a frame size",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of stream in a frame size"));
         }
         filled += n;
     }
@@ -137,10 +127,7 @@ mod tests {
             let mut reader = &prefix.to_be_bytes()[..];
             let err = read_frame(&mut reader, 1000).await.unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-            let inner = err
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<FrameSizeError>())
-                .unwrap();
+            let inner = err.get_ref().and_then(|e| e.downcast_ref::<FrameSizeError>()).unwrap();
             assert_eq!(inner.size, prefix as i32);
         }
     }
@@ -176,18 +163,9 @@ mod tests {
         }
         let mut input = (DEFAULT_MAX_REQUEST_BYTES as u32).to_be_bytes().to_vec();
         input.extend_from_slice(&[1; 10]);
-        let mut probe = Probe {
-            data: &input,
-            largest_read: 0,
-        };
-        let err = read_frame(&mut probe, DEFAULT_MAX_REQUEST_BYTES)
-            .await
-            .unwrap_err();
+        let mut probe = Probe { data: &input, largest_read: 0 };
+        let err = read_frame(&mut probe, DEFAULT_MAX_REQUEST_BYTES).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        assert!(
-            probe.largest_read <= FIRST_READ_BYTES,
-            "{}",
-            probe.largest_read
-        );
+        assert!(probe.largest_read <= FIRST_READ_BYTES, "{}", probe.largest_read);
     }
 }

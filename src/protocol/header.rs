@@ -48,11 +48,7 @@ pub enum RequestError {
     /// The api key is unknown or its version is outside [`SUPPORTED`](super::SUPPORTED).
     /// The fields are as the client sent them. For ApiVersions, answer with error
     /// UNSUPPORTED_VERSION at version 0; for anything else, close the connection.
-    Unsupported {
-        api_key: i16,
-        api_version: i16,
-        correlation_id: i32,
-    },
+    Unsupported { api_key: i16, api_version: i16, correlation_id: i32 },
     /// The header or body does not decode. Close the connection, as Kafka does.
     Malformed(DecodeError),
 }
@@ -60,11 +56,7 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::Unsupported {
-                api_key,
-                api_version,
-                correlation_id,
-            } => write!(
+            RequestError::Unsupported { api_key, api_version, correlation_id } => write!(
                 f,
                 "unsupported api key {api_key} version {api_version} \
                  (correlation id {correlation_id})"
@@ -90,28 +82,15 @@ pub fn decode_request_header(frame: Bytes) -> Result<(RequestHeader, Bytes), Req
     let api_key = r.int16("request_api_key").map_err(in_header)?;
     let api_version = r.int16("request_api_version").map_err(in_header)?;
     let correlation_id = r.int32("correlation_id").map_err(in_header)?;
-    let Some(key) = ApiKey::try_from(api_key)
-        .ok()
-        .filter(|k| is_supported(*k, api_version))
-    else {
-        return Err(RequestError::Unsupported {
-            api_key,
-            api_version,
-            correlation_id,
-        });
+    let Some(key) = ApiKey::try_from(api_key).ok().filter(|k| is_supported(*k, api_version)) else {
+        return Err(RequestError::Unsupported { api_key, api_version, correlation_id });
     };
     let header_version = key.request_header_version(api_version);
-    let in_header =
-        |e: DecodeError| RequestError::Malformed(e.in_request("RequestHeader", header_version));
+    let in_header = |e: DecodeError| RequestError::Malformed(e.in_request("RequestHeader", header_version));
     let client_id = r.classic_nullable_string("client_id").map_err(in_header)?;
     let mut r = Reader::new(r.into_rest(), header_version >= 2);
     r.skip_tagged_fields("tagged_fields").map_err(in_header)?;
-    let header = RequestHeader {
-        api_key: key,
-        api_version,
-        correlation_id,
-        client_id,
-    };
+    let header = RequestHeader { api_key: key, api_version, correlation_id, client_id };
     Ok((header, r.into_rest()))
 }
 
@@ -174,23 +153,14 @@ mod tests {
             frame.extend_from_slice(&api_version.to_be_bytes());
             frame.extend_from_slice(&42i32.to_be_bytes());
             let err = decode_request_header(Bytes::from(frame)).unwrap_err();
-            assert_eq!(
-                err,
-                RequestError::Unsupported {
-                    api_key,
-                    api_version,
-                    correlation_id: 42
-                }
-            );
+            assert_eq!(err, RequestError::Unsupported { api_key, api_version, correlation_id: 42 });
         }
     }
 
     #[test]
     fn truncated_or_malformed_headers_are_errors() {
         let mut buf = BytesMut::new();
-        wire_header(ApiKey::Metadata, 12, Some("client"))
-            .encode(&mut buf, 2)
-            .unwrap();
+        wire_header(ApiKey::Metadata, 12, Some("client")).encode(&mut buf, 2).unwrap();
         let frame = buf.freeze();
         for len in 0..frame.len() {
             let err = decode_request_header(frame.slice(..len)).unwrap_err();
@@ -204,19 +174,11 @@ mod tests {
 
     #[test]
     fn response_header_versions_follow_kafka() {
-        let header = |api_key, api_version| RequestHeader {
-            api_key,
-            api_version,
-            correlation_id: 0,
-            client_id: None,
-        };
+        let header = |api_key, api_version| RequestHeader { api_key, api_version, correlation_id: 0, client_id: None };
         assert_eq!(header(ApiKey::ApiVersions, 3).response_header_version(), 0);
         assert_eq!(header(ApiKey::Metadata, 8).response_header_version(), 0);
         assert_eq!(header(ApiKey::Metadata, 9).response_header_version(), 1);
-        assert_eq!(
-            header(ApiKey::DescribeCluster, 0).response_header_version(),
-            1
-        );
+        assert_eq!(header(ApiKey::DescribeCluster, 0).response_header_version(), 1);
         assert_eq!(header(ApiKey::Metadata, 9).header_version(), 2);
     }
 }

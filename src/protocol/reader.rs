@@ -53,11 +53,7 @@ impl Reader {
 
     fn fixed<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
         if self.buf.len() < N {
-            return Err(DecodeError::Truncated {
-                field,
-                needed: N,
-                remaining: self.buf.len(),
-            });
+            return Err(DecodeError::Truncated { field, needed: N, remaining: self.buf.len() });
         }
         let mut out = [0u8; N];
         self.buf.copy_to_slice(&mut out);
@@ -162,11 +158,7 @@ impl Reader {
     fn sized(&mut self, field: &'static str, length: i64) -> Result<Bytes> {
         match usize::try_from(length) {
             Ok(n) if n <= self.buf.len() => Ok(self.buf.split_to(n)),
-            _ => Err(DecodeError::InvalidLength {
-                field,
-                length,
-                remaining: self.buf.len(),
-            }),
+            _ => Err(DecodeError::InvalidLength { field, length, remaining: self.buf.len() }),
         }
     }
 
@@ -180,11 +172,7 @@ impl Reader {
     fn classic_length(field: &'static str, length: i64, remaining: usize) -> Result<Option<i64>> {
         match length {
             -1 => Ok(None),
-            n if n < 0 => Err(DecodeError::InvalidLength {
-                field,
-                length: n,
-                remaining,
-            }),
+            n if n < 0 => Err(DecodeError::InvalidLength { field, length: n, remaining }),
             n => Ok(Some(n)),
         }
     }
@@ -212,11 +200,7 @@ impl Reader {
         StrBytes::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 { field })
     }
 
-    fn nullable_string_as(
-        &mut self,
-        field: &'static str,
-        compact: bool,
-    ) -> Result<Option<StrBytes>> {
+    fn nullable_string_as(&mut self, field: &'static str, compact: bool) -> Result<Option<StrBytes>> {
         match self.string_length(field, compact)? {
             None => Ok(None),
             Some(n) => Ok(Some(Self::utf8(field, self.sized(field, n)?)?)),
@@ -230,8 +214,7 @@ impl Reader {
 
     /// A non-null string (compact when flexible); null is a decode error.
     pub fn string(&mut self, field: &'static str) -> Result<StrBytes> {
-        self.nullable_string(field)?
-            .ok_or(DecodeError::UnexpectedNull { field })
+        self.nullable_string(field)?.ok_or(DecodeError::UnexpectedNull { field })
     }
 
     /// A classic (int16-length) nullable string whatever the mode: the request header's
@@ -250,8 +233,7 @@ impl Reader {
 
     /// Non-null bytes (compact when flexible), as a zero-copy slice.
     pub fn bytes(&mut self, field: &'static str) -> Result<Bytes> {
-        self.nullable_bytes(field)?
-            .ok_or(DecodeError::UnexpectedNull { field })
+        self.nullable_bytes(field)?.ok_or(DecodeError::UnexpectedNull { field })
     }
 
     /// A nullable array (compact when flexible) whose elements `element` decodes.
@@ -267,11 +249,7 @@ impl Reader {
         };
         let remaining = self.buf.len();
         if count > remaining as i64 {
-            return Err(DecodeError::InvalidLength {
-                field,
-                length: count,
-                remaining,
-            });
+            return Err(DecodeError::InvalidLength { field, length: count, remaining });
         }
         // Capacity from the data, never from the wire: a lying count costs nothing.
         let mut items = Vec::new();
@@ -282,13 +260,8 @@ impl Reader {
     }
 
     /// A non-null array (compact when flexible); null is a decode error.
-    pub fn array<T>(
-        &mut self,
-        field: &'static str,
-        element: impl FnMut(&mut Reader) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        self.nullable_array(field, element)?
-            .ok_or(DecodeError::UnexpectedNull { field })
+    pub fn array<T>(&mut self, field: &'static str, element: impl FnMut(&mut Reader) -> Result<T>) -> Result<Vec<T>> {
+        self.nullable_array(field, element)?.ok_or(DecodeError::UnexpectedNull { field })
     }
 
     /// The tagged-field section of a flexible struct (nothing in classic mode).
@@ -307,11 +280,7 @@ impl Reader {
         let count = self.unsigned_varint(field)?;
         let remaining = self.buf.len();
         if count as usize > remaining {
-            return Err(DecodeError::InvalidLength {
-                field,
-                length: count.into(),
-                remaining,
-            });
+            return Err(DecodeError::InvalidLength { field, length: count.into(), remaining });
         }
         for _ in 0..count {
             let tag = self.unsigned_varint(field)?;
@@ -346,14 +315,7 @@ mod tests {
         assert_eq!(r.int16("a").unwrap(), 0x0102);
         assert_eq!(r.int32("b").unwrap(), 3);
         assert_eq!(r.int8("c").unwrap(), -1);
-        assert_eq!(
-            r.int64("d"),
-            Err(DecodeError::Truncated {
-                field: "d",
-                needed: 8,
-                remaining: 0
-            })
-        );
+        assert_eq!(r.int64("d"), Err(DecodeError::Truncated { field: "d", needed: 8, remaining: 0 }));
         let mut r = classic(&[0xff, 0xfe, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 2]);
         assert_eq!(r.uint16("u").unwrap(), 0xfffe);
         assert_eq!(r.float64("f").unwrap(), 1.0);
@@ -363,27 +325,13 @@ mod tests {
     #[test]
     fn varints_follow_kafka_and_reject_overlong_encodings() {
         assert_eq!(flexible(&[0x96, 0x01]).unsigned_varint("v").unwrap(), 150);
-        assert_eq!(
-            flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f])
-                .unsigned_varint("v")
-                .unwrap(),
-            u32::MAX
-        );
-        assert!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x1f])
-            .unsigned_varint("v")
-            .is_err());
-        assert!(flexible(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00])
-            .unsigned_varint("v")
-            .is_err());
+        assert_eq!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f]).unsigned_varint("v").unwrap(), u32::MAX);
+        assert!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x1f]).unsigned_varint("v").is_err());
+        assert!(flexible(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00]).unsigned_varint("v").is_err());
         assert!(flexible(&[0x80]).unsigned_varint("v").is_err());
         assert_eq!(flexible(&[0x01]).varint("v").unwrap(), -1);
         assert_eq!(flexible(&[0x02]).varint("v").unwrap(), 1);
-        assert_eq!(
-            flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f])
-                .varint("v")
-                .unwrap(),
-            i32::MIN
-        );
+        assert_eq!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f]).varint("v").unwrap(), i32::MIN);
         let max = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
         assert_eq!(flexible(&max).varlong("v").unwrap(), i64::MAX);
         assert!(flexible(&[0xff; 10]).varlong("v").is_err());
@@ -391,48 +339,23 @@ mod tests {
 
     #[test]
     fn strings_are_checked_against_the_remaining_bytes() {
-        assert_eq!(
-            classic(&[0, 2, b'h', b'i']).string("s").unwrap().as_str(),
-            "hi"
-        );
+        assert_eq!(classic(&[0, 2, b'h', b'i']).string("s").unwrap().as_str(), "hi");
         assert_eq!(classic(&[0xff, 0xff]).nullable_string("s").unwrap(), None);
-        assert_eq!(
-            classic(&[0xff, 0xff]).string("s"),
-            Err(DecodeError::UnexpectedNull { field: "s" })
-        );
+        assert_eq!(classic(&[0xff, 0xff]).string("s"), Err(DecodeError::UnexpectedNull { field: "s" }));
         assert!(matches!(
             classic(&[0xff, 0xfe]).nullable_string("s"),
             Err(DecodeError::InvalidLength { length: -2, .. })
         ));
         assert!(matches!(
             classic(&[0x7f, 0xff, b'x']).string("s"),
-            Err(DecodeError::InvalidLength {
-                length: 32767,
-                remaining: 1,
-                ..
-            })
+            Err(DecodeError::InvalidLength { length: 32767, remaining: 1, .. })
         ));
-        assert_eq!(
-            classic(&[0, 1, 0xff]).string("s"),
-            Err(DecodeError::InvalidUtf8 { field: "s" })
-        );
-        assert_eq!(
-            flexible(&[3, b'h', b'i']).string("s").unwrap().as_str(),
-            "hi"
-        );
+        assert_eq!(classic(&[0, 1, 0xff]).string("s"), Err(DecodeError::InvalidUtf8 { field: "s" }));
+        assert_eq!(flexible(&[3, b'h', b'i']).string("s").unwrap().as_str(), "hi");
         assert_eq!(flexible(&[0]).nullable_string("s").unwrap(), None);
-        assert!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f])
-            .string("s")
-            .is_err());
+        assert!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f]).string("s").is_err());
         // The header's client id stays classic in a flexible reader.
-        assert_eq!(
-            flexible(&[0, 1, b'c'])
-                .classic_nullable_string("c")
-                .unwrap()
-                .unwrap()
-                .as_str(),
-            "c"
-        );
+        assert_eq!(flexible(&[0, 1, b'c']).classic_nullable_string("c").unwrap().unwrap().as_str(), "c");
     }
 
     #[test]
@@ -443,12 +366,7 @@ mod tests {
         assert_eq!(&b[..], &[1, 2, 3]);
         assert_eq!(b.as_ptr(), input[4..].as_ptr());
         assert_eq!(r.remaining(), 1);
-        assert_eq!(
-            classic(&[0xff, 0xff, 0xff, 0xff])
-                .nullable_bytes("b")
-                .unwrap(),
-            None
-        );
+        assert_eq!(classic(&[0xff, 0xff, 0xff, 0xff]).nullable_bytes("b").unwrap(), None);
         assert_eq!(flexible(&[0]).nullable_bytes("b").unwrap(), None);
         assert_eq!(&flexible(&[2, 7]).bytes("b").unwrap()[..], &[7]);
         assert!(classic(&[0x7f, 0xff, 0xff, 0xff, 1]).bytes("b").is_err());
@@ -458,31 +376,13 @@ mod tests {
     fn array_counts_are_checked_before_allocating() {
         let mut r = classic(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1]);
         let err = r.array("topics", |r| r.int32("x")).unwrap_err();
-        assert_eq!(
-            err,
-            DecodeError::InvalidLength {
-                field: "topics",
-                length: i32::MAX as i64,
-                remaining: 4
-            }
-        );
+        assert_eq!(err, DecodeError::InvalidLength { field: "topics", length: i32::MAX as i64, remaining: 4 });
         let mut r = flexible(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0]);
-        assert!(matches!(
-            r.array("topics", |r| r.int8("x")),
-            Err(DecodeError::InvalidLength { .. })
-        ));
+        assert!(matches!(r.array("topics", |r| r.int8("x")), Err(DecodeError::InvalidLength { .. })));
         let mut r = classic(&[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
         assert_eq!(r.array("xs", |r| r.int32("x")).unwrap(), vec![1, 2]);
-        assert_eq!(
-            flexible(&[0])
-                .nullable_array("xs", |r| r.int8("x"))
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            flexible(&[1]).array("xs", |r| r.int8("x")).unwrap(),
-            Vec::<i8>::new()
-        );
+        assert_eq!(flexible(&[0]).nullable_array("xs", |r| r.int8("x")).unwrap(), None);
+        assert_eq!(flexible(&[1]).array("xs", |r| r.int8("x")).unwrap(), Vec::<i8>::new());
     }
 
     #[test]
@@ -500,9 +400,7 @@ mod tests {
         assert_eq!(seen.unwrap().as_str(), "ab");
         assert_eq!(r.int8("next").unwrap(), 42);
         assert!(flexible(&[1, 0, 9, 1]).skip_tagged_fields("tags").is_err());
-        assert!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f])
-            .skip_tagged_fields("tags")
-            .is_err());
+        assert!(flexible(&[0xff, 0xff, 0xff, 0xff, 0x0f]).skip_tagged_fields("tags").is_err());
         // A classic reader has no tagged fields and consumes nothing.
         let mut r = classic(&[5]);
         r.skip_tagged_fields("tags").unwrap();

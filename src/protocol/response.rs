@@ -30,9 +30,7 @@ impl std::error::Error for EncodeError {}
 
 impl EncodeError {
     pub(crate) fn new(message: impl fmt::Display) -> Self {
-        EncodeError {
-            message: format!("{message:#}"),
-        }
+        EncodeError { message: format!("{message:#}") }
     }
 }
 
@@ -56,22 +54,13 @@ pub fn encode_response<R: Encodable>(
 }
 
 /// [`encode_response`] for the request `header` answers: its version, its correlation id.
-pub fn encode_response_to<R: Encodable>(
-    header: &RequestHeader,
-    body: &R,
-) -> Result<Bytes, EncodeError> {
-    encode_response(
-        header.response_header_version(),
-        header.correlation_id,
-        body,
-        header.api_version,
-    )
+pub fn encode_response_to<R: Encodable>(header: &RequestHeader, body: &R) -> Result<Bytes, EncodeError> {
+    encode_response(header.response_header_version(), header.correlation_id, body, header.api_version)
 }
 
 /// Writes the frame length (everything after the 4-byte prefix) into the prefix.
 pub(crate) fn patch_size(buf: &mut BytesMut) -> Result<(), EncodeError> {
-    let size =
-        i32::try_from(buf.len() - 4).map_err(|_| EncodeError::new("frame larger than 2 GiB"))?;
+    let size = i32::try_from(buf.len() - 4).map_err(|_| EncodeError::new("frame larger than 2 GiB"))?;
     buf[..4].copy_from_slice(&size.to_be_bytes());
     Ok(())
 }
@@ -86,12 +75,7 @@ mod tests {
 
     #[test]
     fn api_versions_responses_use_header_v0() {
-        let header = RequestHeader {
-            api_key: ApiKey::ApiVersions,
-            api_version: 3,
-            correlation_id: 7,
-            client_id: None,
-        };
+        let header = RequestHeader { api_key: ApiKey::ApiVersions, api_version: 3, correlation_id: 7, client_id: None };
         let frame = encode_response_to(&header, &api_versions_response()).unwrap();
         let size = i32::from_be_bytes(frame[..4].try_into().unwrap());
         assert_eq!(size as usize, frame.len() - 4);
@@ -107,10 +91,7 @@ mod tests {
         let body = MetadataResponse::default().with_cluster_id(Some("c".into()));
         let frame = encode_response(1, -5, &body, 12).unwrap();
         let mut rest = frame.slice(4..);
-        assert_eq!(
-            ResponseHeader::decode(&mut rest, 1).unwrap().correlation_id,
-            -5
-        );
+        assert_eq!(ResponseHeader::decode(&mut rest, 1).unwrap().correlation_id, -5);
         assert_eq!(MetadataResponse::decode(&mut rest, 12).unwrap(), body);
     }
 

@@ -188,8 +188,7 @@ impl DiskFile for FileHandle {
             if position.saturating_add(len as u64) > tracked_len {
                 file_len = file.metadata()?.len();
             }
-            let available =
-                usize::try_from(file_len.saturating_sub(position)).unwrap_or(usize::MAX);
+            let available = usize::try_from(file_len.saturating_sub(position)).unwrap_or(usize::MAX);
             let len = len.min(available);
             let mut buf = vec![0u8; len];
             let mut filled = 0;

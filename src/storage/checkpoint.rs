@@ -28,10 +28,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     fn encode(&self) -> String {
-        format!(
-            "{VERSION}\n2\nrecovery-point {}\nlog-start-offset {}\n",
-            self.recovery_point, self.log_start_offset
-        )
+        format!("{VERSION}\n2\nrecovery-point {}\nlog-start-offset {}\n", self.recovery_point, self.log_start_offset)
     }
 
     fn decode(text: &str) -> Option<Checkpoint> {

@@ -30,14 +30,18 @@ pub async fn dump_file(disk: &dyn Disk, path: &Path) -> std::io::Result<Vec<Stri
     let mut lines = vec![format!("Dumping {}", path.display()), format!("Log starting offset: {base_offset}")];
     match suffix {
         LOG_SUFFIX => lines.extend(dump_log(disk, path).await?),
-        INDEX_SUFFIX => lines.extend(dump_index::<OffsetPosition>(disk, path, |e| {
-            format!("offset: {} position: {}", base_offset + i64::from(e.relative_offset), e.position)
-        })
-        .await?),
-        _ => lines.extend(dump_index::<TimestampOffset>(disk, path, |e| {
-            format!("timestamp: {} offset: {}", e.timestamp_ms, base_offset + i64::from(e.relative_offset))
-        })
-        .await?),
+        INDEX_SUFFIX => lines.extend(
+            dump_index::<OffsetPosition>(disk, path, |e| {
+                format!("offset: {} position: {}", base_offset + i64::from(e.relative_offset), e.position)
+            })
+            .await?,
+        ),
+        _ => lines.extend(
+            dump_index::<TimestampOffset>(disk, path, |e| {
+                format!("timestamp: {} offset: {}", e.timestamp_ms, base_offset + i64::from(e.relative_offset))
+            })
+            .await?,
+        ),
     }
     Ok(lines)
 }
@@ -143,7 +147,9 @@ mod tests {
         let path = dir.join("00000000000000000000.log");
         let lines = dump_file(&disk, &path).await.unwrap();
         assert_eq!(lines.len(), 4, "{lines:?}");
-        assert!(lines[2].starts_with("baseOffset: 0 lastOffset: 0 count: 1 baseSequence: 10 lastSequence: 10 producerId: 42 producerEpoch: 3"));
+        assert!(lines[2].starts_with(
+            "baseOffset: 0 lastOffset: 0 count: 1 baseSequence: 10 lastSequence: 10 producerId: 42 producerEpoch: 3"
+        ));
         assert!(lines[2].ends_with("isvalid: true"));
         assert!(lines[3].starts_with("baseOffset: 1 lastOffset: 2 count: 2"));
         assert!(lines[3].contains("CreateTime: 7"));

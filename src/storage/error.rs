@@ -41,14 +41,12 @@ impl fmt::Display for LogError {
             LogError::BatchTooLarge { size_bytes, max_bytes } => {
                 write!(f, "batch of {size_bytes} bytes exceeds max.message.bytes {max_bytes}")
             }
-            LogError::OffsetOutOfRange { offset, log_start_offset, log_end_offset } => write!(
-                f,
-                "offset {offset} is out of range [{log_start_offset}, {log_end_offset}]"
-            ),
-            LogError::UnexpectedAppendOffset { first_offset, log_end_offset } => write!(
-                f,
-                "append at offset {first_offset} but the log ends at {log_end_offset}"
-            ),
+            LogError::OffsetOutOfRange { offset, log_start_offset, log_end_offset } => {
+                write!(f, "offset {offset} is out of range [{log_start_offset}, {log_end_offset}]")
+            }
+            LogError::UnexpectedAppendOffset { first_offset, log_end_offset } => {
+                write!(f, "append at offset {first_offset} but the log ends at {log_end_offset}")
+            }
             LogError::Corrupt { offset_hint, reason } => {
                 write!(f, "corrupt log data near offset {offset_hint}: {reason}")
             }
@@ -57,10 +55,9 @@ impl fmt::Display for LogError {
                 f,
                 "out of order sequence for producer {producer_id}: expected {expected_sequence}, found {found_sequence}"
             ),
-            LogError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => write!(
-                f,
-                "producer {producer_id} epoch {found_epoch} is older than the current epoch {current_epoch}"
-            ),
+            LogError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => {
+                write!(f, "producer {producer_id} epoch {found_epoch} is older than the current epoch {current_epoch}")
+            }
         }
     }
 }

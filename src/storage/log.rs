@@ -281,7 +281,13 @@ impl Log {
 
     /// Rolls to a new segment if the next append would pass `segment.bytes`, the active
     /// segment is older than `segment.ms`, or its 32-bit relative offsets would overflow.
-    async fn maybe_roll(&mut self, now_ms: i64, size_bytes: u64, max_timestamp: i64, last_offset: i64) -> LogResult<()> {
+    async fn maybe_roll(
+        &mut self,
+        now_ms: i64,
+        size_bytes: u64,
+        max_timestamp: i64,
+        last_offset: i64,
+    ) -> LogResult<()> {
         let active = self.active();
         if active.size_bytes() == 0 {
             return Ok(());
@@ -308,14 +314,9 @@ impl Log {
         let synced = self.active_mut().sync_indexes().await;
         self.fail_on_error(synced)?;
         self.take_producer_snapshot().await?;
-        let created = LogSegment::create(
-            self.disk.as_ref(),
-            &self.dir,
-            base_offset,
-            self.config.index_interval_bytes,
-            now_ms,
-        )
-        .await;
+        let created =
+            LogSegment::create(self.disk.as_ref(), &self.dir, base_offset, self.config.index_interval_bytes, now_ms)
+                .await;
         let segment = self.fail_on_error(created)?;
         self.segments.insert(base_offset, segment);
         self.dir_dirty = true;
@@ -364,15 +365,16 @@ impl Log {
         self.ensure_online()?;
         let log_end_offset = self.log_end_offset();
         if offset < self.log_start_offset || offset > log_end_offset {
-            return Err(LogError::OffsetOutOfRange {
-                offset,
-                log_start_offset: self.log_start_offset,
-                log_end_offset,
-            });
+            return Err(LogError::OffsetOutOfRange { offset, log_start_offset: self.log_start_offset, log_end_offset });
         }
-        for segment in self.segments.range(..=offset).next_back().into_iter().map(|(_, s)| s).chain(
-            self.segments.range(offset + 1..).map(|(_, s)| s),
-        ) {
+        for segment in self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .into_iter()
+            .map(|(_, s)| s)
+            .chain(self.segments.range(offset + 1..).map(|(_, s)| s))
+        {
             if let Some(bytes) = segment.read(offset, max_bytes, upper_bound_offset, min_one_batch, crc).await? {
                 return Ok(bytes);
             }
@@ -622,7 +624,11 @@ impl Log {
             expected = Some(segment.next_offset());
         }
         let first_base = *self.segments.keys().next().expect("non-empty");
-        assert!(first_base <= self.log_start_offset, "log start {} below first segment {first_base}", self.log_start_offset);
+        assert!(
+            first_base <= self.log_start_offset,
+            "log start {} below first segment {first_base}",
+            self.log_start_offset
+        );
         assert!(self.log_start_offset <= self.recovery_point, "log start above recovery point");
         assert!(self.recovery_point <= self.log_end_offset(), "recovery point above log end");
         assert_eq!(self.producer_state.end_offset(), self.log_end_offset(), "producer state follows the log");

@@ -167,7 +167,8 @@ impl Log {
 
     async fn rebuild_producer_state(&mut self) -> LogResult<()> {
         let (start, end) = (self.log_start_offset, self.log_end_offset());
-        let out_of_range: Vec<i64> = self.producer_snapshots.iter().copied().filter(|&o| o > end || o <= start).collect();
+        let out_of_range: Vec<i64> =
+            self.producer_snapshots.iter().copied().filter(|&o| o > end || o <= start).collect();
         self.remove_producer_snapshots(&out_of_range).await?;
         self.sync_dir_if_dirty().await?;
 

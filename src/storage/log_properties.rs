@@ -45,18 +45,33 @@ const PRODUCER_IDS: [i64; 3] = [1_000, 1_001, 1_002];
 enum Op {
     /// `producer` indexes [`PRODUCER_IDS`] (`None`: not idempotent); `new_epoch` bumps the
     /// producer's epoch first (its sequence restarts at 0).
-    Append { batches: usize, records: usize, value_bytes: usize, producer: Option<usize>, new_epoch: bool },
+    Append {
+        batches: usize,
+        records: usize,
+        value_bytes: usize,
+        producer: Option<usize>,
+        new_epoch: bool,
+    },
     /// Re-sends a producer's `back`-th newest surviving batch.
-    Resend { producer: usize, back: usize },
+    Resend {
+        producer: usize,
+        back: usize,
+    },
     Flush,
     Roll,
     /// Truncate to `back` offsets below the log end.
-    TruncateTo { back: i64 },
+    TruncateTo {
+        back: i64,
+    },
     /// Restart empty `ahead` offsets past the log end.
-    TruncateFully { ahead: i64 },
+    TruncateFully {
+        ahead: i64,
+    },
     Retention,
     /// Time passes and the periodic flush/checkpoint runs.
-    Tick { ms: i64 },
+    Tick {
+        ms: i64,
+    },
     /// The machine crashes: the disk loses or tears what was not synced.
     Crash,
     /// The process dies but the page cache survives.
@@ -197,7 +212,11 @@ impl Harness {
                 for b in 0..batches {
                     let value = vec![(log.log_end_offset() % 251) as u8; value_bytes];
                     let list: Vec<Record<'_>> = (0..records)
-                        .map(|r| Record { timestamp_ms: now_ms + (b * records + r) as i64, key: None, value: Some(&value) })
+                        .map(|r| Record {
+                            timestamp_ms: now_ms + (b * records + r) as i64,
+                            key: None,
+                            value: Some(&value),
+                        })
                         .collect();
                     let fields = match producer {
                         None => ProducerFields::NONE,
@@ -217,7 +236,9 @@ impl Harness {
                     if fields.producer_id >= 0 {
                         let last_seq = increment_sequence(fields.base_sequence, records as i32 - 1);
                         let (producer_id, epoch) = (fields.producer_id, fields.producer_epoch);
-                        self.model.sent.insert(info.first_offset, Sent { producer_id, epoch, last_seq, info, bytes: sent });
+                        self.model
+                            .sent
+                            .insert(info.first_offset, Sent { producer_id, epoch, last_seq, info, bytes: sent });
                     }
                 }
             }
@@ -291,7 +312,12 @@ impl Harness {
         prop_assert_eq!(log.log_end_offset(), end, "a re-send was written");
         match result {
             Ok(info) => {
-                prop_assert!(in_window, "re-send of {:?} accepted outside the window {:?}", sent, self.model.window(sent.producer_id));
+                prop_assert!(
+                    in_window,
+                    "re-send of {:?} accepted outside the window {:?}",
+                    sent,
+                    self.model.window(sent.producer_id)
+                );
                 prop_assert!(info.duplicate, "re-send of {:?} not a duplicate", sent);
                 prop_assert_eq!(
                     (info.first_offset, info.last_offset, info.max_timestamp),
@@ -335,7 +361,11 @@ impl Harness {
 
     /// Checks properties 1-4 after a reopen, then forgets what the crash legitimately lost.
     async fn check_recovered(&mut self, log: &Log, durable: i64) -> Result<(), TestCaseError> {
-        prop_assert!(log.log_end_offset() >= durable, "log end {} below the recovery point {durable}", log.log_end_offset());
+        prop_assert!(
+            log.log_end_offset() >= durable,
+            "log end {} below the recovery point {durable}",
+            log.log_end_offset()
+        );
         prop_assert_eq!(log.log_start_offset(), self.model.log_start_offset, "log start offset");
         let mut offset = log.log_start_offset();
         while offset < log.log_end_offset() {
@@ -350,7 +380,8 @@ impl Harness {
             let expected = self.model.batches.get(&offset);
             prop_assert!(
                 expected.is_some_and(|e| e[..12] == bytes[..12] && e[16..] == bytes[16..]),
-                "batch read at {} differs from the one appended", offset
+                "batch read at {} differs from the one appended",
+                offset
             );
             offset = header.last_offset() + 1;
         }
@@ -412,7 +443,8 @@ fn check_indexes(disk: &MemDisk, log: &Log) -> Result<(), TestCaseError> {
             let offset = segment.base_offset() + i64::from(entry.relative_offset);
             prop_assert!(
                 scan.iter().any(|&(pos, last, _)| pos == entry.position && last == offset),
-                "offset index entry {:?} matches no batch", entry
+                "offset index entry {:?} matches no batch",
+                entry
             );
         }
         for entry in segment.time_index_entries() {
@@ -421,7 +453,11 @@ fn check_indexes(disk: &MemDisk, log: &Log) -> Result<(), TestCaseError> {
             prop_assert!(
                 batch.is_some_and(|&(_, _, max)| max == entry.timestamp_ms),
                 "time index entry {:?} of segment {} (next {}) disagrees with the scan {:?}; index {:?}",
-                entry, segment.base_offset(), segment.next_offset(), scan, segment.time_index_entries()
+                entry,
+                segment.base_offset(),
+                segment.next_offset(),
+                scan,
+                segment.time_index_entries()
             );
         }
     }

@@ -19,8 +19,7 @@ fn dir() -> PathBuf {
 /// A batch of `records` records of `value_bytes` each, all stamped `timestamp_ms`.
 fn records(records: usize, value_bytes: usize, timestamp_ms: i64) -> Bytes {
     let value = vec![b'x'; value_bytes];
-    let list: Vec<Record<'_>> =
-        (0..records).map(|_| Record { timestamp_ms, key: None, value: Some(&value) }).collect();
+    let list: Vec<Record<'_>> = (0..records).map(|_| Record { timestamp_ms, key: None, value: Some(&value) }).collect();
     batch(&list, ProducerFields::NONE)
 }
 
@@ -528,7 +527,14 @@ async fn a_corrupt_snapshot_is_deleted_and_the_older_one_used() {
     let mut log = open(&disk, small_segments()).await;
     // Loaded from the snapshot at 2 and replayed 2..4, then snapshotted again at 4.
     assert_duplicate(&mut log, produced(PRODUCER, 0, 3, 1), last.unwrap()).await;
-    let third = AppendInfo { first_offset: 2, last_offset: 2, max_timestamp: NOW_MS + 2, batch_count: 1, size_bytes: 0, duplicate: true };
+    let third = AppendInfo {
+        first_offset: 2,
+        last_offset: 2,
+        max_timestamp: NOW_MS + 2,
+        batch_count: 1,
+        size_bytes: 0,
+        duplicate: true,
+    };
     assert_duplicate(&mut log, produced(PRODUCER, 0, 2, 1), third).await;
     let reread = disk.file_contents(&newest).unwrap();
     assert_eq!(

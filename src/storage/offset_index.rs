@@ -46,9 +46,8 @@ pub fn lookup(entries: &[OffsetPosition], relative_offset: u32) -> u32 {
 /// Whether entries loaded from disk can be trusted: offsets and positions strictly
 /// increasing, and every position inside the segment's `size_bytes`.
 pub fn is_sane(entries: &[OffsetPosition], size_bytes: u64) -> bool {
-    entries.windows(2).all(|w| {
-        w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position
-    }) && entries.iter().all(|e| u64::from(e.position) < size_bytes)
+    entries.windows(2).all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position)
+        && entries.iter().all(|e| u64::from(e.position) < size_bytes)
 }
 
 #[cfg(test)]

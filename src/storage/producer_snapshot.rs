@@ -25,12 +25,8 @@ pub fn file_name(offset: i64) -> String {
 
 /// The offsets of the snapshot files in `dir`, ascending.
 pub async fn list(disk: &dyn Disk, dir: &Path) -> io::Result<Vec<i64>> {
-    let mut offsets: Vec<i64> = disk
-        .list_dir(dir)
-        .await?
-        .iter()
-        .filter_map(|name| segment::parse_file_name(name, SNAPSHOT_SUFFIX))
-        .collect();
+    let mut offsets: Vec<i64> =
+        disk.list_dir(dir).await?.iter().filter_map(|name| segment::parse_file_name(name, SNAPSHOT_SUFFIX)).collect();
     offsets.sort_unstable();
     Ok(offsets)
 }

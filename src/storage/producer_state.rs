@@ -190,10 +190,9 @@ impl fmt::Display for ProducerError {
                 f,
                 "out of order sequence for producer {producer_id}: expected {expected_sequence}, found {found_sequence}"
             ),
-            ProducerError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => write!(
-                f,
-                "producer {producer_id} epoch {found_epoch} is older than the current epoch {current_epoch}"
-            ),
+            ProducerError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => {
+                write!(f, "producer {producer_id} epoch {found_epoch} is older than the current epoch {current_epoch}")
+            }
         }
     }
 }
@@ -203,9 +202,14 @@ impl std::error::Error for ProducerError {}
 /// Why snapshot bytes were not loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SnapshotError {
-    Truncated { len: usize },
+    Truncated {
+        len: usize,
+    },
     UnknownVersion(i16),
-    CrcMismatch { stored: u32, computed: u32 },
+    CrcMismatch {
+        stored: u32,
+        computed: u32,
+    },
     /// The CRC matched but the content contradicts itself or the snapshot's offset.
     Invalid(&'static str),
 }
@@ -308,7 +312,11 @@ impl ProducerStateManager {
         // 4. A new epoch starts at sequence 0; 5. the same epoch continues the sequence.
         let expected_sequence = if header.producer_epoch > entry.epoch { 0 } else { entry.next_sequence() };
         if first_seq != expected_sequence {
-            return Err(ProducerError::OutOfOrderSequence { producer_id, expected_sequence, found_sequence: first_seq });
+            return Err(ProducerError::OutOfOrderSequence {
+                producer_id,
+                expected_sequence,
+                found_sequence: first_seq,
+            });
         }
         Ok(Check::InSequence)
     }
@@ -601,7 +609,8 @@ mod tests {
     fn a_lower_epoch_is_fenced() {
         let mut state = ProducerStateManager::new(0);
         produce(&mut state, batch(5, 0, 1)).unwrap();
-        let fenced = Err(ProducerError::InvalidProducerEpoch { producer_id: PRODUCER, current_epoch: 5, found_epoch: 4 });
+        let fenced =
+            Err(ProducerError::InvalidProducerEpoch { producer_id: PRODUCER, current_epoch: 5, found_epoch: 4 });
         assert_eq!(produce(&mut state, batch(4, 1, 1)), fenced);
         // Fencing comes before the sequence rules, and a duplicate needs the same epoch.
         assert_eq!(produce(&mut state, batch(4, 0, 1)), fenced);

@@ -21,8 +21,5 @@ pub async fn read_agreed(file: &dyn DiskFile, len: usize) -> std::io::Result<Byt
         }
         previous = current;
     }
-    Err(std::io::Error::other(format!(
-        "{}: {MAX_READS} reads of {len} bytes disagreed",
-        file.path().display()
-    )))
+    Err(std::io::Error::other(format!("{}: {MAX_READS} reads of {len} bytes disagreed", file.path().display())))
 }

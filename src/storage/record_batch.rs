@@ -75,11 +75,17 @@ impl BatchHeader {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BatchError {
     /// Fewer bytes than the header or than `batchLength` claims: a torn or cut batch.
-    Truncated { needed: usize, available: usize },
+    Truncated {
+        needed: usize,
+        available: usize,
+    },
     /// `batchLength` smaller than a header or beyond the allowed maximum.
     InvalidLength(i32),
     UnsupportedMagic(i8),
-    CrcMismatch { stored: u32, computed: u32 },
+    CrcMismatch {
+        stored: u32,
+        computed: u32,
+    },
     /// Header fields that contradict each other (negative deltas or counts, count and
     /// offset range disagreeing in a producer batch).
     InvalidHeader(&'static str),
@@ -258,8 +264,7 @@ pub mod build {
     }
 
     impl ProducerFields {
-        pub const NONE: ProducerFields =
-            ProducerFields { producer_id: -1, producer_epoch: -1, base_sequence: -1 };
+        pub const NONE: ProducerFields = ProducerFields { producer_id: -1, producer_epoch: -1, base_sequence: -1 };
     }
 
     /// Encodes `records` as one uncompressed v2 batch with `baseOffset` 0.
@@ -387,10 +392,7 @@ mod tests {
     fn a_huge_length_is_rejected_before_reading() {
         let mut buf = sample();
         buf[8..12].copy_from_slice(&i32::MAX.to_be_bytes());
-        assert_eq!(
-            parse_batch(&buf, 1 << 20, CrcCheck::Verify),
-            Err(BatchError::InvalidLength(i32::MAX))
-        );
+        assert_eq!(parse_batch(&buf, 1 << 20, CrcCheck::Verify), Err(BatchError::InvalidLength(i32::MAX)));
         buf[8..12].copy_from_slice(&(-5i32).to_be_bytes());
         assert_eq!(parse_batch(&buf, 1 << 20, CrcCheck::Verify), Err(BatchError::InvalidLength(-5)));
     }

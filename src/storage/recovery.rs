@@ -99,7 +99,8 @@ impl Log {
         }
         let first_base = *segments.keys().next().expect("at least one segment");
         log_start_offset = log_start_offset.max(first_base);
-        let producer_snapshots: BTreeSet<i64> = producer_snapshot::list(disk.as_ref(), &dir).await?.into_iter().collect();
+        let producer_snapshots: BTreeSet<i64> =
+            producer_snapshot::list(disk.as_ref(), &dir).await?.into_iter().collect();
 
         let mut log = Log {
             disk,

@@ -308,11 +308,7 @@ impl LogSegment {
 
     /// Walks headers from `start` to the first batch `found` accepts, then reads that batch
     /// whole and validates it, retrying the walk when a read was bad.
-    async fn walk_verified(
-        &self,
-        start: u64,
-        found: impl Fn(&BatchHeader) -> bool,
-    ) -> LogResult<Option<LocatedBatch>> {
+    async fn walk_verified(&self, start: u64, found: impl Fn(&BatchHeader) -> bool) -> LogResult<Option<LocatedBatch>> {
         let mut why = String::new();
         for _attempt in 0..READ_ATTEMPTS {
             // Callers only walk where a batch must satisfy `found`: not finding one means
@@ -393,7 +389,9 @@ impl LogSegment {
         let entries = self.offset_index.entries();
         let after = entries.partition_point(|e| e.relative_offset <= relative_offset);
         let (mut position, mut expected) = match after.checked_sub(1).map(|i| entries[i]) {
-            Some(entry) => (u64::from(entry.position), Expected::LastOffset(self.base_offset + i64::from(entry.relative_offset))),
+            Some(entry) => {
+                (u64::from(entry.position), Expected::LastOffset(self.base_offset + i64::from(entry.relative_offset)))
+            }
             None => (0, Expected::BaseOffset(self.base_offset)),
         };
         while position < self.size_bytes {
@@ -518,9 +516,8 @@ impl LogSegment {
             // The batch at the last index entry ends at that entry's offset; without an
             // entry the walk starts at the segment's first batch.
             tail = match self.offset_index.last() {
-                Some(e) => verified_tail(&buf, None).filter(|t| {
-                    t.first_last_offset == Some(self.base_offset + i64::from(e.relative_offset))
-                }),
+                Some(e) => verified_tail(&buf, None)
+                    .filter(|t| t.first_last_offset == Some(self.base_offset + i64::from(e.relative_offset))),
                 None => verified_tail(&buf, Some(self.base_offset)),
             };
             if tail.is_some() {
@@ -628,10 +625,7 @@ impl LogSegment {
         assert!(self.base_offset <= self.next_offset, "segment ends before its base");
         assert_eq!(self.size_bytes == 0, self.next_offset == self.base_offset, "empty iff no offsets");
         debug_assert!(offset_index::is_sane(self.offset_index.entries(), self.size_bytes.max(1)));
-        debug_assert!(time_index::is_sane(
-            self.time_index.entries(),
-            (self.next_offset - self.base_offset) as u64
-        ));
+        debug_assert!(time_index::is_sane(self.time_index.entries(), (self.next_offset - self.base_offset) as u64));
     }
 }
 

@@ -46,9 +46,8 @@ pub fn lookup(entries: &[TimestampOffset], target_ms: i64) -> u32 {
 /// Whether entries loaded from disk can be trusted: timestamps and offsets increasing and
 /// offsets below `next_relative_offset`.
 pub fn is_sane(entries: &[TimestampOffset], next_relative_offset: u64) -> bool {
-    entries.windows(2).all(|w| {
-        w[0].timestamp_ms < w[1].timestamp_ms && w[0].relative_offset <= w[1].relative_offset
-    }) && entries.iter().all(|e| u64::from(e.relative_offset) < next_relative_offset)
+    entries.windows(2).all(|w| w[0].timestamp_ms < w[1].timestamp_ms && w[0].relative_offset <= w[1].relative_offset)
+        && entries.iter().all(|e| u64::from(e.relative_offset) < next_relative_offset)
 }
 
 #[cfg(test)]

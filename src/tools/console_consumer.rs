@@ -114,7 +114,11 @@ impl RecordFormat {
         }
         if self.print_headers {
             let headers: Vec<String> = record.headers.iter().map(|(k, v)| format!("{k}:{}", text(v))).collect();
-            fields.push(if headers.is_empty() { "NO_HEADERS".to_owned() } else { headers.join(&self.headers_separator) });
+            fields.push(if headers.is_empty() {
+                "NO_HEADERS".to_owned()
+            } else {
+                headers.join(&self.headers_separator)
+            });
         }
         if self.print_key {
             fields.push(text(&record.key));
@@ -135,7 +139,10 @@ fn start_offset(args: &ConsoleConsumerArgs) -> Result<StartOffset, String> {
         (Some(offset), Some(_)) => match offset.as_str() {
             "earliest" => Ok(StartOffset::Earliest),
             "latest" => Ok(StartOffset::Latest),
-            n => n.parse().map(StartOffset::Offset).map_err(|_| format!("--offset must be earliest, latest or a number, not {n:?}")),
+            n => n
+                .parse()
+                .map(StartOffset::Offset)
+                .map_err(|_| format!("--offset must be earliest, latest or a number, not {n:?}")),
         },
         (None, _) if args.from_beginning => Ok(StartOffset::Earliest),
         (None, _) => Ok(StartOffset::Latest),
@@ -164,7 +171,11 @@ fn consumer_config(args: &ConsoleConsumerArgs) -> Result<ConsumerConfig, String>
                 config.isolation_level = match value.as_str() {
                     "read_uncommitted" => IsolationLevel::ReadUncommitted,
                     "read_committed" => IsolationLevel::ReadCommitted,
-                    other => return Err(format!("isolation.level must be read_committed or read_uncommitted, not {other:?}")),
+                    other => {
+                        return Err(format!(
+                            "isolation.level must be read_committed or read_uncommitted, not {other:?}"
+                        ))
+                    }
                 }
             }
             "auto.offset.reset" => {
@@ -183,7 +194,8 @@ fn consumer_config(args: &ConsoleConsumerArgs) -> Result<ConsumerConfig, String>
 
 /// Runs `seedlog console-consumer`, printing records to `out`; returns the exit code.
 pub async fn run(args: &ConsoleConsumerArgs, out: Output<'_>, err: Output<'_>) -> i32 {
-    let prepared = (|| Ok::<_, String>((RecordFormat::from_args(args)?, start_offset(args)?, consumer_config(args)?)))();
+    let prepared =
+        (|| Ok::<_, String>((RecordFormat::from_args(args)?, start_offset(args)?, consumer_config(args)?)))();
     let (format, start, config) = match prepared {
         Ok(prepared) => prepared,
         Err(message) => {

@@ -49,7 +49,8 @@ fn values_print_alone_by_default() {
 
 #[test]
 fn keys_print_with_their_separator() {
-    let format = RecordFormat::from_args(&parse(&["--property", "print.key=true", "--property", "key.separator=:"])).unwrap();
+    let format =
+        RecordFormat::from_args(&parse(&["--property", "print.key=true", "--property", "key.separator=:"])).unwrap();
     assert_eq!(format.format(&record()), "k:v\n");
     let format = RecordFormat::from_args(&parse(&["--print-key", "--key-separator", " => "])).unwrap();
     assert_eq!(format.format(&record()), "k => v\n");
@@ -60,8 +61,16 @@ fn keys_print_with_their_separator() {
 #[test]
 fn every_field_prints_in_kafkas_order() {
     let format = RecordFormat::from_args(&parse(&[
-        "--property", "print.timestamp=true", "--property", "print.partition=true", "--property", "print.offset=true",
-        "--property", "print.headers=true", "--property", "print.key=true",
+        "--property",
+        "print.timestamp=true",
+        "--property",
+        "print.partition=true",
+        "--property",
+        "print.offset=true",
+        "--property",
+        "print.headers=true",
+        "--property",
+        "print.key=true",
     ]))
     .unwrap();
     assert_eq!(format.format(&record()), "CreateTime:1000\tPartition:2\tOffset:7\th:x\tk\tv\n");
@@ -80,7 +89,11 @@ fn start_follows_from_beginning_partition_and_offset() {
 #[test]
 fn consumer_properties_map_to_the_config() {
     let config = consumer_config(&parse(&[
-        "--isolation-level", "read_committed", "--consumer-property", "fetch.max.wait.ms=100", "--from-beginning",
+        "--isolation-level",
+        "read_committed",
+        "--consumer-property",
+        "fetch.max.wait.ms=100",
+        "--from-beginning",
     ]))
     .unwrap();
     assert_eq!(config.isolation_level, IsolationLevel::ReadCommitted);

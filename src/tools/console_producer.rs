@@ -72,7 +72,9 @@ impl LineFormat {
             return Ok((None, Bytes::copy_from_slice(line.as_bytes())));
         };
         match line.split_once(separator.as_str()) {
-            Some((key, value)) => Ok((Some(Bytes::copy_from_slice(key.as_bytes())), Bytes::copy_from_slice(value.as_bytes()))),
+            Some((key, value)) => {
+                Ok((Some(Bytes::copy_from_slice(key.as_bytes())), Bytes::copy_from_slice(value.as_bytes())))
+            }
             None if self.ignore_error => Ok((None, Bytes::copy_from_slice(line.as_bytes()))),
             None => Err(()),
         }

@@ -20,7 +20,8 @@ fn parse(args: &[&str]) -> ConsoleProducerArgs {
 fn lines_are_values_unless_keys_are_parsed() {
     let format = LineFormat::from_args(&parse(&[])).unwrap();
     assert_eq!(format.split("a:b"), Ok((None, Bytes::from_static(b"a:b"))));
-    let format = LineFormat::from_args(&parse(&["--property", "parse.key=true", "--property", "key.separator=:"])).unwrap();
+    let format =
+        LineFormat::from_args(&parse(&["--property", "parse.key=true", "--property", "key.separator=:"])).unwrap();
     assert_eq!(format.split("k:v:w"), Ok((Some(Bytes::from_static(b"k")), Bytes::from_static(b"v:w"))));
     assert_eq!(format.split("no separator"), Err(()));
 }
@@ -47,8 +48,16 @@ fn acks_default_to_all_with_idempotence() {
 #[test]
 fn producer_properties_map_to_the_config() {
     let (config, unknown) = producer_config(&parse(&[
-        "--producer-property", "linger.ms=20", "--producer-property", "batch.size=1000",
-        "--compression-codec", "zstd", "--producer-property", "retries=3", "--producer-property", "bogus=1",
+        "--producer-property",
+        "linger.ms=20",
+        "--producer-property",
+        "batch.size=1000",
+        "--compression-codec",
+        "zstd",
+        "--producer-property",
+        "retries=3",
+        "--producer-property",
+        "bogus=1",
     ]))
     .unwrap();
     assert_eq!((config.linger_ms, config.batch_size_bytes, config.retries), (20, 1000, 3));

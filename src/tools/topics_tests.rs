@@ -18,8 +18,19 @@ fn parse(args: &[&str]) -> Result<TopicsArgs, clap::Error> {
 #[test]
 fn create_takes_partitions_replication_and_configs() {
     let args = parse(&[
-        "--bootstrap-server", "localhost:9092", "--create", "--topic", "orders", "--partitions", "3",
-        "--replication-factor", "1", "--config", "cleanup.policy=compact", "--config", "retention.ms=1000",
+        "--bootstrap-server",
+        "localhost:9092",
+        "--create",
+        "--topic",
+        "orders",
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "1",
+        "--config",
+        "cleanup.policy=compact",
+        "--config",
+        "retention.ms=1000",
     ])
     .unwrap();
     assert!(args.create && !args.list);

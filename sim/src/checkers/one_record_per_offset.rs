@@ -27,7 +27,8 @@ impl Checker for OneRecordPerOffset {
             "record_audited" => "audit",
             _ => return,
         };
-        let (Some(partition), Some(offset), Some(value)) = (ev.i64("partition"), ev.i64("offset"), ev.str("value")) else {
+        let (Some(partition), Some(offset), Some(value)) = (ev.i64("partition"), ev.i64("offset"), ev.str("value"))
+        else {
             return;
         };
         match self.seen.get(&(partition, offset)) {

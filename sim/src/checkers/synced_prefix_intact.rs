@@ -91,7 +91,10 @@ impl SyncedPrefixIntact {
             Some(w) if *w == (Written { last_offset: last, digest }) => {}
             Some(w) => self.violation(
                 ev,
-                format!("batch at {base} read back as {base}..={last} digest {digest:x}, written as ..={} digest {:x}", w.last_offset, w.digest),
+                format!(
+                    "batch at {base} read back as {base}..={last} digest {digest:x}, written as ..={} digest {:x}",
+                    w.last_offset, w.digest
+                ),
             ),
             None => self.violation(ev, format!("batch at {base}..={last} read back was never written there")),
         }

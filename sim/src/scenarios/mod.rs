@@ -14,10 +14,7 @@ use crate::scenario::Scenario;
 
 /// Every registered scenario, in `cargo sim list` order.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    vec![
-        &StorageCrashRecovery { lying_fsync: false },
-        &SingleBrokerCrash { lying_fsync: false },
-    ]
+    vec![&StorageCrashRecovery { lying_fsync: false }, &SingleBrokerCrash { lying_fsync: false }]
 }
 
 /// The registered scenario called `name`.

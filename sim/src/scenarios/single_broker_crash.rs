@@ -27,7 +27,9 @@ use bytes::Bytes;
 use rand::Rng;
 use seedlog::broker::config::BrokerConfig;
 use seedlog::broker::{Node, NodeEnv};
-use seedlog::client::{Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset};
+use seedlog::client::{
+    Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset,
+};
 use seedlog::runtime::{Disk, MemDiskFaults};
 use tracing::{info, warn};
 
@@ -59,7 +61,11 @@ impl Scenario for SingleBrokerCrash {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        vec![Box::new(AckedRecordsSurvive::default()), Box::new(OneRecordPerOffset::default()), Box::new(NoVanishingReads::default())]
+        vec![
+            Box::new(AckedRecordsSurvive::default()),
+            Box::new(OneRecordPerOffset::default()),
+            Box::new(NoVanishingReads::default()),
+        ]
     }
 
     fn supervise(&self, seed: u64) -> SuperviseFuture {
@@ -128,7 +134,12 @@ async fn broker(env: SimEnv) {
 async fn produce(env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
     let SimEnv { clock, mut rng, incarnation, .. } = env;
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
-    let topic = NewTopic { name: TOPIC.to_string(), partitions: Some(PARTITIONS), replication_factor: Some(1), configs: Vec::new() };
+    let topic = NewTopic {
+        name: TOPIC.to_string(),
+        partitions: Some(PARTITIONS),
+        replication_factor: Some(1),
+        configs: Vec::new(),
+    };
     // TOPIC_ALREADY_EXISTS (36) after a restart of this node; anything else: retry.
     while let Err(error) = admin.create_topic(&topic).await {
         if error.code() == 36 {
@@ -136,8 +147,10 @@ async fn produce(env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let config = ProducerConfig { request_timeout_ms: 2_000, delivery_timeout_ms: 600_000, ..ProducerConfig::default() };
-    let producer = Producer::new(&bootstrap, config, clock, seedlog::runtime::fork(&mut rng)).expect("producer config is valid");
+    let config =
+        ProducerConfig { request_timeout_ms: 2_000, delivery_timeout_ms: 600_000, ..ProducerConfig::default() };
+    let producer =
+        Producer::new(&bootstrap, config, clock, seedlog::runtime::fork(&mut rng)).expect("producer config is valid");
     let mut seq = 0u64;
     while !stop.load(Ordering::SeqCst) {
         let window: Vec<_> = (0..rng.random_range(1..8))

@@ -185,9 +185,8 @@ fn random_batch(rng: &mut NodeRng, now_ms: i64) -> Bytes {
         })
         .collect();
     let keys: Vec<[u8; 8]> = (0..count).map(|_| rng.random::<u64>().to_be_bytes()).collect();
-    let records: Vec<Record<'_>> = (0..count)
-        .map(|i| Record { timestamp_ms: now_ms, key: Some(&keys[i]), value: Some(&values[i]) })
-        .collect();
+    let records: Vec<Record<'_>> =
+        (0..count).map(|i| Record { timestamp_ms: now_ms, key: Some(&keys[i]), value: Some(&values[i]) }).collect();
     batch(&records, ProducerFields::NONE)
 }
 

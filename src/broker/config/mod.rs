@@ -296,7 +296,11 @@ impl Listener {
     /// The socket address to bind: all interfaces for an empty host.
     pub fn bind_address(&self) -> String {
         let host = if self.host.is_empty() { "0.0.0.0" } else { &self.host };
-        if host.contains(':') { format!("[{host}]:{}", self.port) } else { format!("{host}:{}", self.port) }
+        if host.contains(':') {
+            format!("[{host}]:{}", self.port)
+        } else {
+            format!("{host}:{}", self.port)
+        }
     }
 
     fn is_wildcard(&self) -> bool {
@@ -428,41 +432,108 @@ impl Default for BrokerConfig {
 
 /// Keys Kafka brokers define that seedlog accepts without acting on them.
 const IGNORED_KEYS: &[&str] = &[
-    "allow.everyone.if.no.acl.found", "alter.config.policy.class.name", "authorizer.class.name",
-    "auto.include.jmx.reporter", "auto.leader.rebalance.enable", "background.threads",
-    "broker.heartbeat.interval.ms", "broker.id.generation.enable", "broker.rack", "broker.session.timeout.ms",
-    "client.quota.callback.class", "compression.type", "connections.max.idle.ms", "connections.max.reauth.ms",
-    "create.topic.policy.class.name", "delete.records.purgatory.purge.interval.requests",
-    "early.start.listeners", "eligible.leader.replicas.enable", "fetch.purgatory.purge.interval.requests",
-    "group.max.size", "initial.broker.registration.timeout.ms", "inter.broker.listener.name",
-    "inter.broker.protocol.version", "leader.imbalance.check.interval.seconds",
-    "leader.imbalance.per.broker.percentage", "log.dir.failure.timeout.ms", "log.index.size.max.bytes",
-    "log.local.retention.bytes", "log.local.retention.ms", "log.message.downconversion.enable",
-    "log.message.format.version", "log.message.timestamp.after.max.ms", "log.message.timestamp.before.max.ms",
-    "log.message.timestamp.difference.max.ms", "log.preallocate", "log.roll.jitter.hours", "log.roll.jitter.ms",
-    "log.segment.delete.delay.ms", "max.connections.per.ip", "max.connections.per.ip.overrides",
-    "max.incremental.fetch.session.cache.slots", "metric.reporters", "num.io.threads", "num.network.threads",
-    "num.recovery.threads.per.data.dir", "num.replica.alter.log.dirs.threads", "num.replica.fetchers",
-    "offsets.commit.required.acks", "offsets.commit.timeout.ms", "offsets.load.buffer.size",
-    "offsets.retention.check.interval.ms", "offsets.topic.compression.codec", "offsets.topic.segment.bytes",
-    "principal.builder.class", "process.roles", "producer.id.expiration.check.interval.ms",
-    "producer.purgatory.purge.interval.requests", "queued.max.request.bytes", "queued.max.requests",
-    "replica.fetch.backoff.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
-    "replica.high.watermark.checkpoint.interval.ms", "replica.selector.class",
-    "replica.socket.receive.buffer.bytes", "replica.socket.timeout.ms", "reserved.broker.max.id",
-    "security.inter.broker.protocol", "socket.listen.backlog.size", "socket.receive.buffer.bytes",
-    "socket.send.buffer.bytes", "super.users", "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-    "transaction.remove.expired.transaction.cleanup.interval.ms", "transaction.state.log.load.buffer.size",
-    "transaction.state.log.segment.bytes", "unstable.api.versions.enable", "unstable.feature.versions.enable",
+    "allow.everyone.if.no.acl.found",
+    "alter.config.policy.class.name",
+    "authorizer.class.name",
+    "auto.include.jmx.reporter",
+    "auto.leader.rebalance.enable",
+    "background.threads",
+    "broker.heartbeat.interval.ms",
+    "broker.id.generation.enable",
+    "broker.rack",
+    "broker.session.timeout.ms",
+    "client.quota.callback.class",
+    "compression.type",
+    "connections.max.idle.ms",
+    "connections.max.reauth.ms",
+    "create.topic.policy.class.name",
+    "delete.records.purgatory.purge.interval.requests",
+    "early.start.listeners",
+    "eligible.leader.replicas.enable",
+    "fetch.purgatory.purge.interval.requests",
+    "group.max.size",
+    "initial.broker.registration.timeout.ms",
+    "inter.broker.listener.name",
+    "inter.broker.protocol.version",
+    "leader.imbalance.check.interval.seconds",
+    "leader.imbalance.per.broker.percentage",
+    "log.dir.failure.timeout.ms",
+    "log.index.size.max.bytes",
+    "log.local.retention.bytes",
+    "log.local.retention.ms",
+    "log.message.downconversion.enable",
+    "log.message.format.version",
+    "log.message.timestamp.after.max.ms",
+    "log.message.timestamp.before.max.ms",
+    "log.message.timestamp.difference.max.ms",
+    "log.preallocate",
+    "log.roll.jitter.hours",
+    "log.roll.jitter.ms",
+    "log.segment.delete.delay.ms",
+    "max.connections.per.ip",
+    "max.connections.per.ip.overrides",
+    "max.incremental.fetch.session.cache.slots",
+    "metric.reporters",
+    "num.io.threads",
+    "num.network.threads",
+    "num.recovery.threads.per.data.dir",
+    "num.replica.alter.log.dirs.threads",
+    "num.replica.fetchers",
+    "offsets.commit.required.acks",
+    "offsets.commit.timeout.ms",
+    "offsets.load.buffer.size",
+    "offsets.retention.check.interval.ms",
+    "offsets.topic.compression.codec",
+    "offsets.topic.segment.bytes",
+    "principal.builder.class",
+    "process.roles",
+    "producer.id.expiration.check.interval.ms",
+    "producer.purgatory.purge.interval.requests",
+    "queued.max.request.bytes",
+    "queued.max.requests",
+    "replica.fetch.backoff.ms",
+    "replica.fetch.min.bytes",
+    "replica.fetch.response.max.bytes",
+    "replica.high.watermark.checkpoint.interval.ms",
+    "replica.selector.class",
+    "replica.socket.receive.buffer.bytes",
+    "replica.socket.timeout.ms",
+    "reserved.broker.max.id",
+    "security.inter.broker.protocol",
+    "socket.listen.backlog.size",
+    "socket.receive.buffer.bytes",
+    "socket.send.buffer.bytes",
+    "super.users",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "transaction.state.log.load.buffer.size",
+    "transaction.state.log.segment.bytes",
+    "unstable.api.versions.enable",
+    "unstable.feature.versions.enable",
 ];
 
 /// Families of Kafka keys with open-ended names (per-listener settings, TLS, SASL, the
 /// cleaner, KRaft, tiered storage, …), accepted and ignored. A typo inside a family is not
 /// silent either: it shows in the warning line.
 const IGNORED_PREFIXES: &[&str] = &[
-    "controller.", "delegation.token.", "group.consumer.", "group.coordinator.", "group.share.",
-    "kafka.metrics.", "listener.name.", "log.cleaner.", "metadata.", "metrics.", "password.encoder.",
-    "quota.", "remote.log.", "sasl.", "security.", "share.", "ssl.", "zookeeper.",
+    "controller.",
+    "delegation.token.",
+    "group.consumer.",
+    "group.coordinator.",
+    "group.share.",
+    "kafka.metrics.",
+    "listener.name.",
+    "log.cleaner.",
+    "metadata.",
+    "metrics.",
+    "password.encoder.",
+    "quota.",
+    "remote.log.",
+    "sasl.",
+    "security.",
+    "share.",
+    "ssl.",
+    "zookeeper.",
 ];
 
 fn is_ignored(key: &str) -> bool {
@@ -507,10 +578,8 @@ impl Reader {
 impl BrokerConfig {
     /// Parses `server.properties` text; `overrides` (from `--override key=value`) win over it.
     pub fn from_properties(text: &str, overrides: &[(String, String)]) -> Result<BrokerConfig, ConfigError> {
-        let properties =
-            parse_properties(text).map_err(|(line, message)| ConfigError::Syntax { line, message })?;
-        let mut values: BTreeMap<String, String> =
-            properties.into_iter().map(|p| (p.key, p.value)).collect();
+        let properties = parse_properties(text).map_err(|(line, message)| ConfigError::Syntax { line, message })?;
+        let mut values: BTreeMap<String, String> = properties.into_iter().map(|p| (p.key, p.value)).collect();
         values.extend(overrides.iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())));
         let mut r = Reader { values, explicit: BTreeSet::new() };
 
@@ -657,7 +726,11 @@ impl BrokerConfig {
 
 /// Kafka's Long.MAX ("never") as storage's never (`u64::MAX`).
 pub(crate) fn flush_messages(messages: i64) -> u64 {
-    if messages == i64::MAX { u64::MAX } else { messages.max(1) as u64 }
+    if messages == i64::MAX {
+        u64::MAX
+    } else {
+        messages.max(1) as u64
+    }
 }
 
 /// `listeners`, `advertised.listeners` (resolved) and `controller.listener.names`.

@@ -69,7 +69,9 @@ fn kafka_sample_parses() {
     assert_eq!(config.log_retention_ms, 168 * HOUR_MS);
     assert!(config.is_set("log.retention.hours") && !config.is_set("log.retention.ms"));
     let ignored = config.ignored_keys();
-    for key in ["process.roles", "num.io.threads", "share.coordinator.state.topic.min.isr", "inter.broker.listener.name"] {
+    for key in
+        ["process.roles", "num.io.threads", "share.coordinator.state.topic.min.isr", "inter.broker.listener.name"]
+    {
         assert!(ignored.contains(&key.to_string()), "{key} in {ignored:?}");
     }
     assert!(ignored.windows(2).all(|w| w[0] < w[1]));
@@ -170,8 +172,7 @@ fn syntax_errors_name_the_line() {
 #[test]
 fn properties_syntax() {
     let text = "a=1\n  b : 2 \nc 3\nd=x\\\n    y\ne\\=f=\\u0041\\\\\\:\n# g=1\\\nh=\n";
-    let parsed: Vec<(String, String)> =
-        parse_properties(text).unwrap().into_iter().map(|p| (p.key, p.value)).collect();
+    let parsed: Vec<(String, String)> = parse_properties(text).unwrap().into_iter().map(|p| (p.key, p.value)).collect();
     let expected = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "xy"), ("e=f", "A\\:"), ("h", "")];
     assert_eq!(parsed, expected.map(|(k, v)| (k.to_string(), v.to_string())));
     for text in ["a b", " lead", "trail ", "x=y:z", "#!\\", "tab\tnew\nline"] {

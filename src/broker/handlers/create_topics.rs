@@ -38,11 +38,17 @@ pub async fn handle(ctx: &BrokerContext, request: CreateTopicsRequest, version: 
             name: name.clone(),
             partitions,
             replication_factor,
-            configs: topic.configs.iter().map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string()))).collect(),
+            configs: topic
+                .configs
+                .iter()
+                .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+                .collect(),
         };
         let outcome = match assignment_error {
             Some(error) => Err(error),
-            None if request.validate_only => ctx.topics.validate(&new).await.map(|valid| (None, valid.partitions, valid.config)),
+            None if request.validate_only => {
+                ctx.topics.validate(&new).await.map(|valid| (None, valid.partitions, valid.config))
+            }
             None => ctx.topics.create(new).await.map(|t| (Some(t.id), t.partitions.len() as i32, t.config.clone())),
         };
         match outcome {
@@ -85,8 +91,12 @@ fn check_assignments(
     node_id: i32,
     assignments: &[kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment],
 ) -> Option<TopicError> {
-    if !assignments.is_empty() && assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != node_id) || a.broker_ids.len() != 1) {
-        return Some(TopicError::InvalidReplicationFactor(format!("Replica assignments may only name broker {node_id}, once.")));
+    if !assignments.is_empty()
+        && assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != node_id) || a.broker_ids.len() != 1)
+    {
+        return Some(TopicError::InvalidReplicationFactor(format!(
+            "Replica assignments may only name broker {node_id}, once."
+        )));
     }
     let mut indexes: Vec<i32> = assignments.iter().map(|a| a.partition_index).collect();
     indexes.sort_unstable();

@@ -10,7 +10,8 @@ use crate::broker::context::BrokerContext;
 
 pub async fn handle(ctx: &BrokerContext, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
     let mut response = DeleteTopicsResponse::default();
-    let mut wanted: Vec<(Option<TopicName>, Uuid)> = request.topic_names.into_iter().map(|n| (Some(n), Uuid::nil())).collect();
+    let mut wanted: Vec<(Option<TopicName>, Uuid)> =
+        request.topic_names.into_iter().map(|n| (Some(n), Uuid::nil())).collect();
     wanted.extend(request.topics.into_iter().map(|t| (t.name, t.topic_id)));
     for (name, id) in wanted {
         let mut result = DeletableTopicResult::default();

@@ -31,7 +31,10 @@ pub async fn handle(ctx: &BrokerContext, request: DescribeConfigsRequest, versio
         };
         match entries {
             Ok(entries) => {
-                let keys = resource.configuration_keys.as_ref().map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+                let keys = resource
+                    .configuration_keys
+                    .as_ref()
+                    .map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
                 result.configs = entries
                     .into_iter()
                     .filter(|e| keys.as_ref().is_none_or(|keys| keys.contains(&e.name)))

@@ -21,7 +21,8 @@ pub async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) ->
     let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms.max(0)).unwrap_or(0));
     let deadline = crate::runtime::now() + max_wait;
     let targets = resolve(ctx, &request).await;
-    let partitions: Vec<&Partition> = targets.iter().flat_map(|t| t.1.iter().filter_map(|p| p.partition.as_deref())).collect();
+    let partitions: Vec<&Partition> =
+        targets.iter().flat_map(|t| t.1.iter().filter_map(|p| p.partition.as_deref())).collect();
     loop {
         // Registered before reading, so a move between the read and the wait is not missed.
         let mut moved: Vec<_> = partitions.iter().map(|p| Box::pin(p.high_watermark_moved())).collect();
@@ -60,7 +61,10 @@ struct Target {
     partition: Option<std::sync::Arc<Partition>>,
 }
 
-async fn resolve(ctx: &BrokerContext, request: &FetchRequest) -> Vec<(kafka_protocol::messages::TopicName, Vec<Target>)> {
+async fn resolve(
+    ctx: &BrokerContext,
+    request: &FetchRequest,
+) -> Vec<(kafka_protocol::messages::TopicName, Vec<Target>)> {
     let mut out = Vec::new();
     for topic in &request.topics {
         let found = ctx.topics.get(topic.topic.as_str()).await;
@@ -71,7 +75,9 @@ async fn resolve(ctx: &BrokerContext, request: &FetchRequest) -> Vec<(kafka_prot
                 index: p.partition,
                 fetch_offset: p.fetch_offset,
                 partition_max_bytes: p.partition_max_bytes,
-                partition: found.as_ref().and_then(|t| usize::try_from(p.partition).ok().and_then(|i| t.partitions.get(i).cloned())),
+                partition: found
+                    .as_ref()
+                    .and_then(|t| usize::try_from(p.partition).ok().and_then(|i| t.partitions.get(i).cloned())),
             })
             .collect();
         out.push((topic.topic.clone(), partitions));

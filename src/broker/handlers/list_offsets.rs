@@ -27,7 +27,9 @@ pub async fn handle(ctx: &BrokerContext, request: ListOffsetsRequest, version: i
             answer.partition_index = asked.partition_index;
             answer.timestamp = -1;
             answer.offset = -1;
-            let partition = found.as_ref().and_then(|t| usize::try_from(asked.partition_index).ok().and_then(|i| t.partitions.get(i).cloned()));
+            let partition = found
+                .as_ref()
+                .and_then(|t| usize::try_from(asked.partition_index).ok().and_then(|i| t.partitions.get(i).cloned()));
             match partition {
                 None => answer.error_code = ResponseError::UnknownTopicOrPartition.code(),
                 Some(partition) => match lookup(&partition, asked.timestamp).await {
@@ -58,7 +60,8 @@ async fn lookup(partition: &Partition, timestamp: i64) -> Result<Option<(i64, i6
         EARLIEST => Ok(Some((log.log_start_offset(), -1))),
         MAX_TIMESTAMP => {
             let found = log.find_max_timestamp().await.map_err(|e| log_error_code(&e))?;
-            exact_record(&log, found, high_watermark, |t| t.timestamp_ms == found.map_or(-1, |f| f.batch_max_timestamp)).await
+            exact_record(&log, found, high_watermark, |t| t.timestamp_ms == found.map_or(-1, |f| f.batch_max_timestamp))
+                .await
         }
         target if target >= 0 => {
             let found = log.find_offset_by_timestamp(target).await.map_err(|e| log_error_code(&e))?;
@@ -79,7 +82,8 @@ async fn exact_record(
     if found.batch_base_offset >= high_watermark {
         return Ok(None);
     }
-    let bytes = log.read(found.batch_base_offset, 1, high_watermark, true).await.map_err(|e: LogError| log_error_code(&e))?;
+    let bytes =
+        log.read(found.batch_base_offset, 1, high_watermark, true).await.map_err(|e: LogError| log_error_code(&e))?;
     let times = record_times(&bytes).map_err(|_| ResponseError::CorruptMessage.code())?;
     Ok(times
         .iter()

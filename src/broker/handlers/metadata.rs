@@ -1,7 +1,9 @@
 //! Metadata: the one broker, and the topics asked for (auto-creating unknown ones when
 //! both the request and `auto.create.topics.enable` allow it).
 
-use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -37,7 +39,9 @@ pub async fn handle(ctx: &BrokerContext, request: MetadataRequest, version: i16)
     for wanted in requested {
         let topic = match (&wanted.name, wanted.topic_id) {
             (Some(name), _) => lookup_or_create(ctx, name.as_str(), auto_create).await,
-            (None, id) if id != Uuid::nil() => ctx.topics.get_by_id(id).await.ok_or(ResponseError::UnknownTopicId.code()),
+            (None, id) if id != Uuid::nil() => {
+                ctx.topics.get_by_id(id).await.ok_or(ResponseError::UnknownTopicId.code())
+            }
             (None, _) => Err(ResponseError::InvalidRequest.code()),
         };
         response.topics.push(match topic {

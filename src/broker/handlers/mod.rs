@@ -18,7 +18,11 @@ use super::context::BrokerContext;
 use crate::protocol::{api_versions_response, encode_response_to, EncodeError, Request, RequestHeader};
 
 /// Handles one request; `None` when Kafka sends no response (produce with acks=0).
-pub async fn dispatch(ctx: &BrokerContext, header: &RequestHeader, request: Request) -> Result<Option<Bytes>, EncodeError> {
+pub async fn dispatch(
+    ctx: &BrokerContext,
+    header: &RequestHeader,
+    request: Request,
+) -> Result<Option<Bytes>, EncodeError> {
     let version = header.api_version;
     let encoded = match request {
         Request::ApiVersions(_) => encode_response_to(header, &api_versions_response()),

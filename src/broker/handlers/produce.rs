@@ -35,8 +35,15 @@ pub async fn handle(ctx: &BrokerContext, request: ProduceRequest, version: i16) 
             let result = if acks != 0 && acks != 1 && acks != -1 {
                 Err((ResponseError::InvalidRequiredAcks.code(), format!("acks must be -1, 0 or 1, got {acks}")))
             } else {
-                produce_partition(ctx, topic_data.name.as_str(), partition_data.index, partition_data.records, acks, request.timeout_ms)
-                    .await
+                produce_partition(
+                    ctx,
+                    topic_data.name.as_str(),
+                    partition_data.index,
+                    partition_data.records,
+                    acks,
+                    request.timeout_ms,
+                )
+                .await
             };
             match result {
                 Ok(done) => {
@@ -76,12 +83,14 @@ async fn produce_partition(
     timeout_ms: i32,
 ) -> Result<Produced, (i16, String)> {
     let topic = ctx.topics.get(topic_name).await.ok_or_else(|| unknown(topic_name, index))?;
-    let partition = usize::try_from(index).ok().and_then(|i| topic.partitions.get(i)).ok_or_else(|| unknown(topic_name, index))?;
+    let partition =
+        usize::try_from(index).ok().and_then(|i| topic.partitions.get(i)).ok_or_else(|| unknown(topic_name, index))?;
     let records = records.unwrap_or_default();
     check_one_batch(&records)?;
     let log_config = topic.config.log_config(&ctx.config);
     if records.len() as u64 > log_config.segment_bytes {
-        let message = format!("batch of {} bytes is larger than segment.bytes {}", records.len(), log_config.segment_bytes);
+        let message =
+            format!("batch of {} bytes is larger than segment.bytes {}", records.len(), log_config.segment_bytes);
         return Err((ResponseError::RecordListTooLarge.code(), message));
     }
     if acks == -1 && topic.config.min_insync_replicas(&ctx.config) > 1 {
@@ -105,7 +114,12 @@ async fn produce_partition(
         match tokio::time::timeout(timeout, partition.wait_durable(appended.last_offset)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err((log_error_code(&e), e.to_string())),
-            Err(_) => return Err((ResponseError::RequestTimedOut.code(), "records not durable within timeout.ms".to_string())),
+            Err(_) => {
+                return Err((
+                    ResponseError::RequestTimedOut.code(),
+                    "records not durable within timeout.ms".to_string(),
+                ))
+            }
         }
     }
     let log_start_offset = partition.log().await.log_start_offset();
@@ -122,7 +136,9 @@ fn check_one_batch(records: &Bytes) -> Result<(), (i16, String)> {
     match peek_size(records) {
         None => invalid("the partition's records are empty"),
         Some(Err(e)) => Err((ResponseError::CorruptMessage.code(), e.to_string())),
-        Some(Ok(size)) if size < records.len() => invalid("a produce request must carry exactly one record batch per partition"),
+        Some(Ok(size)) if size < records.len() => {
+            invalid("a produce request must carry exactly one record batch per partition")
+        }
         Some(Ok(_)) => Ok(()),
     }
 }

@@ -33,9 +33,7 @@ mod tests {
     fn fixtures(version: i16, tags: bool) -> Vec<ApiVersionsRequest> {
         let mut full = ApiVersionsRequest::default().with_unknown_tagged_fields(unknown_tags(tags));
         if version >= 3 {
-            full = full
-                .with_client_software_name("librdkafka".into())
-                .with_client_software_version("2.10.0".into());
+            full = full.with_client_software_name("librdkafka".into()).with_client_software_version("2.10.0".into());
         }
         vec![ApiVersionsRequest::default(), full]
     }

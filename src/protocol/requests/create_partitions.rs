@@ -31,10 +31,7 @@ fn topic(r: &mut Reader) -> Result<CreatePartitionsTopic, DecodeError> {
     let count = r.int32("topics[].count")?;
     let assignments = r.nullable_array("topics[].assignments", assignment)?;
     r.skip_tagged_fields("topics[].tagged_fields")?;
-    Ok(CreatePartitionsTopic::default()
-        .with_name(name)
-        .with_count(count)
-        .with_assignments(assignments))
+    Ok(CreatePartitionsTopic::default().with_name(name).with_count(count).with_assignments(assignments))
 }
 
 fn assignment(r: &mut Reader) -> Result<CreatePartitionsAssignment, DecodeError> {
@@ -71,11 +68,7 @@ mod tests {
             CreatePartitionsRequest::default()
                 .with_topics(vec![
                     topic("orders", 6, None),
-                    topic(
-                        "manual",
-                        3,
-                        Some(vec![assignment(vec![1, 2]), assignment(vec![])]),
-                    ),
+                    topic("manual", 3, Some(vec![assignment(vec![1, 2]), assignment(vec![])])),
                     topic("empty", 1, Some(vec![])),
                 ])
                 .with_timeout_ms(1000)
@@ -86,10 +79,6 @@ mod tests {
 
     #[test]
     fn decodes_every_supported_version_like_kafka_protocol() {
-        check_every_version(
-            ApiKey::CreatePartitions,
-            fixtures,
-            Request::CreatePartitions,
-        );
+        check_every_version(ApiKey::CreatePartitions, fixtures, Request::CreatePartitions);
     }
 }

@@ -21,10 +21,7 @@ pub(super) fn decode(body: Bytes, version: i16) -> Result<CreateTopicsRequest, D
     let timeout_ms = r.int32("timeout_ms")?;
     let validate_only = r.boolean("validate_only")?;
     r.skip_tagged_fields("tagged_fields")?;
-    Ok(CreateTopicsRequest::default()
-        .with_topics(topics)
-        .with_timeout_ms(timeout_ms)
-        .with_validate_only(validate_only))
+    Ok(CreateTopicsRequest::default().with_topics(topics).with_timeout_ms(timeout_ms).with_validate_only(validate_only))
 }
 
 fn topic(r: &mut Reader) -> Result<CreatableTopic, DecodeError> {
@@ -48,18 +45,14 @@ fn assignment(r: &mut Reader) -> Result<CreatableReplicaAssignment, DecodeError>
         Ok(BrokerId(r.int32("topics[].assignments[].broker_ids[]")?))
     })?;
     r.skip_tagged_fields("topics[].assignments[].tagged_fields")?;
-    Ok(CreatableReplicaAssignment::default()
-        .with_partition_index(partition_index)
-        .with_broker_ids(broker_ids))
+    Ok(CreatableReplicaAssignment::default().with_partition_index(partition_index).with_broker_ids(broker_ids))
 }
 
 fn config(r: &mut Reader) -> Result<CreatableTopicConfig, DecodeError> {
     let name = r.string("topics[].configs[].name")?;
     let value = r.nullable_string("topics[].configs[].value")?;
     r.skip_tagged_fields("topics[].configs[].tagged_fields")?;
-    Ok(CreatableTopicConfig::default()
-        .with_name(name)
-        .with_value(value))
+    Ok(CreatableTopicConfig::default().with_name(name).with_value(value))
 }
 
 #[cfg(test)]
@@ -88,20 +81,13 @@ mod tests {
                 .with_name(TopicName("orders".into()))
                 .with_num_partitions(3)
                 .with_replication_factor(3)
-                .with_configs(vec![
-                    config("cleanup.policy", Some("compact")),
-                    config("retention.ms", None),
-                ])
+                .with_configs(vec![config("cleanup.policy", Some("compact")), config("retention.ms", None)])
                 .with_unknown_tagged_fields(unknown_tags(tags)),
             CreatableTopic::default()
                 .with_name(TopicName("manual".into()))
                 .with_num_partitions(-1)
                 .with_replication_factor(-1)
-                .with_assignments(vec![
-                    assignment(0, vec![1, 2]),
-                    assignment(1, vec![]),
-                    assignment(2, vec![3]),
-                ])
+                .with_assignments(vec![assignment(0, vec![1, 2]), assignment(1, vec![]), assignment(2, vec![3])])
                 .with_unknown_tagged_fields(unknown_tags(tags)),
         ];
         vec![

@@ -30,9 +30,7 @@ fn topic(r: &mut Reader) -> Result<DeleteTopicState, DecodeError> {
     let name = r.nullable_string("topics[].name")?.map(TopicName);
     let topic_id = r.uuid("topics[].topic_id")?;
     r.skip_tagged_fields("topics[].tagged_fields")?;
-    Ok(DeleteTopicState::default()
-        .with_name(name)
-        .with_topic_id(topic_id))
+    Ok(DeleteTopicState::default().with_name(name).with_topic_id(topic_id))
 }
 
 #[cfg(test)]
@@ -44,9 +42,8 @@ mod tests {
     use crate::protocol::requests::Request;
 
     fn fixtures(version: i16, tags: bool) -> Vec<DeleteTopicsRequest> {
-        let full = DeleteTopicsRequest::default()
-            .with_timeout_ms(15_000)
-            .with_unknown_tagged_fields(unknown_tags(tags));
+        let full =
+            DeleteTopicsRequest::default().with_timeout_ms(15_000).with_unknown_tagged_fields(unknown_tags(tags));
         let full = if version >= 6 {
             let state = |name: Option<&'static str>, id| {
                 DeleteTopicState::default()
@@ -56,11 +53,7 @@ mod tests {
             };
             full.with_topics(vec![state(Some("orders"), 1), state(None, 2)])
         } else {
-            full.with_topic_names(vec![
-                TopicName("a".into()),
-                TopicName("".into()),
-                TopicName("c".into()),
-            ])
+            full.with_topic_names(vec![TopicName("a".into()), TopicName("".into()), TopicName("c".into())])
         };
         vec![DeleteTopicsRequest::default(), full]
     }

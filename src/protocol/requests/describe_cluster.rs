@@ -13,8 +13,7 @@ pub(super) const FIRST_FLEXIBLE: i16 = 0;
 pub(super) fn decode(body: Bytes, version: i16) -> Result<DescribeClusterRequest, DecodeError> {
     let mut r = Reader::new(body, version >= FIRST_FLEXIBLE);
     let include = r.boolean("include_cluster_authorized_operations")?;
-    let mut req =
-        DescribeClusterRequest::default().with_include_cluster_authorized_operations(include);
+    let mut req = DescribeClusterRequest::default().with_include_cluster_authorized_operations(include);
     if version >= 1 {
         req = req.with_endpoint_type(r.int8("endpoint_type")?);
     }

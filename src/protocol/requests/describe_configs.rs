@@ -4,9 +4,7 @@
 //! []string; then `include_synonyms` bool (v1+), v3+ `include_documentation` bool.
 
 use bytes::Bytes;
-use kafka_protocol::messages::describe_configs_request::{
-    DescribeConfigsRequest, DescribeConfigsResource,
-};
+use kafka_protocol::messages::describe_configs_request::{DescribeConfigsRequest, DescribeConfigsResource};
 
 use crate::protocol::{DecodeError, Reader};
 
@@ -28,9 +26,7 @@ pub(super) fn decode(body: Bytes, version: i16) -> Result<DescribeConfigsRequest
 fn resource(r: &mut Reader) -> Result<DescribeConfigsResource, DecodeError> {
     let resource_type = r.int8("resources[].resource_type")?;
     let resource_name = r.string("resources[].resource_name")?;
-    let keys = r.nullable_array("resources[].configuration_keys", |r| {
-        r.string("resources[].configuration_keys[]")
-    })?;
+    let keys = r.nullable_array("resources[].configuration_keys", |r| r.string("resources[].configuration_keys[]"))?;
     r.skip_tagged_fields("resources[].tagged_fields")?;
     Ok(DescribeConfigsResource::default()
         .with_resource_type(resource_type)
@@ -51,9 +47,7 @@ mod tests {
             DescribeConfigsResource::default()
                 .with_resource_type(kind)
                 .with_resource_name(name.into())
-                .with_configuration_keys(
-                    keys.map(|keys| keys.into_iter().map(Into::into).collect()),
-                )
+                .with_configuration_keys(keys.map(|keys| keys.into_iter().map(Into::into).collect()))
                 .with_unknown_tagged_fields(unknown_tags(tags))
         };
         let mut full = DescribeConfigsRequest::default()

@@ -9,9 +9,7 @@
 //! define (replica state, directory id, high watermark) are unknown here and skipped.
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{
-    FetchPartition, FetchRequest, FetchTopic, ForgottenTopic,
-};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::{BrokerId, TopicName};
 
 use crate::protocol::{DecodeError, Reader};
@@ -30,9 +28,7 @@ pub(super) fn decode(body: Bytes, version: i16) -> Result<FetchRequest, DecodeEr
         .with_max_bytes(r.int32("max_bytes")?)
         .with_isolation_level(r.int8("isolation_level")?);
     if version >= 7 {
-        req = req
-            .with_session_id(r.int32("session_id")?)
-            .with_session_epoch(r.int32("session_epoch")?);
+        req = req.with_session_id(r.int32("session_id")?).with_session_epoch(r.int32("session_epoch")?);
     }
     req = req.with_topics(r.array("topics", |r| topic(r, version))?);
     if version >= 7 {
@@ -55,14 +51,11 @@ fn topic(r: &mut Reader, version: i16) -> Result<FetchTopic, DecodeError> {
     let name = TopicName(r.string("topics[].topic")?);
     let partitions = r.array("topics[].partitions", |r| partition(r, version))?;
     r.skip_tagged_fields("topics[].tagged_fields")?;
-    Ok(FetchTopic::default()
-        .with_topic(name)
-        .with_partitions(partitions))
+    Ok(FetchTopic::default().with_topic(name).with_partitions(partitions))
 }
 
 fn partition(r: &mut Reader, version: i16) -> Result<FetchPartition, DecodeError> {
-    let mut p =
-        FetchPartition::default().with_partition(r.int32("topics[].partitions[].partition")?);
+    let mut p = FetchPartition::default().with_partition(r.int32("topics[].partitions[].partition")?);
     if version >= 9 {
         p = p.with_current_leader_epoch(r.int32("topics[].partitions[].current_leader_epoch")?);
     }
@@ -80,13 +73,10 @@ fn partition(r: &mut Reader, version: i16) -> Result<FetchPartition, DecodeError
 
 fn forgotten(r: &mut Reader) -> Result<ForgottenTopic, DecodeError> {
     let name = TopicName(r.string("forgotten_topics_data[].topic")?);
-    let partitions = r.array("forgotten_topics_data[].partitions", |r| {
-        r.int32("forgotten_topics_data[].partitions[]")
-    })?;
+    let partitions =
+        r.array("forgotten_topics_data[].partitions", |r| r.int32("forgotten_topics_data[].partitions[]"))?;
     r.skip_tagged_fields("forgotten_topics_data[].tagged_fields")?;
-    Ok(ForgottenTopic::default()
-        .with_topic(name)
-        .with_partitions(partitions))
+    Ok(ForgottenTopic::default().with_topic(name).with_partitions(partitions))
 }
 
 #[cfg(test)]
@@ -127,10 +117,7 @@ mod tests {
             .with_min_bytes(1)
             .with_max_bytes(52_428_800)
             .with_isolation_level(1)
-            .with_topics(vec![
-                topic("orders", vec![partition(0), partition(5)]),
-                topic("t", vec![]),
-            ])
+            .with_topics(vec![topic("orders", vec![partition(0), partition(5)]), topic("t", vec![])])
             .with_unknown_tagged_fields(unknown_tags(tags));
         if version >= 7 {
             let forgotten = |name: &'static str, partitions| {
@@ -142,10 +129,7 @@ mod tests {
             full = full
                 .with_session_id(77)
                 .with_session_epoch(3)
-                .with_forgotten_topics_data(vec![
-                    forgotten("gone", vec![1, 2, 3]),
-                    forgotten("x", vec![]),
-                ]);
+                .with_forgotten_topics_data(vec![forgotten("gone", vec![1, 2, 3]), forgotten("x", vec![])]);
         }
         if version >= 11 {
             full = full.with_rack_id("rack-a".into());
@@ -166,21 +150,10 @@ mod tests {
     fn a_malformed_cluster_id_tag_is_an_error() {
         // v12 body of a default request, whose tagged section holds tag 0 = a compact string
         // claiming 5 bytes inside a 2-byte field.
-        let mut body = vec![
-            0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0,
-        ];
+        let mut body = vec![0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0];
         body.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 1, 1]);
         body.extend_from_slice(&[1, 0, 2, 6, b'x']);
         let err = decode(Bytes::from(body), 12).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DecodeError::InvalidLength {
-                    field: "cluster_id",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, DecodeError::InvalidLength { field: "cluster_id", .. }), "{err}");
     }
 }

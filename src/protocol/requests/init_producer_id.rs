@@ -18,9 +18,7 @@ pub(super) fn decode(body: Bytes, version: i16) -> Result<InitProducerIdRequest,
         .with_transactional_id(transactional_id)
         .with_transaction_timeout_ms(r.int32("transaction_timeout_ms")?);
     if version >= 3 {
-        req = req
-            .with_producer_id(ProducerId(r.int64("producer_id")?))
-            .with_producer_epoch(r.int16("producer_epoch")?);
+        req = req.with_producer_id(ProducerId(r.int64("producer_id")?)).with_producer_epoch(r.int16("producer_epoch")?);
     }
     r.skip_tagged_fields("tagged_fields")?;
     Ok(req)
@@ -40,9 +38,7 @@ mod tests {
             .with_transaction_timeout_ms(60_000)
             .with_unknown_tagged_fields(unknown_tags(tags));
         if version >= 3 {
-            full = full
-                .with_producer_id(ProducerId(1 << 33))
-                .with_producer_epoch(4);
+            full = full.with_producer_id(ProducerId(1 << 33)).with_producer_epoch(4);
         }
         vec![InitProducerIdRequest::default(), full]
     }

@@ -5,9 +5,7 @@
 //! (v0's `max_num_offsets` and v10's `timeout_ms` lie outside the supported range.)
 
 use bytes::Bytes;
-use kafka_protocol::messages::list_offsets_request::{
-    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
-};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, TopicName};
 
 use crate::protocol::{DecodeError, Reader};
@@ -30,14 +28,11 @@ fn topic(r: &mut Reader, version: i16) -> Result<ListOffsetsTopic, DecodeError> 
     let name = TopicName(r.string("topics[].name")?);
     let partitions = r.array("topics[].partitions", |r| partition(r, version))?;
     r.skip_tagged_fields("topics[].tagged_fields")?;
-    Ok(ListOffsetsTopic::default()
-        .with_name(name)
-        .with_partitions(partitions))
+    Ok(ListOffsetsTopic::default().with_name(name).with_partitions(partitions))
 }
 
 fn partition(r: &mut Reader, version: i16) -> Result<ListOffsetsPartition, DecodeError> {
-    let mut p = ListOffsetsPartition::default()
-        .with_partition_index(r.int32("topics[].partitions[].partition_index")?);
+    let mut p = ListOffsetsPartition::default().with_partition_index(r.int32("topics[].partitions[].partition_index")?);
     if version >= 4 {
         p = p.with_current_leader_epoch(r.int32("topics[].partitions[].current_leader_epoch")?);
     }
@@ -74,14 +69,7 @@ mod tests {
         let mut full = ListOffsetsRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_topics(vec![
-                topic(
-                    "orders",
-                    vec![
-                        partition(0, -1),
-                        partition(1, -2),
-                        partition(2, 1_700_000_000_000),
-                    ],
-                ),
+                topic("orders", vec![partition(0, -1), partition(1, -2), partition(2, 1_700_000_000_000)]),
                 topic("none", vec![]),
             ])
             .with_unknown_tagged_fields(unknown_tags(tags));

@@ -42,11 +42,7 @@ fn topic(r: &mut Reader, version: i16) -> Result<MetadataRequestTopic, DecodeErr
     if version >= 10 {
         topic = topic.with_topic_id(r.uuid("topics[].topic_id")?);
     }
-    let name = if version >= 10 {
-        r.nullable_string("topics[].name")?
-    } else {
-        Some(r.string("topics[].name")?)
-    };
+    let name = if version >= 10 { r.nullable_string("topics[].name")? } else { Some(r.string("topics[].name")?) };
     r.skip_tagged_fields("topics[].tagged_fields")?;
     Ok(topic.with_name(name.map(TopicName)))
 }
@@ -83,10 +79,7 @@ mod tests {
             }
             req
         };
-        let mut topics = vec![
-            topic(version, tags, Some("orders"), 1),
-            topic(version, tags, Some(""), 2),
-        ];
+        let mut topics = vec![topic(version, tags, Some("orders"), 1), topic(version, tags, Some(""), 2)];
         if version >= 10 {
             topics.push(topic(version, tags, None, 3));
         }
@@ -109,38 +102,18 @@ mod tests {
     #[test]
     fn null_topics_are_refused_in_v0_and_null_names_before_v10() {
         let null_array = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff]);
-        assert_eq!(
-            decode(null_array.clone(), 0),
-            Err(DecodeError::UnexpectedNull { field: "topics" })
-        );
+        assert_eq!(decode(null_array.clone(), 0), Err(DecodeError::UnexpectedNull { field: "topics" }));
         assert!(decode(null_array, 1).unwrap().topics.is_none());
         let null_name = Bytes::from_static(&[0, 0, 0, 1, 0xff, 0xff]);
-        assert_eq!(
-            decode(null_name, 1),
-            Err(DecodeError::UnexpectedNull {
-                field: "topics[].name"
-            })
-        );
+        assert_eq!(decode(null_name, 1), Err(DecodeError::UnexpectedNull { field: "topics[].name" }));
     }
 
     #[test]
     fn huge_topic_counts_are_refused_before_allocating() {
         let classic = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
-        assert!(matches!(
-            decode(classic, 1),
-            Err(DecodeError::InvalidLength {
-                field: "topics",
-                ..
-            })
-        ));
+        assert!(matches!(decode(classic, 1), Err(DecodeError::InvalidLength { field: "topics", .. })));
         // Compact: u32::MAX as the varint, i.e. u32::MAX - 1 elements.
         let compact = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0]);
-        assert!(matches!(
-            decode(compact, 9),
-            Err(DecodeError::InvalidLength {
-                field: "topics",
-                ..
-            })
-        ));
+        assert!(matches!(decode(compact, 9), Err(DecodeError::InvalidLength { field: "topics", .. })));
     }
 }

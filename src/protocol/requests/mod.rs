@@ -25,8 +25,8 @@ pub(crate) mod test_support;
 use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeClusterRequest, DescribeConfigsRequest, FetchRequest, InitProducerIdRequest,
-    ListOffsetsRequest, MetadataRequest, ProduceRequest,
+    DescribeClusterRequest, DescribeConfigsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
+    MetadataRequest, ProduceRequest,
 };
 
 use super::api_versions::is_supported;
@@ -77,58 +77,30 @@ impl Request {
 /// request, version and field.
 pub fn decode_request(header: &RequestHeader, body: Bytes) -> Result<Request, DecodeError> {
     let (key, version) = (header.api_key, header.api_version);
-    let unsupported = DecodeError::UnsupportedVersion {
-        api_key: key as i16,
-        api_version: version,
-    };
+    let unsupported = DecodeError::UnsupportedVersion { api_key: key as i16, api_version: version };
     if !is_supported(key, version) {
         return Err(unsupported);
     }
     let (name, result) = match key {
-        ApiKey::ApiVersions => (
-            api_versions::NAME,
-            api_versions::decode(body, version).map(Request::ApiVersions),
-        ),
-        ApiKey::Metadata => (
-            metadata::NAME,
-            metadata::decode(body, version).map(Request::Metadata),
-        ),
-        ApiKey::Produce => (
-            produce::NAME,
-            produce::decode(body, version).map(Request::Produce),
-        ),
-        ApiKey::Fetch => (
-            fetch::NAME,
-            fetch::decode(body, version).map(Request::Fetch),
-        ),
-        ApiKey::ListOffsets => (
-            list_offsets::NAME,
-            list_offsets::decode(body, version).map(Request::ListOffsets),
-        ),
-        ApiKey::CreateTopics => (
-            create_topics::NAME,
-            create_topics::decode(body, version).map(Request::CreateTopics),
-        ),
-        ApiKey::DeleteTopics => (
-            delete_topics::NAME,
-            delete_topics::decode(body, version).map(Request::DeleteTopics),
-        ),
-        ApiKey::CreatePartitions => (
-            create_partitions::NAME,
-            create_partitions::decode(body, version).map(Request::CreatePartitions),
-        ),
-        ApiKey::DescribeConfigs => (
-            describe_configs::NAME,
-            describe_configs::decode(body, version).map(Request::DescribeConfigs),
-        ),
-        ApiKey::DescribeCluster => (
-            describe_cluster::NAME,
-            describe_cluster::decode(body, version).map(Request::DescribeCluster),
-        ),
-        ApiKey::InitProducerId => (
-            init_producer_id::NAME,
-            init_producer_id::decode(body, version).map(Request::InitProducerId),
-        ),
+        ApiKey::ApiVersions => (api_versions::NAME, api_versions::decode(body, version).map(Request::ApiVersions)),
+        ApiKey::Metadata => (metadata::NAME, metadata::decode(body, version).map(Request::Metadata)),
+        ApiKey::Produce => (produce::NAME, produce::decode(body, version).map(Request::Produce)),
+        ApiKey::Fetch => (fetch::NAME, fetch::decode(body, version).map(Request::Fetch)),
+        ApiKey::ListOffsets => (list_offsets::NAME, list_offsets::decode(body, version).map(Request::ListOffsets)),
+        ApiKey::CreateTopics => (create_topics::NAME, create_topics::decode(body, version).map(Request::CreateTopics)),
+        ApiKey::DeleteTopics => (delete_topics::NAME, delete_topics::decode(body, version).map(Request::DeleteTopics)),
+        ApiKey::CreatePartitions => {
+            (create_partitions::NAME, create_partitions::decode(body, version).map(Request::CreatePartitions))
+        }
+        ApiKey::DescribeConfigs => {
+            (describe_configs::NAME, describe_configs::decode(body, version).map(Request::DescribeConfigs))
+        }
+        ApiKey::DescribeCluster => {
+            (describe_cluster::NAME, describe_cluster::decode(body, version).map(Request::DescribeCluster))
+        }
+        ApiKey::InitProducerId => {
+            (init_producer_id::NAME, init_producer_id::decode(body, version).map(Request::InitProducerId))
+        }
         // In SUPPORTED but without a decoder: a table edit ahead of the code.
         _ => return Err(unsupported),
     };
@@ -172,37 +144,18 @@ mod tests {
 
     #[test]
     fn versions_outside_the_table_are_refused() {
-        let header = |api_key, api_version| RequestHeader {
-            api_key,
-            api_version,
-            correlation_id: 0,
-            client_id: None,
-        };
-        for (key, version) in [
-            (ApiKey::Metadata, 13),
-            (ApiKey::Produce, 2),
-            (ApiKey::Fetch, 13),
-            (ApiKey::JoinGroup, 0),
-        ] {
+        let header = |api_key, api_version| RequestHeader { api_key, api_version, correlation_id: 0, client_id: None };
+        for (key, version) in
+            [(ApiKey::Metadata, 13), (ApiKey::Produce, 2), (ApiKey::Fetch, 13), (ApiKey::JoinGroup, 0)]
+        {
             let err = decode_request(&header(key, version), Bytes::new()).unwrap_err();
-            assert_eq!(
-                err,
-                DecodeError::UnsupportedVersion {
-                    api_key: key as i16,
-                    api_version: version
-                }
-            );
+            assert_eq!(err, DecodeError::UnsupportedVersion { api_key: key as i16, api_version: version });
         }
     }
 
     #[test]
     fn errors_name_the_request_version_and_field() {
-        let header = RequestHeader {
-            api_key: ApiKey::Metadata,
-            api_version: 1,
-            correlation_id: 0,
-            client_id: None,
-        };
+        let header = RequestHeader { api_key: ApiKey::Metadata, api_version: 1, correlation_id: 0, client_id: None };
         let body = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff]);
         let err = decode_request(&header, body).unwrap_err();
         let text = err.to_string();

@@ -6,9 +6,7 @@
 //! its base offset in place, and never re-encodes records.
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use kafka_protocol::messages::{TopicName, TransactionalId};
 
 use crate::protocol::{DecodeError, Reader};
@@ -34,18 +32,14 @@ fn topic(r: &mut Reader) -> Result<TopicProduceData, DecodeError> {
     let name = TopicName(r.string("topic_data[].name")?);
     let partition_data = r.array("topic_data[].partition_data", partition)?;
     r.skip_tagged_fields("topic_data[].tagged_fields")?;
-    Ok(TopicProduceData::default()
-        .with_name(name)
-        .with_partition_data(partition_data))
+    Ok(TopicProduceData::default().with_name(name).with_partition_data(partition_data))
 }
 
 fn partition(r: &mut Reader) -> Result<PartitionProduceData, DecodeError> {
     let index = r.int32("topic_data[].partition_data[].index")?;
     let records = r.nullable_bytes("topic_data[].partition_data[].records")?;
     r.skip_tagged_fields("topic_data[].partition_data[].tagged_fields")?;
-    Ok(PartitionProduceData::default()
-        .with_index(index)
-        .with_records(records))
+    Ok(PartitionProduceData::default().with_index(index).with_records(records))
 }
 
 #[cfg(test)]
@@ -69,26 +63,15 @@ mod tests {
                 .with_partition_data(partitions)
                 .with_unknown_tagged_fields(unknown_tags(tags))
         };
-        let batch: &'static [u8] = &[
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-        ];
+        let batch: &'static [u8] = &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9];
         vec![
-            ProduceRequest::default()
-                .with_acks(-1)
-                .with_timeout_ms(30_000),
+            ProduceRequest::default().with_acks(-1).with_timeout_ms(30_000),
             ProduceRequest::default()
                 .with_transactional_id(Some(TransactionalId("txn-1".into())))
                 .with_acks(1)
                 .with_timeout_ms(-7)
                 .with_topic_data(vec![
-                    topic(
-                        "orders",
-                        vec![
-                            partition(0, Some(batch)),
-                            partition(7, None),
-                            partition(2, Some(&[])),
-                        ],
-                    ),
+                    topic("orders", vec![partition(0, Some(batch)), partition(7, None), partition(2, Some(&[]))]),
                     topic("empty", vec![]),
                 ])
                 .with_unknown_tagged_fields(unknown_tags(tags)),
@@ -107,10 +90,7 @@ mod tests {
         kafka_protocol::protocol::Encodable::encode(req, &mut buf, 3).unwrap();
         let body = buf.freeze();
         let decoded = decode(body.clone(), 3).unwrap();
-        let records = decoded.topic_data[0].partition_data[0]
-            .records
-            .as_ref()
-            .unwrap();
+        let records = decoded.topic_data[0].partition_data[0].records.as_ref().unwrap();
         let start = records.as_ptr() as usize - body.as_ptr() as usize;
         assert!(start + records.len() <= body.len());
     }
@@ -119,17 +99,9 @@ mod tests {
     fn a_records_length_beyond_the_body_is_refused() {
         // No transactional id, acks 1, timeout 0, one topic "t", one partition 0, records
         // claiming i32::MAX bytes.
-        let mut body = vec![
-            0xff, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0,
-        ];
+        let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0];
         body.extend_from_slice(&i32::MAX.to_be_bytes());
         let err = decode(Bytes::from(body), 3).unwrap_err();
-        assert!(matches!(
-            err,
-            DecodeError::InvalidLength {
-                field: "topic_data[].partition_data[].records",
-                ..
-            }
-        ));
+        assert!(matches!(err, DecodeError::InvalidLength { field: "topic_data[].partition_data[].records", .. }));
     }
 }

@@ -29,19 +29,14 @@ pub(crate) fn uuid<U: std::str::FromStr>(last: u8) -> U
 where
     U::Err: Debug,
 {
-    format!("0123456789abcdef01234567890abc{last:02x}")
-        .parse()
-        .unwrap()
+    format!("0123456789abcdef01234567890abc{last:02x}").parse().unwrap()
 }
 
 /// For every supported version of `key`: encodes `fixtures(version, true)` (with unknown
 /// tagged fields where the version is flexible) and checks that we decode each into the
 /// matching `fixtures(version, false)`.
-pub(crate) fn check_every_version<R>(
-    key: ApiKey,
-    fixtures: impl Fn(i16, bool) -> Vec<R>,
-    wrap: impl Fn(R) -> Request,
-) where
+pub(crate) fn check_every_version<R>(key: ApiKey, fixtures: impl Fn(i16, bool) -> Vec<R>, wrap: impl Fn(R) -> Request)
+where
     R: Encodable + Decodable + Clone + PartialEq + Debug,
 {
     let (min, max) = supported_versions(key).expect("supported");
@@ -62,38 +57,21 @@ where
     R: Encodable + Decodable + PartialEq + Debug,
 {
     let mut buf = BytesMut::new();
-    sent.encode(&mut buf, version).unwrap_or_else(|e| {
-        panic!("{key:?} v{version}: kafka-protocol cannot encode {sent:?}: {e}")
-    });
+    sent.encode(&mut buf, version)
+        .unwrap_or_else(|e| panic!("{key:?} v{version}: kafka-protocol cannot encode {sent:?}: {e}"));
     let body = buf.freeze();
-    let header = RequestHeader {
-        api_key: key,
-        api_version: version,
-        correlation_id: 1,
-        client_id: None,
-    };
-    let ours = decode_request(&header, body.clone())
-        .unwrap_or_else(|e| panic!("{key:?} v{version}: {e} for {sent:?}"));
+    let header = RequestHeader { api_key: key, api_version: version, correlation_id: 1, client_id: None };
+    let ours = decode_request(&header, body.clone()).unwrap_or_else(|e| panic!("{key:?} v{version}: {e} for {sent:?}"));
     assert_eq!(ours, expected, "{key:?} v{version}");
     let theirs = R::decode(&mut body.clone(), version).unwrap();
-    assert_eq!(
-        &theirs, sent,
-        "{key:?} v{version}: kafka-protocol's own round trip"
-    );
+    assert_eq!(&theirs, sent, "{key:?} v{version}: kafka-protocol's own round trip");
 
     // Every strict prefix is an error, never a panic.
     for len in 0..body.len() {
-        assert!(
-            decode_request(&header, body.slice(..len)).is_err(),
-            "{key:?} v{version} prefix {len}"
-        );
+        assert!(decode_request(&header, body.slice(..len)).is_err(), "{key:?} v{version} prefix {len}");
     }
     // Trailing bytes after a complete request are ignored.
     let mut longer = BytesMut::from(&body[..]);
     longer.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
-    assert_eq!(
-        decode_request(&header, longer.freeze()).unwrap(),
-        expected,
-        "{key:?} v{version}"
-    );
+    assert_eq!(decode_request(&header, longer.freeze()).unwrap(), expected, "{key:?} v{version}");
 }

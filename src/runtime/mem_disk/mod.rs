@@ -217,11 +217,7 @@ impl MemDisk {
     /// Names of the files in `dir` (volatile view, sorted); empty if `dir` does not exist.
     pub fn file_names(&self, dir: &Path) -> Vec<String> {
         let state = self.lock();
-        state
-            .dirs
-            .get(&normalize(dir))
-            .map(|d| d.volatile.keys().cloned().collect())
-            .unwrap_or_default()
+        state.dirs.get(&normalize(dir)).map(|d| d.volatile.keys().cloned().collect()).unwrap_or_default()
     }
 
     /// The content a read would see at `path`, without faults or latency.
@@ -242,10 +238,7 @@ impl MemDisk {
 }
 
 /// Sleeps the drawn latency (without holding the lock), then runs `op` under the lock.
-async fn after_latency<T>(
-    state: &Mutex<State>,
-    op: impl FnOnce(&mut State) -> io::Result<T>,
-) -> io::Result<T> {
+async fn after_latency<T>(state: &Mutex<State>, op: impl FnOnce(&mut State) -> io::Result<T>) -> io::Result<T> {
     let delay = state.lock().expect("mem disk lock").draw_latency();
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
@@ -479,10 +472,7 @@ impl State {
         let dir = self.dirs.get_mut(parent).ok_or_else(|| not_found(parent))?;
         let id = match (dir.volatile.get(name).copied(), mode) {
             (Some(_), OpenMode::CreateNew) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    path.display().to_string(),
-                ))
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, path.display().to_string()))
             }
             (Some(id), _) => id,
             (None, OpenMode::Existing) => return Err(not_found(path)),
@@ -549,8 +539,7 @@ impl State {
         if !self.dirs.contains_key(to_parent) {
             return Err(not_found(to_parent));
         }
-        let moved: Vec<PathBuf> =
-            self.dirs.keys().filter(|d| d.starts_with(from)).cloned().collect();
+        let moved: Vec<PathBuf> = self.dirs.keys().filter(|d| d.starts_with(from)).cloned().collect();
         for old in moved {
             if let (Some(dir), Ok(rest)) = (self.dirs.remove(&old), old.strip_prefix(from)) {
                 self.dirs.insert(to.join(rest), dir);
@@ -628,10 +617,8 @@ impl State {
 
     /// Drops the inode if nothing names or holds it any more.
     fn collect(&mut self, id: u64) {
-        let unused = self
-            .inodes
-            .get(&id)
-            .is_some_and(|i| i.volatile_links == 0 && i.durable_links == 0 && i.open_handles == 0);
+        let unused =
+            self.inodes.get(&id).is_some_and(|i| i.volatile_links == 0 && i.durable_links == 0 && i.open_handles == 0);
         if unused {
             self.inodes.remove(&id);
         }
@@ -725,8 +712,7 @@ fn size_without_data(volatile: &[u8], durable: &[u8], cut: usize) -> Vec<u8> {
         return volatile.to_vec();
     }
     let mut content = volatile[..cut].to_vec();
-    content
-        .extend_from_slice(durable.get(cut..volatile.len().min(durable.len())).unwrap_or_default());
+    content.extend_from_slice(durable.get(cut..volatile.len().min(durable.len())).unwrap_or_default());
     content.resize(volatile.len(), 0);
     content
 }

@@ -51,8 +51,7 @@ async fn torn_crash_keeps_block_aligned_prefix_of_written_bytes() {
     let durable = vec![0x11; 5000];
     let mut volatile = durable.clone();
     volatile.extend_from_slice(&[0x22; 10_000]);
-    let cuts: Vec<usize> =
-        (0..=volatile.len().div_ceil(BLOCK_BYTES)).map(|b| b * BLOCK_BYTES).collect();
+    let cuts: Vec<usize> = (0..=volatile.len().div_ceil(BLOCK_BYTES)).map(|b| b * BLOCK_BYTES).collect();
     let (mut lost, mut torn, mut zeroed) = (0, 0, 0);
     for seed in 0..300 {
         let disk = MemDisk::new(seed);
@@ -61,8 +60,7 @@ async fn torn_crash_keeps_block_aligned_prefix_of_written_bytes() {
         disk.crash();
         let after = contents(&disk, "a.log").expect("file survives");
         let is_torn = cuts.iter().any(|&c| after == torn_prefix(&volatile, &durable, c));
-        let is_zeroed =
-            cuts.iter().any(|&c| after == size_without_data(&volatile, &durable, c));
+        let is_zeroed = cuts.iter().any(|&c| after == size_without_data(&volatile, &durable, c));
         assert!(after == durable || is_torn || is_zeroed, "seed {seed}: unexpected content");
         if after == durable {
             lost += 1;
@@ -75,10 +73,7 @@ async fn torn_crash_keeps_block_aligned_prefix_of_written_bytes() {
             zeroed += 1;
         }
     }
-    assert!(
-        lost > 0 && torn > 0 && zeroed > 0,
-        "outcomes: {lost} lost, {torn} torn, {zeroed} zeroed"
-    );
+    assert!(lost > 0 && torn > 0 && zeroed > 0, "outcomes: {lost} lost, {torn} torn, {zeroed} zeroed");
 }
 
 #[tokio::test]
@@ -163,10 +158,7 @@ async fn enospc_at_capacity_changes_nothing() {
 
 #[tokio::test]
 async fn read_errors_at_rate() {
-    let disk = MemDisk::with_faults(
-        7,
-        MemDiskFaults { read_error_rate: 0.25, ..MemDiskFaults::none() },
-    );
+    let disk = MemDisk::with_faults(7, MemDiskFaults { read_error_rate: 0.25, ..MemDiskFaults::none() });
     let file = disk_with_file(&disk, "a.log", b"data").await;
     let mut errors = 0;
     for _ in 0..4000 {
@@ -183,8 +175,7 @@ async fn read_errors_at_rate() {
 
 #[tokio::test]
 async fn bit_flip_changes_exactly_one_bit_and_not_the_stored_bytes() {
-    let disk =
-        MemDisk::with_faults(8, MemDiskFaults { bit_flip_rate: 1.0, ..MemDiskFaults::none() });
+    let disk = MemDisk::with_faults(8, MemDiskFaults { bit_flip_rate: 1.0, ..MemDiskFaults::none() });
     let stored: Vec<u8> = (0..=255).collect();
     let file = disk_with_file(&disk, "a.log", &stored).await;
     for _ in 0..100 {
@@ -227,15 +218,11 @@ async fn stale_handle_fails_after_crash() {
 #[tokio::test]
 async fn directories_paths_and_gaps_behave_like_posix() {
     let disk = MemDisk::new(11);
-    let missing =
-        disk.open(Path::new("/nowhere/a.log"), OpenMode::Create).await.expect_err("no dir");
+    let missing = disk.open(Path::new("/nowhere/a.log"), OpenMode::Create).await.expect_err("no dir");
     assert_eq!(missing.kind(), io::ErrorKind::NotFound);
     let file = disk_with_file(&disk, "a.log", b"").await;
     disk.create_dir_all(Path::new("/data/topic-1")).await.expect("mkdir");
-    assert_eq!(
-        disk.list_dir(Path::new("/data/")).await.expect("list"),
-        vec!["topic-0", "topic-1"]
-    );
+    assert_eq!(disk.list_dir(Path::new("/data/")).await.expect("list"), vec!["topic-0", "topic-1"]);
     assert!(disk.exists(Path::new("/data/./topic-0/a.log")).await.expect("exists"));
     file.write_at(3, Bytes::from_static(b"z")).await.expect("write past end");
     assert_eq!(&file.read_at(0, 10).await.expect("read")[..], b"\0\0\0z");
