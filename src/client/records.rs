@@ -78,7 +78,14 @@ pub fn encode_batch(
             headers: record.headers.iter().map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone())).collect(),
         })
         .collect();
-    let mut buf = BytesMut::new();
+    // Sized up front: a batch of hundreds of KiB grown by doubling is copied several times,
+    // and each new block above the allocator's mmap threshold page-faults in afresh.
+    let estimate = 61
+        + records
+            .iter()
+            .map(|r| 32 + r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len))
+            .sum::<usize>();
+    let mut buf = BytesMut::with_capacity(estimate);
     let options = RecordEncodeOptions { version: 2, compression };
     RecordBatchEncoder::encode(&mut buf, &records, &options)
         .map_err(|e| ClientError::Protocol(format!("cannot encode a record batch: {e}")))?;
