@@ -53,12 +53,15 @@ fn main() {
 }
 
 #[cfg(not(madsim))]
+mod support;
+
+#[cfg(not(madsim))]
 mod real {
     use std::collections::VecDeque;
     use std::fs::OpenOptions;
     use std::io::Write;
     use std::net::{TcpListener, TcpStream};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::{Child, Command, Stdio};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -71,7 +74,8 @@ mod real {
     use seedlog::runtime::{seeded, Clock};
     use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-    const MIB: f64 = (1u64 << 20) as f64;
+    use crate::support::{env_usize, filesystem_of, mib_per_s, settle, Figure, RemoveOnDrop, MIB};
+
     const WRITE_BUF_BYTES: usize = 16 << 10;
     const RECORD_VALUE_BYTES: usize = 1 << 10;
     const TOPIC: &str = "bench";
@@ -79,13 +83,6 @@ mod real {
     const TARGET_P99_MS: f64 = 10.0;
     /// Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 everywhere).
     const CLOCK_TICKS_PER_S: f64 = 100.0;
-
-    fn env_usize(name: &str, default: usize) -> usize {
-        match std::env::var(name) {
-            Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-            Err(_) => default,
-        }
-    }
 
     /// The knobs of one run.
     #[derive(Clone)]
@@ -137,34 +134,6 @@ mod real {
         }
     }
 
-    /// Removes a directory however the run ends (unless asked to keep it).
-    struct RemoveOnDrop(PathBuf, bool);
-
-    impl Drop for RemoveOnDrop {
-        fn drop(&mut self) {
-            if !self.1 {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-    }
-
-    /// The filesystem type and device holding `path`, from /proc/mounts (longest mount prefix).
-    fn filesystem_of(path: &Path) -> String {
-        let Ok(path) = path.canonicalize() else { return "unknown".into() };
-        let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else { return "unknown".into() };
-        mounts
-            .lines()
-            .filter_map(|line| {
-                let mut fields = line.split_whitespace();
-                let (device, mount_point, fs_type) = (fields.next()?, fields.next()?, fields.next()?);
-                let mount_point = mount_point.replace("\\040", " ");
-                path.starts_with(&mount_point)
-                    .then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
-            })
-            .max_by_key(|(len, _)| *len)
-            .map_or_else(|| "unknown".into(), |(_, fs)| fs)
-    }
-
     fn load_average() -> String {
         std::fs::read_to_string("/proc/loadavg")
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -203,16 +172,6 @@ mod real {
             let bench = (cpu_seconds("self") - self.bench) / wall * 100.0;
             (broker, bench)
         }
-    }
-
-    fn mib_per_s(bytes: u64, secs: f64) -> f64 {
-        bytes as f64 / MIB / secs
-    }
-
-    /// Writes back whatever is dirty on the machine, so no step inherits an earlier step's
-    /// writeback.
-    fn settle() {
-        let _ = Command::new("sync").status();
     }
 
     // ---- raw std::fs baseline ----
@@ -479,37 +438,6 @@ mod real {
     // ---- reporting ----
 
     #[derive(Default)]
-    struct Figure {
-        samples: Vec<f64>,
-    }
-
-    impl Figure {
-        fn sorted(&self) -> Vec<f64> {
-            let mut s = self.samples.clone();
-            s.sort_by(|a, b| a.total_cmp(b));
-            s
-        }
-
-        fn median(&self) -> f64 {
-            let s = self.sorted();
-            let n = s.len();
-            if n % 2 == 1 {
-                s[n / 2]
-            } else {
-                (s[n / 2 - 1] + s[n / 2]) / 2.0
-            }
-        }
-
-        fn min(&self) -> f64 {
-            self.sorted()[0]
-        }
-
-        fn max(&self) -> f64 {
-            *self.sorted().last().expect("samples")
-        }
-    }
-
-    #[derive(Default)]
     struct Figures {
         raw_write: Figure,
         raw_write_durable: Figure,
@@ -539,7 +467,7 @@ mod real {
             .join(format!("run-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("create bench dir");
-        let _cleanup = RemoveOnDrop(root.clone(), keep);
+        let _cleanup = RemoveOnDrop { path: root.clone(), keep };
 
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
 

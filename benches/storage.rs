@@ -39,10 +39,13 @@ fn main() {
 }
 
 #[cfg(not(madsim))]
+mod support;
+
+#[cfg(not(madsim))]
 mod real {
     use std::fs::{File, OpenOptions};
     use std::io::{Read, Write};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::sync::Arc;
     use std::time::Instant;
 
@@ -51,7 +54,8 @@ mod real {
     use seedlog::storage::record_batch::{self, build};
     use seedlog::storage::{segment_file_name, Log, LogConfig, LOG_SUFFIX};
 
-    const MIB: f64 = (1u64 << 20) as f64;
+    use crate::support::{env_usize, filesystem_of, mib_per_s, settle, Figure, RemoveOnDrop};
+
     const WRITE_BUF_BYTES: usize = 16 << 10;
     const READ_BUF_BYTES: usize = 1 << 20;
     const FSYNC_EVERY_BYTES: usize = 1 << 20;
@@ -62,43 +66,6 @@ mod real {
     const FETCH_BYTES: usize = 1 << 20;
     const TARGET_RATIO: f64 = 0.80;
     const NOW_MS: i64 = 1_700_000_000_000;
-
-    fn env_usize(name: &str, default: usize) -> usize {
-        match std::env::var(name) {
-            Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-            Err(_) => default,
-        }
-    }
-
-    /// Removes the benchmark's directory however the run ends.
-    struct RemoveOnDrop(PathBuf);
-
-    impl Drop for RemoveOnDrop {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// The filesystem type and device holding `path`, from /proc/mounts (longest mount prefix).
-    fn filesystem_of(path: &Path) -> String {
-        let Ok(path) = path.canonicalize() else { return "unknown".into() };
-        let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else { return "unknown".into() };
-        mounts
-            .lines()
-            .filter_map(|line| {
-                let mut fields = line.split_whitespace();
-                let (device, mount_point, fs_type) = (fields.next()?, fields.next()?, fields.next()?);
-                let mount_point = mount_point.replace("\\040", " ");
-                path.starts_with(&mount_point)
-                    .then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
-            })
-            .max_by_key(|(len, _)| *len)
-            .map_or_else(|| "unknown".into(), |(_, fs)| fs)
-    }
-
-    fn mib_per_s(bytes: u64, secs: f64) -> f64 {
-        bytes as f64 / MIB / secs
-    }
 
     // ---- raw std::fs baseline ----
 
@@ -214,37 +181,6 @@ mod real {
     // ---- reporting ----
 
     #[derive(Default)]
-    struct Figure {
-        samples: Vec<f64>,
-    }
-
-    impl Figure {
-        fn sorted(&self) -> Vec<f64> {
-            let mut s = self.samples.clone();
-            s.sort_by(|a, b| a.total_cmp(b));
-            s
-        }
-
-        fn median(&self) -> f64 {
-            let s = self.sorted();
-            let n = s.len();
-            if n % 2 == 1 {
-                s[n / 2]
-            } else {
-                (s[n / 2 - 1] + s[n / 2]) / 2.0
-            }
-        }
-
-        fn min(&self) -> f64 {
-            self.sorted()[0]
-        }
-
-        fn max(&self) -> f64 {
-            *self.sorted().last().expect("samples")
-        }
-    }
-
-    #[derive(Default)]
     struct Figures {
         raw_write_nosync: Figure,
         raw_write_fsync: Figure,
@@ -254,12 +190,6 @@ mod real {
         log_read_fetch: Figure,
         log_read_verified: Figure,
         raw_read_segment: Figure,
-    }
-
-    /// Writes back whatever is dirty on the machine (ours and anyone's), so that each fsync
-    /// measurement starts without a backlog that an earlier step left behind.
-    fn settle() {
-        let _ = std::process::Command::new("sync").status();
     }
 
     fn remove_log_files(dir: &Path) {
@@ -282,7 +212,7 @@ mod real {
         let _ = std::fs::remove_dir_all(&root);
         let log_dir = root.join("partition-0");
         std::fs::create_dir_all(&log_dir).expect("create bench dir");
-        let _cleanup = RemoveOnDrop(root.clone());
+        let _cleanup = RemoveOnDrop { path: root.clone(), keep: false };
         // The raw file lives in the log's own directory; Log::open leaves unknown names alone.
         let raw_path = log_dir.join("raw-baseline.bin");
 

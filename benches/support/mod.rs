@@ -1,0 +1,87 @@
+//! What the benchmarks share: figures with medians, environment knobs, the scratch
+//! directory, and facts about the machine they ran on.
+
+use std::path::{Path, PathBuf};
+
+pub const MIB: f64 = (1u64 << 20) as f64;
+
+/// A knob from the environment, or its default.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+pub fn mib_per_s(bytes: u64, secs: f64) -> f64 {
+    bytes as f64 / MIB / secs
+}
+
+/// Writes back whatever is dirty on the machine (ours and anyone's), so no timed step
+/// inherits an earlier step's writeback.
+pub fn settle() {
+    let _ = std::process::Command::new("sync").status();
+}
+
+/// Removes a directory however the run ends, unless asked to keep it.
+pub struct RemoveOnDrop {
+    pub path: PathBuf,
+    pub keep: bool,
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The filesystem type and device holding `path`, from /proc/mounts (longest mount prefix).
+pub fn filesystem_of(path: &Path) -> String {
+    let Ok(path) = path.canonicalize() else { return "unknown".into() };
+    let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else { return "unknown".into() };
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (device, mount_point, fs_type) = (fields.next()?, fields.next()?, fields.next()?);
+            let mount_point = mount_point.replace("\\040", " ");
+            path.starts_with(&mount_point)
+                .then(|| (mount_point.len(), format!("{fs_type} ({device} on {mount_point})")))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "unknown".into(), |(_, fs)| fs)
+}
+
+/// The samples of one figure, over rounds.
+#[derive(Default)]
+pub struct Figure {
+    pub samples: Vec<f64>,
+}
+
+impl Figure {
+    fn sorted(&self) -> Vec<f64> {
+        let mut s = self.samples.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        s
+    }
+
+    pub fn median(&self) -> f64 {
+        let s = self.sorted();
+        let n = s.len();
+        if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            (s[n / 2 - 1] + s[n / 2]) / 2.0
+        }
+    }
+
+    pub fn min(&self) -> f64 {
+        self.sorted()[0]
+    }
+
+    pub fn max(&self) -> f64 {
+        *self.sorted().last().expect("samples")
+    }
+}
