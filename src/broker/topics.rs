@@ -171,11 +171,12 @@ impl Topics {
     /// left fewer partition directories than its metadata declares: the missing ones are
     /// created now, so a topic is never served with a partition missing.
     async fn open_topic(&self, name: &str, dirs: &[(i32, PathBuf)]) -> Result<Topic, TopicError> {
-        let mut declared = 0;
+        let mut found = Vec::with_capacity(dirs.len());
         for (_, dir) in dirs {
-            declared = declared.max(read_partition_metadata(self.disk.as_ref(), dir).await?.partitions);
+            found.push(read_partition_metadata(self.disk.as_ref(), dir).await?);
         }
-        let metadata = read_partition_metadata(self.disk.as_ref(), &dirs[0].1).await?;
+        let declared = found.iter().map(|m| m.partitions).max().unwrap_or(0);
+        let metadata = &found[0];
         let config = read_topic_config(self.disk.as_ref(), &dirs[0].1).await?;
         let total = declared.max(dirs.last().map_or(0, |(index, _)| index + 1));
         let mut partitions = Vec::new();
