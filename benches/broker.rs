@@ -31,7 +31,7 @@
 //!
 //! Knobs for experiments (defaults are the reported configuration):
 //! `SEEDLOG_BENCH_PARTITIONS` (1), `SEEDLOG_BENCH_BATCH_KB` (256), `SEEDLOG_BENCH_LINGER_MS`
-//! (5), `SEEDLOG_BENCH_ACKS` (1; 0 for no answers), `SEEDLOG_BENCH_INFLIGHT` (5),
+//! (5), `SEEDLOG_BENCH_ACKS` (1; 0 for no answers; all), `SEEDLOG_BENCH_INFLIGHT` (5),
 //! `SEEDLOG_BENCH_FETCH_KB` (1024), `SEEDLOG_BENCH_KEEP=1` keeps the data directory,
 //! `SEEDLOG_BENCH_LATENCY_AT=<MiB/s>` runs only latency steps at that rate, and
 //! `SEEDLOG_BENCH_TIMELINE=<file>` writes each latency step's per-millisecond worst latency.
@@ -107,8 +107,12 @@ mod real {
 
     impl Settings {
         fn from_env() -> Settings {
-            let acks = env_usize("SEEDLOG_BENCH_ACKS", 1);
-            assert!(acks <= 1, "SEEDLOG_BENCH_ACKS is 0 or 1");
+            let acks = match std::env::var("SEEDLOG_BENCH_ACKS").as_deref() {
+                Err(_) | Ok("1") => 1,
+                Ok("0") => 0,
+                Ok("all") | Ok("-1") => -1,
+                Ok(other) => panic!("SEEDLOG_BENCH_ACKS is 0, 1 or all, got {other:?}"),
+            };
             Settings {
                 cached_mib: env_usize("SEEDLOG_BENCH_CACHED_MB", 1024).max(1),
                 rounds: env_usize("SEEDLOG_BENCH_ROUNDS", 3).max(1),
@@ -116,7 +120,7 @@ mod real {
                 partitions: env_usize("SEEDLOG_BENCH_PARTITIONS", 1).max(1) as i32,
                 batch_bytes: env_usize("SEEDLOG_BENCH_BATCH_KB", 256).max(1) << 10,
                 linger_ms: env_usize("SEEDLOG_BENCH_LINGER_MS", 5) as u64,
-                acks: acks as i16,
+                acks,
                 in_flight: env_usize("SEEDLOG_BENCH_INFLIGHT", 5).max(1),
                 window: env_usize("SEEDLOG_BENCH_WINDOW", 8192).max(1),
                 fetch_bytes: (env_usize("SEEDLOG_BENCH_FETCH_KB", 1024).max(1) << 10) as i32,
@@ -712,10 +716,10 @@ mod real {
                 "raw write, fsync/MiB, 2nd half (MiB/s)",
                 &f.raw_write_durable_steady,
             ),
-            ("produce_steady", "mib_s", "produce, acks=1, 2nd half (MiB/s)", &f.produce_steady),
+            ("produce_steady", "mib_s", "produce, 2nd half (MiB/s)", &f.produce_steady),
             ("raw_write_durable", "mib_s", "raw write, 16 KiB, fsync/MiB (MiB/s)", &f.raw_write_durable),
             ("raw_write", "mib_s", "raw write, 16 KiB, page cache (MiB/s)", &f.raw_write),
-            ("produce", "mib_s", "produce, acks=1 (MiB/s)", &f.produce),
+            ("produce", "mib_s", "produce (MiB/s)", &f.produce),
             ("consume", "mib_s", "consume from earliest (MiB/s)", &f.consume),
             ("latency_p50", "ms", "produce latency p50 (ms)", &f.latency_p50),
             ("latency_p99", "ms", "produce latency p99 (ms)", &f.latency_p99),
