@@ -1,5 +1,5 @@
 //! Fuzzing the request path: arbitrary and mutated frames through header and body
-//! decoding, and hostile frame sizes through `read_frame`.
+//! decoding, and hostile frame sizes through `FrameReader`.
 //!
 //! Two properties: nothing panics, and allocation stays bounded by the input. A counting
 //! global allocator (per thread, so parallel tests do not mix) records the largest single
@@ -31,7 +31,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::Encodable;
 use proptest::prelude::*;
 use seedlog::protocol::{
-    decode_request_frame, encode_request, read_frame, DecodeError, FrameSizeError, RequestError,
+    decode_request_frame, encode_request, DecodeError, FrameReader, FrameSizeError, RequestError,
     DEFAULT_MAX_REQUEST_BYTES, SUPPORTED,
 };
 
@@ -437,7 +437,7 @@ fn a_dense_valid_request_stays_within_the_bound() {
 async fn read_one(input: &[u8], max_bytes: usize) -> (io::Result<Option<Bytes>>, Usage) {
     let mut reader = input;
     let start = start_measuring();
-    let result = read_frame(&mut reader, max_bytes).await;
+    let result = FrameReader::new(max_bytes).read_frame(&mut reader).await;
     (result, usage_since(start))
 }
 

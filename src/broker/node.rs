@@ -102,6 +102,13 @@ impl Node {
         Ok(Node { ctx, listener })
     }
 
+    /// The shared state its connections are served with (for tests that serve one
+    /// without a socket).
+    #[cfg(test)]
+    pub(crate) fn context(&self) -> Arc<BrokerContext> {
+        self.ctx.clone()
+    }
+
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()

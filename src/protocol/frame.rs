@@ -6,6 +6,10 @@
 //! arrive (reads start at 4 KiB and at most double what has arrived), so a client that
 //! claims 100 MiB and sends 10 bytes costs a few KiB, not 100 MiB.
 //!
+//! [`FrameReader`] keeps what it has read in its own buffer, so a read abandoned halfway
+//! (a `select!` that took another branch) loses nothing: the broker reads the next request
+//! while it waits for an earlier one's answer (see `broker::connection`).
+//!
 //! Writing does not flush: a connection writes its pipelined responses with
 //! [`write_frame`] (or `write_all` of an encoded response, which carries its own size
 //! prefix) and then calls `flush()` once. The caller must flush — in simulation madsim's
@@ -14,7 +18,7 @@
 use std::fmt;
 use std::io;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Kafka's default `socket.request.max.bytes` (100 MiB).
@@ -24,7 +28,7 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 104_857_600;
 const FIRST_READ_BYTES: usize = 4096;
 
 /// A frame whose size prefix is negative or above the limit. Carried inside the
-/// `io::Error` (kind `InvalidData`) that [`read_frame`] returns; find it with
+/// `io::Error` (kind `InvalidData`) that [`FrameReader`] returns; find it with
 /// `err.get_ref().and_then(|e| e.downcast_ref::<FrameSizeError>())`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameSizeError {
@@ -41,44 +45,86 @@ impl fmt::Display for FrameSizeError {
 
 impl std::error::Error for FrameSizeError {}
 
-/// Reads one frame and returns its contents without the size prefix.
+/// Reads size-prefixed frames from a stream.
 ///
-/// `Ok(None)` on a clean end of stream between frames; an end of stream inside a frame is
-/// `UnexpectedEof`; a bad size is `InvalidData` wrapping [`FrameSizeError`].
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_bytes: usize) -> io::Result<Option<Bytes>> {
-    let mut prefix = [0u8; 4];
-    let mut filled = 0;
-    while filled < prefix.len() {
-        let n = reader.read(&mut prefix[filled..]).await?;
-        if n == 0 {
-            if filled == 0 {
+/// Invariants:
+/// - `buffer` holds the bytes read and not yet returned, starting at a frame's size prefix;
+/// - it holds at most one frame and 4 KiB more than the frame read so far, times two for
+///   the buffer's growth; never anything sized by an unchecked prefix.
+#[derive(Debug)]
+pub struct FrameReader {
+    buffer: BytesMut,
+    max_bytes: usize,
+}
+
+impl FrameReader {
+    /// A reader of frames of at most `max_bytes` (`socket.request.max.bytes`).
+    pub fn new(max_bytes: usize) -> FrameReader {
+        FrameReader { buffer: BytesMut::new(), max_bytes }
+    }
+
+    /// Reads the next frame and returns its contents without the size prefix. Cancel-safe.
+    ///
+    /// `Ok(None)` on a clean end of stream between frames; an end of stream inside a frame is
+    /// `UnexpectedEof`; a bad size is `InvalidData` wrapping [`FrameSizeError`].
+    pub async fn read_frame<R: AsyncRead + Unpin>(&mut self, reader: &mut R) -> io::Result<Option<Bytes>> {
+        loop {
+            if let Some(frame) = self.next_frame()? {
+                return Ok(Some(frame));
+            }
+            if !self.fill(reader).await? {
                 return Ok(None);
             }
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of stream in a frame size"));
         }
-        filled += n;
     }
-    let size = i32::from_be_bytes(prefix);
-    let len = match usize::try_from(size) {
-        Ok(len) if len <= max_bytes => len,
-        _ => {
-            let error = FrameSizeError { size, max_bytes };
-            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+
+    /// The next frame among the bytes already read, if they hold a whole one.
+    pub fn next_frame(&mut self) -> io::Result<Option<Bytes>> {
+        let Some(len) = self.frame_len()? else { return Ok(None) };
+        if self.buffer.len() < 4 + len {
+            return Ok(None);
         }
-    };
-    let mut frame = BytesMut::new();
-    while frame.len() < len {
-        let want = (len - frame.len()).min(frame.len().max(FIRST_READ_BYTES));
-        frame.reserve(want);
-        let n = reader.read_buf(&mut (&mut frame).limit(want)).await?;
-        if n == 0 {
-            return Err(io::Error::new(
+        let mut frame = self.buffer.split_to(4 + len);
+        frame.advance(4);
+        Ok(Some(frame.freeze()))
+    }
+
+    /// Reads more of the stream into the buffer: `Ok(false)` at a clean end of stream (no
+    /// partial frame held). Cancel-safe: what a read returns is kept even if the caller
+    /// stops waiting right after.
+    pub async fn fill<R: AsyncRead + Unpin>(&mut self, reader: &mut R) -> io::Result<bool> {
+        let held = self.buffer.len();
+        let want = match self.frame_len()? {
+            // A whole frame is held: take it first (this keeps the buffer to one frame).
+            Some(len) if held >= 4 + len => return Ok(true),
+            // At most double what has arrived: the size prefix is a claim, not a fact.
+            Some(len) => (4 + len - held).min(held.max(FIRST_READ_BYTES)).max(FIRST_READ_BYTES),
+            None => FIRST_READ_BYTES,
+        };
+        self.buffer.reserve(want);
+        if reader.read_buf(&mut (&mut self.buffer).limit(want)).await? > 0 {
+            return Ok(true);
+        }
+        match self.frame_len()? {
+            None if held == 0 => Ok(false),
+            None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of stream in a frame size")),
+            Some(len) => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("end of stream after {} of {len} frame bytes", frame.len()),
-            ));
+                format!("end of stream after {} of {len} frame bytes", held - 4),
+            )),
         }
     }
-    Ok(Some(frame.freeze()))
+
+    /// The size of the frame at the front, once its prefix has arrived; an error if the
+    /// prefix is negative or above the limit.
+    fn frame_len(&self) -> io::Result<Option<usize>> {
+        let Some(prefix) = self.buffer.first_chunk::<4>() else { return Ok(None) };
+        let size = i32::from_be_bytes(*prefix);
+        match usize::try_from(size) {
+            Ok(len) if len <= self.max_bytes => Ok(Some(len)),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, FrameSizeError { size, max_bytes: self.max_bytes })),
+        }
+    }
 }
 
 /// Writes `payload` with its size prefix. Does not flush (see the module docs).
@@ -93,11 +139,16 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) 
 mod tests {
     use super::*;
 
+    async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_bytes: usize) -> io::Result<Option<Bytes>> {
+        FrameReader::new(max_bytes).read_frame(reader).await
+    }
+
     async fn read_all(input: &[u8], max_bytes: usize) -> Vec<io::Result<Option<Bytes>>> {
         let mut reader = input;
+        let mut frames = FrameReader::new(max_bytes);
         let mut out = Vec::new();
         loop {
-            let result = read_frame(&mut reader, max_bytes).await;
+            let result = frames.read_frame(&mut reader).await;
             let stop = !matches!(result, Ok(Some(_)));
             out.push(result);
             if stop {
@@ -167,5 +218,49 @@ mod tests {
         let err = read_frame(&mut probe, DEFAULT_MAX_REQUEST_BYTES).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(probe.largest_read <= FIRST_READ_BYTES, "{}", probe.largest_read);
+    }
+
+    /// One byte per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            if let Some((first, rest)) = self.0.split_first() {
+                buf.put_slice(&[*first]);
+                self.0 = rest;
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_arriving_a_byte_at_a_time_come_out_whole() {
+        let mut wire = Vec::new();
+        for payload in [&b"one"[..], b"", b"three"] {
+            write_frame(&mut wire, payload).await.unwrap();
+        }
+        let mut frames = FrameReader::new(1000);
+        let mut trickle = Trickle(&wire);
+        for payload in [&b"one"[..], b"", b"three"] {
+            assert_eq!(&frames.read_frame(&mut trickle).await.unwrap().unwrap()[..], payload);
+        }
+        assert!(frames.read_frame(&mut trickle).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_abandoned_halfway_loses_nothing() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, b"hello world").await.unwrap();
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        let mut frames = FrameReader::new(1000);
+        client.write_all(&wire[..7]).await.unwrap();
+        let abandoned = tokio::time::timeout(std::time::Duration::from_millis(10), frames.read_frame(&mut server));
+        assert!(abandoned.await.is_err(), "half a frame is not a frame");
+        client.write_all(&wire[7..]).await.unwrap();
+        assert_eq!(&frames.read_frame(&mut server).await.unwrap().unwrap()[..], b"hello world");
     }
 }

@@ -17,7 +17,7 @@
 //!
 //! # The path of a request
 //!
-//! [`read_frame`] → [`decode_request_header`] (an unknown api or unsupported version comes
+//! [`FrameReader`] → [`decode_request_header`] (an unknown api or unsupported version comes
 //! back as [`RequestError::Unsupported`] with its correlation id, so ApiVersions can still
 //! be answered) → [`decode_request`] → handler → [`encode_response_to`] → write, and one
 //! `flush()` after a batch of pipelined responses. [`decode_request_frame`] chains the two
@@ -35,7 +35,7 @@ mod response;
 pub use api_versions::{api_versions_response, is_supported, supported_versions, SUPPORTED};
 pub use client::encode_request;
 pub use error::DecodeError;
-pub use frame::{read_frame, write_frame, FrameSizeError, DEFAULT_MAX_REQUEST_BYTES};
+pub use frame::{write_frame, FrameReader, FrameSizeError, DEFAULT_MAX_REQUEST_BYTES};
 pub use header::{decode_request_header, RequestError, RequestHeader};
 pub use reader::Reader;
 pub use requests::{decode_request, Request};

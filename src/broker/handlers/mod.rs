@@ -12,25 +12,40 @@ mod list_offsets;
 mod metadata;
 mod produce;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use bytes::Bytes;
 
 use super::context::BrokerContext;
 use crate::protocol::{api_versions_response, encode_response_to, EncodeError, Request, RequestHeader};
 
-/// Handles one request; `None` when Kafka sends no response (produce with acks=0).
-pub async fn dispatch(
-    ctx: &BrokerContext,
-    header: &RequestHeader,
-    request: Request,
-) -> Result<Option<Bytes>, EncodeError> {
+/// An encoded response; `None` when Kafka sends none (produce with acks=0).
+pub type Encoded = Result<Option<Bytes>, EncodeError>;
+
+/// What handling a request left to send.
+pub enum Answer {
+    /// The response, ready now.
+    Now(Encoded),
+    /// A produce with acks=all: its records are appended, its response waits for them to be
+    /// durable. Borrows nothing, so the connection can serve later requests meanwhile.
+    Later(Pin<Box<dyn Future<Output = Encoded> + Send>>),
+}
+
+/// Handles one request. Everything that changes state (a produce's appends) is done when
+/// this returns; only waiting may be left, in [`Answer::Later`].
+pub async fn dispatch(ctx: &BrokerContext, header: &RequestHeader, request: Request) -> Answer {
     let version = header.api_version;
     let encoded = match request {
         Request::ApiVersions(_) => encode_response_to(header, &api_versions_response()),
         Request::Metadata(r) => encode_response_to(header, &metadata::handle(ctx, r, version).await),
-        Request::Produce(r) => match produce::handle(ctx, r, version).await {
-            Some(response) => encode_response_to(header, &response),
-            None => return Ok(None),
-        },
+        Request::Produce(r) => {
+            let appended = produce::append(ctx, r, version).await;
+            let appended_waits = appended.waits();
+            let header = header.clone();
+            let answer = async move { appended.answer().await.map(|r| encode_response_to(&header, &r)).transpose() };
+            return if appended_waits { Answer::Later(Box::pin(answer)) } else { Answer::Now(answer.await) };
+        }
         Request::Fetch(r) => encode_response_to(header, &fetch::handle(ctx, r, version).await),
         Request::ListOffsets(r) => encode_response_to(header, &list_offsets::handle(ctx, r, version).await),
         Request::CreateTopics(r) => encode_response_to(header, &create_topics::handle(ctx, r, version).await),
@@ -40,5 +55,5 @@ pub async fn dispatch(
         Request::DescribeCluster(r) => encode_response_to(header, &describe_cluster::handle(ctx, r)),
         Request::InitProducerId(r) => encode_response_to(header, &init_producer_id::handle(ctx, r).await),
     };
-    encoded.map(Some)
+    Answer::Now(encoded.map(Some))
 }

@@ -1,6 +1,11 @@
 //! Produce: validate, append, and answer by `acks` (0: no answer at all; 1: after the
 //! append; -1/all: after the records are durable, i.e. below the high watermark).
+//!
+//! Two steps, so a connection can append its next produce request while an earlier one
+//! waits for durability (see `broker::connection`): [`append`] runs in request order and
+//! leaves an [`Appended`]; [`Appended::answer`] waits, for acks=all, and builds the answer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -13,12 +18,33 @@ use tracing::debug;
 use crate::broker::config::TimestampType;
 use crate::broker::context::BrokerContext;
 use crate::broker::errors::log_error_code;
+use crate::broker::partition::Partition;
 use crate::storage::record_batch::{self, peek_size};
 
-/// `None` for acks=0: Kafka sends no response at all.
-pub async fn handle(ctx: &BrokerContext, request: ProduceRequest, version: i16) -> Option<ProduceResponse> {
+/// A produce request whose records are appended; its answer may still wait for them to
+/// become durable (acks=all).
+pub struct Appended {
+    acks: i16,
+    version: i16,
+    timeout: Duration,
+    response: ProduceResponse,
+    /// Partitions whose answer waits for `last_offset` to be durable: (topic, partition)
+    /// positions in `response`.
+    durable_waits: Vec<DurableWait>,
+}
+
+struct DurableWait {
+    topic: usize,
+    partition: usize,
+    log: Arc<Partition>,
+    last_offset: i64,
+}
+
+/// Validates and appends every partition's records, in the request's order.
+pub async fn append(ctx: &BrokerContext, request: ProduceRequest, version: i16) -> Appended {
     let acks = request.acks;
     let mut response = ProduceResponse::default();
+    let mut durable_waits = Vec::new();
     for topic_data in request.topic_data {
         let mut topic_response = TopicProduceResponse::default();
         topic_response.name = topic_data.name.clone();
@@ -35,15 +61,8 @@ pub async fn handle(ctx: &BrokerContext, request: ProduceRequest, version: i16) 
             let result = if acks != 0 && acks != 1 && acks != -1 {
                 Err((ResponseError::InvalidRequiredAcks.code(), format!("acks must be -1, 0 or 1, got {acks}")))
             } else {
-                produce_partition(
-                    ctx,
-                    topic_data.name.as_str(),
-                    partition_data.index,
-                    partition_data.records,
-                    acks,
-                    request.timeout_ms,
-                )
-                .await
+                produce_partition(ctx, topic_data.name.as_str(), partition_data.index, partition_data.records, acks)
+                    .await
             };
             match result {
                 Ok(done) => {
@@ -52,24 +71,68 @@ pub async fn handle(ctx: &BrokerContext, request: ProduceRequest, version: i16) 
                     if version >= 5 {
                         partition_response.log_start_offset = done.log_start_offset;
                     }
+                    if acks == -1 {
+                        durable_waits.push(DurableWait {
+                            topic: response.responses.len(),
+                            partition: topic_response.partition_responses.len(),
+                            log: done.partition,
+                            last_offset: done.last_offset,
+                        });
+                    }
                 }
                 Err((code, message)) => {
-                    debug!(name: "produce_rejected", topic = %topic_data.name.as_str(), partition = partition_data.index, code, message = %message);
-                    partition_response.error_code = code;
-                    if version >= 8 {
-                        partition_response.error_message = Some(StrBytes::from_string(message));
-                    }
+                    set_error(topic_data.name.as_str(), &mut partition_response, version, code, message);
                 }
             }
             topic_response.partition_responses.push(partition_response);
         }
         response.responses.push(topic_response);
     }
-    (acks != 0).then_some(response)
+    let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
+    Appended { acks, version, timeout, response, durable_waits }
+}
+
+impl Appended {
+    /// Whether the answer waits for durability (acks=all with records appended).
+    pub fn waits(&self) -> bool {
+        !self.durable_waits.is_empty()
+    }
+
+    /// The answer, once every acks=all partition is durable or the request's `timeout.ms`
+    /// has passed (one deadline for the whole request, as Kafka's purgatory). `None` for
+    /// acks=0: Kafka sends no response at all.
+    pub async fn answer(self) -> Option<ProduceResponse> {
+        let Appended { acks, version, timeout, mut response, durable_waits } = self;
+        let deadline = tokio::time::Instant::now() + timeout;
+        for wait in durable_waits {
+            let outcome = match tokio::time::timeout_at(deadline, wait.log.wait_durable(wait.last_offset)).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => (log_error_code(&e), e.to_string()),
+                Err(_) => (ResponseError::RequestTimedOut.code(), "records not durable within timeout.ms".to_string()),
+            };
+            let topic_response = &mut response.responses[wait.topic];
+            let partition_response = &mut topic_response.partition_responses[wait.partition];
+            partition_response.base_offset = -1;
+            partition_response.log_append_time_ms = -1;
+            partition_response.log_start_offset = -1;
+            set_error(topic_response.name.as_str(), partition_response, version, outcome.0, outcome.1);
+        }
+        (acks != 0).then_some(response)
+    }
+}
+
+fn set_error(topic: &str, partition_response: &mut PartitionProduceResponse, version: i16, code: i16, message: String) {
+    debug!(name: "produce_rejected", topic, partition = partition_response.index, code, message = %message);
+    partition_response.error_code = code;
+    if version >= 8 {
+        partition_response.error_message = Some(StrBytes::from_string(message));
+    }
 }
 
 struct Produced {
+    partition: Arc<Partition>,
     base_offset: i64,
+    last_offset: i64,
     log_append_time_ms: i64,
     log_start_offset: i64,
 }
@@ -80,7 +143,6 @@ async fn produce_partition(
     index: i32,
     records: Option<Bytes>,
     acks: i16,
-    timeout_ms: i32,
 ) -> Result<Produced, (i16, String)> {
     let topic = ctx.topics.get(topic_name).await.ok_or_else(|| unknown(topic_name, index))?;
     let partition =
@@ -109,21 +171,14 @@ async fn produce_partition(
         TimestampType::CreateTime => (records, -1),
     };
     let appended = partition.append(now_ms, records).await.map_err(|e| (log_error_code(&e), e.to_string()))?;
-    if acks == -1 {
-        let timeout = Duration::from_millis(u64::try_from(timeout_ms.max(0)).unwrap_or(0));
-        match tokio::time::timeout(timeout, partition.wait_durable(appended.last_offset)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err((log_error_code(&e), e.to_string())),
-            Err(_) => {
-                return Err((
-                    ResponseError::RequestTimedOut.code(),
-                    "records not durable within timeout.ms".to_string(),
-                ))
-            }
-        }
-    }
     let log_start_offset = partition.log().await.log_start_offset();
-    Ok(Produced { base_offset: appended.first_offset, log_append_time_ms, log_start_offset })
+    Ok(Produced {
+        partition: partition.clone(),
+        base_offset: appended.first_offset,
+        last_offset: appended.last_offset,
+        log_append_time_ms,
+        log_start_offset,
+    })
 }
 
 fn unknown(topic: &str, index: i32) -> (i16, String) {

@@ -148,6 +148,8 @@ struct State {
     next_inode: u64,
     inodes: BTreeMap<u64, Inode>,
     dirs: BTreeMap<PathBuf, Dir>,
+    /// Fsyncs of a file that had unsynced data.
+    file_syncs: u64,
 }
 
 #[derive(Default)]
@@ -195,6 +197,7 @@ impl MemDisk {
             next_inode: 0,
             inodes: BTreeMap::new(),
             dirs,
+            file_syncs: 0,
         };
         Self { state: Arc::new(Mutex::new(state)) }
     }
@@ -225,6 +228,12 @@ impl MemDisk {
         let state = self.lock();
         let id = state.lookup(&normalize(path)).ok()?;
         state.inodes.get(&id).map(|inode| Bytes::copy_from_slice(&inode.volatile))
+    }
+
+    /// How many fsyncs of a file with unsynced data there have been (what group commit
+    /// saves).
+    pub fn file_syncs(&self) -> u64 {
+        self.lock().file_syncs
     }
 
     /// Total length of the live files (the quantity `capacity_bytes` limits).
@@ -443,6 +452,7 @@ impl State {
         if self.inode(id, generation)?.dirty_from.is_none() {
             return Ok(());
         }
+        self.file_syncs += 1;
         let failed = self.chance(self.faults.sync_error_rate);
         if self.faults.lying_fsync {
             return Ok(());
