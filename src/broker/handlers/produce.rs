@@ -103,9 +103,10 @@ impl Appended {
     /// acks=0: Kafka sends no response at all.
     pub async fn answer(self) -> Option<ProduceResponse> {
         let Appended { acks, version, timeout, mut response, durable_waits } = self;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::runtime::now() + timeout;
         for wait in durable_waits {
-            let outcome = match tokio::time::timeout_at(deadline, wait.log.wait_durable(wait.last_offset)).await {
+            let left = deadline.saturating_duration_since(crate::runtime::now());
+            let outcome = match tokio::time::timeout(left, wait.log.wait_durable(wait.last_offset)).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => (log_error_code(&e), e.to_string()),
                 Err(_) => (ResponseError::RequestTimedOut.code(), "records not durable within timeout.ms".to_string()),
