@@ -26,15 +26,18 @@
 //! half (see `Rate` for why: this machine's device and memory run several times faster for
 //! the first GiB or so than they sustain). Step (4) follows (2) of its own round because
 //! the machine's speed drifts between minutes. The raw and broker steps alternate which
-//! goes first. Medians over `SEEDLOG_BENCH_ROUNDS` (3) rounds are compared. A miss is
-//! printed, never failed on. Units: MiB/s (2^20 bytes per second); ms.
+//! goes first. Before each step the bench syncs and then waits `SEEDLOG_BENCH_SETTLE_SECS`
+//! (15) s for the device to drain (see `support::settle`). Medians over
+//! `SEEDLOG_BENCH_ROUNDS` (3) rounds are compared. A miss is printed, never failed on.
+//! Units: MiB/s (2^20 bytes per second); ms.
 //!
 //! Knobs for experiments (defaults are the reported configuration):
 //! `SEEDLOG_BENCH_PARTITIONS` (1), `SEEDLOG_BENCH_BATCH_KB` (256), `SEEDLOG_BENCH_LINGER_MS`
 //! (5), `SEEDLOG_BENCH_ACKS` (1; 0 for no answers; all), `SEEDLOG_BENCH_INFLIGHT` (5),
 //! `SEEDLOG_BENCH_FETCH_KB` (1024), `SEEDLOG_BENCH_KEEP=1` keeps the data directory,
-//! `SEEDLOG_BENCH_LATENCY_AT=<MiB/s>` runs only latency steps at that rate, and
-//! `SEEDLOG_BENCH_TIMELINE=<file>` writes each latency step's per-millisecond worst latency.
+//! `SEEDLOG_BENCH_LATENCY_AT=<MiB/s>` runs only latency steps at that rate,
+//! `SEEDLOG_BENCH_TIMELINE=<file>` writes each latency step's per-millisecond worst latency,
+//! and `SEEDLOG_BENCH_BROKER=<path>` runs another `seedlog` binary (A/B comparisons).
 //! The broker's log (stderr, `RUST_LOG` as inherited) goes to `broker.log` in each round's
 //! directory. Broker and bench CPU (from /proc, in % of one core) are printed alongside.
 
@@ -96,6 +99,8 @@ mod real {
         rounds: usize,
         /// How long each timed step (durable write, produce, latency) runs.
         secs: usize,
+        /// The pause after `sync` before each timed step (see `settle`).
+        settle: Duration,
         partitions: i32,
         batch_bytes: usize,
         linger_ms: u64,
@@ -117,6 +122,7 @@ mod real {
                 cached_mib: env_usize("SEEDLOG_BENCH_CACHED_MB", 1024).max(1),
                 rounds: env_usize("SEEDLOG_BENCH_ROUNDS", 3).max(1),
                 secs: env_usize("SEEDLOG_BENCH_SECS", 10).max(2),
+                settle: Duration::from_secs(env_usize("SEEDLOG_BENCH_SETTLE_SECS", 15) as u64),
                 partitions: env_usize("SEEDLOG_BENCH_PARTITIONS", 1).max(1) as i32,
                 batch_bytes: env_usize("SEEDLOG_BENCH_BATCH_KB", 256).max(1) << 10,
                 linger_ms: env_usize("SEEDLOG_BENCH_LINGER_MS", 5) as u64,
@@ -294,6 +300,12 @@ mod real {
         TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
     }
 
+    /// The broker binary: this build's, or `SEEDLOG_BENCH_BROKER` (another build, for A/B
+    /// comparisons on the same bench client).
+    fn broker_binary() -> String {
+        std::env::var("SEEDLOG_BENCH_BROKER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_seedlog").to_string())
+    }
+
     /// Starts the broker with its data in `dir/data` and its log in `dir/broker.log`, and
     /// waits until it accepts connections.
     fn start_broker(dir: &Path) -> Broker {
@@ -301,7 +313,7 @@ mod real {
         std::fs::create_dir_all(&data).expect("create broker data dir");
         let log = std::fs::File::create(dir.join("broker.log")).expect("create broker log");
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_seedlog"))
+        let child = Command::new(broker_binary())
             .arg("broker")
             .arg("--override")
             .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"))
@@ -311,7 +323,7 @@ mod real {
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", env!("CARGO_BIN_EXE_seedlog")));
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", broker_binary()));
         let mut broker = Broker { child, bootstrap: format!("127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -590,7 +602,7 @@ mod real {
         println!(
             "seedlog broker bench: {rounds} rounds of {secs} s steps; units MiB/s (2^20 bytes per second), ms; record bytes = value bytes"
         );
-        println!("broker: {}", env!("CARGO_BIN_EXE_seedlog"));
+        println!("broker: {}", broker_binary());
         println!("dir: {}", root.display());
         println!("filesystem: {}", filesystem_of(&root));
         println!(
@@ -619,11 +631,11 @@ mod real {
             std::fs::create_dir_all(&dir).expect("create round dir");
             let raw_first = round % 2 == 0;
             for step in 0..if latency_only_at.is_some() { 0 } else { 2 } {
-                settle();
+                settle(settings.settle);
                 if (step == 0) == raw_first {
                     let cached = raw_write_cached(&dir.join("raw-baseline.bin"), settings.cached_mib << 20);
                     f.raw_write.samples.push(cached);
-                    settle();
+                    settle(settings.settle);
                     let durable =
                         raw_write_durable(&dir.join("raw-baseline.bin"), Duration::from_secs(settings.secs as u64));
                     f.raw_write_durable.samples.push(durable.whole_mib_s);
@@ -671,7 +683,7 @@ mod real {
             let latency_rate = latency_only_at.unwrap_or_else(|| f.produce_steady.samples[round] / 2.0);
             let dir = root.join(format!("latency-{round}"));
             std::fs::create_dir_all(&dir).expect("create round dir");
-            settle();
+            settle(settings.settle);
             let broker = start_broker(&dir);
             let result = runtime.block_on(async {
                 create_topic(&broker.bootstrap, settings.partitions).await;

@@ -249,7 +249,7 @@ mod real {
                     ));
                     f.raw_read.samples.push(raw_read(&raw_path));
                     std::fs::remove_file(&raw_path).expect("remove raw file");
-                    settle();
+                    settle(std::time::Duration::ZERO);
                     f.raw_write_fsync.samples.push(raw_write(
                         &raw_path,
                         WRITE_BUF_BYTES,
@@ -278,7 +278,7 @@ mod real {
                             // for that: both outside the timed parts.
                             drop(log);
                             remove_log_files(&dir);
-                            settle();
+                            settle(std::time::Duration::ZERO);
                             let (append_fsync, log) = log_append(&dir, &batch, batches, true).await;
                             drop(log);
                             remove_log_files(&dir);
