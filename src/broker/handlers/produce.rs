@@ -26,7 +26,9 @@ use crate::storage::record_batch::{self, peek_size};
 pub struct Appended {
     acks: i16,
     version: i16,
-    timeout: Duration,
+    /// The request's `timeout.ms` from when its appends finished: one deadline for the whole
+    /// request, as Kafka's purgatory, however long it queues behind earlier answers.
+    deadline: tokio::time::Instant,
     response: ProduceResponse,
     /// Partitions whose answer waits for `last_offset` to be durable: (topic, partition)
     /// positions in `response`.
@@ -89,7 +91,7 @@ pub async fn append(ctx: &BrokerContext, request: ProduceRequest, version: i16) 
         response.responses.push(topic_response);
     }
     let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
-    Appended { acks, version, timeout, response, durable_waits }
+    Appended { acks, version, deadline: crate::runtime::now() + timeout, response, durable_waits }
 }
 
 impl Appended {
@@ -98,12 +100,10 @@ impl Appended {
         !self.durable_waits.is_empty()
     }
 
-    /// The answer, once every acks=all partition is durable or the request's `timeout.ms`
-    /// has passed (one deadline for the whole request, as Kafka's purgatory). `None` for
-    /// acks=0: Kafka sends no response at all.
+    /// The answer, once every acks=all partition is durable or the deadline has passed.
+    /// `None` for acks=0: Kafka sends no response at all.
     pub async fn answer(self) -> Option<ProduceResponse> {
-        let Appended { acks, version, timeout, mut response, durable_waits } = self;
-        let deadline = crate::runtime::now() + timeout;
+        let Appended { acks, version, deadline, mut response, durable_waits } = self;
         for wait in durable_waits {
             let left = deadline.saturating_duration_since(crate::runtime::now());
             let outcome = match tokio::time::timeout(left, wait.log.wait_durable(wait.last_offset)).await {
