@@ -195,44 +195,32 @@ mod tests {
     async fn the_buffer_grows_with_the_data_not_the_claim() {
         // The frame claims 100 MiB; the stream ends after 10 bytes. The reads it made must
         // have asked for a few KiB, not the claimed size.
-        struct Probe<'a> {
-            data: &'a [u8],
-            largest_read: usize,
-        }
-        impl AsyncRead for Probe<'_> {
-            fn poll_read(
-                mut self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<io::Result<()>> {
-                self.largest_read = self.largest_read.max(buf.remaining());
-                let n = buf.remaining().min(self.data.len());
-                buf.put_slice(&self.data[..n]);
-                self.data = &self.data[n..];
-                std::task::Poll::Ready(Ok(()))
-            }
-        }
         let mut input = (DEFAULT_MAX_REQUEST_BYTES as u32).to_be_bytes().to_vec();
         input.extend_from_slice(&[1; 10]);
-        let mut probe = Probe { data: &input, largest_read: 0 };
+        let mut probe = Probe { data: &input, largest_read: 0, most_per_read: usize::MAX };
         let err = read_frame(&mut probe, DEFAULT_MAX_REQUEST_BYTES).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(probe.largest_read <= FIRST_READ_BYTES, "{}", probe.largest_read);
     }
 
-    /// One byte per read.
-    struct Trickle<'a>(&'a [u8]);
+    /// A stream over `data` that hands out at most `most_per_read` bytes per read and
+    /// remembers the largest read asked for.
+    struct Probe<'a> {
+        data: &'a [u8],
+        largest_read: usize,
+        most_per_read: usize,
+    }
 
-    impl AsyncRead for Trickle<'_> {
+    impl AsyncRead for Probe<'_> {
         fn poll_read(
             mut self: std::pin::Pin<&mut Self>,
             _: &mut std::task::Context<'_>,
             buf: &mut tokio::io::ReadBuf<'_>,
         ) -> std::task::Poll<io::Result<()>> {
-            if let Some((first, rest)) = self.0.split_first() {
-                buf.put_slice(&[*first]);
-                self.0 = rest;
-            }
+            self.largest_read = self.largest_read.max(buf.remaining());
+            let n = buf.remaining().min(self.data.len()).min(self.most_per_read);
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
             std::task::Poll::Ready(Ok(()))
         }
     }
@@ -244,7 +232,7 @@ mod tests {
             write_frame(&mut wire, payload).await.unwrap();
         }
         let mut frames = FrameReader::new(1000);
-        let mut trickle = Trickle(&wire);
+        let mut trickle = Probe { data: &wire, largest_read: 0, most_per_read: 1 };
         for payload in [&b"one"[..], b"", b"three"] {
             assert_eq!(&frames.read_frame(&mut trickle).await.unwrap().unwrap()[..], payload);
         }
