@@ -90,7 +90,7 @@ where
                     Ok(true) => continue,
                     Ok(false) => {
                         // The peer stopped sending; it may still read what it asked for.
-                        return send_all_waiting(peer, writer, waiting).await;
+                        return send_waiting(peer, writer, waiting, 0).await;
                     }
                     Err(error) => {
                         warn!(name: "connection_closed", peer = %peer, reason = %error);
@@ -110,7 +110,7 @@ where
                 let mut answer = api_versions_response();
                 answer.error_code = protocol::UNSUPPORTED_VERSION;
                 let encoded = encode_response(0, correlation_id, &answer, 0).map(Some);
-                send_all_waiting(peer, writer, waiting).await?;
+                send_waiting(peer, writer, waiting, 0).await?;
                 send(peer, writer, encoded).await?;
                 continue;
             }
@@ -120,11 +120,8 @@ where
             }
         };
         // Only a produce is served while earlier answers wait, and only up to the limit.
-        let limit = if matches!(request, Request::Produce(_)) { PIPELINED_PRODUCES } else { 1 };
-        while waiting.len() >= limit {
-            let first = waiting.pop_front().expect("a waiting answer");
-            send(peer, writer, first.await).await?;
-        }
+        let may_wait = if matches!(request, Request::Produce(_)) { PIPELINED_PRODUCES - 1 } else { 0 };
+        send_waiting(peer, writer, waiting, may_wait).await?;
         match dispatch(ctx, &header, request).await {
             Answer::Now(encoded) if waiting.is_empty() => send(peer, writer, encoded).await?,
             Answer::Now(encoded) => waiting.push_back(Box::pin(std::future::ready(encoded))),
@@ -133,13 +130,15 @@ where
     }
 }
 
-/// Sends every waiting answer, in order.
-async fn send_all_waiting<W: AsyncWrite + Unpin>(
+/// Sends waiting answers, in order, until at most `keep` are left.
+async fn send_waiting<W: AsyncWrite + Unpin>(
     peer: &str,
     writer: &mut W,
     waiting: &mut VecDeque<Waiting>,
+    keep: usize,
 ) -> Result<(), Closed> {
-    while let Some(first) = waiting.pop_front() {
+    while waiting.len() > keep {
+        let first = waiting.pop_front().expect("more than `keep` answers wait");
         send(peer, writer, first.await).await?;
     }
     Ok(())

@@ -49,8 +49,8 @@ impl std::error::Error for FrameSizeError {}
 ///
 /// Invariants:
 /// - `buffer` holds the bytes read and not yet returned, starting at a frame's size prefix;
-/// - it holds at most one frame and 4 KiB more than the frame read so far, times two for
-///   the buffer's growth; never anything sized by an unchecked prefix.
+/// - it holds at most the front frame (4 bytes if its size has not arrived) and 4 KiB more:
+///   reads are sized by what has arrived, never by an unchecked prefix.
 #[derive(Debug)]
 pub struct FrameReader {
     buffer: BytesMut,
@@ -103,6 +103,7 @@ impl FrameReader {
         };
         self.buffer.reserve(want);
         if reader.read_buf(&mut (&mut self.buffer).limit(want)).await? > 0 {
+            self.check_invariants();
             return Ok(true);
         }
         match self.frame_len()? {
@@ -113,6 +114,11 @@ impl FrameReader {
                 format!("end of stream after {} of {len} frame bytes", held - 4),
             )),
         }
+    }
+
+    fn check_invariants(&self) {
+        let front = 4 + self.frame_len().ok().flatten().unwrap_or(0);
+        assert!(self.buffer.len() <= front + FIRST_READ_BYTES, "{} bytes held, front frame {front}", self.buffer.len());
     }
 
     /// The size of the frame at the front, once its prefix has arrived; an error if the
