@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use seedlog::events::{self as declared, FieldRef, Fields};
 use serde::Serialize;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -87,9 +88,33 @@ impl TraceEvent {
         }
     }
 
+    /// The event as the declared type `E`, if it is one. An event with `E`'s name whose
+    /// fields do not match `E`'s declaration is a bug in the code that emitted it: the run
+    /// stops with the decode error rather than let a checker skip the event in silence.
+    pub fn parse<E: declared::Event>(&self) -> Option<E> {
+        if self.name != E::NAME {
+            return None;
+        }
+        match E::decode(self) {
+            Ok(event) => Some(event),
+            Err(error) => panic!("malformed trace event at {} ns on {}: {error}", self.time_ns, self.node),
+        }
+    }
+
     /// The event as one JSON line, without the newline.
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("a TraceEvent always serialises")
+    }
+}
+
+impl Fields for TraceEvent {
+    fn field(&self, key: &str) -> Option<FieldRef<'_>> {
+        Some(match self.fields.get(key)? {
+            FieldValue::I64(v) => FieldRef::I64(*v),
+            FieldValue::U64(v) => FieldRef::U64(*v),
+            FieldValue::Bool(v) => FieldRef::Bool(*v),
+            FieldValue::Str(v) => FieldRef::Str(v),
+        })
     }
 }
 
@@ -320,6 +345,24 @@ mod tests {
         assert!(is_traced_target("sim::world"));
         assert!(!is_traced_target("simple"));
         assert!(!is_traced_target("madsim::task"));
+    }
+
+    #[test]
+    fn parse_reads_a_declared_event_and_ignores_others() {
+        let mut fields = BTreeMap::new();
+        fields.insert("node".to_string(), FieldValue::Str("b1".into()));
+        let ev = TraceEvent { time_ns: 1, node: "sim".into(), name: "node_killed".into(), fields };
+        assert_eq!(ev.parse::<crate::events::NodeKilled>(), Some(crate::events::NodeKilled { node: "b1".into() }));
+        assert_eq!(ev.parse::<crate::events::NodeRestarted>(), None);
+    }
+
+    #[test]
+    fn parse_refuses_a_malformed_event_loudly() {
+        let ev = TraceEvent { time_ns: 1, node: "sim".into(), name: "node_killed".into(), fields: BTreeMap::new() };
+        let caught = std::panic::catch_unwind(|| ev.parse::<crate::events::NodeKilled>());
+        let message = caught.expect_err("a malformed event must not be skipped");
+        let message = message.downcast_ref::<String>().expect("a formatted panic");
+        assert!(message.contains("event `node_killed`: field `node` is missing"), "{message}");
     }
 
     #[test]

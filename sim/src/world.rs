@@ -19,7 +19,10 @@ use std::sync::{Arc, Mutex};
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
 use rand::Rng;
+use seedlog::events::Event;
 use seedlog::runtime::{fork, seeded, Clock, MemDisk, MemDiskFaults, NodeRng};
+
+use crate::events::{NodeKilled, NodeRestarted};
 
 /// What a node's init closure gets on each (re)start.
 pub struct NodeEnv {
@@ -139,7 +142,7 @@ impl World {
             node.disk.crash();
             node.killed.set(true);
         });
-        tracing::info!(name: "node_killed", node = name);
+        NodeKilled { node: name.to_string() }.emit();
     }
 
     /// Starts the node again from its init closure, on the same disk and clock. A node that
@@ -153,7 +156,7 @@ impl World {
             self.handle.restart(node.id);
             node.killed.set(false);
         });
-        tracing::info!(name: "node_restarted", node = name);
+        NodeRestarted { node: name.to_string() }.emit();
     }
 
     /// Whether the node is down (killed and not restarted).

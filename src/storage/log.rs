@@ -31,6 +31,7 @@ use super::log_producers::ProducerStateLoad;
 use super::producer_state::ProducerStateManager;
 use super::record_batch::{self, BatchError, BatchHeader, CrcCheck};
 use super::segment::{LocatedBatch, LogSegment};
+use crate::events::{Event, LogFlushed, LogTruncated};
 use crate::runtime::{Disk, DiskFile};
 
 /// What an append did.
@@ -476,7 +477,7 @@ impl Log {
         if pending.log_end_offset > self.recovery_point {
             self.recovery_point = pending.log_end_offset;
             self.unflushed_messages = 0;
-            debug!(name: "log_flushed", dir = %self.dir.display(), recovery_point = self.recovery_point);
+            LogFlushed { dir: self.dir.display().to_string(), recovery_point: self.recovery_point }.emit();
         }
         self.last_flush_ms = now_ms;
         self.check_invariants();
@@ -532,7 +533,7 @@ impl Log {
         self.unflushed_messages = 0;
         self.reload_producer_state().await?;
         self.write_checkpoint(now_ms).await?;
-        info!(name: "log_truncated", dir = %self.dir.display(), log_end_offset);
+        LogTruncated { dir: self.dir.display().to_string(), log_end_offset, fully: false }.emit();
         self.check_invariants();
         Ok(log_end_offset)
     }
@@ -567,7 +568,7 @@ impl Log {
         // Every snapshot now lies at or below the log start: all go, the state empties.
         self.reload_producer_state().await?;
         self.write_checkpoint(now_ms).await?;
-        info!(name: "log_truncated", dir = %self.dir.display(), log_end_offset = offset, fully = true);
+        LogTruncated { dir: self.dir.display().to_string(), log_end_offset: offset, fully: true }.emit();
         self.check_invariants();
         Ok(())
     }

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::checkpoint;
 use super::config::LogConfig;
@@ -35,6 +35,7 @@ use super::producer_snapshot;
 use super::producer_state::ProducerStateManager;
 use super::record_batch::CrcCheck;
 use super::segment::{self, LogSegment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use crate::events::{Event, LogRecovered};
 use crate::runtime::Disk;
 
 /// What recovery did, for the `log_recovered` event and for tests.
@@ -138,17 +139,17 @@ impl Log {
                 checkpointed_recovery_point = recovery_point,
             );
         }
-        info!(
-            name: "log_recovered",
-            dir = %log.dir.display(),
-            log_start_offset = log.log_start_offset,
-            log_end_offset = log.log_end_offset(),
-            checkpointed_recovery_point = recovery_point,
-            segments_loaded = report.segments_loaded,
-            segments_recovered = report.segments_recovered,
-            segments_deleted = report.segments_deleted,
-            truncated_bytes = report.truncated_bytes,
-        );
+        LogRecovered {
+            dir: log.dir.display().to_string(),
+            log_start_offset: log.log_start_offset,
+            log_end_offset: log.log_end_offset(),
+            checkpointed_recovery_point: recovery_point,
+            segments_loaded: report.segments_loaded as u64,
+            segments_recovered: report.segments_recovered as u64,
+            segments_deleted: report.segments_deleted as u64,
+            truncated_bytes: report.truncated_bytes,
+        }
+        .emit();
         log.check_invariants();
         Ok(log)
     }

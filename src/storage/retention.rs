@@ -10,10 +10,9 @@
 //! snapshots at or below the new log start go too; the producer state in memory stays
 //! (as in Kafka).
 
-use tracing::info;
-
 use super::error::LogResult;
 use super::log::Log;
+use crate::events::{Event, LogStartOffsetAdvanced};
 
 impl Log {
     /// Applies `retention.ms` and `retention.bytes`; returns how many segments it deleted.
@@ -40,12 +39,12 @@ impl Log {
         self.dir_dirty = true;
         self.remove_producer_snapshots_below_log_start().await?;
         self.sync_dir_if_dirty().await?;
-        info!(
-            name: "log_start_offset_advanced",
-            dir = %self.dir.display(),
-            log_start_offset = self.log_start_offset,
-            deleted_segments = count,
-        );
+        LogStartOffsetAdvanced {
+            dir: self.dir.display().to_string(),
+            log_start_offset: self.log_start_offset,
+            deleted_segments: count as u64,
+        }
+        .emit();
         self.check_invariants();
         Ok(count)
     }

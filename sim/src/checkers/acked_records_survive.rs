@@ -1,19 +1,22 @@
 //! AckedRecordsSurvive: every record a producer saw acknowledged with acks=all is read back
-//! at its offset by the final audit (`record_acked` → `record_audited`), and the audit
-//! reached every partition's end.
+//! at its offset by the final audit ([`RecordAcked`] → [`RecordAudited`]), and the audit
+//! reached every partition's end ([`AuditDone`]).
 
 use std::collections::BTreeMap;
 
+use seedlog::events::{AuditDone, RecordAcked, RecordAudited};
+
+use super::Offset;
 use crate::checker::{Checker, Violation};
 use crate::trace::TraceEvent;
 
 const NAME: &str = "AckedRecordsSurvive";
 
-/// Acknowledged records and what the audit read, by (partition, offset).
+/// Acknowledged records and what the audit read.
 #[derive(Default)]
 pub struct AckedRecordsSurvive {
-    acked: BTreeMap<(i64, i64), (String, u64)>,
-    audited: BTreeMap<(i64, i64), String>,
+    acked: BTreeMap<Offset, (String, u64)>,
+    audited: BTreeMap<Offset, String>,
     audit_done: bool,
     last_time_ns: u64,
 }
@@ -25,20 +28,14 @@ impl Checker for AckedRecordsSurvive {
 
     fn on_event(&mut self, ev: &TraceEvent) {
         self.last_time_ns = ev.time_ns;
-        let key = || Some((ev.i64("partition")?, ev.i64("offset")?));
-        match ev.name.as_str() {
-            "record_acked" => {
-                if let (Some(key), Some(value)) = (key(), ev.str("value")) {
-                    self.acked.insert(key, (value.to_string(), ev.time_ns));
-                }
+        if let Some(acked) = ev.parse::<RecordAcked>() {
+            if acked.acks == -1 {
+                self.acked.insert(Offset::new(&acked.topic, acked.partition, acked.offset), (acked.value, ev.time_ns));
             }
-            "record_audited" => {
-                if let (Some(key), Some(value)) = (key(), ev.str("value")) {
-                    self.audited.insert(key, value.to_string());
-                }
-            }
-            "audit_done" => self.audit_done = true,
-            _ => {}
+        } else if let Some(audited) = ev.parse::<RecordAudited>() {
+            self.audited.insert(Offset::new(&audited.topic, audited.partition, audited.offset), audited.value);
+        } else if ev.parse::<AuditDone>().is_some() {
+            self.audit_done = true;
         }
     }
 
@@ -48,21 +45,67 @@ impl Checker for AckedRecordsSurvive {
             violations.push(Violation::new(NAME, self.last_time_ns, "the final audit never finished"));
             return violations;
         }
-        for ((partition, offset), (value, acked_ns)) in &self.acked {
-            match self.audited.get(&(*partition, *offset)) {
+        for (at, (value, acked_ns)) in &self.acked {
+            match self.audited.get(at) {
                 Some(read) if read == value => {}
                 Some(read) => violations.push(Violation::new(
                     NAME,
                     *acked_ns,
-                    format!("partition {partition} offset {offset} was acked as {value:?} but reads back as {read:?}"),
+                    format!("{at} was acked as {value:?} but reads back as {read:?}"),
                 )),
                 None => violations.push(Violation::new(
                     NAME,
                     *acked_ns,
-                    format!("partition {partition} offset {offset} ({value:?}) was acked with acks=all and is gone"),
+                    format!("{at} ({value:?}) was acked with acks=all and is gone"),
                 )),
             }
         }
         violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_support::event;
+
+    fn acked(offset: i64, value: &str) -> TraceEvent {
+        event(&RecordAcked { topic: "t".into(), partition: 0, offset, acks: -1, value: value.into() })
+    }
+
+    fn audited(offset: i64, value: &str) -> TraceEvent {
+        event(&RecordAudited { topic: "t".into(), partition: 0, offset, value: value.into() })
+    }
+
+    fn run(events: &[TraceEvent]) -> Vec<Violation> {
+        let mut checker = AckedRecordsSurvive::default();
+        events.iter().for_each(|e| checker.on_event(e));
+        checker.finish()
+    }
+
+    const DONE: fn() -> TraceEvent = || event(&AuditDone { topic: "t".into(), partition: 0, end_offset: 2 });
+
+    #[test]
+    fn passes_when_every_acked_record_is_audited() {
+        assert!(run(&[acked(0, "a"), acked(1, "b"), audited(0, "a"), audited(1, "b"), DONE()]).is_empty());
+    }
+
+    #[test]
+    fn fires_when_an_acked_record_is_gone_or_changed() {
+        let found = run(&[acked(0, "a"), acked(1, "b"), audited(0, "x"), DONE()]);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].message.contains("reads back as \"x\""));
+        assert!(found[1].message.contains("is gone"));
+    }
+
+    #[test]
+    fn fires_when_the_audit_never_finished() {
+        assert_eq!(run(&[acked(0, "a"), audited(0, "a")]).len(), 1);
+    }
+
+    #[test]
+    fn ignores_records_acked_with_acks_1() {
+        let acks_1 = event(&RecordAcked { topic: "t".into(), partition: 0, offset: 0, acks: 1, value: "a".into() });
+        assert!(run(&[acks_1, DONE()]).is_empty());
     }
 }

@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use seedlog::events::{AuditDone, RecordAudited, RecordConsumed};
+
+use super::Offset;
 use crate::checker::{Checker, Violation};
 use crate::trace::TraceEvent;
 
@@ -12,8 +15,8 @@ const NAME: &str = "NoVanishingReads";
 /// Records consumers saw, and the audit.
 #[derive(Default)]
 pub struct NoVanishingReads {
-    consumed: BTreeMap<(i64, i64), (String, u64)>,
-    audited: BTreeMap<(i64, i64), String>,
+    consumed: BTreeMap<Offset, (String, u64)>,
+    audited: BTreeMap<Offset, String>,
     audit_done: bool,
 }
 
@@ -23,16 +26,13 @@ impl Checker for NoVanishingReads {
     }
 
     fn on_event(&mut self, ev: &TraceEvent) {
-        let key = (ev.i64("partition"), ev.i64("offset"), ev.str("value"));
-        match (ev.name.as_str(), key) {
-            ("record_consumed", (Some(p), Some(o), Some(v))) => {
-                self.consumed.entry((p, o)).or_insert((v.to_string(), ev.time_ns));
-            }
-            ("record_audited", (Some(p), Some(o), Some(v))) => {
-                self.audited.insert((p, o), v.to_string());
-            }
-            ("audit_done", _) => self.audit_done = true,
-            _ => {}
+        if let Some(read) = ev.parse::<RecordConsumed>() {
+            let at = Offset::new(&read.topic, read.partition, read.offset);
+            self.consumed.entry(at).or_insert((read.value, ev.time_ns));
+        } else if let Some(audited) = ev.parse::<RecordAudited>() {
+            self.audited.insert(Offset::new(&audited.topic, audited.partition, audited.offset), audited.value);
+        } else if ev.parse::<AuditDone>().is_some() {
+            self.audit_done = true;
         }
     }
 
@@ -42,14 +42,50 @@ impl Checker for NoVanishingReads {
         }
         self.consumed
             .iter()
-            .filter(|(key, (value, _))| self.audited.get(key) != Some(value))
-            .map(|((partition, offset), (value, time_ns))| {
+            .filter(|(at, (value, _))| self.audited.get(at) != Some(value))
+            .map(|(at, (value, time_ns))| {
                 Violation::new(
                     NAME,
                     *time_ns,
-                    format!("a consumer read {value:?} at partition {partition} offset {offset}; the audit does not find it there"),
+                    format!("a consumer read {value:?} at {at}; the audit does not find it there"),
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_support::event;
+
+    fn consumed(offset: i64, value: &str) -> TraceEvent {
+        event(&RecordConsumed { topic: "t".into(), partition: 1, offset, value: value.into() })
+    }
+
+    fn audited(offset: i64, value: &str) -> TraceEvent {
+        event(&RecordAudited { topic: "t".into(), partition: 1, offset, value: value.into() })
+    }
+
+    fn run(events: &[TraceEvent]) -> Vec<Violation> {
+        let mut checker = NoVanishingReads::default();
+        events.iter().for_each(|e| checker.on_event(e));
+        checker.finish()
+    }
+
+    fn done() -> TraceEvent {
+        event(&AuditDone { topic: "t".into(), partition: 1, end_offset: 1 })
+    }
+
+    #[test]
+    fn passes_when_every_read_is_still_there() {
+        assert!(run(&[consumed(0, "a"), audited(0, "a"), done()]).is_empty());
+    }
+
+    #[test]
+    fn fires_when_a_read_record_was_taken_back() {
+        let found = run(&[consumed(0, "a"), consumed(1, "b"), audited(0, "a"), audited(1, "c"), done()]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("t-1 offset 1"), "{}", found[0].message);
     }
 }

@@ -2,16 +2,17 @@
 //! crash is read back byte-identical at its offset, every batch read back is one written at
 //! that offset, and offsets run contiguously from the log start to the log end.
 //!
-//! Events (from one node's log and workload): `batch_appending {base_offset, last_offset,
-//! digest}` (before the append, as a crash may make it durable before it returns), `log_flushed {recovery_point}`, `log_start_offset_advanced {log_start_offset}`,
-//! `node_killed {node}` (the supervisor's), `log_recovered {log_start_offset,
-//! log_end_offset}`, `batch_read {base_offset, last_offset, digest}`, `read_back_done
-//! {log_end_offset}`. At the end, at least one read-back must have completed after the
-//! last crash.
+//! Events (from one node's log and workload): [`BatchAppending`] (before the append, as a
+//! crash may make it durable before it returns), [`LogFlushed`], [`LogStartOffsetAdvanced`],
+//! [`NodeKilled`] (the supervisor's), [`LogRecovered`], [`BatchRead`], [`ReadBackDone`]. At
+//! the end, at least one read-back must have completed after the last crash.
 
 use std::collections::BTreeMap;
 
+use seedlog::events::{LogFlushed, LogRecovered, LogStartOffsetAdvanced};
+
 use crate::checker::{Checker, Violation};
+use crate::events::{BatchAppending, BatchRead, NodeKilled, ReadBackDone};
 use crate::trace::TraceEvent;
 
 const NAME: &str = "SyncedPrefixIntact";
@@ -57,10 +58,8 @@ impl SyncedPrefixIntact {
         self.violations.push(Violation::new(NAME, ev.time_ns, message));
     }
 
-    fn on_recovered(&mut self, ev: &TraceEvent) {
-        let (Some(start), Some(end)) = (ev.i64("log_start_offset"), ev.i64("log_end_offset")) else {
-            return;
-        };
+    fn on_recovered(&mut self, ev: &TraceEvent, recovered: LogRecovered) {
+        let (start, end) = (recovered.log_start_offset, recovered.log_end_offset);
         let durable = self.durable_at_crash.take().unwrap_or(self.recovery_point);
         if end < durable {
             let lost: Vec<i64> = self.written.range(end..durable).map(|(base, _)| *base).collect();
@@ -76,11 +75,8 @@ impl SyncedPrefixIntact {
         self.reading = Some((start, end));
     }
 
-    fn on_read(&mut self, ev: &TraceEvent) {
-        let (Some(base), Some(last), Some(digest)) = (ev.i64("base_offset"), ev.i64("last_offset"), ev.u64("digest"))
-        else {
-            return;
-        };
+    fn on_read(&mut self, ev: &TraceEvent, read: BatchRead) {
+        let BatchRead { base_offset: base, last_offset: last, digest } = read;
         let Some((next, end)) = self.reading else {
             return self.violation(ev, format!("batch {base}..={last} read outside a read-back"));
         };
@@ -110,11 +106,8 @@ impl SyncedPrefixIntact {
         }
     }
 
-    fn on_appending(&mut self, ev: &TraceEvent) {
-        let (Some(base), Some(last), Some(digest)) = (ev.i64("base_offset"), ev.i64("last_offset"), ev.u64("digest"))
-        else {
-            return;
-        };
+    fn on_appending(&mut self, ev: &TraceEvent, appending: BatchAppending) {
+        let BatchAppending { base_offset: base, last_offset: last, digest } = appending;
         let expected = self.written.values().next_back().map(|w| w.last_offset + 1);
         if expected.is_some_and(|next| next != base) {
             self.violation(ev, format!("batch appended at {base}, the log ended at {}", expected.unwrap_or(0)));
@@ -129,8 +122,8 @@ impl Checker for SyncedPrefixIntact {
     }
 
     fn on_event(&mut self, ev: &TraceEvent) {
-        if ev.name == "node_killed" {
-            if ev.str("node") == Some(self.node.as_str()) {
+        if let Some(killed) = ev.parse::<NodeKilled>() {
+            if killed.node == self.node {
                 self.durable_at_crash = Some(self.recovery_point);
                 self.reading = None;
                 self.read_back_after_last_crash = false;
@@ -140,17 +133,18 @@ impl Checker for SyncedPrefixIntact {
         if ev.node != self.node {
             return;
         }
-        match ev.name.as_str() {
-            "batch_appending" => self.on_appending(ev),
-            "log_flushed" => self.recovery_point = ev.i64("recovery_point").unwrap_or(self.recovery_point),
-            "log_start_offset_advanced" => {
-                let start = ev.i64("log_start_offset").unwrap_or(0);
-                self.written.retain(|_, w| w.last_offset >= start);
-            }
-            "log_recovered" => self.on_recovered(ev),
-            "batch_read" => self.on_read(ev),
-            "read_back_done" => self.on_read_done(ev),
-            _ => {}
+        if let Some(appending) = ev.parse::<BatchAppending>() {
+            self.on_appending(ev, appending);
+        } else if let Some(flushed) = ev.parse::<LogFlushed>() {
+            self.recovery_point = flushed.recovery_point;
+        } else if let Some(advanced) = ev.parse::<LogStartOffsetAdvanced>() {
+            self.written.retain(|_, w| w.last_offset >= advanced.log_start_offset);
+        } else if let Some(recovered) = ev.parse::<LogRecovered>() {
+            self.on_recovered(ev, recovered);
+        } else if let Some(read) = ev.parse::<BatchRead>() {
+            self.on_read(ev, read);
+        } else if ev.parse::<ReadBackDone>().is_some() {
+            self.on_read_done(ev);
         }
     }
 
@@ -160,5 +154,83 @@ impl Checker for SyncedPrefixIntact {
             self.violations.push(Violation::new(NAME, time_ns, "no complete read-back after the last crash"));
         }
         std::mem::take(&mut self.violations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_support::{event, event_on};
+
+    fn run(events: &[TraceEvent]) -> Vec<Violation> {
+        let mut checker = SyncedPrefixIntact::new("n1");
+        events.iter().for_each(|e| checker.on_event(e));
+        checker.finish()
+    }
+
+    fn appending(base_offset: i64, last_offset: i64, digest: u64) -> TraceEvent {
+        event(&BatchAppending { base_offset, last_offset, digest })
+    }
+
+    fn recovered(log_end_offset: i64) -> TraceEvent {
+        event(&LogRecovered {
+            dir: "/data".into(),
+            log_start_offset: 0,
+            log_end_offset,
+            checkpointed_recovery_point: 0,
+            segments_loaded: 1,
+            segments_recovered: 1,
+            segments_deleted: 0,
+            truncated_bytes: 0,
+        })
+    }
+
+    fn killed() -> TraceEvent {
+        event_on("sim", &NodeKilled { node: "n1".into() })
+    }
+
+    #[test]
+    fn passes_when_the_synced_prefix_reads_back() {
+        let found = run(&[
+            appending(0, 1, 7),
+            appending(2, 2, 8),
+            event(&LogFlushed { dir: "/data".into(), recovery_point: 2 }),
+            killed(),
+            recovered(2),
+            event(&BatchRead { base_offset: 0, last_offset: 1, digest: 7 }),
+            event(&ReadBackDone { log_end_offset: 2 }),
+        ]);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn fires_when_a_synced_batch_is_lost_in_a_crash() {
+        let found = run(&[
+            appending(0, 1, 7),
+            event(&LogFlushed { dir: "/data".into(), recovery_point: 2 }),
+            killed(),
+            recovered(0),
+            event(&ReadBackDone { log_end_offset: 0 }),
+        ]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("below the recovery point 2"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn fires_when_a_batch_reads_back_changed() {
+        let found = run(&[
+            appending(0, 1, 7),
+            event(&LogFlushed { dir: "/data".into(), recovery_point: 2 }),
+            killed(),
+            recovered(2),
+            event(&BatchRead { base_offset: 0, last_offset: 1, digest: 9 }),
+            event(&ReadBackDone { log_end_offset: 2 }),
+        ]);
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn fires_without_a_read_back_after_the_last_crash() {
+        assert_eq!(run(&[appending(0, 0, 1), killed()]).len(), 1);
     }
 }

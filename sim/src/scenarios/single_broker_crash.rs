@@ -30,6 +30,7 @@ use seedlog::broker::{Node, NodeEnv};
 use seedlog::client::{
     Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset,
 };
+use seedlog::events::{AuditDone, Event, RecordAcked, RecordAudited, RecordConsumed};
 use seedlog::runtime::{Disk, MemDiskFaults};
 use tracing::{info, warn};
 
@@ -163,12 +164,14 @@ async fn produce(env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
             .collect();
         for (value, delivery) in window {
             match delivery.await {
-                Ok(metadata) => info!(
-                    name: "record_acked",
-                    partition = metadata.partition,
-                    offset = metadata.offset,
-                    value = %value,
-                ),
+                Ok(metadata) => RecordAcked {
+                    topic: TOPIC.to_string(),
+                    partition: metadata.partition,
+                    offset: metadata.offset,
+                    acks: -1,
+                    value,
+                }
+                .emit(),
                 Err(error) => info!(name: "record_failed", value = %value, error = %error),
             }
         }
@@ -185,12 +188,13 @@ async fn consume(_env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
         match consumer.poll(Duration::from_millis(200)).await {
             Ok(records) => {
                 for record in records {
-                    info!(
-                        name: "record_consumed",
-                        partition = record.partition,
-                        offset = record.offset,
-                        value = %String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()),
-                    );
+                    RecordConsumed {
+                        topic: TOPIC.to_string(),
+                        partition: record.partition,
+                        offset: record.offset,
+                        value: String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned(),
+                    }
+                    .emit();
                 }
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -211,12 +215,13 @@ async fn audit(bootstrap: String, done: Arc<AtomicBool>) {
             Ok(records) if !records.is_empty() => {
                 quiet_polls = 0;
                 for record in records {
-                    info!(
-                        name: "record_audited",
-                        partition = record.partition,
-                        offset = record.offset,
-                        value = %String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()),
-                    );
+                    RecordAudited {
+                        topic: TOPIC.to_string(),
+                        partition: record.partition,
+                        offset: record.offset,
+                        value: String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned(),
+                    }
+                    .emit();
                 }
             }
             Ok(_) => {
@@ -229,7 +234,12 @@ async fn audit(bootstrap: String, done: Arc<AtomicBool>) {
         }
     }
     for tp in consumer.assignment() {
-        info!(name: "audit_done", partition = tp.partition, end_offset = consumer.position(&tp).unwrap_or(0));
+        AuditDone {
+            topic: TOPIC.to_string(),
+            partition: tp.partition,
+            end_offset: consumer.position(&tp).unwrap_or(0),
+        }
+        .emit();
     }
     done.store(true, Ordering::SeqCst);
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand::Rng;
+use seedlog::events::Event;
 use seedlog::runtime::{Clock, Disk, MemDiskFaults, NodeRng};
 use seedlog::storage::record_batch::{self, build::batch, build::ProducerFields, build::Record};
 use seedlog::storage::{Log, LogConfig, LogError};
@@ -29,6 +30,7 @@ use tracing::{info, warn};
 
 use crate::checker::Checker;
 use crate::checkers::SyncedPrefixIntact;
+use crate::events::{BatchAppending, BatchRead, ReadBackDone};
 use crate::fnv::Fnv64;
 use crate::scenario::{Scenario, SuperviseFuture};
 use crate::world::{NodeEnv, World};
@@ -141,17 +143,13 @@ async fn read_back(log: &Log) -> Result<(), LogError> {
         while position < bytes.len() {
             let header = record_batch::read_header(&bytes[position..]);
             let batch = bytes.slice(position..position + header.size_bytes);
-            info!(
-                name: "batch_read",
-                base_offset = header.base_offset,
-                last_offset = header.last_offset(),
-                digest = digest(&batch),
-            );
+            BatchRead { base_offset: header.base_offset, last_offset: header.last_offset(), digest: digest(&batch) }
+                .emit();
             offset = header.last_offset() + 1;
             position += header.size_bytes;
         }
     }
-    info!(name: "read_back_done", log_end_offset = end);
+    ReadBackDone { log_end_offset: end }.emit();
     Ok(())
 }
 
@@ -166,7 +164,7 @@ async fn append_forever(log: &mut Log, clock: &Clock, rng: &mut NodeRng) -> Resu
         let mut stored = records.to_vec();
         record_batch::set_base_offset(&mut stored, base_offset);
         let last_offset = base_offset + i64::from(record_batch::read_header(&stored).last_offset_delta);
-        info!(name: "batch_appending", base_offset, last_offset, digest = digest(&stored));
+        BatchAppending { base_offset, last_offset, digest: digest(&stored) }.emit();
         let appended = log.append(now_ms, records).await?;
         assert_eq!(appended.first_offset, base_offset, "a leader append starts at the log end");
         log.maybe_flush(clock.now_ms()).await?;
