@@ -92,6 +92,7 @@ async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCod
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
+    abort_on_panic();
     let config = match load_config(config_file, &overrides).await {
         Ok(config) => config,
         Err(message) => {
@@ -113,6 +114,20 @@ async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCod
     };
     node.run(shutdown_signal()).await;
     ExitCode::SUCCESS
+}
+
+/// A panic anywhere in the broker is a failed invariant: stop the whole process. Tokio
+/// would otherwise end only the panicking task and let the others go on writing to a log,
+/// or answering from a state, whose invariants just broke. A supervisor restarts the broker,
+/// which recovers its logs as after a crash. (Release builds abort by `panic = "abort"`
+/// too; the hook makes debug builds and the message the same.)
+fn abort_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        tracing::error!(name: "invariant_failed", panic = %info, "stopping the broker");
+        std::process::abort();
+    }));
 }
 
 async fn load_config(file: Option<PathBuf>, overrides: &[String]) -> Result<BrokerConfig, String> {

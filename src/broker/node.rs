@@ -148,46 +148,64 @@ impl Node {
 }
 
 /// `log.flush.scheduler.interval.ms`: time-based flushes and checkpoints;
-/// `log.retention.check.interval.ms`: retention, below each partition's high watermark.
+/// `log.retention.check.interval.ms`: retention, below each partition's high watermark;
+/// `producer.id.expiration.check.interval.ms`: idle idempotent producers are forgotten.
+/// Owned by [`Node::run`], which aborts it at shutdown before the logs close.
 async fn periodic_work(ctx: Arc<BrokerContext>) {
-    let flush_every =
-        Duration::from_millis(u64::try_from(ctx.config.log_flush_scheduler_interval_ms.max(10)).unwrap_or(1000));
-    let retention_every =
-        Duration::from_millis(u64::try_from(ctx.config.log_retention_check_interval_ms.max(10)).unwrap_or(300_000));
-    let mut flush_tick = tokio::time::interval(flush_every);
-    let mut retention_tick = tokio::time::interval(retention_every);
+    let every = |ms: i64, fallback: u64| Duration::from_millis(u64::try_from(ms.max(10)).unwrap_or(fallback));
+    let mut flush_tick = tokio::time::interval(every(ctx.config.log_flush_scheduler_interval_ms, 1000));
+    let mut retention_tick = tokio::time::interval(every(ctx.config.log_retention_check_interval_ms, 300_000));
+    let mut expiry_tick = tokio::time::interval(every(ctx.config.producer_id_expiration_check_interval_ms, 600_000));
     loop {
         tokio::select! {
             // Polled in order: an unbiased select draws from tokio's process-wide RNG,
             // which the simulator does not seed.
             biased;
-            _ = flush_tick.tick() => {
-                for topic in ctx.topics.all().await {
-                    for partition in &topic.partitions {
-                        let recovery_point = {
-                            let mut log = partition.log().await;
-                            if log.is_offline() { continue; }
-                            if let Err(error) = log.maybe_flush(ctx.clock.now_ms()).await {
-                                warn!(name: "scheduled_flush_failed", topic = %topic.name, partition = partition.index(), error = %error);
-                            }
-                            log.recovery_point()
-                        };
-                        partition.advance_high_watermark(recovery_point);
-                    }
+            _ = flush_tick.tick() => scheduled_flush(&ctx).await,
+            _ = retention_tick.tick() => retention(&ctx).await,
+            _ = expiry_tick.tick() => expire_producers(&ctx).await,
+        }
+    }
+}
+
+async fn scheduled_flush(ctx: &BrokerContext) {
+    for topic in ctx.topics.all().await {
+        for partition in &topic.partitions {
+            let recovery_point = {
+                let mut log = partition.log().await;
+                if log.is_offline() || log.is_closed() {
+                    continue;
                 }
-            }
-            _ = retention_tick.tick() => {
-                for topic in ctx.topics.all().await {
-                    for partition in &topic.partitions {
-                        let high_watermark = partition.high_watermark();
-                        let mut log = partition.log().await;
-                        if log.is_offline() { continue; }
-                        if let Err(error) = log.delete_old_segments(ctx.clock.now_ms(), high_watermark).await {
-                            warn!(name: "retention_failed", topic = %topic.name, partition = partition.index(), error = %error);
-                        }
-                    }
+                if let Err(error) = log.maybe_flush(ctx.clock.now_ms()).await {
+                    warn!(name: "scheduled_flush_failed", topic = %topic.name, partition = partition.index(), error = %error);
                 }
+                log.recovery_point()
+            };
+            partition.advance_high_watermark(recovery_point);
+        }
+    }
+}
+
+async fn retention(ctx: &BrokerContext) {
+    for topic in ctx.topics.all().await {
+        for partition in &topic.partitions {
+            let high_watermark = partition.high_watermark();
+            let mut log = partition.log().await;
+            if log.is_offline() || log.is_closed() {
+                continue;
             }
+            if let Err(error) = log.delete_old_segments(ctx.clock.now_ms(), high_watermark).await {
+                warn!(name: "retention_failed", topic = %topic.name, partition = partition.index(), error = %error);
+            }
+        }
+    }
+}
+
+async fn expire_producers(ctx: &BrokerContext) {
+    let expiration_ms = i64::from(ctx.config.producer_id_expiration_ms);
+    for topic in ctx.topics.all().await {
+        for partition in &topic.partitions {
+            partition.log().await.expire_producers(ctx.clock.now_ms(), expiration_ms);
         }
     }
 }
@@ -227,3 +245,7 @@ async fn load_cluster_id(
     disk.sync_dir(log_dir).await?;
     Ok(cluster_id)
 }
+
+#[cfg(test)]
+#[path = "node_tests.rs"]
+mod tests;

@@ -23,7 +23,11 @@ use crate::storage::{AppendInfo, Log, LogError, LogResult};
 /// Invariants:
 /// - `log_start_offset <= high_watermark <= log_end_offset` of the log;
 /// - the high watermark never moves backwards while the partition is open;
-/// - the high watermark is at most the log's recovery point (it only moves after a flush).
+/// - the high watermark is at most the log's recovery point (it only moves after a flush);
+/// - once `closed`, the log is closed and no append succeeds.
+///
+/// Its flusher task ([`Partition::run_flusher`]) is owned by whoever spawned it (`Topics`),
+/// which stops it ([`Partition::stop_flusher`]) and awaits it before closing the log.
 #[derive(Debug)]
 pub struct Partition {
     topic: String,
@@ -35,8 +39,12 @@ pub struct Partition {
     /// by a process-wide random draw, which the simulator cannot replay.
     high_watermark_moved: Notify,
     offline: AtomicBool,
+    /// The log was closed (topic deleted or broker stopping).
+    closed: AtomicBool,
     /// Woken after every append, for the flusher.
     appended: Notify,
+    /// Set by [`Partition::stop_flusher`]: the flusher exits at its next wake-up.
+    flusher_stopping: AtomicBool,
 }
 
 impl Partition {
@@ -48,7 +56,9 @@ impl Partition {
             log: Mutex::new(log),
             high_watermark_moved: Notify::new(),
             offline: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             appended: Notify::new(),
+            flusher_stopping: AtomicBool::new(false),
         })
     }
 
@@ -104,15 +114,21 @@ impl Partition {
             if self.is_offline() {
                 return Err(LogError::Offline);
             }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(LogError::Closed);
+            }
             moved.await;
         }
     }
 
     /// Flushes whenever there are unflushed appends and moves the high watermark to the new
-    /// recovery point. Runs until the log goes offline.
+    /// recovery point. Runs until the log goes offline or [`Partition::stop_flusher`].
     pub async fn run_flusher(self: Arc<Self>, clock: crate::runtime::Clock) {
         loop {
             self.appended.notified().await;
+            if self.flusher_stopping.load(Ordering::Acquire) {
+                return;
+            }
             // Borrow the log only to start and to finish: the fsyncs run without it, so
             // appends continue and the next flush covers all that arrived meanwhile.
             let pending = self.log.lock().await.begin_flush().await;
@@ -134,6 +150,36 @@ impl Partition {
                     self.high_watermark_moved.notify_waiters();
                     return;
                 }
+            }
+        }
+    }
+
+    /// Tells the flusher to exit; the owner awaits its task. `notify_one` keeps a permit if
+    /// the flusher is mid-flush, so the stop is never missed.
+    pub fn stop_flusher(&self) {
+        self.flusher_stopping.store(true, Ordering::Release);
+        self.appended.notify_one();
+    }
+
+    /// Closes the log cleanly (flush, producer snapshot, checkpoint) once the flusher has
+    /// stopped, then answers every waiter: those the final flush covered succeed, the rest
+    /// fail with [`LogError::Closed`].
+    pub async fn close(&self, now_ms: i64) -> LogResult<()> {
+        let closed = {
+            let mut log = self.log.lock().await;
+            let closed = log.close(now_ms).await;
+            closed.map(|()| log.recovery_point())
+        };
+        self.closed.store(true, Ordering::Release);
+        match closed {
+            Ok(recovery_point) => {
+                self.advance_high_watermark(recovery_point);
+                self.high_watermark_moved.notify_waiters();
+                Ok(())
+            }
+            Err(error) => {
+                self.high_watermark_moved.notify_waiters();
+                Err(error)
             }
         }
     }

@@ -113,7 +113,9 @@ pub struct NewTopic {
 /// Invariants:
 /// - every topic in `topics` has at least one partition, numbered 0..n, each with an open
 ///   log in `<log_dir>/<name>-<index>`;
-/// - topic ids are unique.
+/// - topic ids are unique;
+/// - every open partition has exactly one flusher task, in `flushers`, owned here: it is
+///   stopped and awaited before its log closes (topic deleted, broker stopping).
 #[derive(Debug)]
 pub struct Topics {
     disk: Arc<dyn Disk>,
@@ -124,6 +126,8 @@ pub struct Topics {
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serialises creations, deletions and partition additions.
     admin: Mutex<()>,
+    /// Each open partition's flusher task, by (topic id, partition).
+    flushers: std::sync::Mutex<BTreeMap<(Uuid, i32), tokio::task::JoinHandle<()>>>,
 }
 
 impl Topics {
@@ -158,6 +162,7 @@ impl Topics {
             rng: Mutex::new(rng),
             topics: RwLock::new(BTreeMap::new()),
             admin: Mutex::new(()),
+            flushers: std::sync::Mutex::new(BTreeMap::new()),
         };
         for (name, mut dirs) in found {
             dirs.sort();
@@ -185,7 +190,7 @@ impl Topics {
             let partition = if dirs.iter().any(|(i, _)| *i == index) {
                 let log =
                     Log::open(self.disk.clone(), dir, config.log_config(&self.broker), self.clock.now_ms()).await?;
-                self.start_partition(name, index, log)
+                self.start_partition(name, metadata.topic_id, index, log)
             } else {
                 warn!(name: "partition_creation_completed", topic = name, partition = index);
                 self.create_partition(name, index, &dir, metadata.topic_id, total, &config).await?
@@ -197,10 +202,36 @@ impl Topics {
         Ok(Topic { name: name.to_string(), id: metadata.topic_id, config, partitions })
     }
 
-    fn start_partition(&self, topic: &str, index: i32, log: Log) -> Arc<Partition> {
+    fn start_partition(&self, topic: &str, topic_id: Uuid, index: i32, log: Log) -> Arc<Partition> {
         let partition = Partition::new(topic, index, log);
-        crate::runtime::spawn(partition.clone().run_flusher(self.clock.clone()));
+        let flusher = crate::runtime::spawn(partition.clone().run_flusher(self.clock.clone()));
+        let replaced = self.lock_flushers().insert((topic_id, index), flusher);
+        assert!(replaced.is_none(), "{topic}-{index} already had a flusher");
         partition
+    }
+
+    /// How many flusher tasks are running (for tests).
+    #[cfg(test)]
+    pub(crate) fn flushers_running(&self) -> usize {
+        self.lock_flushers().values().filter(|f| !f.is_finished()).count()
+    }
+
+    fn lock_flushers(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Uuid, i32), tokio::task::JoinHandle<()>>> {
+        self.flushers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stops a partition's flusher, waits for it, and closes its log (flush, producer
+    /// snapshot, checkpoint). Afterwards nothing holds the log's files open but the last
+    /// in-flight requests.
+    async fn close_partition(&self, topic: &Topic, partition: &Partition) {
+        partition.stop_flusher();
+        let flusher = self.lock_flushers().remove(&(topic.id, partition.index()));
+        if let Some(flusher) = flusher {
+            let _ = flusher.await;
+        }
+        if let Err(error) = partition.close(self.clock.now_ms()).await {
+            warn!(name: "log_close_failed", topic = %topic.name, partition = partition.index(), error = %error);
+        }
     }
 
     pub async fn get(&self, name: &str) -> Option<Arc<Topic>> {
@@ -284,7 +315,7 @@ impl Topics {
         self.disk.sync_dir(dir).await?;
         let log = Log::open(self.disk.clone(), dir.to_path_buf(), config.log_config(&self.broker), self.clock.now_ms())
             .await?;
-        Ok(self.start_partition(topic, index, log))
+        Ok(self.start_partition(topic, id, index, log))
     }
 
     /// Adds partitions up to `total` (CreatePartitions).
@@ -318,6 +349,9 @@ impl Topics {
         let _admin = self.admin.lock().await;
         let topic = self.topics.write().await.remove(name);
         let topic = topic.ok_or_else(|| TopicError::UnknownTopic(format!("Topic '{name}' does not exist.")))?;
+        for partition in &topic.partitions {
+            self.close_partition(&topic, partition).await;
+        }
         let mut doomed = Vec::new();
         for partition in &topic.partitions {
             let dir = self.partition_dir(name, partition.index());
@@ -340,19 +374,13 @@ impl Topics {
         self.log_dir.join(format!("{topic}-{index}"))
     }
 
-    /// Closes every log cleanly (flush and checkpoint), for a graceful shutdown.
+    /// Stops every flusher and closes every log cleanly (flush, producer snapshot,
+    /// checkpoint), for a graceful shutdown.
     pub async fn close(&self) {
+        let _admin = self.admin.lock().await;
         for topic in self.all().await {
             for partition in &topic.partitions {
-                let mut log = partition.log().await;
-                let now_ms = self.clock.now_ms();
-                let closed = async {
-                    log.flush(now_ms).await?;
-                    log.write_checkpoint(now_ms).await
-                };
-                if let Err(error) = closed.await {
-                    warn!(name: "log_close_failed", topic = %topic.name, partition = partition.index(), error = %error);
-                }
+                self.close_partition(&topic, partition).await;
             }
         }
     }
@@ -443,3 +471,7 @@ async fn remove_partition_dir(disk: &dyn Disk, dir: &Path) -> Result<(), TopicEr
     disk.remove_dir(dir).await?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "topics_tests.rs"]
+mod tests;

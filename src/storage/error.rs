@@ -24,6 +24,8 @@ pub enum LogError {
     Corrupt { offset_hint: i64, reason: String },
     /// The log went offline after an IO error; reopen it to recover.
     Offline,
+    /// The log was closed: its topic is being deleted or the broker is stopping.
+    Closed,
     /// An idempotent producer's batch does not continue its sequence: a gap, or a re-send
     /// older than the five batches remembered, or a new epoch not starting at 0 (Kafka:
     /// OUT_OF_ORDER_SEQUENCE_NUMBER).
@@ -51,6 +53,7 @@ impl fmt::Display for LogError {
                 write!(f, "corrupt log data near offset {offset_hint}: {reason}")
             }
             LogError::Offline => write!(f, "log is offline after a disk error"),
+            LogError::Closed => write!(f, "log is closed"),
             LogError::OutOfOrderSequence { producer_id, expected_sequence, found_sequence } => write!(
                 f,
                 "out of order sequence for producer {producer_id}: expected {expected_sequence}, found {found_sequence}"

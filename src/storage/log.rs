@@ -101,7 +101,7 @@ impl PendingFlush {
 ///   `next_offset`, and the last (active) one ends at `log_end_offset`;
 /// - `first segment base <= log_start_offset <= recovery_point <= log_end_offset`;
 /// - every offset below `recovery_point` is durable;
-/// - once `offline` is set, no operation touches the disk again;
+/// - once `offline` or `closed` is set, no operation touches the disk again;
 /// - the producer state describes exactly the batches below the log end offset (its end
 ///   offset is the log end offset);
 /// - at most `SNAPSHOTS_KEPT` producer snapshots, all in `(log_start_offset,
@@ -121,6 +121,8 @@ pub struct Log {
     /// Segment files were created since the directory was last synced.
     pub(super) dir_dirty: bool,
     pub(super) offline: bool,
+    /// Closed cleanly ([`Log::close`]); like `offline`, nothing touches the disk again.
+    pub(super) closed: bool,
     /// Bumped by every truncation: a flush begun before one must not move the recovery point.
     pub(super) generation: u64,
     /// The idempotent producers' state (Kafka's `ProducerStateManager`).
@@ -586,15 +588,23 @@ impl Log {
     }
 
     /// Flushes, snapshots the producer state, writes the checkpoint, and closes the log (a
-    /// clean shutdown).
-    pub async fn close(mut self, now_ms: i64) -> LogResult<()> {
+    /// clean shutdown): every later operation fails with [`LogError::Closed`].
+    pub async fn close(&mut self, now_ms: i64) -> LogResult<()> {
         self.flush(now_ms).await?;
         self.take_producer_snapshot().await?;
-        self.write_checkpoint(now_ms).await
+        self.write_checkpoint(now_ms).await?;
+        self.closed = true;
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     pub(super) fn ensure_online(&self) -> LogResult<()> {
-        if self.offline {
+        if self.closed {
+            Err(LogError::Closed)
+        } else if self.offline {
             Err(LogError::Offline)
         } else {
             Ok(())

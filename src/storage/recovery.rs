@@ -115,6 +115,7 @@ impl Log {
             last_checkpoint_ms: now_ms,
             dir_dirty: true,
             offline: false,
+            closed: false,
             generation: 0,
             // Rebuilt below, once the segments are durable.
             producer_state: ProducerStateManager::new(first_base),

@@ -415,6 +415,9 @@ pub struct BrokerConfig {
     pub transaction_max_timeout_ms: i32,
     /// `producer.id.expiration.ms`. Default 86400000.
     pub producer_id_expiration_ms: i32,
+    /// `producer.id.expiration.check.interval.ms`: how often idle producer ids expire.
+    /// Default 600000.
+    pub producer_id_expiration_check_interval_ms: i64,
     /// Keys with effect that were given (file or override): DescribeConfigs reports their
     /// topic synonyms as STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG.
     explicit_keys: BTreeSet<String>,
@@ -487,7 +490,6 @@ const IGNORED_KEYS: &[&str] = &[
     "offsets.topic.segment.bytes",
     "principal.builder.class",
     "process.roles",
-    "producer.id.expiration.check.interval.ms",
     "producer.purgatory.purge.interval.requests",
     "queued.max.request.bytes",
     "queued.max.requests",
@@ -669,6 +671,12 @@ impl BrokerConfig {
             transactional_id_expiration_ms: r.i32("transactional.id.expiration.ms", 604_800_000, 1)?,
             transaction_max_timeout_ms: r.i32("transaction.max.timeout.ms", 900_000, 1)?,
             producer_id_expiration_ms: r.i32("producer.id.expiration.ms", 86_400_000, 1)?,
+            producer_id_expiration_check_interval_ms: r.int(
+                "producer.id.expiration.check.interval.ms",
+                600_000,
+                1,
+                i64::from(i32::MAX),
+            )?,
             explicit_keys: BTreeSet::new(),
             ignored_keys: Vec::new(),
         };
