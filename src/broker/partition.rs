@@ -16,7 +16,19 @@ use tokio::sync::futures::Notified;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tracing::{debug, warn};
 
+use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
+
+/// Reads of a fetch start over at most this many times when the log changes under them.
+const READ_ATTEMPTS: usize = 3;
+
+/// What a fetch read: the records and the partition's state as of before the read.
+#[derive(Debug)]
+pub struct FetchRead {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
 
 /// A topic partition and its log.
 ///
@@ -87,6 +99,29 @@ impl Partition {
     /// Locks the log for reads and administration.
     pub async fn log(&self) -> MutexGuard<'_, Log> {
         self.log.lock().await
+    }
+
+    /// Reads for a consumer's fetch: whole batches from `offset` below the high watermark as
+    /// of before the read (as Kafka), up to `max_bytes` (at least one batch if
+    /// `min_one_batch`). The log is borrowed only to plan the read and the disk reads run
+    /// without it, so fetches never queue behind appends and flushes; a truncation or
+    /// retention that raced the read makes it start over.
+    pub async fn read_for_fetch(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> LogResult<FetchRead> {
+        for _attempt in 0..READ_ATTEMPTS {
+            let high_watermark = self.high_watermark();
+            let (reader, log_start_offset) = {
+                let log = self.log.lock().await;
+                (log.reader(offset, high_watermark)?, log.log_start_offset())
+            };
+            let records = reader.read(max_bytes, min_one_batch, CrcCheck::Skip).await;
+            if reader.is_current() {
+                return records.map(|records| FetchRead { records, high_watermark, log_start_offset });
+            }
+        }
+        // The log kept changing under the read (truncated or trimmed each time): answer as
+        // a busy disk would rather than spin; the consumer fetches again.
+        let log_start_offset = self.log.lock().await.log_start_offset();
+        Ok(FetchRead { records: Bytes::new(), high_watermark: self.high_watermark(), log_start_offset })
     }
 
     /// Appends a producer's batches and wakes the flusher.
@@ -193,3 +228,7 @@ impl Partition {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "partition_tests.rs"]
+mod tests;

@@ -125,6 +125,9 @@ pub struct Log {
     pub(super) closed: bool,
     /// Bumped by every truncation: a flush begun before one must not move the recovery point.
     pub(super) generation: u64,
+    /// Bumped before every truncation or segment deletion; readers planned before a bump
+    /// may have read bytes that are no longer the log's (`log_reader.rs`).
+    pub(super) layout_changes: Arc<std::sync::atomic::AtomicU64>,
     /// The idempotent producers' state (Kafka's `ProducerStateManager`).
     pub(super) producer_state: ProducerStateManager,
     /// Offsets of the producer snapshot files in the directory.
@@ -365,27 +368,7 @@ impl Log {
         min_one_batch: bool,
         crc: CrcCheck,
     ) -> LogResult<Bytes> {
-        self.ensure_online()?;
-        let log_end_offset = self.log_end_offset();
-        if offset < self.log_start_offset || offset > log_end_offset {
-            return Err(LogError::OffsetOutOfRange { offset, log_start_offset: self.log_start_offset, log_end_offset });
-        }
-        for segment in self
-            .segments
-            .range(..=offset)
-            .next_back()
-            .into_iter()
-            .map(|(_, s)| s)
-            .chain(self.segments.range(offset + 1..).map(|(_, s)| s))
-        {
-            if let Some(bytes) = segment.read(offset, max_bytes, upper_bound_offset, min_one_batch, crc).await? {
-                return Ok(bytes);
-            }
-            if segment.base_offset() >= upper_bound_offset {
-                break;
-            }
-        }
-        Ok(Bytes::new())
+        self.reader(offset, upper_bound_offset)?.read(max_bytes, min_one_batch, crc).await
     }
 
     /// The first batch whose max timestamp is at or above `target_ms` (Kafka's
@@ -520,6 +503,7 @@ impl Log {
     pub async fn truncate_to(&mut self, now_ms: i64, offset: i64) -> LogResult<i64> {
         self.ensure_online()?;
         self.generation += 1;
+        self.note_layout_change();
         if offset >= self.log_end_offset() {
             return Ok(self.log_end_offset());
         }
@@ -562,6 +546,7 @@ impl Log {
     pub async fn truncate_fully_and_start_at(&mut self, now_ms: i64, offset: i64) -> LogResult<()> {
         self.ensure_online()?;
         self.generation += 1;
+        self.note_layout_change();
         let result = self.replace_all_segments(now_ms, offset).await;
         self.fail_on_error(result)?;
         self.log_start_offset = offset;

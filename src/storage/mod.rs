@@ -10,6 +10,7 @@ mod error;
 mod index_file;
 mod log;
 mod log_producers;
+mod log_reader;
 mod offset_index;
 mod producer_snapshot;
 mod producer_state;
@@ -18,6 +19,7 @@ pub mod record_batch;
 mod recovery;
 mod retention;
 mod segment;
+mod segment_slice;
 mod time_index;
 
 #[cfg(test)]
@@ -29,6 +31,7 @@ pub use config::LogConfig;
 pub use dump::dump_file;
 pub use error::{LogError, LogResult};
 pub use log::{AppendInfo, Log, PendingFlush, TimestampMatch};
+pub use log_reader::LogReader;
 pub use offset_index::OffsetPosition;
 pub use producer_snapshot::SNAPSHOT_SUFFIX;
 pub use producer_state::{

@@ -117,6 +117,7 @@ impl Log {
             offline: false,
             closed: false,
             generation: 0,
+            layout_changes: Arc::default(),
             // Rebuilt below, once the segments are durable.
             producer_state: ProducerStateManager::new(first_base),
             producer_snapshots,

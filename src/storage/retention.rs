@@ -31,6 +31,7 @@ impl Log {
         self.log_start_offset = self.log_start_offset.max(new_log_start_offset);
         self.recovery_point = self.recovery_point.max(self.log_start_offset);
         self.write_checkpoint(now_ms).await?;
+        self.note_layout_change();
         for base in &doomed {
             let segment = self.segments.remove(base).expect("listed segment");
             let deleted = segment.delete(self.disk.as_ref()).await;

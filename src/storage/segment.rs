@@ -9,17 +9,13 @@ use bytes::Bytes;
 use super::error::{LogError, LogResult};
 use super::index_file::IndexFile;
 use super::offset_index::{self, OffsetPosition};
-use super::record_batch::{self, BatchHeader, CrcCheck, HEADER_BYTES};
+use super::record_batch::{self, BatchHeader, CrcCheck};
+use super::segment_slice::{corrupt, SegmentSlice, READ_ATTEMPTS};
 use super::time_index::{self, TimestampOffset};
 use crate::runtime::{Disk, DiskFile, OpenMode};
 
-/// How many times a batch that fails validation is read again before it is believed
-/// corrupt: a flip on the read path is transient, rot on the medium is not.
-const READ_ATTEMPTS: usize = 3;
 /// Bytes read at a time when scanning a segment.
 const SCAN_CHUNK_BYTES: usize = 1 << 20;
-/// Bytes read at a time when walking batch headers to find an offset.
-const WALK_CHUNK_BYTES: usize = 16 << 10;
 
 pub const LOG_SUFFIX: &str = ".log";
 pub const INDEX_SUFFIX: &str = ".index";
@@ -220,10 +216,28 @@ impl LogSegment {
         offset - self.base_offset <= i64::from(i32::MAX)
     }
 
-    /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes`
-    /// (or, with `min_one_batch`, the first batch even if larger), stopping before any
-    /// batch whose base offset is at or above `upper_bound_offset`. Each batch returned has
-    /// been checked by CRC. `None` if no batch here holds `offset` or a later one.
+    /// The segment's readable extent as of now, positioned for `offset` by the offset
+    /// index: reads through it need no borrow of the segment (see [`SegmentSlice`]).
+    pub fn slice(&self, offset: i64) -> SegmentSlice {
+        self.slice_from(self.index_position(offset))
+    }
+
+    fn slice_from(&self, start_position: u64) -> SegmentSlice {
+        SegmentSlice {
+            base_offset: self.base_offset,
+            next_offset: self.next_offset,
+            size_bytes: self.size_bytes,
+            log: self.log.clone(),
+            start_position,
+        }
+    }
+
+    fn corrupt(&self, position: u64, reason: &str) -> LogError {
+        corrupt(self.base_offset, position, reason)
+    }
+
+    /// Reads whole batches starting with the one that holds `offset`; see
+    /// [`SegmentSlice::read`].
     pub async fn read(
         &self,
         offset: i64,
@@ -232,53 +246,13 @@ impl LogSegment {
         min_one_batch: bool,
         crc: CrcCheck,
     ) -> LogResult<Option<Bytes>> {
-        // The first batch must hold `offset`, or be this segment's first batch when the
-        // offset lies below it (a read that continues from an earlier segment).
-        let expected_first = offset.max(self.base_offset);
-        let mut why = String::new();
-        for _attempt in 0..READ_ATTEMPTS {
-            let first = match self.locate(offset).await {
-                Ok(Some(first)) => first,
-                Ok(None) => return Ok(None),
-                Err(LogError::Corrupt { reason, .. }) => {
-                    why = reason;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let available = (self.size_bytes - first.position) as usize;
-            let want = if min_one_batch { max_bytes.max(first.header.size_bytes) } else { max_bytes };
-            let buf = self.log.read_at(first.position, want.min(available)).await?;
-            // The walk read the first header separately: two reads must agree on where the
-            // batch starts, as `baseOffset` lies outside the CRC.
-            match whole_batches(&buf, expected_first, first.header.base_offset, upper_bound_offset, crc) {
-                Ok(WholeBatches::BeyondBound) => return Ok(None),
-                // Nothing fit: fine when the caller capped the bytes, a bad read when it
-                // asked for at least the first batch.
-                Ok(WholeBatches::Bytes(0)) if min_one_batch => why = "first batch unreadable".to_string(),
-                Ok(WholeBatches::Bytes(0)) => return Ok(None),
-                Ok(WholeBatches::Bytes(len)) => return Ok(Some(buf.slice(..len))),
-                Err(reason) => why = reason.to_string(),
-            }
-        }
-        Err(LogError::Corrupt {
-            offset_hint: offset,
-            reason: format!("{why} in segment {} on every read", self.base_offset),
-        })
+        self.slice(offset).read(offset, max_bytes, upper_bound_offset, min_one_batch, crc).await
     }
 
-    /// Finds the first batch whose last offset is at or above `offset`, walking headers
-    /// from the position the offset index gives. Unverified: the caller checks the batch
-    /// it then reads (see [`read`](LogSegment::read)).
+    /// Finds the first batch whose last offset is at or above `offset`; see
+    /// [`SegmentSlice::locate`].
     pub async fn locate(&self, offset: i64) -> LogResult<Option<LocatedBatch>> {
-        if offset >= self.next_offset {
-            return Ok(None);
-        }
-        let start = self.index_position(offset);
-        match self.walk(start, |batch| batch.header.last_offset() >= offset).await? {
-            None => Err(self.corrupt(start, "no batch holds an offset below the segment end")),
-            found => Ok(found),
-        }
+        self.slice(offset).locate(offset).await
     }
 
     /// Like [`locate`](LogSegment::locate), but the batch found is read whole and checked
@@ -313,7 +287,7 @@ impl LogSegment {
         for _attempt in 0..READ_ATTEMPTS {
             // Callers only walk where a batch must satisfy `found`: not finding one means
             // a header was misread.
-            let candidate = match self.walk(start, |batch| found(&batch.header)).await {
+            let candidate = match self.slice_from(start).walk(|batch| found(&batch.header)).await {
                 Ok(None) => {
                     why = "no batch matches".to_string();
                     continue;
@@ -333,46 +307,6 @@ impl LogSegment {
             }
         }
         Err(self.corrupt(start, &format!("{why} (on every read)")))
-    }
-
-    /// Walks batch headers from `position` until `found` accepts one. Headers are trusted
-    /// (they were validated when appended or recovered) but their lengths are bounds-checked.
-    async fn walk(
-        &self,
-        mut position: u64,
-        mut found: impl FnMut(&LocatedBatch) -> bool,
-    ) -> LogResult<Option<LocatedBatch>> {
-        let mut buf = Bytes::new();
-        let mut buf_start = position;
-        while position < self.size_bytes {
-            let at = (position - buf_start) as usize;
-            if buf.len() < at + HEADER_BYTES {
-                let len = WALK_CHUNK_BYTES.min((self.size_bytes - position) as usize);
-                buf = self.log.read_at(position, len).await?;
-                buf_start = position;
-                if buf.len() < HEADER_BYTES {
-                    return Err(self.corrupt(position, "segment ends inside a batch header"));
-                }
-                continue;
-            }
-            let header = peek_header(&buf[at..]).ok_or_else(|| self.corrupt(position, "bad batch header"))?;
-            if position + header.size_bytes as u64 > self.size_bytes {
-                return Err(self.corrupt(position, "batch runs past the end of the segment"));
-            }
-            let batch = LocatedBatch { position, header };
-            if found(&batch) {
-                return Ok(Some(batch));
-            }
-            position += header.size_bytes as u64;
-        }
-        Ok(None)
-    }
-
-    fn corrupt(&self, position: u64, reason: &str) -> LogError {
-        LogError::Corrupt {
-            offset_hint: self.base_offset,
-            reason: format!("{reason} at position {position} of segment {}", self.base_offset),
-        }
     }
 
     /// Calls `visit` with the header of every batch whose base offset is at or above
@@ -627,58 +561,6 @@ impl LogSegment {
         debug_assert!(offset_index::is_sane(self.offset_index.entries(), self.size_bytes.max(1)));
         debug_assert!(time_index::is_sane(self.time_index.entries(), (self.next_offset - self.base_offset) as u64));
     }
-}
-
-/// The header fields of the batch at the start of `buf` without checking the CRC, or
-/// `None` if the bytes cannot be a batch header.
-fn peek_header(buf: &[u8]) -> Option<BatchHeader> {
-    if buf.len() < HEADER_BYTES {
-        return None;
-    }
-    record_batch::peek_size(buf)?.ok()?;
-    Some(record_batch::read_header(buf))
-}
-
-/// What [`whole_batches`] found at the start of a buffer.
-enum WholeBatches {
-    /// This many bytes of whole, valid batches (0 if the first is not whole).
-    Bytes(usize),
-    /// The first batch starts at or above the upper bound: there is nothing to read yet.
-    BeyondBound,
-}
-
-/// The longest run of whole, valid batches at the start of `buf` whose base offsets are
-/// below `upper_bound_offset`. The first must hold `offset` and each next one continue the
-/// offsets; anything else is an error (a flipped read, to be retried).
-fn whole_batches(
-    buf: &[u8],
-    offset: i64,
-    first_base_offset: i64,
-    upper_bound_offset: i64,
-    crc: CrcCheck,
-) -> Result<WholeBatches, &'static str> {
-    let mut len = 0;
-    let mut expected_base = None::<i64>;
-    while let Some(Ok(size)) = record_batch::peek_size(&buf[len..]) {
-        if len + size > buf.len() {
-            break;
-        }
-        let header = record_batch::parse_batch(&buf[len..], size, crc).map_err(|_| "batch fails validation")?;
-        match expected_base {
-            None if header.base_offset > offset || header.last_offset() < offset => {
-                return Err("first batch does not hold the offset");
-            }
-            None if header.base_offset != first_base_offset => return Err("reads disagree on the first batch"),
-            Some(base) if header.base_offset != base => return Err("offsets are not contiguous"),
-            _ => {}
-        }
-        if header.base_offset >= upper_bound_offset {
-            return Ok(if len == 0 { WholeBatches::BeyondBound } else { WholeBatches::Bytes(len) });
-        }
-        expected_base = Some(header.last_offset() + 1);
-        len += size;
-    }
-    Ok(WholeBatches::Bytes(len))
 }
 
 /// What the first batch of a [`verified_run`] must satisfy.

@@ -110,23 +110,23 @@ async fn read_all(
                     any_error = true;
                 }
                 Some(partition) => {
-                    let high_watermark = partition.high_watermark();
-                    let log = partition.log().await;
-                    data.high_watermark = high_watermark;
-                    data.last_stable_offset = high_watermark;
-                    if version >= 5 {
-                        data.log_start_offset = log.log_start_offset();
-                    }
                     let max_bytes = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
                     // KIP-74: the first batch of the whole response comes back even if larger.
                     let min_one_batch = total == 0;
-                    match log.read_for_fetch(target.fetch_offset, max_bytes, high_watermark, min_one_batch).await {
-                        Ok(records) => {
-                            total += records.len() as i64;
-                            remaining -= records.len() as i64;
-                            data.records = Some(records);
+                    match partition.read_for_fetch(target.fetch_offset, max_bytes, min_one_batch).await {
+                        Ok(read) => {
+                            data.high_watermark = read.high_watermark;
+                            data.last_stable_offset = read.high_watermark;
+                            if version >= 5 {
+                                data.log_start_offset = read.log_start_offset;
+                            }
+                            total += read.records.len() as i64;
+                            remaining -= read.records.len() as i64;
+                            data.records = Some(read.records);
                         }
                         Err(error) => {
+                            data.high_watermark = partition.high_watermark();
+                            data.last_stable_offset = data.high_watermark;
                             data.error_code = log_error_code(&error);
                             any_error = true;
                         }
