@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod controller;
 pub mod events;
 pub mod protocol;
 pub mod runtime;
