@@ -22,8 +22,8 @@ pub mod trace;
 pub mod world;
 
 pub use checker::{Checker, Violation};
+pub use network::lag_flow;
 pub use runner::{run_seed, run_seed_checking_determinism, SeedOutcome};
 pub use scenario::{Scenario, SuperviseFuture};
 pub use trace::{FieldValue, TraceEvent};
-pub use network::lag_flow;
 pub use world::{NodeEnv, World};

@@ -8,8 +8,9 @@
 //!   world keeps, per fault, the links it needs and clogs in madsim exactly their union, so
 //!   lifting one fault never reopens a link another fault still blocks.
 //! - Over a clogged link `from → to`:
-//!   - `TcpStream::connect` from `from` to `to` fails at once with `ConnectionRefused`
-//!     (not a timeout). madsim tests only the `from → to` direction when connecting, so over
+//!   - `TcpStream::connect` from `from` to `to` fails with `ConnectionRefused` in the 3 ms of
+//!     simulated time every madsim connect takes (three internal sleeps; any madsim sleep lasts
+//!     at least 1 ms), not after a timeout. madsim tests only the `from → to` direction when connecting, so over
 //!     a one-way cut a connect from `to` to `from` succeeds, and its replies are held;
 //!   - bytes flushed on an open stream are held, never dropped nor reordered, and the stream
 //!     is never reset: the writer's writes succeed (madsim has no flow control) and the
@@ -17,9 +18,10 @@
 //!     10 s) and delivers after the first retest that finds it open, so a write held for `h`
 //!     arrives up to `min(h, 10 s)` + 1 ms after the link reopens. Later writes on the same
 //!     stream wait behind a held one (head of line), and once it is released a backlog of `n`
-//!     writes drains at about one write per 1 ms + the network latency (1–10 ms by default);
+//!     writes drains at one write per retest step (1 ms) + the network latency (1–10 ms by
+//!     default): a thousand writes held by a partition take seconds to arrive after the heal;
 //!   - the link is tested when a write is flushed: bytes flushed before the link was clogged
-//!     are in flight and arrive.
+//!     are in flight and arrive (read from madsim's source; not shown by a test).
 //!
 //!   Only the applications' own timeouts notice a partition, as with a real silent network.
 //! - [`World::partition`] replaces the current partition: nodes in different groups reach each
@@ -384,7 +386,11 @@ async fn drive_lag(faults: Arc<Mutex<NetworkFaults>>, link: Link, generation: u6
 /// joined by `|` (`"b1,b2|b3"`); `""` when the call lifted the partition (fewer than two
 /// groups).
 fn emit_network_partitioned(groups: &[Vec<String>]) {
-    let groups = if groups.len() >= 2 { groups.iter().map(|g| g.join(",")).collect::<Vec<_>>().join("|") } else { String::new() };
+    let groups = if groups.len() >= 2 {
+        groups.iter().map(|g| g.join(",")).collect::<Vec<_>>().join("|")
+    } else {
+        String::new()
+    };
     tracing::info!(name: "network_partitioned", groups);
 }
 
@@ -454,7 +460,8 @@ mod tests {
         f.partition = vec![vec!["a".into()], vec!["b".into()]];
         f.cuts.insert(link("a", "b"));
         f.cuts.insert(link("c", "a"));
-        f.lags.insert(link("b", "c"), Lag { delay: Duration::from_millis(5), holding: false, generation: 0, task: None });
+        f.lags
+            .insert(link("b", "c"), Lag { delay: Duration::from_millis(5), holding: false, generation: 0, task: None });
         let flowing = f.desired_clogs();
         assert_eq!(flowing, [link("a", "b"), link("b", "a"), link("c", "a")].into_iter().collect());
         f.lags.get_mut(&link("b", "c")).unwrap().holding = true;

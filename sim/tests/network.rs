@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sim::{lag_flow, run_seed, run_seed_checking_determinism, Checker, NodeEnv, Scenario, SeedOutcome, SuperviseFuture};
 use sim::World;
+use sim::{
+    lag_flow, run_seed, run_seed_checking_determinism, Checker, NodeEnv, Scenario, SeedOutcome, SuperviseFuture,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -218,20 +220,38 @@ fn partition_story(seed: u64) -> SuperviseFuture {
         let mut b_to_c = net.connect("b", "c").await.expect("same side");
         b_to_c.round_trip(2, FAST).await;
 
-        // Bytes on the stream opened before the partition are held, not dropped.
-        a_to_b.send(3);
-        assert!(net.receipt(3, Duration::from_secs(2)).await.is_none(), "3 crossed the partition");
+        // Writes on the stream opened before the partition are held, not dropped.
+        let sent = now();
+        for seq in HELD {
+            a_to_b.send(seq);
+        }
+        assert!(net.receipt(*HELD.start(), Duration::from_secs(2)).await.is_none(), "a write crossed the partition");
         let healed_at = now();
         net.world.heal();
         assert!(!net.world.is_link_blocked("a", "b"));
-        let receipt = net.receipt(3, Duration::from_secs(3)).await.expect("3 arrives after the heal");
-        assert_eq!(receipt.node, "b");
-        assert!(receipt.at >= healed_at);
-        assert!(a_to_b.reply(3, FAST).await.is_some(), "its echo follows");
+        let first =
+            net.receipt(*HELD.start(), Duration::from_secs(3)).await.expect("held writes arrive after the heal");
+        assert_eq!(first.node, "b");
+        // The first held write passes the receiver's next retest: within its hold (+ 1 ms
+        // retest step + latency) after the heal.
+        assert!(first.at >= healed_at);
+        assert!(first.at - healed_at <= (healed_at - sent) + Duration::from_millis(12), "{first:?}");
+        // The backlog then drains one write per retest step (1 ms) + latency (1 to 10 ms).
+        let last = net.receipt(*HELD.end(), Duration::from_secs(3)).await.expect("all held writes arrive");
+        let backlog = (HELD.end() - HELD.start()) as u32;
+        let drained = last.at - first.at;
+        assert!(drained >= 2 * Duration::from_millis(1) * backlog, "{drained:?}");
+        assert!(drained <= Duration::from_millis(12) * backlog, "{drained:?}");
+        for seq in HELD {
+            assert!(a_to_b.reply(seq, FAST).await.is_some(), "echo of {seq}");
+        }
         a_to_b.round_trip(4, FAST).await;
         net.connect("c", "a").await.expect("connects after the heal").round_trip(5, FAST).await;
     })
 }
+
+/// The writes held by the partition.
+const HELD: std::ops::RangeInclusive<u64> = 3..=52;
 
 #[test]
 fn a_partition_refuses_connects_and_holds_bytes_between_groups_until_healed() {
@@ -246,6 +266,7 @@ fn a_partition_refuses_connects_and_holds_bytes_between_groups_until_healed() {
         let at = received["time_ns"].as_u64().unwrap();
         let seq = received["fields"]["seq"].as_u64().unwrap();
         assert!(seq == 2 || !(partitioned_ns..healed_ns).contains(&at), "{received}");
+        assert!(seq == 2 || seq == 1 || at >= healed_ns, "{received}");
     }
 }
 
@@ -500,6 +521,7 @@ fn heal_lifts_every_fault_and_link_faults_survive_a_restart() {
         "link_cut",
         "link_lagged",
         "node_paused",
+        "disk_crashed",
         "node_killed",
         "node_restarted",
         "node_resumed",
