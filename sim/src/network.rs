@@ -9,14 +9,15 @@
 //!   lifting one fault never reopens a link another fault still blocks.
 //! - Over a clogged link `from → to`:
 //!   - `TcpStream::connect` from `from` to `to` fails with `ConnectionRefused` in the 3 ms of
-//!     simulated time every madsim connect takes (three internal sleeps; any madsim sleep lasts
-//!     at least 1 ms), not after a timeout. madsim tests only the `from → to` direction when connecting, so over
-//!     a one-way cut a connect from `to` to `from` succeeds, and its replies are held;
+//!     simulated time every madsim connect takes (three internal sleeps; any madsim sleep
+//!     lasts at least 1 ms), not after a timeout. madsim tests only the `from → to` direction
+//!     when connecting, so over a one-way cut a connect from `to` to `from` succeeds, and its
+//!     replies are held;
 //!   - bytes flushed on an open stream are held, never dropped nor reordered, and the stream
 //!     is never reset: the writer's writes succeed (madsim has no flow control) and the
 //!     reader waits. The receiving side retests the link after 1, 2, 4, … ms (capped at
 //!     10 s) and delivers after the first retest that finds it open, so a write held for `h`
-//!     arrives up to `min(h, 10 s)` + 1 ms after the link reopens. Later writes on the same
+//!     arrives up to `min(h, 10 s)` + 1 ms + the latency after the link reopens. Later writes on the same
 //!     stream wait behind a held one (head of line), and once it is released a backlog of `n`
 //!     writes drains at one write per retest step (1 ms) + the network latency (1–10 ms by
 //!     default): a thousand writes held by a partition take seconds to arrive after the heal;
@@ -359,10 +360,6 @@ impl World {
         self.id(from);
         self.id(to);
         self.network_faults().is_clogged(from, to)
-    }
-
-    fn network_faults(&self) -> MutexGuard<'_, NetworkFaults> {
-        lock(self.network_faults_shared_ref())
     }
 }
 

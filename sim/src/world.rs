@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
@@ -141,7 +141,7 @@ impl World {
         let id = node.id();
         let sim_node = SimNode { id, ip, disk, clock, killed: Cell::new(false) };
         self.nodes.borrow_mut().insert(name.to_string(), sim_node);
-        self.network_faults_shared_ref().lock().unwrap_or_else(|p| p.into_inner()).add_node(name, id);
+        self.network_faults().add_node(name, id);
         id
     }
 
@@ -153,7 +153,7 @@ impl World {
             node.disk.crash();
             node.killed.set(true);
         });
-        self.network_faults_shared_ref().lock().unwrap_or_else(|p| p.into_inner()).node_killed(name);
+        self.network_faults().node_killed(name);
         tracing::info!(name: "node_killed", node = name);
     }
 
@@ -201,9 +201,9 @@ impl World {
         self.nodes.borrow().keys().cloned().collect()
     }
 
-    /// The network faults' bookkeeping, for [`crate::network`].
-    pub(crate) fn network_faults_shared_ref(&self) -> &Mutex<NetworkFaults> {
-        &self.network_faults
+    /// The network and node faults' bookkeeping (see [`crate::network`]).
+    pub(crate) fn network_faults(&self) -> MutexGuard<'_, NetworkFaults> {
+        self.network_faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A handle on the network faults' bookkeeping, for the tasks that drive lagging links.
