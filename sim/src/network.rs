@@ -22,7 +22,7 @@
 //!     writes drains at one write per retest step (1 ms) + the network latency (1–10 ms by
 //!     default): a thousand writes held by a partition take seconds to arrive after the heal;
 //!   - the link is tested when a write is flushed: bytes flushed before the link was clogged
-//!     are in flight and arrive (read from madsim's source; not shown by a test).
+//!     are in flight and arrive.
 //!
 //!   Only the applications' own timeouts notice a partition, as with a real silent network.
 //! - [`World::partition`] replaces the current partition: nodes in different groups reach each

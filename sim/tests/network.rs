@@ -29,6 +29,8 @@ const FAST: Duration = Duration::from_millis(25);
 struct Story {
     name: &'static str,
     supervise: fn(u64) -> SuperviseFuture,
+    /// madsim's network-wide latency range, if not its default (1 to 10 ms).
+    latency: Option<std::ops::Range<Duration>>,
 }
 
 impl Scenario for Story {
@@ -47,11 +49,19 @@ impl Scenario for Story {
     fn supervise(&self, seed: u64) -> SuperviseFuture {
         (self.supervise)(seed)
     }
+
+    fn config(&self) -> madsim::Config {
+        let mut config = madsim::Config::default();
+        if let Some(latency) = &self.latency {
+            config.net.send_latency = latency.clone();
+        }
+        config
+    }
 }
 
 /// Runs one seed and fails the test with the seed's failure lines if it failed.
 fn run(name: &'static str, supervise: fn(u64) -> SuperviseFuture, seed: u64) -> SeedOutcome {
-    let outcome = run_seed(&Story { name, supervise }, seed);
+    let outcome = run_seed(&Story { name, supervise, latency: None }, seed);
     assert!(outcome.passed, "{name} seed {seed}: {:?}", outcome.failure_lines());
     outcome
 }
@@ -269,6 +279,34 @@ fn a_partition_refuses_connects_and_holds_bytes_between_groups_until_healed() {
         assert!(seq == 2 || seq == 1 || at >= healed_ns, "{received}");
     }
 }
+
+/// With every write taking 5 to 10 ms, a write flushed 1 ms before the partition is in
+/// flight: the link was tested when it was flushed, so it arrives.
+fn in_flight_story(seed: u64) -> SuperviseFuture {
+    Box::pin(async move {
+        let mut net = Net::new(seed, &["a", "b"]).await;
+        let a_to_b = net.connect("a", "b").await.expect("connect");
+        let sent = now();
+        a_to_b.send(1);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        net.world.partition(&[&["a"], &["b"]]);
+        let receipt = net.receipt(1, Duration::from_millis(20)).await.expect("the write in flight arrives");
+        assert!(receipt.at - sent >= Duration::from_millis(5), "{receipt:?}");
+        assert!(net.world.is_link_blocked("a", "b"), "it arrived during the partition");
+    })
+}
+
+#[test]
+fn a_write_in_flight_when_the_partition_begins_arrives() {
+    let story = Story { name: "in-flight", supervise: in_flight_story, latency: Some(SLOW_LATENCY) };
+    for seed in 1..=5 {
+        let outcome = run_seed(&story, seed);
+        assert!(outcome.passed, "seed {seed}: {:?}", outcome.failure_lines());
+    }
+}
+
+/// Latency of every write in [`in_flight_story`].
+const SLOW_LATENCY: std::ops::Range<Duration> = Duration::from_millis(5)..Duration::from_millis(10);
 
 // ---- one-way cut
 
@@ -533,7 +571,7 @@ fn heal_lifts_every_fault_and_link_faults_survive_a_restart() {
 #[test]
 fn the_same_seed_gives_the_same_trace() {
     for (name, story) in [("everything", everything_story as fn(u64) -> SuperviseFuture), ("lag", lag_story)] {
-        let outcome = run_seed_checking_determinism(&Story { name, supervise: story }, 11);
+        let outcome = run_seed_checking_determinism(&Story { name, supervise: story, latency: None }, 11);
         assert!(outcome.passed, "{name}: {:?}", outcome.failure_lines());
         assert!(outcome.events > 10, "{name}: {} events", outcome.events);
     }
@@ -555,7 +593,7 @@ fn misusing_a_fault_fails_the_seed() {
         (resume_running as fn(u64) -> SuperviseFuture, "node `a` is not paused"),
         (overlapping_groups, "node `a` is in two groups"),
     ] {
-        let outcome = run_seed(&Story { name: "misuse", supervise: story }, 6);
+        let outcome = run_seed(&Story { name: "misuse", supervise: story, latency: None }, 6);
         let panic = outcome.panic.expect("the supervisor panics");
         assert!(panic.contains(expected), "{panic}");
     }
