@@ -19,4 +19,25 @@ seedlog::events! {
 
     /// storage-crash-recovery's read-back reached the log end.
     ReadBackDone = "read_back_done", INFO { log_end_offset: i64 }
+
+    /// Nodes in different groups cannot reach each other. `groups` lists each group's nodes
+    /// joined by `,`, groups joined by `|` (`"b1,b2|b3"`); `""` when the partition was lifted.
+    NetworkPartitioned = "network_partitioned", INFO { groups: String }
+
+    /// Packets from `from` to `to` stop; the other direction still flows.
+    LinkCut = "link_cut", INFO { from: String, to: String }
+
+    /// The link from `from` to `to` lags: it holds traffic for `delay_ms`, then lets it flow
+    /// for `flow_ms`, over and over (see `network.rs` for why a lag is modelled so).
+    LinkLagged = "link_lagged", INFO { from: String, to: String, delay_ms: u64, flow_ms: u64 }
+
+    /// A node froze: its tasks and timers stop until it resumes.
+    NodePaused = "node_paused", INFO { node: String }
+
+    /// A paused node runs again.
+    NodeResumed = "node_resumed", INFO { node: String }
+
+    /// Every network fault was lifted: how many partition groups, cuts, lags and paused
+    /// nodes there were.
+    NetworkHealed = "network_healed", INFO { partition_groups: u64, cuts: u64, lags: u64, resumed: u64 }
 }

@@ -14,6 +14,7 @@ pub mod checkers;
 pub mod cli;
 pub mod events;
 pub mod fnv;
+pub mod network;
 pub mod runner;
 pub mod scenario;
 pub mod scenarios;
@@ -22,6 +23,7 @@ pub mod trace;
 pub mod world;
 
 pub use checker::{Checker, Violation};
+pub use network::lag_flow;
 pub use runner::{run_seed, run_seed_checking_determinism, SeedOutcome};
 pub use scenario::{Scenario, SuperviseFuture};
 pub use trace::{FieldValue, TraceEvent};

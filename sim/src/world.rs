@@ -7,6 +7,10 @@
 //! [`MemDisk`] crashes at the same simulated instant (unsynced data is lost per the disk's
 //! fault model).
 //!
+//! Network and node faults (partitions, one-way cuts, lagging links, pauses) are in
+//! [`crate::network`], with their fault model; they survive a kill and restart, except a
+//! pause, which a kill ends.
+//!
 //! All randomness is derived from the run's seed: the world's source is `seeded(seed)`, each
 //! node gets a fork of it in creation order, each incarnation a fork of the node's.
 
@@ -14,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
@@ -23,6 +27,7 @@ use seedlog::events::Event;
 use seedlog::runtime::{fork, seeded, Clock, MemDisk, MemDiskFaults, NodeRng};
 
 use crate::events::{NodeKilled, NodeRestarted};
+use crate::network::NetworkFaults;
 
 /// What a node's init closure gets on each (re)start.
 pub struct NodeEnv {
@@ -45,6 +50,8 @@ pub struct World {
     handle: Handle,
     rng: RefCell<NodeRng>,
     nodes: RefCell<BTreeMap<String, SimNode>>,
+    /// Shared with the tasks that drive lagging links.
+    network_faults: Arc<Mutex<NetworkFaults>>,
 }
 
 struct SimNode {
@@ -65,10 +72,15 @@ impl World {
     /// A world with no nodes, its randomness derived from `seed`. Must run inside the
     /// simulation (in `supervise`).
     pub fn new(seed: u64) -> Self {
-        World { handle: Handle::current(), rng: RefCell::new(seeded(seed)), nodes: RefCell::new(BTreeMap::new()) }
+        World {
+            handle: Handle::current(),
+            rng: RefCell::new(seeded(seed)),
+            nodes: RefCell::new(BTreeMap::new()),
+            network_faults: Arc::new(Mutex::new(NetworkFaults::default())),
+        }
     }
 
-    /// madsim's handle, for what the world does not wrap yet (pause, network plugins).
+    /// madsim's handle, for what the world does not wrap (spawning on a node, network plugins).
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
@@ -131,17 +143,19 @@ impl World {
         let id = node.id();
         let sim_node = SimNode { id, ip, disk, clock, killed: Cell::new(false) };
         self.nodes.borrow_mut().insert(name.to_string(), sim_node);
+        self.network_faults().add_node(name, id);
         id
     }
 
     /// Crashes the node: its tasks stop, its connections close and its disk crashes, all at
-    /// this simulated instant. Emits `node_killed`.
+    /// this simulated instant. A pause ends with it. Emits `node_killed`.
     pub fn kill(&self, name: &str) {
         self.with_node(name, |node| {
             self.handle.kill(node.id);
             node.disk.crash();
             node.killed.set(true);
         });
+        self.network_faults().node_killed(name);
         NodeKilled { node: name.to_string() }.emit();
     }
 
@@ -187,6 +201,16 @@ impl World {
     /// Names of all nodes, sorted.
     pub fn node_names(&self) -> Vec<String> {
         self.nodes.borrow().keys().cloned().collect()
+    }
+
+    /// The network and node faults' bookkeeping (see [`crate::network`]).
+    pub(crate) fn network_faults(&self) -> MutexGuard<'_, NetworkFaults> {
+        self.network_faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A handle on the network faults' bookkeeping, for the tasks that drive lagging links.
+    pub(crate) fn network_faults_shared(&self) -> Arc<Mutex<NetworkFaults>> {
+        self.network_faults.clone()
     }
 
     fn with_node<T>(&self, name: &str, f: impl FnOnce(&SimNode) -> T) -> T {
