@@ -61,10 +61,17 @@ pub enum FetchDecision {
     OffsetOutOfRange,
     /// The follower's log diverges from ours: it must truncate to `end_offset` at the latest
     /// (REPLICATION.md §3.10) before fetching again. Its progress was not touched.
-    Diverging { epoch: i32, end_offset: i64 },
+    Diverging {
+        epoch: i32,
+        end_offset: i64,
+    },
     /// Read from `fetch_offset` and answer with these values, taken before the fetch was
     /// recorded. The follower's progress is updated; `effects` says what that changed.
-    Read { high_watermark_before: i64, log_end_offset_before: i64, effects: Effects },
+    Read {
+        high_watermark_before: i64,
+        log_end_offset_before: i64,
+        effects: Effects,
+    },
 }
 
 impl FetchDecision {
@@ -220,10 +227,16 @@ impl LeaderState {
             return Some(format!("HW {high_watermark} beyond the durable offset {}", self.durable_offset));
         }
         if high_watermark < self.high_watermark_at_epoch_start {
-            return Some(format!("HW {high_watermark} fell below {} in this epoch", self.high_watermark_at_epoch_start));
+            return Some(format!(
+                "HW {high_watermark} fell below {} in this epoch",
+                self.high_watermark_at_epoch_start
+            ));
         }
         if self.leader_epoch_start_offset > self.log_end_offset {
-            return Some(format!("epoch start {} beyond log end {}", self.leader_epoch_start_offset, self.log_end_offset));
+            return Some(format!(
+                "epoch start {} beyond log end {}",
+                self.leader_epoch_start_offset, self.log_end_offset
+            ));
         }
         for progress in self.followers.values() {
             if let Some(violation) = progress.invariant_violation() {
@@ -291,7 +304,11 @@ impl Replica {
         // As Kafka: expansion first, then the HW, since the follower may already be in the ISR.
         let alter_partition = self.maybe_expand_isr(fetch.replica_id);
         let high_watermark = self.maybe_advance_high_watermark(now_ms);
-        FetchDecision::Read { high_watermark_before, log_end_offset_before, effects: Effects { high_watermark, alter_partition } }
+        FetchDecision::Read {
+            high_watermark_before,
+            log_end_offset_before,
+            effects: Effects { high_watermark, alter_partition },
+        }
     }
 
     /// After the leader's log changed: an append (log end), a flush (durable offset), or
@@ -404,7 +421,8 @@ impl Replica {
         let applicable = response.leader_epoch == committed.leader_epoch()
             && response.partition_epoch >= committed.partition_epoch()
             && response.leader_id == local_id;
-        let newer = committed.with_committed_isr(response.isr, response.partition_epoch, response.leader_recovery_state);
+        let newer =
+            committed.with_committed_isr(response.isr, response.partition_epoch, response.leader_recovery_state);
         match newer {
             Ok(newer) if applicable => {
                 leader.isr.commit(newer);

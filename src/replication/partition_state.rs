@@ -400,7 +400,8 @@ mod tests {
         assert!(s.invariant_violation(1).unwrap().contains("bad shrink"));
         let mut stale = request(&[1]);
         stale.partition_epoch = 6;
-        let s = IsrState { committed, pending: Some(PendingIsrChange::Shrink { removed: vec![2], request: stale, send }) };
+        let s =
+            IsrState { committed, pending: Some(PendingIsrChange::Shrink { removed: vec![2], request: stale, send }) };
         assert!(s.invariant_violation(1).unwrap().contains("pending request at epochs"));
     }
 }

@@ -71,13 +71,24 @@ enum Delivery {
 
 #[derive(Debug, Clone, Copy)]
 enum Step {
-    Fetch { follower: usize, kind: FetchKind, max_records: usize },
-    Append { records: usize, acks_all: bool },
+    Fetch {
+        follower: usize,
+        kind: FetchKind,
+        max_records: usize,
+    },
+    Append {
+        records: usize,
+        acks_all: bool,
+    },
     Flush,
-    Tick { elapsed_ms: i64 },
+    Tick {
+        elapsed_ms: i64,
+    },
     DeliverAlterPartition(Delivery),
     DeliverMetadata,
-    FollowerRestart { follower: usize },
+    FollowerRestart {
+        follower: usize,
+    },
     LeaderReelected,
     /// The shell looks at its waiting acks=all produces (it does so after some delay, so the
     /// ISR may shrink between the HW passing a produce and its answer).
@@ -87,15 +98,7 @@ enum Step {
 fn setup() -> impl Strategy<Value = Setup> {
     let follower = (proptest::bool::weighted(0.7), any::<u8>(), proptest::option::weighted(0.3, (any::<u8>(), 1u8..5)))
         .prop_map(|(in_isr, length, ghost)| FollowerSetup { in_isr, length, ghost });
-    (
-        any::<bool>(),
-        1i32..=5,
-        0u8..8,
-        0u8..8,
-        any::<u8>(),
-        any::<u8>(),
-        proptest::collection::vec(follower, 2..=4),
-    )
+    (any::<bool>(), 1i32..=5, 0u8..8, 0u8..8, any::<u8>(), any::<u8>(), proptest::collection::vec(follower, 2..=4))
         .prop_map(|(fsync_before_ack, min_isr, e1, e3, hw, durable, followers)| Setup {
             fsync_before_ack,
             min_insync_replicas: min_isr.min(followers.len() as i32 + 1),
@@ -290,9 +293,11 @@ impl Model {
 
     fn apply_effects(&mut self, effects: Effects) -> Result<(), String> {
         if let Some(request) = effects.alter_partition {
-            if let Some(other) = self.unanswered.iter().find(|r| {
-                r.leader_epoch == request.leader_epoch && r.partition_epoch == request.partition_epoch
-            }) {
+            if let Some(other) = self
+                .unanswered
+                .iter()
+                .find(|r| r.leader_epoch == request.leader_epoch && r.partition_epoch == request.partition_epoch)
+            {
                 return Err(format!("two AlterPartitions in flight: {other:?} and {request:?}"));
             }
             self.unanswered.push_back(request);
@@ -303,7 +308,9 @@ impl Model {
     fn run(&mut self, step: Step) -> Result<(), String> {
         let high_watermark_before = self.leader.high_watermark();
         match step {
-            Step::Fetch { follower, kind, max_records } => self.fetch(follower % self.followers.len(), kind, max_records)?,
+            Step::Fetch { follower, kind, max_records } => {
+                self.fetch(follower % self.followers.len(), kind, max_records)?
+            }
             Step::Append { records, acks_all } => {
                 if acks_all {
                     match self.leader.check_produce(-1) {
@@ -436,11 +443,9 @@ impl Model {
             error_code::INVALID_UPDATE_VERSION
         } else if request.partition_epoch > c.partition_epoch {
             error_code::NOT_CONTROLLER
-        } else if request
-            .new_isr_with_epochs
-            .iter()
-            .any(|b| b.broker_id != LEADER && b.broker_epoch != -1 && c.registrations.get(&b.broker_id) != Some(&b.broker_epoch))
-        {
+        } else if request.new_isr_with_epochs.iter().any(|b| {
+            b.broker_id != LEADER && b.broker_epoch != -1 && c.registrations.get(&b.broker_id) != Some(&b.broker_epoch)
+        }) {
             error_code::INELIGIBLE_REPLICA
         } else {
             c.isr = isr;
@@ -499,10 +504,8 @@ impl Model {
         }
         let c = &self.controller;
         let state = partition_state(&self.replicas, &c.isr, c.leader_epoch, c.partition_epoch);
-        let log = TestLog {
-            cache: EpochEntries::from_log(&self.leader_log, Some(c.leader_epoch)),
-            ..self.leader_view()
-        };
+        let log =
+            TestLog { cache: EpochEntries::from_log(&self.leader_log, Some(c.leader_epoch)), ..self.leader_view() };
         if let Ok(effects) = self.leader.become_leader(self.now_ms, state.clone(), &log) {
             self.apply_effects(effects)?;
         }
