@@ -65,7 +65,12 @@ impl AlterPartitionResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlterPartitionErrorAction {
     /// The controller refused a member as ineligible: forget the proposal, do not retry (the
-    /// next fetch or tick may propose again).
+    /// next fetch or tick may propose again). Safe because the controller checks the partition
+    /// epoch before eligibility: INELIGIBLE_REPLICA means no send of this proposal was applied
+    /// (an earlier send that was would have moved the partition epoch, and this one would get
+    /// INVALID_UPDATE_VERSION). A revert after an applied expansion would let the HW pass a
+    /// member of the controller's ISR; the property test found exactly that when it injected
+    /// INELIGIBLE answers the controller could not give.
     Revert,
     /// Only new metadata can settle this: keep the proposal pending, send nothing.
     AwaitMetadata,

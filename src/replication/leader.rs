@@ -118,6 +118,9 @@ pub(crate) enum BrokenRule {
     SkipMinIsrGate,
     /// A proposed shrink is assumed to have succeeded: removed members stop holding the HW.
     AssumeShrinkCommitted,
+    /// A follower joins once it reaches the HW, even below the leader epoch's start offset: a
+    /// new leader's HW may be stale, so the joiner can lack committed records.
+    IgnoreLeaderEpochStartOffset,
 }
 
 /// The leader's state for one leader epoch.
@@ -445,7 +448,9 @@ impl Replica {
         }
         let progress = leader.followers.get(&replica_id)?;
         let log_end_offset = progress.log_end_offset()?;
-        if log_end_offset < self.high_watermark || log_end_offset < leader.leader_epoch_start_offset {
+        let below_epoch_start = log_end_offset < leader.leader_epoch_start_offset
+            && !self.is_broken(BrokenRule::IgnoreLeaderEpochStartOffset);
+        if log_end_offset < self.high_watermark || below_epoch_start {
             return None;
         }
         if !self.is_isr_eligible(replica_id) {
