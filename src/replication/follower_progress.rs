@@ -210,6 +210,14 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "a stale broker epoch is refused before recording")]
+    fn recording_a_stale_broker_epoch_is_a_caller_bug() {
+        let mut p = FollowerProgress::new_in_epoch(2, 0, true);
+        p.record_fetch(1, 0, 0, 9, 0);
+        p.record_fetch(2, 0, 0, 8, 0);
+    }
+
+    #[test]
     fn invariant_checks_fire() {
         let mut p = FollowerProgress::new_in_epoch(2, 0, true);
         p.record_fetch(10, 5, 0, 1, 5);

@@ -360,6 +360,8 @@ mod tests {
         assert!(elr.unwrap_err().0.contains("both ISR and ELR"));
         let recovering = PartitionState::new(vec![1, 2], vec![1, 2], 1, 0, 0, LeaderRecoveryState::Recovering, vec![]);
         assert!(recovering.unwrap_err().0.contains("RECOVERING"));
+        let elr_outside = PartitionState::new(vec![1, 2], vec![1], 1, 0, 0, LeaderRecoveryState::Recovered, vec![3]);
+        assert!(elr_outside.unwrap_err().0.contains("ELR member 3 is not a replica"));
         let negative = PartitionState::new(vec![1], vec![1], 1, -1, 0, LeaderRecoveryState::Recovered, vec![]);
         assert!(negative.unwrap_err().0.contains("negative epoch"));
     }
@@ -389,6 +391,8 @@ mod tests {
     fn isr_state_invariant_checks_fire() {
         let send = AlterPartitionSendState::InFlight { proposal_id: 1 };
         let committed = state(&[1, 2, 3], &[1, 2], 1).unwrap();
+        let leaderless = IsrState { committed: state(&[1, 2], &[2], -1).unwrap(), pending: None };
+        assert!(leaderless.invariant_violation(-1).unwrap().contains("not in the committed ISR"));
         let ok = IsrState { committed: committed.clone(), pending: None };
         assert_eq!(ok.invariant_violation(1), None);
         assert!(ok.invariant_violation(2).unwrap().contains("not this broker"));

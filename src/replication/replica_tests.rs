@@ -760,3 +760,11 @@ fn a_leader_log_that_shrinks_is_a_shell_bug() {
     log.durable_offset = 9;
     replica.on_leader_log_changed(1, &log);
 }
+
+#[test]
+#[should_panic(expected = "log offsets")]
+fn a_durable_offset_beyond_the_log_end_is_a_shell_bug() {
+    let (mut replica, mut log) = leader_with(config(), &[1, 2, 3], 10);
+    log.durable_offset = 11;
+    replica.on_leader_log_changed(1, &log);
+}
