@@ -121,6 +121,9 @@ pub(crate) enum BrokenRule {
     /// A follower joins once it reaches the HW, even below the leader epoch's start offset: a
     /// new leader's HW may be stale, so the joiner can lack committed records.
     IgnoreLeaderEpochStartOffset,
+    /// The fetch's last epoch is not checked against the leader's epochs (before KIP-101's
+    /// fix carried over to fetches): a follower with a divergent suffix is served on top of it.
+    SkipDivergenceCheck,
 }
 
 /// The leader's state for one leader epoch.
@@ -264,6 +267,7 @@ impl Replica {
 
     fn follower_fetch(&mut self, now_ms: i64, fetch: FollowerFetch, log: &impl LeaderLogView) -> FetchDecision {
         let local_id = self.config.broker_id;
+        let check_divergence = !self.is_broken(BrokenRule::SkipDivergenceCheck);
         let Role::Leader(leader) = &mut self.role else { return FetchDecision::NotLeaderOrFollower };
         leader.refresh_log(log);
         let leader_epoch = leader.isr.committed().leader_epoch();
@@ -282,7 +286,7 @@ impl Replica {
         if progress.is_stale_broker_epoch(fetch.replica_epoch) {
             return FetchDecision::NotLeaderOrFollower;
         }
-        if fetch.last_fetched_epoch >= 0 {
+        if fetch.last_fetched_epoch >= 0 && check_divergence {
             match log.end_offset_for_epoch(fetch.last_fetched_epoch, leader.log_end_offset) {
                 None => return FetchDecision::OffsetOutOfRange,
                 Some((epoch, end_offset)) if epoch < fetch.last_fetched_epoch || end_offset < fetch.fetch_offset => {

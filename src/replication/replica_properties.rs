@@ -11,7 +11,8 @@
 //! - the leader is in its committed and maximal ISR;
 //! - an acks=all ack means HW > offset, |maximal ISR| ≥ min ISR, and the record on every
 //!   maximal-ISR member;
-//! - a follower's HW is at most its LEO and the leader's HW.
+//! - a follower's HW is at most its LEO and the leader's HW;
+//! - a follower's log is a prefix of the leader's after every append (§6 #25).
 //!
 //! `broken_leaders_are_caught` runs the same model against a leader with a rule broken on
 //! purpose and requires these checks to report it.
@@ -422,6 +423,11 @@ impl Model {
                     let from = request.fetch_offset as usize;
                     let to = (from + max_records).min(log_end_offset_before as usize);
                     f.log.extend_from_slice(&self.leader_log[from..to]);
+                    // §6 #25: what a follower appends continues the leader's log, so its
+                    // whole log is a prefix of the leader's.
+                    if common_prefix(&f.log, &self.leader_log) < f.log.len() as i64 {
+                        return Err(format!("follower {} appended on a divergent log: {:?}", f.id, f.log));
+                    }
                     f.replica.on_fetch_response_high_watermark(high_watermark_before, f.log.len() as i64);
                 }
                 self.apply_effects(effects)?;
@@ -671,6 +677,9 @@ fn broken_leaders_are_caught() {
     let early_join = first_violation(BrokenRule::IgnoreLeaderEpochStartOffset)
         .expect("letting a follower join below the epoch start offset is caught");
     assert!(early_join.contains("maximal-ISR member"), "{early_join}");
+    let no_divergence_check =
+        first_violation(BrokenRule::SkipDivergenceCheck).expect("serving a divergent follower is caught");
+    assert!(no_divergence_check.contains("divergent log"), "{no_divergence_check}");
 }
 
 /// The model reaches every path it is meant to test (else the property above proves little).
