@@ -44,6 +44,18 @@ pub struct Truncation {
     pub complete: bool,
 }
 
+/// What a follower does after OFFSET_OUT_OF_RANGE, once it has asked the leader (ListOffsets)
+/// for its log start and log end offsets (REPLICATION.md §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutOfRangeAction {
+    /// The leader's log ends below ours (only after an unclean election): truncate to its end.
+    TruncateTo { offset: i64, below_high_watermark: bool },
+    /// The leader's log starts beyond our end: drop the whole log and start it at `offset`.
+    TruncateFullyAndStartAt { offset: i64 },
+    /// Our end is inside the leader's log after all (it moved meanwhile): fetch again from it.
+    FetchFrom { offset: i64 },
+}
+
 impl Replica {
     /// The fetch this follower sends for a log ending at `log_end_offset` whose last record has
     /// epoch `last_fetched_epoch` (`None` for an empty log); `None` when not following a leader.
@@ -99,6 +111,33 @@ impl Replica {
         self.high_watermark = self.high_watermark.min(offset);
         self.check_invariants();
         Some(Truncation { offset, below_high_watermark, complete })
+    }
+
+    /// The leader answered OFFSET_OUT_OF_RANGE and then reported its log start and end offsets;
+    /// decide as Kafka's `fetchOffsetAndTruncate` does. The HW follows a truncation down, and a
+    /// log restarted at the leader's log start has its HW there (the records below it are gone
+    /// everywhere, and the leader's log start never passes its HW). `None` when not a follower.
+    pub fn on_offset_out_of_range(
+        &mut self,
+        leader_log_start_offset: i64,
+        leader_log_end_offset: i64,
+        log_end_offset: i64,
+    ) -> Option<OutOfRangeAction> {
+        if !matches!(self.role, Role::Follower(_)) {
+            return None;
+        }
+        let action = if leader_log_end_offset < log_end_offset {
+            let below_high_watermark = leader_log_end_offset < self.high_watermark;
+            self.high_watermark = self.high_watermark.min(leader_log_end_offset);
+            OutOfRangeAction::TruncateTo { offset: leader_log_end_offset, below_high_watermark }
+        } else if leader_log_start_offset > log_end_offset {
+            self.high_watermark = leader_log_start_offset;
+            OutOfRangeAction::TruncateFullyAndStartAt { offset: leader_log_start_offset }
+        } else {
+            OutOfRangeAction::FetchFrom { offset: log_end_offset }
+        };
+        self.check_invariants();
+        Some(action)
     }
 
     /// A fetch response carried the leader's HW (taken before the read); this follower's log

@@ -32,7 +32,7 @@ pub use alter_partition::{
     BrokerState,
 };
 pub use epoch_lookup::{EpochLookup, LeaderLogView};
-pub use follower::{FollowerState, Truncation};
+pub use follower::{FollowerState, OutOfRangeAction, Truncation};
 pub use follower_progress::FollowerProgress;
 pub use leader::{Effects, FetchDecision, FollowerFetch, LeaderState, ProduceError};
 pub use partition_state::{

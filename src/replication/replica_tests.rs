@@ -308,6 +308,28 @@ fn follower_high_watermark_is_min_of_leader_hw_and_log_end_and_never_drops() {
     assert_eq!(f.high_watermark(), 9);
 }
 
+// ---- OFFSET_OUT_OF_RANGE on the follower (§3.1) ----
+
+#[test]
+fn out_of_range_truncates_to_a_shorter_leader_log_or_restarts_at_its_log_start() {
+    use super::follower::OutOfRangeAction;
+    // After an unclean election the new leader's log ends at 6, below our 10 and our HW 8.
+    let mut f = follower(8, 1, 1);
+    let action = f.on_offset_out_of_range(0, 6, 10).unwrap();
+    assert_eq!(action, OutOfRangeAction::TruncateTo { offset: 6, below_high_watermark: true });
+    assert_eq!(f.high_watermark(), 6);
+    // The leader's retention passed our whole log.
+    let mut f = follower(3, 1, 1);
+    assert_eq!(f.on_offset_out_of_range(20, 30, 10), Some(OutOfRangeAction::TruncateFullyAndStartAt { offset: 20 }));
+    assert_eq!(f.high_watermark(), 20);
+    // Nothing to do after all: fetch again from our end.
+    let mut f = follower(3, 1, 1);
+    assert_eq!(f.on_offset_out_of_range(0, 30, 10), Some(OutOfRangeAction::FetchFrom { offset: 10 }));
+    assert_eq!(f.high_watermark(), 3);
+    let (mut leader, _) = leader_with(config(), &[1, 2, 3], 0);
+    assert_eq!(leader.on_offset_out_of_range(0, 6, 10), None);
+}
+
 // ---- lastCaughtUp, ISR shrink and expansion (§3.3, §3.6, §3.7, KIP-903) ----
 
 #[test]
