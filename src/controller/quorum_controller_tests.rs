@@ -426,3 +426,36 @@ proptest! {
         }
     }
 }
+
+/// The replica core drops a pending ISR change on INELIGIBLE_REPLICA; that is safe only
+/// because a retry of an already-applied change (stale partition epoch) is answered
+/// INVALID_UPDATE_VERSION first, whatever its members' eligibility (§3.8's order).
+#[test]
+fn a_stale_partition_epoch_is_reported_before_an_ineligible_replica() {
+    let mut cluster = Cluster::new(1, true);
+    for id in 1..=2 {
+        cluster.start(0, id, true).unwrap();
+    }
+    let topic = cluster.create("t", 1, 2);
+    let p = cluster.partition(topic);
+    let (leader, follower) = (p.leader, p.replicas.iter().copied().find(|r| *r != p.leader).unwrap());
+    let epoch = |c: &Cluster, id: i32| c.incarnations[&id].1;
+    let old_follower_epoch = epoch(&cluster, follower);
+    cluster.alter(leader, topic, &[(leader, epoch(&cluster, leader))]).unwrap();
+    let stale_partition_epoch = cluster.partition(topic).partition_epoch;
+    cluster.alter(leader, topic, &[(leader, epoch(&cluster, leader)), (follower, old_follower_epoch)]).unwrap();
+    let request = AlterPartitionRequest {
+        broker_id: leader,
+        broker_epoch: epoch(&cluster, leader),
+        partitions: vec![AlterPartitionItem {
+            topic_id: topic,
+            partition_id: 0,
+            leader_epoch: p.leader_epoch,
+            new_isr_with_epochs: vec![(leader, epoch(&cluster, leader)), (follower, old_follower_epoch + 1_000)],
+            leader_recovery_state: LeaderRecoveryState::Recovered,
+            partition_epoch: stale_partition_epoch,
+        }],
+    };
+    let answer = cluster.controller.alter_partition(&request).unwrap().reply.remove(0);
+    assert_eq!(answer.unwrap_err().code, 95, "INVALID_UPDATE_VERSION, not INELIGIBLE_REPLICA");
+}
