@@ -15,11 +15,14 @@ use std::path::{Path, PathBuf};
 use crate::storage::LogConfig;
 
 mod ignored;
+mod kraft;
 mod listeners;
 mod properties;
 mod values;
 
 use ignored::is_ignored;
+use kraft::read_kraft;
+pub use kraft::{KraftConfig, ProcessRoles, QuorumVoter};
 pub use listeners::Listener;
 use listeners::{read_listeners, split_list};
 pub(crate) use properties::{escape_property, parse_properties};
@@ -96,6 +99,8 @@ pub struct BrokerConfig {
     pub advertised_listeners: Vec<Listener>,
     /// `controller.listener.names`: listeners that serve the controller quorum, not clients.
     pub controller_listener_names: Vec<String>,
+    /// `process.roles`, `controller.quorum.voters` and the quorum's timers.
+    pub kraft: KraftConfig,
     /// `log.dirs`, else `log.dir`; default `./data` (Kafka: `/tmp/kafka-logs`). Only the first
     /// directory is used (see [`BrokerConfig::log_dir`]).
     pub log_dirs: Vec<PathBuf>,
@@ -247,6 +252,7 @@ impl BrokerConfig {
         let node_id = node_id.or(broker_id).unwrap_or(1) as i32;
 
         let (listeners, advertised_listeners, controller_listener_names) = read_listeners(&mut r)?;
+        let kraft = read_kraft(&mut r, node_id, &listeners, &controller_listener_names)?;
 
         let log_dirs = match r.take("log.dirs").into_iter().chain(r.take("log.dir")).next() {
             Some(text) => {
@@ -282,6 +288,7 @@ impl BrokerConfig {
             listeners,
             advertised_listeners,
             controller_listener_names,
+            kraft,
             log_dirs,
             num_partitions: r.i32("num.partitions", 1, 1)?,
             default_replication_factor: r.i16("default.replication.factor", 1)?,

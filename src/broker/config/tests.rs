@@ -68,10 +68,10 @@ fn kafka_sample_parses() {
     assert_eq!((config.transaction_state_log_replication_factor, config.transaction_state_log_min_isr), (1, 1));
     assert_eq!(config.log_retention_ms, 168 * HOUR_MS);
     assert!(config.is_set("log.retention.hours") && !config.is_set("log.retention.ms"));
+    assert_eq!(config.kraft.process_roles, ProcessRoles { broker: true, controller: true });
+    assert_eq!(config.kraft.quorum_voters, [QuorumVoter { id: 3, host: "localhost".into(), port: 9093 }]);
     let ignored = config.ignored_keys();
-    for key in
-        ["process.roles", "num.io.threads", "share.coordinator.state.topic.min.isr", "inter.broker.listener.name"]
-    {
+    for key in ["num.io.threads", "share.coordinator.state.topic.min.isr", "inter.broker.listener.name"] {
         assert!(ignored.contains(&key.to_string()), "{key} in {ignored:?}");
     }
     assert!(ignored.windows(2).all(|w| w[0] < w[1]));
@@ -190,4 +190,37 @@ fn wildcard_listeners_advertise_loopback() {
     assert_eq!(config.advertised_listeners[0].to_string(), "PLAINTEXT://127.0.0.1:9092");
     assert_eq!(config.advertised_listeners[1].to_string(), "INTERNAL://[::1]:9094");
     assert_eq!(config.listeners[1].bind_address(), "[::1]:9094");
+}
+
+#[test]
+fn kraft_roles_and_voters_are_checked_together() {
+    let combined =
+        "process.roles=broker,controller\nnode.id=2\ncontroller.quorum.voters=1@h1:9093,2@h2:9093,3@h3:9093\n\
+                    listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER";
+    let config = parse(combined).unwrap();
+    assert_eq!(config.kraft.quorum_voters.len(), 3);
+    assert!(config.kraft.is_voter(2) && !config.kraft.process_roles.is_standalone());
+    assert_eq!(config.kraft.election_timeout_ms, 1000);
+    let broker_only =
+        "process.roles=broker\nnode.id=4\ncontroller.quorum.voters=1@h1:9093\ncontroller.listener.names=CONTROLLER";
+    assert!(parse(broker_only).is_ok());
+    // Each broken rule is refused, naming the key at fault.
+    assert_eq!(error_key("process.roles=broker,router"), "process.roles");
+    assert_eq!(error_key("process.roles=broker"), "controller.quorum.voters");
+    assert_eq!(error_key("controller.quorum.voters=1@h:9093"), "process.roles");
+    assert_eq!(error_key(&combined.replace("node.id=2", "node.id=5")), "controller.quorum.voters");
+    assert_eq!(error_key(&broker_only.replace("node.id=4", "node.id=1")), "controller.quorum.voters");
+    assert_eq!(error_key(&combined.replace("2@h2:9093", "1@h2:9093")), "controller.quorum.voters");
+    assert_eq!(error_key(&combined.replace("3@h3:9093", "3@h3")), "controller.quorum.voters");
+    assert_eq!(error_key(&combined.replace(",CONTROLLER://:9093", "")), "listeners");
+    assert_eq!(
+        error_key(&broker_only.replace("\ncontroller.listener.names=CONTROLLER", "")),
+        "controller.listener.names"
+    );
+    let controller_only = combined.replace("broker,controller", "controller");
+    assert_eq!(error_key(&controller_only), "listeners", "a controller-only node serving clients");
+    assert!(parse(&controller_only.replace("PLAINTEXT://:9092,", "")).is_ok());
+    let dynamic = "process.roles=broker,controller\ncontroller.quorum.bootstrap.servers=a:9093,b:9093\n\
+                   listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER";
+    assert_eq!(error_key(dynamic), "controller.quorum.bootstrap.servers");
 }
