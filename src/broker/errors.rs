@@ -13,6 +13,7 @@ pub fn log_error_code(error: &LogError) -> i16 {
         LogError::UnexpectedAppendOffset { .. } => ResponseError::InvalidRequest.code(),
         LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
         LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
+        LogError::InvalidLeaderEpoch { .. } => ResponseError::NotLeaderOrFollower.code(),
         LogError::Io(_) | LogError::Corrupt { .. } | LogError::Offline => ResponseError::KafkaStorageError.code(),
     }
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand::Rng;
+use seedlog::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
 use seedlog::runtime::{Clock, Disk, MemDiskFaults, NodeRng};
 use seedlog::storage::record_batch::{self, build::batch, build::ProducerFields, build::Record};
 use seedlog::storage::{Log, LogConfig, LogError};
@@ -167,7 +168,7 @@ async fn append_forever(log: &mut Log, clock: &Clock, rng: &mut NodeRng) -> Resu
         record_batch::set_base_offset(&mut stored, base_offset);
         let last_offset = base_offset + i64::from(record_batch::read_header(&stored).last_offset_delta);
         info!(name: "batch_appending", base_offset, last_offset, digest = digest(&stored));
-        let appended = log.append(now_ms, records).await?;
+        let appended = log.append(now_ms, records, SINGLE_BROKER_LEADER_EPOCH).await?;
         assert_eq!(appended.first_offset, base_offset, "a leader append starts at the log end");
         log.maybe_flush(clock.now_ms()).await?;
         log.delete_old_segments(clock.now_ms(), log.log_end_offset()).await?;
