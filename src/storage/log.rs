@@ -539,13 +539,20 @@ impl Log {
     }
 
     /// Removes every batch at or above the one holding `offset` (a follower truncating to
-    /// its leader's log), and the leader epochs that began there. Returns the new log end
-    /// offset, which is below `offset` if a batch straddled it. Durable before it returns.
+    /// its leader's log), and the leader epochs that began at or after the new log end (even
+    /// when no batch goes). Returns the new log end offset, which is below `offset` if a batch
+    /// straddled it. Durable before it returns.
     pub async fn truncate_to(&mut self, now_ms: i64, offset: i64) -> LogResult<i64> {
         self.ensure_online()?;
         self.generation += 1;
         if offset >= self.log_end_offset() {
-            return Ok(self.log_end_offset());
+            // No batch goes, but an epoch that began at the log end may (as in Kafka): this
+            // replica assigned it on becoming leader and appended nothing before another
+            // leader was elected, whose batches from here may carry an older epoch.
+            let log_end_offset = self.log_end_offset();
+            self.truncate_epochs_from_end(log_end_offset).await?;
+            self.check_invariants();
+            return Ok(log_end_offset);
         }
         if offset <= self.segments.keys().next().copied().unwrap_or(0).max(self.log_start_offset) {
             self.truncate_fully_and_start_at(now_ms, offset.max(self.log_start_offset)).await?;

@@ -133,6 +133,23 @@ async fn end_offsets_of_epochs_use_the_log_end_and_an_election_assigns_at_it() {
 }
 
 #[tokio::test]
+async fn truncating_at_the_log_end_drops_an_election_that_wrote_nothing() {
+    // This replica led epoch 1 briefly and appended nothing; the next leader's log goes on
+    // from here with epoch 0 batches. Without the truncation, assigning epoch 0 at 1 would
+    // drop the entry (0, 0) too (its epoch is >= 0), leaving offset 0 without an epoch.
+    let disk = MemDisk::new(12);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, records(1), 0).await.unwrap();
+    log.assign_epoch_start_offset(1).await.unwrap();
+    assert_eq!(entries(&log), [(0, 0), (1, 1)]);
+    assert_eq!(log.truncate_to(NOW_MS, 5).await.unwrap(), 1, "no batch goes");
+    assert_eq!(entries(&log), [(0, 0)]);
+    assert_eq!(file_text(&disk), "0\n1\n0 0\n");
+    log.append_as_follower(NOW_MS, replicated(1, 0, 2)).await.unwrap();
+    assert_eq!(entries(&log), [(0, 0)]);
+}
+
+#[tokio::test]
 async fn the_cache_survives_a_clean_reopen() {
     let disk = MemDisk::new(5);
     let mut log = open(&disk, small_segments()).await;

@@ -612,6 +612,7 @@ fn broken_epoch_cache_failure(fault: EpochCacheFault) -> String {
     let Err(failure) = result else {
         panic!("the property passed with the epoch cache broken by {fault:?}");
     };
+    eprintln!("epoch cache broken by {fault:?} caught: {failure}");
     failure.to_string()
 }
 
