@@ -234,12 +234,12 @@ fn model_end_offset_for(model: &[(i32, i64)], requested: i32, leo: i64) -> Optio
         return Some((requested, leo));
     }
     let higher = model.iter().find(|&&(e, _)| e > requested)?;
-    let floor = model.iter().filter(|&&(e, _)| e <= requested).last();
+    let floor = model.iter().rfind(|&&(e, _)| e <= requested);
     Some((floor.map_or(requested, |&(e, _)| e), higher.1))
 }
 
 fn model_epoch_for_offset(model: &[(i32, i64)], offset: i64) -> Option<i32> {
-    model.iter().filter(|&&(_, s)| s <= offset).last().map(|&(e, _)| e)
+    model.iter().rfind(|&&(_, s)| s <= offset).map(|&(e, _)| e)
 }
 
 proptest! {

@@ -296,7 +296,7 @@ impl Harness {
             }
             Op::Diverge { back, old_batches, new_batches } => {
                 self.truncate(&mut log, back).await?;
-                let kept_epoch = self.model.batches.values().next_back().map(|b| epoch_of(b));
+                let kept_epoch = self.model.batches.values().next_back().map(epoch_of);
                 self.leader_epoch += 1;
                 let epochs = std::iter::repeat_n(kept_epoch, old_batches)
                     .flatten()
