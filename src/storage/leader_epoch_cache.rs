@@ -124,6 +124,7 @@ impl LeaderEpochCache {
     pub fn clear(&mut self) -> bool {
         let changed = !self.entries.is_empty();
         self.entries.clear();
+        self.check_invariants();
         changed
     }
 

@@ -2,6 +2,8 @@
 //! format, see `leader_epoch_cache.rs`), written like the other checkpoints: a temporary
 //! file (`leader-epoch-checkpoint.tmp`, removed by recovery if a crash leaves it), fsync,
 //! rename, fsync of the directory. Read until two reads agree, since no checksum covers it.
+//! When it is written (every change, before the operation returns) and what happens to a
+//! missing or unreadable one (rebuilt from the batches) is `log_epochs.rs`.
 
 use std::io;
 use std::path::Path;
