@@ -10,7 +10,7 @@ use super::leader_epoch_checkpoint::FILE_NAME;
 use super::record_batch::build::{batch, ProducerFields, Record};
 use super::record_batch::{self, CrcCheck};
 use super::*;
-use crate::runtime::{Disk, MemDisk, OpenMode};
+use crate::runtime::{Disk, MemDisk, MemDiskFaults, OpenMode};
 
 const NOW_MS: i64 = 1_700_000_000_000;
 
@@ -259,6 +259,32 @@ async fn a_missing_or_corrupt_file_is_rebuilt_from_the_batches() {
         assert_eq!(file_text(&disk), "0\n3\n1 0\n4 4\n9 10\n");
         log.close(NOW_MS).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_rebuild_is_not_fooled_by_a_flip_in_an_epoch_on_the_read_path() {
+    // `partitionLeaderEpoch` lies outside the CRC: one scan can read a flipped epoch and
+    // believe it. The rebuild scans until two scans agree.
+    let disk = MemDisk::new(13);
+    let mut log = open(&disk, LogConfig::default()).await;
+    log.append(NOW_MS, records(1), 5).await.unwrap();
+    log.append(NOW_MS, records(1), 7).await.unwrap();
+    log.flush(NOW_MS).await.unwrap();
+    let expected = log.leader_epoch_cache().clone();
+    disk.set_faults(MemDiskFaults { bit_flip_rate: 0.3, ..MemDiskFaults::none() });
+    let (mut wrong_single_scans, mut rebuilds) = (0, 0);
+    for _ in 0..300 {
+        if log.scan_epochs().await.is_ok_and(|scanned| scanned != expected) {
+            wrong_single_scans += 1;
+        }
+        // A scan fails outright when a batch's CRC fails on every re-read; retried here.
+        if let Ok(rebuilt) = log.rebuild_leader_epoch_cache().await {
+            assert_eq!(rebuilt, expected);
+            rebuilds += 1;
+        }
+    }
+    assert!(wrong_single_scans > 0, "the faults never hit an epoch: the test shows nothing");
+    assert!(rebuilds > 200, "{rebuilds}");
 }
 
 #[tokio::test]

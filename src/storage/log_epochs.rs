@@ -210,7 +210,7 @@ impl Log {
     }
 
     /// The cache the batches describe, from scans of the whole log repeated until two agree.
-    async fn rebuild_leader_epoch_cache(&self) -> LogResult<LeaderEpochCache> {
+    pub(super) async fn rebuild_leader_epoch_cache(&self) -> LogResult<LeaderEpochCache> {
         let mut previous = self.scan_epochs().await?;
         for _scan in 1..REBUILD_SCANS {
             let current = self.scan_epochs().await?;
@@ -225,7 +225,7 @@ impl Log {
         })
     }
 
-    async fn scan_epochs(&self) -> LogResult<LeaderEpochCache> {
+    pub(super) async fn scan_epochs(&self) -> LogResult<LeaderEpochCache> {
         let mut cache = LeaderEpochCache::new();
         for segment in self.segments.values() {
             segment
