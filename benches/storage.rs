@@ -50,6 +50,7 @@ mod real {
     use std::time::Instant;
 
     use bytes::Bytes;
+    use seedlog::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
     use seedlog::runtime::{Disk, FileDisk};
     use seedlog::storage::record_batch::{self, build};
     use seedlog::storage::{segment_file_name, Log, LogConfig, LOG_SUFFIX};
@@ -139,7 +140,7 @@ mod real {
         let mut log = Log::open(disk, dir.to_path_buf(), log_config(fsync), NOW_MS).await.expect("open log");
         let start = Instant::now();
         for _ in 0..batches {
-            log.append(NOW_MS, batch.clone()).await.expect("append");
+            log.append(NOW_MS, batch.clone(), SINGLE_BROKER_LEADER_EPOCH).await.expect("append");
         }
         let secs = start.elapsed().as_secs_f64();
         let size = log.size_bytes();

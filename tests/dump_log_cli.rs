@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
+use seedlog::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
 use seedlog::runtime::FileDisk;
 use seedlog::storage::record_batch::build::{batch, ProducerFields, Record};
 use seedlog::storage::{Log, LogConfig};
@@ -22,7 +23,7 @@ async fn dump_log_prints_each_batch_of_a_segment() {
     for i in 0..3 {
         let value = format!("value-{i}");
         let records = [Record { timestamp_ms: 1_000 + i, key: None, value: Some(value.as_bytes()) }];
-        log.append(0, batch(&records, ProducerFields::NONE)).await.unwrap();
+        log.append(0, batch(&records, ProducerFields::NONE), SINGLE_BROKER_LEADER_EPOCH).await.unwrap();
     }
     log.close(0).await.unwrap();
 
@@ -34,6 +35,7 @@ async fn dump_log_prints_each_batch_of_a_segment() {
     assert_eq!(batches.len(), 3, "{stdout}");
     assert!(batches[2].starts_with("baseOffset: 2 lastOffset: 2 count: 1"));
     assert!(batches.iter().all(|b| b.ends_with("isvalid: true")));
+    assert!(batches.iter().all(|b| b.contains(" partitionLeaderEpoch: 0 ")), "{stdout}");
 
     let missing = Command::new(env!("CARGO_BIN_EXE_seedlog"))
         .args(["dump-log", "/nonexistent/00000000000000000000.log"])

@@ -14,6 +14,7 @@ pub fn log_error_code(error: &LogError) -> i16 {
         LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
         LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
         LogError::Closed => ResponseError::UnknownTopicOrPartition.code(),
+        LogError::InvalidLeaderEpoch { .. } => ResponseError::NotLeaderOrFollower.code(),
         LogError::Io(_) | LogError::Corrupt { .. } | LogError::Offline => ResponseError::KafkaStorageError.code(),
     }
 }

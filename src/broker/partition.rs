@@ -19,6 +19,11 @@ use tracing::{debug, warn};
 use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
 
+/// The leader epoch of every partition while seedlog runs as a single broker without a
+/// controller: one leader for ever, so one epoch. Stamped on every batch a producer
+/// appends; replication replaces it with the controller's leader epoch.
+pub const SINGLE_BROKER_LEADER_EPOCH: i32 = 0;
+
 /// Reads of a fetch start over at most this many times when the log changes under them.
 const READ_ATTEMPTS: usize = 3;
 
@@ -128,7 +133,7 @@ impl Partition {
     pub async fn append(&self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
         let (info, recovery_point) = {
             let mut log = self.log.lock().await;
-            let info = log.append(now_ms, records).await?;
+            let info = log.append(now_ms, records, SINGLE_BROKER_LEADER_EPOCH).await?;
             (info, log.recovery_point())
         };
         // `flush.messages` may have flushed inside the append.

@@ -141,8 +141,8 @@ mod tests {
         let mut log = Log::open(Arc::new(disk.clone()), dir.clone(), LogConfig::default(), 0).await.unwrap();
         let records = [Record { timestamp_ms: 7, key: None, value: Some(b"v") }];
         let producer = ProducerFields { producer_id: 42, producer_epoch: 3, base_sequence: 10 };
-        log.append(0, batch(&records, producer)).await.unwrap();
-        log.append(0, batch(&[records[0].clone(), records[0].clone()], ProducerFields::NONE)).await.unwrap();
+        log.append(0, batch(&records, producer), 4).await.unwrap();
+        log.append(0, batch(&[records[0].clone(), records[0].clone()], ProducerFields::NONE), 6).await.unwrap();
         log.close(0).await.unwrap();
         let path = dir.join("00000000000000000000.log");
         let lines = dump_file(&disk, &path).await.unwrap();
@@ -153,6 +153,9 @@ mod tests {
         assert!(lines[2].ends_with("isvalid: true"));
         assert!(lines[3].starts_with("baseOffset: 1 lastOffset: 2 count: 2"));
         assert!(lines[3].contains("CreateTime: 7"));
+        // The leader's epoch, stamped on each batch by its append.
+        assert!(lines[2].contains(" partitionLeaderEpoch: 4 "), "{}", lines[2]);
+        assert!(lines[3].contains(" partitionLeaderEpoch: 6 "), "{}", lines[3]);
 
         // Corrupt the last byte of the first batch: reported invalid, the walk goes on.
         let file = disk.open(&path, OpenMode::Existing).await.unwrap();

@@ -33,6 +33,9 @@ pub enum LogError {
     /// An idempotent producer's epoch is older than the partition's (Kafka:
     /// INVALID_PRODUCER_EPOCH): a newer instance of the producer fenced it.
     InvalidProducerEpoch { producer_id: i64, current_epoch: i16, found_epoch: i16 },
+    /// A leader append in an epoch that is negative or older than the newest epoch in the
+    /// log's leader-epoch cache: the caller is not (or no longer) the leader it thinks.
+    InvalidLeaderEpoch { leader_epoch: i32, latest_epoch: Option<i32> },
 }
 
 impl fmt::Display for LogError {
@@ -61,6 +64,10 @@ impl fmt::Display for LogError {
             LogError::InvalidProducerEpoch { producer_id, current_epoch, found_epoch } => {
                 write!(f, "producer {producer_id} epoch {found_epoch} is older than the current epoch {current_epoch}")
             }
+            LogError::InvalidLeaderEpoch { leader_epoch, latest_epoch } => write!(
+                f,
+                "a leader append in epoch {leader_epoch}, but the log's latest leader epoch is {latest_epoch:?}"
+            ),
         }
     }
 }

@@ -16,6 +16,10 @@
 //! Idempotent producers: a leader's append is checked against the producer state first
 //! (`producer_state.rs`; snapshots, rebuild and expiry in `log_producers.rs`); a duplicate
 //! writes nothing and is answered with the original offsets.
+//!
+//! Leader epochs: a leader's append stamps its epoch on every batch; the leader-epoch cache
+//! follows appends, truncation and retention, and its file is written before the operation
+//! that changed it returns (`log_epochs.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,6 +31,9 @@ use tracing::{debug, info, warn};
 use super::checkpoint::{self, Checkpoint};
 use super::config::LogConfig;
 use super::error::{LogError, LogResult};
+use super::leader_epoch_cache::LeaderEpochCache;
+#[cfg(test)]
+use super::log_epochs::EpochCacheFault;
 use super::log_producers::ProducerStateLoad;
 use super::producer_state::ProducerStateManager;
 use super::record_batch::{self, BatchError, BatchHeader, CrcCheck};
@@ -50,10 +57,11 @@ pub struct AppendInfo {
     pub duplicate: bool,
 }
 
-/// Whether an append assigns offsets (a leader) or keeps those in the batches (a follower).
+/// Whether an append assigns offsets and stamps its leader epoch (a leader) or keeps those
+/// in the batches (a follower).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Origin {
-    Leader,
+    Leader { leader_epoch: i32 },
     Replication,
 }
 
@@ -105,7 +113,11 @@ impl PendingFlush {
 /// - the producer state describes exactly the batches below the log end offset (its end
 ///   offset is the log end offset);
 /// - at most `SNAPSHOTS_KEPT` producer snapshots, all in `(log_start_offset,
-///   log_end_offset]`.
+///   log_end_offset]`;
+/// - the leader-epoch cache's entries strictly increase in epoch and start offset, the
+///   first starts at or after `log_start_offset` and the last at or before
+///   `log_end_offset`; the `leader-epoch-checkpoint` file holds the same entries whenever
+///   no operation is under way.
 #[derive(Debug)]
 pub struct Log {
     pub(super) disk: Arc<dyn Disk>,
@@ -133,6 +145,10 @@ pub struct Log {
     /// Offsets of the producer snapshot files in the directory.
     pub(super) producer_snapshots: BTreeSet<i64>,
     pub(super) producer_state_load: ProducerStateLoad,
+    /// The epochs that wrote to this log and where each began (`log_epochs.rs`).
+    pub(super) leader_epoch_cache: LeaderEpochCache,
+    #[cfg(test)]
+    pub(super) epoch_cache_fault: EpochCacheFault,
 }
 
 impl Log {
@@ -184,19 +200,27 @@ impl Log {
         self.segments.values_mut().next_back().expect("a log always has a segment")
     }
 
-    /// Appends a producer's record batches, assigning offsets from the log end offset by
-    /// rewriting each `baseOffset` in place. Validates every batch (magic, length, CRC,
-    /// header consistency, `max.message.bytes`) and checks idempotent producers' epochs and
-    /// sequences before writing any. A duplicate of one of its producer's last five batches
-    /// writes nothing and returns the original offsets with `duplicate` set; see
-    /// `Log::check_producers` for several batches in one append.
-    pub async fn append(&mut self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
-        self.append_batches(now_ms, records, Origin::Leader).await
+    /// Appends a producer's record batches as the leader in `leader_epoch`, assigning
+    /// offsets from the log end offset and stamping `partitionLeaderEpoch` by rewriting
+    /// each batch's `baseOffset` and epoch in place (both outside the CRC). Validates every
+    /// batch (magic, length, CRC, header consistency, `max.message.bytes`) and checks
+    /// idempotent producers' epochs and sequences before writing any. A duplicate of one of
+    /// its producer's last five batches writes nothing and returns the original offsets with
+    /// `duplicate` set; see `Log::check_producers` for several batches in one append. An
+    /// epoch that is negative or older than the log's latest is refused
+    /// (`InvalidLeaderEpoch`); a new one is assigned in the leader-epoch cache at the first
+    /// batch's offset, durably, before the batches are written.
+    pub async fn append(&mut self, now_ms: i64, records: Bytes, leader_epoch: i32) -> LogResult<AppendInfo> {
+        self.ensure_online()?;
+        self.check_leader_epoch(leader_epoch)?;
+        self.append_batches(now_ms, records, Origin::Leader { leader_epoch }).await
     }
 
-    /// Appends batches replicated from a leader, keeping their offsets; the first must
-    /// start at the log end offset and the rest follow on. Producer sequences are not
-    /// checked (the leader did), but the producer state follows the batches.
+    /// Appends batches replicated from a leader, keeping their offsets and leader epochs;
+    /// the first must start at the log end offset and the rest follow on. Producer
+    /// sequences are not checked (the leader did), but the producer state follows the
+    /// batches, and each batch's epoch is assigned in the leader-epoch cache at its base
+    /// offset (batches without one, -1, are skipped).
     pub async fn append_as_follower(&mut self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
         self.append_batches(now_ms, records, Origin::Replication).await
     }
@@ -205,11 +229,13 @@ impl Log {
         self.ensure_online()?;
         let mut buf = BytesMut::from(&records[..]);
         let headers = self.validate_and_assign(&mut buf, origin)?;
-        if origin == Origin::Leader {
+        if let Origin::Leader { .. } = origin {
             if let Some(duplicate) = self.check_producers(&headers)? {
                 return Ok(duplicate);
             }
         }
+        // Before the batches: any batch that survives a crash has its epoch entry on disk.
+        self.assign_batch_epochs(&headers).await?;
         let buf = buf.freeze();
         let info = AppendInfo {
             first_offset: headers[0].base_offset,
@@ -257,12 +283,13 @@ impl Log {
                 });
             }
             let header = match origin {
-                Origin::Leader => {
+                Origin::Leader { leader_epoch } => {
                     record_batch::validate_producer_batch(&header)?;
                     validate_client_batch(&header)?;
                     let end = position + header.size_bytes;
                     record_batch::set_base_offset(&mut buf[position..end], next_offset);
-                    BatchHeader { base_offset: next_offset, ..header }
+                    record_batch::set_partition_leader_epoch(&mut buf[position..end], leader_epoch);
+                    BatchHeader { base_offset: next_offset, partition_leader_epoch: leader_epoch, ..header }
                 }
                 Origin::Replication if header.base_offset != next_offset => {
                     return Err(LogError::UnexpectedAppendOffset {
@@ -498,14 +525,21 @@ impl Log {
     }
 
     /// Removes every batch at or above the one holding `offset` (a follower truncating to
-    /// its leader's log). Returns the new log end offset, which is below `offset` if a batch
+    /// its leader's log), and the leader epochs that began at or after the new log end (even
+    /// when no batch goes). Returns the new log end offset, which is below `offset` if a batch
     /// straddled it. Durable before it returns.
     pub async fn truncate_to(&mut self, now_ms: i64, offset: i64) -> LogResult<i64> {
         self.ensure_online()?;
         self.generation += 1;
         self.note_layout_change();
         if offset >= self.log_end_offset() {
-            return Ok(self.log_end_offset());
+            // No batch goes, but an epoch that began at the log end may (as in Kafka): this
+            // replica assigned it on becoming leader and appended nothing before another
+            // leader was elected, whose batches from here may carry an older epoch.
+            let log_end_offset = self.log_end_offset();
+            self.truncate_epochs_from_end(log_end_offset).await?;
+            self.check_invariants();
+            return Ok(log_end_offset);
         }
         if offset <= self.segments.keys().next().copied().unwrap_or(0).max(self.log_start_offset) {
             self.truncate_fully_and_start_at(now_ms, offset.max(self.log_start_offset)).await?;
@@ -515,6 +549,7 @@ impl Log {
         let result = self.truncate_segments(offset, &doomed).await;
         self.fail_on_error(result)?;
         let log_end_offset = self.log_end_offset();
+        self.truncate_epochs_from_end(log_end_offset).await?;
         self.recovery_point = self.recovery_point.min(log_end_offset);
         self.unflushed_messages = 0;
         self.reload_producer_state().await?;
@@ -542,7 +577,8 @@ impl Log {
     }
 
     /// Deletes everything and restarts the log, empty, at `offset` (a follower whose
-    /// leader's log starts beyond its own end). Durable before it returns.
+    /// leader's log starts beyond its own end); the leader-epoch cache empties too. Durable
+    /// before it returns.
     pub async fn truncate_fully_and_start_at(&mut self, now_ms: i64, offset: i64) -> LogResult<()> {
         self.ensure_online()?;
         self.generation += 1;
@@ -552,6 +588,7 @@ impl Log {
         self.log_start_offset = offset;
         self.recovery_point = offset;
         self.unflushed_messages = 0;
+        self.clear_epochs().await?;
         // Every snapshot now lies at or below the log start: all go, the state empties.
         self.reload_producer_state().await?;
         self.write_checkpoint(now_ms).await?;
@@ -633,6 +670,7 @@ impl Log {
             self.producer_snapshots.iter().all(|&o| self.log_start_offset < o && o <= self.log_end_offset()),
             "producer snapshot outside (log start, log end]"
         );
+        self.check_epoch_invariants();
     }
 }
 

@@ -16,10 +16,19 @@
 //!      truncation the log can know of: the newest batch of each producer below the
 //!      snapshot it loaded (a snapshot keeps only that one, as Kafka's does) and every
 //!      batch from which it replayed on; the property checks a re-send of every
-//!      surviving batch of every producer's last eight.
+//!      surviving batch of every producer's last eight;
+//!   6. the leader-epoch cache is ordered (REPLICATION.md §6, invariant 24): its entries
+//!      strictly increase in epoch and start offset, the last starts at or before the log
+//!      end, and every batch's `partitionLeaderEpoch` is the cache's epoch for its base
+//!      offset (checked after every operation); after every reopen the cache is exactly the
+//!      one the surviving batches describe. Leader appends run in an epoch that elections
+//!      raise, and followers truncate to a divergence point and append a new leader's
+//!      batches (some of the epoch they truncated into, some of the new one).
 //!
 //! `broken_recovery_is_caught` runs the same property against a recovery that skips the
-//! CRC check and asserts that it fails: the property can tell.
+//! CRC check and asserts that it fails: the property can tell. The two
+//! `broken_epoch_*_is_caught` tests do the same for a truncation that leaves the epoch
+//! cache alone and for one that does not write its file (Kafka's asynchronous write).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +38,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use super::log_epochs::EpochCacheFault;
 use super::log_producers::ProducerStateLoad;
 use super::producer_state::increment_sequence;
 use super::record_batch::build::{batch, ProducerFields, Record};
@@ -67,6 +77,18 @@ enum Op {
     TruncateFully {
         ahead: i64,
     },
+    /// An election raises the leader epoch; the log may hear of it (`assign_epoch_start_offset`).
+    NewEpoch {
+        assign: bool,
+    },
+    /// A new leader in the next epoch: truncate to `back` offsets below the log end (the
+    /// divergence point), then append as a follower the leader's batches: `old_batches` of
+    /// the epoch of the last batch kept, then `new_batches` of the new epoch.
+    Diverge {
+        back: i64,
+        old_batches: usize,
+        new_batches: usize,
+    },
     Retention,
     /// Time passes and the periodic flush/checkpoint runs.
     Tick {
@@ -101,6 +123,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Roll),
         1 => (0..30i64).prop_map(|back| Op::TruncateTo { back }),
         1 => (0..20i64).prop_map(|ahead| Op::TruncateFully { ahead }),
+        1 => any::<bool>().prop_map(|assign| Op::NewEpoch { assign }),
+        2 => (0..30i64, 0..3usize, 0..3usize)
+            .prop_map(|(back, old_batches, new_batches)| Op::Diverge { back, old_batches, new_batches }),
         1 => Just(Op::Retention),
         2 => (1..5_000i64).prop_map(|ms| Op::Tick { ms }),
         3 => Just(Op::Crash),
@@ -191,6 +216,9 @@ struct Harness {
     disk: MemDisk,
     dir: PathBuf,
     crc: CrcCheck,
+    epoch_fault: EpochCacheFault,
+    /// The epoch leader appends run in: the highest any leader has had.
+    leader_epoch: i32,
     now_ms: i64,
     model: Model,
 }
@@ -198,9 +226,11 @@ struct Harness {
 impl Harness {
     async fn open(&self) -> Result<Log, TestCaseError> {
         let disk: Arc<dyn Disk> = Arc::new(self.disk.clone());
-        Log::open_with(disk, self.dir.clone(), config(), self.now_ms, self.crc)
+        let mut log = Log::open_with(disk, self.dir.clone(), config(), self.now_ms, self.crc)
             .await
-            .map_err(|e| TestCaseError::fail(format!("open failed: {e}")))
+            .map_err(|e| TestCaseError::fail(format!("open failed: {e}")))?;
+        log.epoch_cache_fault = self.epoch_fault;
+        Ok(log)
     }
 
     async fn apply(&mut self, log: Log, op: &Op) -> Result<Log, TestCaseError> {
@@ -228,10 +258,11 @@ impl Harness {
                         }
                     };
                     let sent = batch(&list, fields);
-                    let info = log.append(now_ms, sent.clone()).await.map_err(fail)?;
+                    let info = log.append(now_ms, sent.clone(), self.leader_epoch).await.map_err(fail)?;
                     prop_assert!(!info.duplicate, "a new batch answered as a duplicate: {:?}", fields);
                     let mut stored = sent.to_vec();
                     record_batch::set_base_offset(&mut stored, info.first_offset);
+                    record_batch::set_partition_leader_epoch(&mut stored, self.leader_epoch);
                     self.model.batches.insert(info.first_offset, Bytes::from(stored));
                     if fields.producer_id >= 0 {
                         let last_seq = increment_sequence(fields.base_sequence, records as i32 - 1);
@@ -256,13 +287,30 @@ impl Harness {
             }
             Op::Flush => log.flush(now_ms).await.map_err(fail)?,
             Op::Roll => log.roll(now_ms).await.map_err(fail)?,
-            Op::TruncateTo { back } => {
-                let target = (log.log_end_offset() - back).max(log.log_start_offset());
-                let end = log.truncate_to(now_ms, target).await.map_err(fail)?;
-                self.model.batches.retain(|_, bytes| last_offset(bytes) < target);
-                prop_assert_eq!(end, self.model_end(&log), "log end after truncation");
-                self.model.reloaded(&log);
-                self.check_all_resends(&mut log).await?;
+            Op::TruncateTo { back } => self.truncate(&mut log, back).await?,
+            Op::NewEpoch { assign } => {
+                self.leader_epoch += 1;
+                if assign {
+                    log.assign_epoch_start_offset(self.leader_epoch).await.map_err(fail)?;
+                }
+            }
+            Op::Diverge { back, old_batches, new_batches } => {
+                self.truncate(&mut log, back).await?;
+                let kept_epoch = self.model.batches.values().next_back().map(epoch_of);
+                self.leader_epoch += 1;
+                let epochs = std::iter::repeat_n(kept_epoch, old_batches)
+                    .flatten()
+                    .chain(std::iter::repeat_n(self.leader_epoch, new_batches));
+                for epoch in epochs {
+                    let value = [7u8; 100];
+                    let list = vec![Record { timestamp_ms: now_ms, key: None, value: Some(&value) }; 2];
+                    let mut replicated = batch(&list, ProducerFields::NONE).to_vec();
+                    record_batch::set_base_offset(&mut replicated, log.log_end_offset());
+                    record_batch::set_partition_leader_epoch(&mut replicated, epoch);
+                    let replicated = Bytes::from(replicated);
+                    let info = log.append_as_follower(now_ms, replicated.clone()).await.map_err(fail)?;
+                    self.model.batches.insert(info.first_offset, replicated);
+                }
             }
             Op::TruncateFully { ahead } => {
                 let start = log.log_end_offset() + ahead;
@@ -294,11 +342,52 @@ impl Harness {
                 }
                 log = self.open().await?;
                 self.check_recovered(&log, durable).await?;
+                self.check_epochs_reopened(&log)?;
                 self.model.reloaded(&log);
                 self.check_all_resends(&mut log).await?;
             }
         }
+        self.check_epochs(&log)?;
         Ok(log)
+    }
+
+    /// Truncates to `back` offsets below the log end (not below the log start).
+    async fn truncate(&mut self, log: &mut Log, back: i64) -> Result<(), TestCaseError> {
+        let target = (log.log_end_offset() - back).max(log.log_start_offset());
+        let end = log.truncate_to(self.now_ms, target).await.map_err(fail)?;
+        self.model.batches.retain(|_, bytes| last_offset(bytes) < target);
+        prop_assert_eq!(end, self.model_end(log), "log end after truncation");
+        self.model.reloaded(log);
+        self.check_all_resends(log).await
+    }
+
+    /// Property 6 after any operation: every batch's epoch is the cache's epoch for its
+    /// base offset (the cache's own order and bounds the log asserts itself).
+    fn check_epochs(&self, log: &Log) -> Result<(), TestCaseError> {
+        let cache = log.leader_epoch_cache();
+        for (base, bytes) in self.model.batches.range(log.log_start_offset()..) {
+            prop_assert_eq!(
+                cache.epoch_for_offset(*base),
+                Some(epoch_of(bytes)),
+                "batch at {} has epoch {} but the cache {:?} (log end {}) says otherwise",
+                base,
+                epoch_of(bytes),
+                cache.entries(),
+                log.log_end_offset()
+            );
+        }
+        Ok(())
+    }
+
+    /// Property 6 after a reopen: the cache is exactly what the surviving batches describe.
+    fn check_epochs_reopened(&self, log: &Log) -> Result<(), TestCaseError> {
+        let mut expected = LeaderEpochCache::new();
+        for (base, bytes) in &self.model.batches {
+            expected.assign(epoch_of(bytes), *base);
+        }
+        expected.truncate_from_start(log.log_start_offset());
+        prop_assert_eq!(log.leader_epoch_cache().entries(), expected.entries(), "epoch cache after reopen");
+        Ok(())
     }
 
     /// Property 5 for the surviving batch at `first_offset`: a re-send is a duplicate with
@@ -308,7 +397,7 @@ impl Harness {
         let sent = &self.model.sent[&first_offset];
         let in_window = self.model.window(sent.producer_id).contains(&first_offset);
         let end = log.log_end_offset();
-        let result = log.append(self.now_ms, sent.bytes.clone()).await;
+        let result = log.append(self.now_ms, sent.bytes.clone(), self.leader_epoch).await;
         prop_assert_eq!(log.log_end_offset(), end, "a re-send was written");
         match result {
             Ok(info) => {
@@ -419,6 +508,10 @@ fn last_offset(batch: &Bytes) -> i64 {
     record_batch::read_header(batch).last_offset()
 }
 
+fn epoch_of(batch: &Bytes) -> i32 {
+    record_batch::read_header(batch).partition_leader_epoch
+}
+
 fn fail(e: LogError) -> TestCaseError {
     TestCaseError::fail(format!("log error: {e}"))
 }
@@ -464,7 +557,7 @@ fn check_indexes(disk: &MemDisk, log: &Log) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn run_case(ops: &[Op], seed: u64, crc: CrcCheck) -> Result<(), TestCaseError> {
+fn run_case(ops: &[Op], seed: u64, crc: CrcCheck, epoch_fault: EpochCacheFault) -> Result<(), TestCaseError> {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     runtime.block_on(async {
         let faults = MemDiskFaults { bit_flip_rate: 0.002, ..MemDiskFaults::none() };
@@ -472,6 +565,8 @@ fn run_case(ops: &[Op], seed: u64, crc: CrcCheck) -> Result<(), TestCaseError> {
             disk: MemDisk::with_faults(seed, faults),
             dir: PathBuf::from("/data/topic-0"),
             crc,
+            epoch_fault,
+            leader_epoch: 0,
             now_ms: START_MS,
             model: Model::default(),
         };
@@ -492,7 +587,7 @@ proptest! {
         ops in proptest::collection::vec(op(), 1..60),
         seed in any::<u64>(),
     ) {
-        run_case(&ops, seed, CrcCheck::Verify)?;
+        run_case(&ops, seed, CrcCheck::Verify, EpochCacheFault::None)?;
     }
 }
 
@@ -501,9 +596,35 @@ fn broken_recovery_is_caught() {
     let config = Config { cases: 400, failure_persistence: None, max_shrink_iters: 50, ..Config::default() };
     let mut runner = TestRunner::new(config);
     let strategy = (proptest::collection::vec(op(), 1..60), any::<u64>());
-    let result = runner.run(&strategy, |(ops, seed)| run_case(&ops, seed, CrcCheck::Skip));
+    let result = runner.run(&strategy, |(ops, seed)| run_case(&ops, seed, CrcCheck::Skip, EpochCacheFault::None));
     let Err(failure) = result else {
         panic!("a recovery that skips the CRC check passed the property");
     };
     eprintln!("broken recovery caught: {failure}");
+}
+
+/// Runs the property with `fault` and returns how it failed (it must).
+fn broken_epoch_cache_failure(fault: EpochCacheFault) -> String {
+    let config = Config { cases: 400, failure_persistence: None, max_shrink_iters: 50, ..Config::default() };
+    let mut runner = TestRunner::new(config);
+    let strategy = (proptest::collection::vec(op(), 1..60), any::<u64>());
+    let result = runner.run(&strategy, |(ops, seed)| run_case(&ops, seed, CrcCheck::Verify, fault));
+    let Err(failure) = result else {
+        panic!("the property passed with the epoch cache broken by {fault:?}");
+    };
+    eprintln!("epoch cache broken by {fault:?} caught: {failure}");
+    failure.to_string()
+}
+
+#[test]
+fn broken_epoch_truncation_is_caught() {
+    let failure = broken_epoch_cache_failure(EpochCacheFault::SkipTruncateFromEnd);
+    assert!(failure.contains("past the log end"), "{failure}");
+}
+
+#[test]
+fn broken_epoch_truncation_write_is_caught() {
+    // The cache in memory is right; only the file lags, and only a crash shows it.
+    let failure = broken_epoch_cache_failure(EpochCacheFault::SkipTruncationWrite);
+    assert!(failure.contains("epoch cache after reopen") || failure.contains("says otherwise"), "{failure}");
 }

@@ -11,6 +11,8 @@ use super::*;
 use crate::runtime::{Disk, MemDisk, MemDiskFaults};
 
 const NOW_MS: i64 = 1_700_000_000_000;
+/// The leader epoch these tests append in (`log_epoch_tests.rs` varies it).
+const LEADER_EPOCH: i32 = 0;
 
 fn dir() -> PathBuf {
     PathBuf::from("/data/topic-0")
@@ -49,13 +51,14 @@ async fn read_all(log: &Log) -> Vec<Bytes> {
 async fn append_assigns_offsets_and_reads_return_the_same_bytes() {
     let disk = MemDisk::new(1);
     let mut log = open(&disk, LogConfig::default()).await;
-    let first = log.append(NOW_MS, records(3, 10, NOW_MS)).await.unwrap();
-    let second = log.append(NOW_MS, records(2, 10, NOW_MS)).await.unwrap();
+    let first = log.append(NOW_MS, records(3, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
+    let second = log.append(NOW_MS, records(2, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     assert_eq!((first.first_offset, first.last_offset), (0, 2));
     assert_eq!((second.first_offset, second.last_offset), (3, 4));
     assert_eq!(log.log_end_offset(), 5);
     let mut expected = records(2, 10, NOW_MS).to_vec();
     record_batch::set_base_offset(&mut expected, 3);
+    record_batch::set_partition_leader_epoch(&mut expected, LEADER_EPOCH);
     assert_eq!(log.read(3, 1 << 20, 5, false).await.unwrap(), Bytes::from(expected));
     // Offset 4 lies inside the second batch: the whole batch comes back.
     assert_eq!(log.read(4, 1 << 20, 5, false).await.unwrap().len(), second.size_bytes);
@@ -66,7 +69,7 @@ async fn segments_roll_at_segment_bytes_and_are_named_by_base_offset() {
     let disk = MemDisk::new(2);
     let mut log = open(&disk, small_segments()).await;
     for _ in 0..10 {
-        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 900, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     assert!(log.segment_count() > 2);
     let names = disk.file_names(&dir());
@@ -84,10 +87,10 @@ async fn segments_roll_when_older_than_segment_ms() {
     let disk = MemDisk::new(3);
     let config = LogConfig { segment_ms: 1_000, ..LogConfig::default() };
     let mut log = open(&disk, config).await;
-    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
-    log.append(NOW_MS + 500, records(1, 10, NOW_MS + 500)).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
+    log.append(NOW_MS + 500, records(1, 10, NOW_MS + 500), LEADER_EPOCH).await.unwrap();
     assert_eq!(log.segment_count(), 1);
-    log.append(NOW_MS + 1_500, records(1, 10, NOW_MS + 1_500)).await.unwrap();
+    log.append(NOW_MS + 1_500, records(1, 10, NOW_MS + 1_500), LEADER_EPOCH).await.unwrap();
     assert_eq!(log.segment_count(), 2);
 }
 
@@ -95,9 +98,9 @@ async fn segments_roll_when_older_than_segment_ms() {
 async fn reads_respect_max_bytes_and_the_upper_bound() {
     let disk = MemDisk::new(4);
     let mut log = open(&disk, LogConfig::default()).await;
-    let size = log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap().size_bytes;
+    let size = log.append(NOW_MS, records(1, 100, NOW_MS), LEADER_EPOCH).await.unwrap().size_bytes;
     for _ in 0..4 {
-        log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 100, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     assert_eq!(log.read(0, size * 2 + 10, 5, false).await.unwrap().len(), size * 2);
     assert_eq!(log.read(0, 10, 5, false).await.unwrap().len(), 0);
@@ -116,10 +119,13 @@ async fn invalid_batches_are_rejected_and_nothing_is_written() {
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0xff;
     let good_then_corrupt = [records(1, 10, NOW_MS).to_vec(), corrupt.clone()].concat();
-    assert!(matches!(log.append(NOW_MS, Bytes::from(corrupt)).await, Err(LogError::InvalidBatch(_))));
-    assert!(log.append(NOW_MS, Bytes::from(good_then_corrupt)).await.is_err());
-    assert!(matches!(log.append(NOW_MS, records(1, 600, NOW_MS)).await, Err(LogError::BatchTooLarge { .. })));
-    assert!(log.append(NOW_MS, Bytes::from_static(&[0; 5])).await.is_err());
+    assert!(matches!(log.append(NOW_MS, Bytes::from(corrupt), LEADER_EPOCH).await, Err(LogError::InvalidBatch(_))));
+    assert!(log.append(NOW_MS, Bytes::from(good_then_corrupt), LEADER_EPOCH).await.is_err());
+    assert!(matches!(
+        log.append(NOW_MS, records(1, 600, NOW_MS), LEADER_EPOCH).await,
+        Err(LogError::BatchTooLarge { .. })
+    ));
+    assert!(log.append(NOW_MS, Bytes::from_static(&[0; 5]), LEADER_EPOCH).await.is_err());
     assert_eq!(log.log_end_offset(), 0);
     assert_eq!(log.size_bytes(), 0);
     assert!(!log.is_offline(), "a bad batch is the producer's fault, not the disk's");
@@ -130,7 +136,7 @@ async fn lookup_by_timestamp_finds_the_first_batch_at_or_after_it() {
     let disk = MemDisk::new(6);
     let mut log = open(&disk, small_segments()).await;
     for i in 0..20 {
-        log.append(NOW_MS, records(2, 300, NOW_MS + i * 10)).await.unwrap();
+        log.append(NOW_MS, records(2, 300, NOW_MS + i * 10), LEADER_EPOCH).await.unwrap();
     }
     let found = log.find_offset_by_timestamp(NOW_MS + 55).await.unwrap().unwrap();
     assert_eq!(found.batch_base_offset, 12, "batch 6 is the first stamped at or after +55");
@@ -147,7 +153,7 @@ async fn unflushed_appends_are_lost_in_a_crash_and_flushed_ones_survive() {
     let config = LogConfig { flush_interval_messages: 3, ..small_segments() };
     let mut log = open(&disk, config.clone()).await;
     for _ in 0..4 {
-        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 900, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     assert_eq!(log.recovery_point(), 3, "flushed after three messages");
     drop(log);
@@ -162,12 +168,12 @@ async fn truncation_removes_the_batch_holding_the_offset_and_everything_after() 
     let disk = MemDisk::new(8);
     let mut log = open(&disk, small_segments()).await;
     for _ in 0..10 {
-        log.append(NOW_MS, records(3, 300, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(3, 300, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     log.flush(NOW_MS).await.unwrap();
     assert_eq!(log.truncate_to(NOW_MS, 13).await.unwrap(), 12, "batch 12..=14 straddles 13");
     assert_eq!(log.recovery_point(), 12);
-    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     assert_eq!(log.log_end_offset(), 13);
     drop(log);
     // Truncation was durable: the old batches at 12.. cannot come back.
@@ -181,11 +187,11 @@ async fn truncate_fully_restarts_the_log_empty_at_the_offset() {
     let disk = MemDisk::new(9);
     let mut log = open(&disk, small_segments()).await;
     for _ in 0..5 {
-        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 900, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     log.truncate_fully_and_start_at(NOW_MS, 100).await.unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset(), log.segment_count()), (100, 100, 1));
-    assert_eq!(log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap().first_offset, 100);
+    assert_eq!(log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap().first_offset, 100);
     drop(log);
     disk.crash_losing_all_unsynced();
     let log = open(&disk, small_segments()).await;
@@ -199,7 +205,7 @@ async fn retention_bytes_deletes_old_segments_and_advances_the_log_start() {
     let config = LogConfig { retention_bytes: 5_000, ..small_segments() };
     let mut log = open(&disk, config.clone()).await;
     for _ in 0..20 {
-        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 900, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     let deleted = log.delete_old_segments(NOW_MS, log.log_end_offset()).await.unwrap();
     assert!(deleted > 0);
@@ -219,14 +225,14 @@ async fn retention_ms_deletes_expired_segments_but_never_above_the_bound() {
     let config = LogConfig { retention_ms: 60_000, ..small_segments() };
     let mut log = open(&disk, config).await;
     for _ in 0..8 {
-        log.append(NOW_MS, records(1, 900, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 900, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     let later_ms = NOW_MS + 120_000;
     assert_eq!(log.delete_old_segments(later_ms, 0).await.unwrap(), 0, "nothing below the bound");
     log.delete_old_segments(later_ms, log.log_end_offset()).await.unwrap();
     assert_eq!(log.log_start_offset(), 8, "everything expired: the log rolled and kept an empty segment");
     assert_eq!(log.log_end_offset(), 8);
-    assert_eq!(log.append(later_ms, records(1, 10, later_ms)).await.unwrap().first_offset, 8);
+    assert_eq!(log.append(later_ms, records(1, 10, later_ms), LEADER_EPOCH).await.unwrap().first_offset, 8);
 }
 
 #[tokio::test]
@@ -234,7 +240,7 @@ async fn a_lost_index_is_rebuilt_on_open() {
     let disk = MemDisk::new(12);
     let mut log = open(&disk, small_segments()).await;
     for _ in 0..12 {
-        log.append(NOW_MS, records(2, 400, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(2, 400, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     log.close(NOW_MS).await.unwrap();
     let index = dir().join("00000000000000000000.index");
@@ -249,7 +255,7 @@ async fn a_corrupt_tail_batch_is_truncated_on_recovery() {
     let disk = MemDisk::new(13);
     let mut log = open(&disk, LogConfig::default()).await;
     for _ in 0..3 {
-        log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap();
+        log.append(NOW_MS, records(1, 100, NOW_MS), LEADER_EPOCH).await.unwrap();
     }
     log.flush(NOW_MS).await.unwrap();
     let size = log.size_bytes();
@@ -271,11 +277,11 @@ async fn a_failed_fsync_takes_the_log_offline_until_reopened() {
     // Opening syncs too: let it succeed first.
     disk.set_faults(MemDiskFaults::none());
     let mut log = Log::open(disk_dyn, dir(), LogConfig::default(), NOW_MS).await.unwrap();
-    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
     assert!(matches!(log.flush(NOW_MS).await, Err(LogError::Io(_))));
     assert!(log.is_offline());
-    assert!(matches!(log.append(NOW_MS, records(1, 10, NOW_MS)).await, Err(LogError::Offline)));
+    assert!(matches!(log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await, Err(LogError::Offline)));
     assert!(matches!(log.read(0, 100, 1, true).await, Err(LogError::Offline)));
     disk.set_faults(MemDiskFaults::none());
     let log = open(&disk, LogConfig::default()).await;
@@ -316,7 +322,7 @@ fn snapshot_names(disk: &MemDisk) -> Vec<String> {
 async fn assert_duplicate(log: &mut Log, bytes: Bytes, original: AppendInfo) {
     let end = log.log_end_offset();
     let size = log.size_bytes();
-    let info = log.append(NOW_MS, bytes).await.unwrap();
+    let info = log.append(NOW_MS, bytes, LEADER_EPOCH).await.unwrap();
     assert!(info.duplicate, "not recognised as a duplicate: {info:?}");
     assert_eq!(
         (info.first_offset, info.last_offset, info.max_timestamp),
@@ -329,8 +335,8 @@ async fn assert_duplicate(log: &mut Log, bytes: Bytes, original: AppendInfo) {
 async fn an_idempotent_resend_is_answered_with_the_original_offsets_and_not_written() {
     let disk = MemDisk::new(20);
     let mut log = open(&disk, LogConfig::default()).await;
-    let first = log.append(NOW_MS, produced(PRODUCER, 0, 0, 3)).await.unwrap();
-    let second = log.append(NOW_MS, produced(PRODUCER, 0, 3, 2)).await.unwrap();
+    let first = log.append(NOW_MS, produced(PRODUCER, 0, 0, 3), LEADER_EPOCH).await.unwrap();
+    let second = log.append(NOW_MS, produced(PRODUCER, 0, 3, 2), LEADER_EPOCH).await.unwrap();
     assert!(!first.duplicate && !second.duplicate);
     assert_eq!((second.first_offset, second.last_offset), (3, 4));
     assert_duplicate(&mut log, produced(PRODUCER, 0, 0, 3), first).await;
@@ -342,22 +348,22 @@ async fn an_idempotent_resend_is_answered_with_the_original_offsets_and_not_writ
 async fn out_of_order_and_fenced_batches_are_rejected_and_nothing_is_written() {
     let disk = MemDisk::new(21);
     let mut log = open(&disk, LogConfig::default()).await;
-    log.append(NOW_MS, produced(PRODUCER, 3, 0, 2)).await.unwrap();
-    let gap = log.append(NOW_MS, produced(PRODUCER, 3, 5, 1)).await;
+    log.append(NOW_MS, produced(PRODUCER, 3, 0, 2), LEADER_EPOCH).await.unwrap();
+    let gap = log.append(NOW_MS, produced(PRODUCER, 3, 5, 1), LEADER_EPOCH).await;
     assert!(matches!(
         gap,
         Err(LogError::OutOfOrderSequence { producer_id: PRODUCER, expected_sequence: 2, found_sequence: 5 })
     ));
-    let fenced = log.append(NOW_MS, produced(PRODUCER, 2, 2, 1)).await;
+    let fenced = log.append(NOW_MS, produced(PRODUCER, 2, 2, 1), LEADER_EPOCH).await;
     assert!(matches!(
         fenced,
         Err(LogError::InvalidProducerEpoch { producer_id: PRODUCER, current_epoch: 3, found_epoch: 2 })
     ));
-    let new_epoch_mid_sequence = log.append(NOW_MS, produced(PRODUCER, 4, 2, 1)).await;
+    let new_epoch_mid_sequence = log.append(NOW_MS, produced(PRODUCER, 4, 2, 1), LEADER_EPOCH).await;
     assert!(matches!(new_epoch_mid_sequence, Err(LogError::OutOfOrderSequence { expected_sequence: 0, .. })));
     assert_eq!(log.log_end_offset(), 2);
     assert!(!log.is_offline(), "a producer's mistake is not the disk's");
-    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 4, 0, 1)).await.unwrap().first_offset, 2);
+    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 4, 0, 1), LEADER_EPOCH).await.unwrap().first_offset, 2);
 }
 
 #[tokio::test]
@@ -365,16 +371,16 @@ async fn several_batches_in_one_append_are_checked_in_order() {
     let disk = MemDisk::new(22);
     let mut log = open(&disk, LogConfig::default()).await;
     let two = [produced(PRODUCER, 0, 0, 2), produced(PRODUCER, 0, 2, 2)].concat();
-    assert_eq!(log.append(NOW_MS, Bytes::from(two)).await.unwrap().batch_count, 2);
+    assert_eq!(log.append(NOW_MS, Bytes::from(two), LEADER_EPOCH).await.unwrap().batch_count, 2);
     // A duplicate among several batches cannot be answered for all of them.
     let duplicate_then_new = [produced(PRODUCER, 0, 2, 2), produced(PRODUCER, 0, 4, 1)].concat();
     assert!(matches!(
-        log.append(NOW_MS, Bytes::from(duplicate_then_new)).await,
+        log.append(NOW_MS, Bytes::from(duplicate_then_new), LEADER_EPOCH).await,
         Err(LogError::OutOfOrderSequence { expected_sequence: 4, found_sequence: 2, .. })
     ));
     let new_then_gap = [produced(PRODUCER, 0, 4, 1), produced(PRODUCER, 0, 6, 1)].concat();
     assert!(matches!(
-        log.append(NOW_MS, Bytes::from(new_then_gap)).await,
+        log.append(NOW_MS, Bytes::from(new_then_gap), LEADER_EPOCH).await,
         Err(LogError::OutOfOrderSequence { expected_sequence: 5, found_sequence: 6, .. })
     ));
     assert_eq!(log.log_end_offset(), 4, "nothing of a refused append is written");
@@ -385,12 +391,12 @@ async fn clients_may_not_send_control_batches_or_a_producer_id_without_a_sequenc
     let disk = MemDisk::new(23);
     let mut log = open(&disk, LogConfig::default()).await;
     let no_sequence = produced(PRODUCER, 0, -1, 1);
-    assert!(matches!(log.append(NOW_MS, no_sequence).await, Err(LogError::InvalidBatch(_))));
+    assert!(matches!(log.append(NOW_MS, no_sequence, LEADER_EPOCH).await, Err(LogError::InvalidBatch(_))));
     let mut control = produced(PRODUCER, 0, 0, 1).to_vec();
     control[22] |= 0x20; // attributes bit 5
     let crc = crc32c::crc32c(&control[21..]);
     control[17..21].copy_from_slice(&crc.to_be_bytes());
-    assert!(matches!(log.append(NOW_MS, Bytes::from(control)).await, Err(LogError::InvalidBatch(_))));
+    assert!(matches!(log.append(NOW_MS, Bytes::from(control), LEADER_EPOCH).await, Err(LogError::InvalidBatch(_))));
     assert_eq!(log.log_end_offset(), 0);
 }
 
@@ -398,8 +404,8 @@ async fn clients_may_not_send_control_batches_or_a_producer_id_without_a_sequenc
 async fn dedup_survives_a_clean_restart() {
     let disk = MemDisk::new(24);
     let mut log = open(&disk, LogConfig::default()).await;
-    log.append(NOW_MS, produced(PRODUCER, 1, 0, 2)).await.unwrap();
-    let last = log.append(NOW_MS, produced(PRODUCER, 1, 2, 2)).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER, 1, 0, 2), LEADER_EPOCH).await.unwrap();
+    let last = log.append(NOW_MS, produced(PRODUCER, 1, 2, 2), LEADER_EPOCH).await.unwrap();
     log.close(NOW_MS).await.unwrap();
     assert_eq!(snapshot_names(&disk), vec!["00000000000000000004.snapshot".to_string()]);
     let mut log = open(&disk, LogConfig::default()).await;
@@ -407,20 +413,20 @@ async fn dedup_survives_a_clean_restart() {
     // A snapshot keeps only each producer's newest batch (Kafka's format): an older re-send
     // is out of order after a restart, never written twice.
     assert!(matches!(
-        log.append(NOW_MS, produced(PRODUCER, 1, 0, 2)).await,
+        log.append(NOW_MS, produced(PRODUCER, 1, 0, 2), LEADER_EPOCH).await,
         Err(LogError::OutOfOrderSequence { expected_sequence: 4, .. })
     ));
-    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 1, 4, 1)).await.unwrap().first_offset, 4);
+    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 1, 4, 1), LEADER_EPOCH).await.unwrap().first_offset, 4);
 }
 
 #[tokio::test]
 async fn dedup_of_a_flushed_batch_survives_a_crash_by_replay() {
     let disk = MemDisk::new(25);
     let mut log = open(&disk, LogConfig::default()).await;
-    let first = log.append(NOW_MS, produced(PRODUCER, 0, 0, 2)).await.unwrap();
-    let second = log.append(NOW_MS, produced(PRODUCER, 0, 2, 2)).await.unwrap();
+    let first = log.append(NOW_MS, produced(PRODUCER, 0, 0, 2), LEADER_EPOCH).await.unwrap();
+    let second = log.append(NOW_MS, produced(PRODUCER, 0, 2, 2), LEADER_EPOCH).await.unwrap();
     log.flush(NOW_MS).await.unwrap();
-    log.append(NOW_MS, produced(PRODUCER, 0, 4, 2)).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER, 0, 4, 2), LEADER_EPOCH).await.unwrap();
     drop(log);
     disk.crash_losing_all_unsynced();
     let mut log = open(&disk, LogConfig::default()).await;
@@ -429,7 +435,7 @@ async fn dedup_of_a_flushed_batch_survives_a_crash_by_replay() {
     assert_duplicate(&mut log, produced(PRODUCER, 0, 2, 2), second).await;
     assert_duplicate(&mut log, produced(PRODUCER, 0, 0, 2), first).await;
     // The lost batch is not remembered: its re-send is new, in sequence, and written.
-    let resent = log.append(NOW_MS, produced(PRODUCER, 0, 4, 2)).await.unwrap();
+    let resent = log.append(NOW_MS, produced(PRODUCER, 0, 4, 2), LEADER_EPOCH).await.unwrap();
     assert!(!resent.duplicate);
     assert_eq!(resent.first_offset, 4);
 }
@@ -441,7 +447,7 @@ async fn truncation_rebuilds_the_producer_state() {
     let mut infos = Vec::new();
     for i in 0..12 {
         let bytes = produced(PRODUCER, 0, i * 2, 2);
-        infos.push(log.append(NOW_MS, bytes).await.unwrap());
+        infos.push(log.append(NOW_MS, bytes, LEADER_EPOCH).await.unwrap());
         if i % 3 == 2 {
             log.roll(NOW_MS).await.unwrap();
         }
@@ -453,7 +459,7 @@ async fn truncation_rebuilds_the_producer_state() {
     assert_eq!(log.truncate_to(NOW_MS, 15).await.unwrap(), 14);
     assert!(snapshot_names(&disk).iter().all(|n| segment::parse_file_name(n, SNAPSHOT_SUFFIX).unwrap() <= 14));
     assert_duplicate(&mut log, produced(PRODUCER, 0, 12, 2), infos[6]).await;
-    let again = log.append(NOW_MS, produced(PRODUCER, 0, 14, 2)).await.unwrap();
+    let again = log.append(NOW_MS, produced(PRODUCER, 0, 14, 2), LEADER_EPOCH).await.unwrap();
     assert_eq!((again.duplicate, again.first_offset), (false, 14), "a truncated batch is no duplicate");
     drop(log);
     disk.crash_losing_all_unsynced();
@@ -467,13 +473,13 @@ async fn truncate_fully_forgets_every_producer() {
     let disk = MemDisk::new(27);
     let mut log = open(&disk, small_segments()).await;
     for i in 0..6 {
-        log.append(NOW_MS, produced(PRODUCER, 0, i, 1)).await.unwrap();
+        log.append(NOW_MS, produced(PRODUCER, 0, i, 1), LEADER_EPOCH).await.unwrap();
         log.roll(NOW_MS).await.unwrap();
     }
     log.truncate_fully_and_start_at(NOW_MS, 50).await.unwrap();
     assert!(log.producer_state().is_empty());
     assert!(snapshot_names(&disk).is_empty());
-    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 0, 99, 1)).await.unwrap().first_offset, 50);
+    assert_eq!(log.append(NOW_MS, produced(PRODUCER, 0, 99, 1), LEADER_EPOCH).await.unwrap().first_offset, 50);
 }
 
 #[tokio::test]
@@ -487,7 +493,7 @@ async fn follower_appends_update_the_producer_state_without_checks() {
     }
     let entry = log.producer_state().get(PRODUCER).unwrap();
     assert_eq!((entry.epoch(), entry.next_sequence()), (1, 11));
-    let info = log.append(NOW_MS, produced(PRODUCER, 1, 10, 1)).await.unwrap();
+    let info = log.append(NOW_MS, produced(PRODUCER, 1, 10, 1), LEADER_EPOCH).await.unwrap();
     assert!(info.duplicate && info.first_offset == 1);
 }
 
@@ -495,14 +501,14 @@ async fn follower_appends_update_the_producer_state_without_checks() {
 async fn snapshots_are_written_on_roll_and_close_and_only_the_two_newest_are_kept() {
     let disk = MemDisk::new(29);
     let mut log = open(&disk, small_segments()).await;
-    log.append(NOW_MS, produced(PRODUCER, 0, 0, 1)).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER, 0, 0, 1), LEADER_EPOCH).await.unwrap();
     log.roll(NOW_MS).await.unwrap();
     assert_eq!(snapshot_names(&disk), vec!["00000000000000000001.snapshot".to_string()]);
     for i in 1..5 {
-        log.append(NOW_MS, produced(PRODUCER, 0, i, 1)).await.unwrap();
+        log.append(NOW_MS, produced(PRODUCER, 0, i, 1), LEADER_EPOCH).await.unwrap();
         log.roll(NOW_MS).await.unwrap();
     }
-    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     log.close(NOW_MS).await.unwrap();
     let expected: Vec<String> = [5, 6].iter().map(|o| format!("{o:020}.snapshot")).collect();
     assert_eq!(snapshot_names(&disk), expected);
@@ -514,7 +520,7 @@ async fn a_corrupt_snapshot_is_deleted_and_the_older_one_used() {
     let mut log = open(&disk, small_segments()).await;
     let mut last = None;
     for i in 0..4 {
-        last = Some(log.append(NOW_MS, produced(PRODUCER, 0, i, 1)).await.unwrap());
+        last = Some(log.append(NOW_MS, produced(PRODUCER, 0, i, 1), LEADER_EPOCH).await.unwrap());
         if i == 1 {
             log.roll(NOW_MS).await.unwrap();
         }
@@ -550,7 +556,7 @@ async fn retention_deletes_producer_snapshots_at_or_below_the_log_start() {
     let config = LogConfig { retention_ms: 1_000, ..small_segments() };
     let mut log = open(&disk, config.clone()).await;
     for i in 0..4 {
-        log.append(NOW_MS, produced(PRODUCER, 0, i * 10, 10)).await.unwrap();
+        log.append(NOW_MS, produced(PRODUCER, 0, i * 10, 10), LEADER_EPOCH).await.unwrap();
         log.roll(NOW_MS).await.unwrap();
     }
     assert_eq!(snapshot_names(&disk).len(), 2);
@@ -565,23 +571,23 @@ async fn retention_deletes_producer_snapshots_at_or_below_the_log_start() {
 async fn expired_producers_are_forgotten() {
     let disk = MemDisk::new(32);
     let mut log = open(&disk, LogConfig::default()).await;
-    log.append(NOW_MS, produced(PRODUCER, 0, 0, 1)).await.unwrap();
-    log.append(NOW_MS, produced(PRODUCER + 1, 0, 0, 1)).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER, 0, 0, 1), LEADER_EPOCH).await.unwrap();
+    log.append(NOW_MS, produced(PRODUCER + 1, 0, 0, 1), LEADER_EPOCH).await.unwrap();
     assert_eq!(log.expire_producers(NOW_MS + 1_000, 86_400_000), 0);
     assert_eq!(log.expire_producers(NOW_MS + 86_400_000, 86_400_000), 2);
     assert!(log.producer_state().is_empty());
     // Without state any sequence is accepted again.
-    assert!(!log.append(NOW_MS, produced(PRODUCER, 0, 7, 1)).await.unwrap().duplicate);
+    assert!(!log.append(NOW_MS, produced(PRODUCER, 0, 7, 1), LEADER_EPOCH).await.unwrap().duplicate);
 }
 
 #[tokio::test]
 async fn a_flush_synced_outside_the_log_covers_what_it_began_with() {
     let disk = MemDisk::new(40);
     let mut log = open(&disk, LogConfig::default()).await;
-    log.append(NOW_MS, records(2, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(2, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     let pending = log.begin_flush().await.unwrap().expect("something to flush");
     // Appends go on while the fsyncs run.
-    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     let synced = pending.sync().await;
     log.complete_flush(NOW_MS, pending, synced).unwrap();
     assert_eq!((log.recovery_point(), log.log_end_offset()), (2, 3));
@@ -594,11 +600,11 @@ async fn a_flush_synced_outside_the_log_covers_what_it_began_with() {
 async fn a_truncation_during_a_flush_voids_it() {
     let disk = MemDisk::new(41);
     let mut log = open(&disk, LogConfig::default()).await;
-    log.append(NOW_MS, records(4, 10, NOW_MS)).await.unwrap();
-    log.append(NOW_MS, records(4, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(4, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
+    log.append(NOW_MS, records(4, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     let pending = log.begin_flush().await.unwrap().unwrap();
     log.truncate_to(NOW_MS, 4).await.unwrap();
-    log.append(NOW_MS, records(1, 10, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
     let synced = pending.sync().await;
     log.complete_flush(NOW_MS, pending, synced).unwrap();
     assert_eq!(log.recovery_point(), 0, "a flush begun before the truncation must not move the recovery point");
@@ -608,7 +614,7 @@ async fn a_truncation_during_a_flush_voids_it() {
 async fn a_fetch_read_leaves_the_crc_to_the_consumer_but_a_verified_read_refuses_it() {
     let disk = MemDisk::new(42);
     let mut log = open(&disk, LogConfig::default()).await;
-    log.append(NOW_MS, records(1, 100, NOW_MS)).await.unwrap();
+    log.append(NOW_MS, records(1, 100, NOW_MS), LEADER_EPOCH).await.unwrap();
     let size = log.size_bytes();
     let file = disk.open(&dir().join("00000000000000000000.log"), crate::runtime::OpenMode::Existing).await.unwrap();
     file.write_at(size - 3, Bytes::from_static(&[0xEE])).await.unwrap();

@@ -19,7 +19,10 @@
 //!    log end offset when `open` returns;
 //! 6. rebuilds the idempotent producers' state (`log_producers.rs`): deletes the producer
 //!    snapshots above the log end or at or below the log start, loads the newest valid
-//!    one, replays the batches after it, and snapshots the result at the log end.
+//!    one, replays the batches after it, and snapshots the result at the log end;
+//! 7. loads the leader-epoch cache (`log_epochs.rs`) from `leader-epoch-checkpoint`, or
+//!    rebuilds it from the batches if the file is missing or unreadable, and truncates it
+//!    to the recovered log end offset and the log start offset.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -122,6 +125,10 @@ impl Log {
             producer_state: ProducerStateManager::new(first_base),
             producer_snapshots,
             producer_state_load: Default::default(),
+            // Loaded below, once the log end and start are final.
+            leader_epoch_cache: Default::default(),
+            #[cfg(test)]
+            epoch_cache_fault: Default::default(),
         };
         // What survived is on disk now, but make the rebuilt indexes and any truncation
         // durable before claiming it all as recovered.
@@ -133,6 +140,7 @@ impl Log {
         log.write_checkpoint(now_ms).await?;
         log.reload_producer_state().await?;
         log.take_producer_snapshot().await?;
+        log.load_leader_epoch_cache().await?;
         if log.log_end_offset() < recovery_point {
             warn!(
                 name: "log_lost_durable_data",

@@ -8,7 +8,8 @@
 //! log start offset is checkpointed before any file is removed: a crash in between leaves
 //! files that recovery deletes, never a log start that points at deleted data. Producer
 //! snapshots at or below the new log start go too; the producer state in memory stays
-//! (as in Kafka).
+//! (as in Kafka). The leader-epoch cache is truncated from the start at the new log start
+//! (the epoch covering it is kept, starting there).
 
 use super::error::LogResult;
 use super::log::Log;
@@ -31,6 +32,7 @@ impl Log {
         self.log_start_offset = self.log_start_offset.max(new_log_start_offset);
         self.recovery_point = self.recovery_point.max(self.log_start_offset);
         self.write_checkpoint(now_ms).await?;
+        self.truncate_epochs_from_start().await?;
         self.note_layout_change();
         for base in &doomed {
             let segment = self.segments.remove(base).expect("listed segment");

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand::Rng;
+use seedlog::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
 use seedlog::events::Event;
 use seedlog::runtime::{Clock, Disk, MemDiskFaults, NodeRng};
 use seedlog::storage::record_batch::{self, build::batch, build::ProducerFields, build::Record};
@@ -165,7 +166,7 @@ async fn append_forever(log: &mut Log, clock: &Clock, rng: &mut NodeRng) -> Resu
         record_batch::set_base_offset(&mut stored, base_offset);
         let last_offset = base_offset + i64::from(record_batch::read_header(&stored).last_offset_delta);
         BatchAppending { base_offset, last_offset, digest: digest(&stored) }.emit();
-        let appended = log.append(now_ms, records).await?;
+        let appended = log.append(now_ms, records, SINGLE_BROKER_LEADER_EPOCH).await?;
         assert_eq!(appended.first_offset, base_offset, "a leader append starts at the log end");
         log.maybe_flush(clock.now_ms()).await?;
         log.delete_old_segments(clock.now_ms(), log.log_end_offset()).await?;

@@ -37,7 +37,7 @@ pub async fn handle(ctx: &BrokerContext, request: ListOffsetsRequest, version: i
                         answer.offset = offset;
                         answer.timestamp = timestamp;
                         if version >= 4 {
-                            answer.leader_epoch = 0;
+                            answer.leader_epoch = crate::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
                         }
                     }
                     Ok(None) => {}

@@ -91,7 +91,7 @@ fn describe(topic: &Topic, node_id: i32, version: i16) -> MetadataResponseTopic 
             // One broker: it leads, and is the only replica and the whole ISR.
             partition.leader_id = BrokerId(node_id);
             if version >= 7 {
-                partition.leader_epoch = 0;
+                partition.leader_epoch = crate::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
             }
             partition.replica_nodes = vec![BrokerId(node_id)];
             partition.isr_nodes = vec![BrokerId(node_id)];
