@@ -111,3 +111,57 @@ mod tests {
         EpochEntries::new(&[(3, 0), (1, 5)]);
     }
 }
+
+/// The storage's cache answers for a follower's divergence lookups.
+impl EpochLookup for crate::storage::LeaderEpochCache {
+    fn end_offset_for_epoch(&self, epoch: i32, log_end_offset: i64) -> Option<(i32, i64)> {
+        self.end_offset_for(epoch, log_end_offset)
+    }
+
+    fn latest_epoch(&self) -> Option<i32> {
+        crate::storage::LeaderEpochCache::latest_epoch(self)
+    }
+}
+
+/// A leader's log, as the core reads it.
+impl EpochLookup for crate::storage::Log {
+    fn end_offset_for_epoch(&self, epoch: i32, log_end_offset: i64) -> Option<(i32, i64)> {
+        self.leader_epoch_cache().end_offset_for(epoch, log_end_offset)
+    }
+
+    fn latest_epoch(&self) -> Option<i32> {
+        crate::storage::Log::latest_epoch(self)
+    }
+}
+
+impl LeaderLogView for crate::storage::Log {
+    fn log_start_offset(&self) -> i64 {
+        crate::storage::Log::log_start_offset(self)
+    }
+
+    fn log_end_offset(&self) -> i64 {
+        crate::storage::Log::log_end_offset(self)
+    }
+
+    fn durable_offset(&self) -> i64 {
+        self.recovery_point()
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+    use crate::storage::LeaderEpochCache;
+
+    /// The storage's cache answers the core's lookups as §3.9's table (KIP-279's example).
+    #[test]
+    fn the_storage_cache_answers_the_core() {
+        let mut cache = LeaderEpochCache::new();
+        cache.assign(1, 0);
+        cache.assign(3, 21);
+        let lookup: &dyn EpochLookup = &cache;
+        assert_eq!(lookup.end_offset_for_epoch(2, 30), Some((1, 21)));
+        assert_eq!(lookup.end_offset_for_epoch(3, 30), Some((3, 30)));
+        assert_eq!(lookup.latest_epoch(), Some(3));
+    }
+}
