@@ -7,6 +7,7 @@ mod connection;
 pub mod context;
 mod errors;
 mod handlers;
+pub mod meta_properties;
 pub mod node;
 pub mod partition;
 pub mod producer_ids;

@@ -7,21 +7,19 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use rand::Rng;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use super::config::BrokerConfig;
 use super::connection;
 use super::context::BrokerContext;
+use super::meta_properties;
 use super::producer_ids::ProducerIds;
 use super::topics::{TopicError, Topics};
-use crate::runtime::{Clock, Disk, NodeRng, OpenMode};
+use crate::runtime::{Clock, Disk, NodeRng};
 
 /// What a node is built from.
 pub struct NodeEnv {
@@ -77,7 +75,17 @@ impl Node {
             config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
         let log_dir = config.log_dir().to_path_buf();
         disk.create_dir_all(&log_dir).await?;
-        let cluster_id = load_cluster_id(disk.as_ref(), &log_dir, config.node_id, &mut rng).await?;
+        let expected_cluster_id = config.kraft.cluster_id();
+        let meta = meta_properties::load_or_format(
+            disk.as_ref(),
+            &log_dir,
+            config.node_id,
+            expected_cluster_id.as_deref(),
+            &mut rng,
+        )
+        .await
+        .map_err(|e| NodeError::Config(e.to_string()))?;
+        let cluster_id = meta.cluster_id;
         let config = Arc::new(config);
         let topics =
             Arc::new(Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng)).await?);
@@ -208,42 +216,6 @@ async fn expire_producers(ctx: &BrokerContext) {
             partition.log().await.expire_producers(ctx.clock.now_ms(), expiration_ms);
         }
     }
-}
-
-/// Reads `meta.properties` (Kafka's: `version`, `node.id`, `cluster.id`), writing it with a
-/// new cluster id on first start. A log directory formatted for another node is refused.
-async fn load_cluster_id(
-    disk: &dyn Disk,
-    log_dir: &Path,
-    node_id: i32,
-    rng: &mut NodeRng,
-) -> Result<String, NodeError> {
-    let path = log_dir.join("meta.properties");
-    if disk.exists(&path).await? {
-        let file = disk.open(&path, OpenMode::Existing).await?;
-        let len = file.len().await?.min(4096) as usize;
-        let text = String::from_utf8_lossy(&file.read_at(0, len).await?).to_string();
-        let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
-        if let Some(stored) = value("node.id=") {
-            if stored != node_id.to_string() {
-                return Err(NodeError::Config(format!(
-                    "{} belongs to node.id {stored}, this broker is node.id {node_id}",
-                    path.display()
-                )));
-            }
-        }
-        return value("cluster.id=").ok_or_else(|| NodeError::Storage(format!("{}: no cluster.id", path.display())));
-    }
-    let cluster_id = uuid::Builder::from_random_bytes(rng.random()).into_uuid().simple().to_string();
-    let text = format!("version=1\nnode.id={node_id}\ncluster.id={cluster_id}\n");
-    let temp = log_dir.join("meta.properties.tmp");
-    let file = disk.open(&temp, OpenMode::Create).await?;
-    file.set_len(0).await?;
-    file.append(Bytes::from(text)).await?;
-    file.sync().await?;
-    disk.rename(&temp, &path).await?;
-    disk.sync_dir(log_dir).await?;
-    Ok(cluster_id)
 }
 
 #[cfg(test)]
