@@ -3,27 +3,13 @@
 //! [`SUPPORTED`] is the one source of truth. The ApiVersions response is built from it, the
 //! header decoder reports anything outside it as unsupported, and `decode_request` refuses
 //! to decode outside it — so the broker can never advertise a version it cannot read, nor
-//! read one it did not advertise. The ranges are what librdkafka 2.x, kafka-python 3.x,
-//! aiokafka 0.14 and kcat use, within what Kafka 4.0 supports (which dropped the
-//! pre-2017 versions: Produce < 3, Fetch < 4, ListOffsets 0, CreateTopics < 2, ...).
+//! read one it did not advertise. The table itself is declared with the decoders, in
+//! `requests/mod.rs`, so an API and its versions are one line.
 
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
 use kafka_protocol::messages::ApiKey;
 
-/// Every API the broker implements, with the inclusive version range it accepts.
-pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
-    (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 7),
-    (ApiKey::Metadata, 0, 12),
-    (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 6),
-    (ApiKey::InitProducerId, 0, 4),
-    (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::CreatePartitions, 0, 3),
-    (ApiKey::DescribeCluster, 0, 1),
-];
+pub use super::requests::SUPPORTED;
 
 /// The inclusive version range the broker supports for `api_key`, if any.
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {

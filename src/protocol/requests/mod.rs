@@ -23,107 +23,83 @@ mod produce;
 pub(crate) mod test_support;
 
 use bytes::Bytes;
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeClusterRequest, DescribeConfigsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
-    MetadataRequest, ProduceRequest,
-};
+use kafka_protocol::messages::ApiKey;
 
 use super::api_versions::is_supported;
 use super::error::DecodeError;
 use super::header::RequestHeader;
 
-/// A decoded request of one of the supported APIs.
-///
-/// Our own enum rather than kafka-protocol's `RequestKind` (behind its non-default
-/// `messages_enums` feature, and covering every API): a match over this one is exhaustive
-/// over exactly what the broker implements.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Request {
-    ApiVersions(ApiVersionsRequest),
-    Metadata(MetadataRequest),
-    Produce(ProduceRequest),
-    Fetch(FetchRequest),
-    ListOffsets(ListOffsetsRequest),
-    CreateTopics(CreateTopicsRequest),
-    DeleteTopics(DeleteTopicsRequest),
-    CreatePartitions(CreatePartitionsRequest),
-    DescribeConfigs(DescribeConfigsRequest),
-    DescribeCluster(DescribeClusterRequest),
-    InitProducerId(InitProducerIdRequest),
-}
+/// Declares every API the broker serves, once: its `Request` variant (named as kafka-protocol's
+/// `ApiKey`), the module holding its decoder (`NAME`, `FIRST_FLEXIBLE`, `decode`), its
+/// kafka-protocol request type, and the version range advertised. From this one table come
+/// the [`Request`] enum, [`Request::api_key`], [`decode_request`]'s dispatch and
+/// [`SUPPORTED`]: adding an API is a line here, a decoder file and a handler.
+macro_rules! apis {
+    ($( $variant:ident => $module:ident, $type:ident, $min:literal..=$max:literal; )*) => {
+        /// A decoded request of one of the supported APIs.
+        ///
+        /// Our own enum rather than kafka-protocol's `RequestKind` (behind its non-default
+        /// `messages_enums` feature, and covering every API): a match over this one is
+        /// exhaustive over exactly what the broker implements.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Request {
+            $( $variant(kafka_protocol::messages::$type), )*
+        }
 
-impl Request {
-    /// The API this request belongs to.
-    pub fn api_key(&self) -> ApiKey {
-        match self {
-            Request::ApiVersions(_) => ApiKey::ApiVersions,
-            Request::Metadata(_) => ApiKey::Metadata,
-            Request::Produce(_) => ApiKey::Produce,
-            Request::Fetch(_) => ApiKey::Fetch,
-            Request::ListOffsets(_) => ApiKey::ListOffsets,
-            Request::CreateTopics(_) => ApiKey::CreateTopics,
-            Request::DeleteTopics(_) => ApiKey::DeleteTopics,
-            Request::CreatePartitions(_) => ApiKey::CreatePartitions,
-            Request::DescribeConfigs(_) => ApiKey::DescribeConfigs,
-            Request::DescribeCluster(_) => ApiKey::DescribeCluster,
-            Request::InitProducerId(_) => ApiKey::InitProducerId,
+        impl Request {
+            /// The API this request belongs to.
+            pub fn api_key(&self) -> ApiKey {
+                match self {
+                    $( Request::$variant(_) => ApiKey::$variant, )*
+                }
+            }
         }
-    }
-}
 
-/// Decodes a request body (the frame after its header) for the API and version `header`
-/// names. Versions outside [`SUPPORTED`](super::SUPPORTED) are refused; errors name the
-/// request, version and field.
-pub fn decode_request(header: &RequestHeader, body: Bytes) -> Result<Request, DecodeError> {
-    let (key, version) = (header.api_key, header.api_version);
-    let unsupported = DecodeError::UnsupportedVersion { api_key: key as i16, api_version: version };
-    if !is_supported(key, version) {
-        return Err(unsupported);
-    }
-    let (name, result) = match key {
-        ApiKey::ApiVersions => (api_versions::NAME, api_versions::decode(body, version).map(Request::ApiVersions)),
-        ApiKey::Metadata => (metadata::NAME, metadata::decode(body, version).map(Request::Metadata)),
-        ApiKey::Produce => (produce::NAME, produce::decode(body, version).map(Request::Produce)),
-        ApiKey::Fetch => (fetch::NAME, fetch::decode(body, version).map(Request::Fetch)),
-        ApiKey::ListOffsets => (list_offsets::NAME, list_offsets::decode(body, version).map(Request::ListOffsets)),
-        ApiKey::CreateTopics => (create_topics::NAME, create_topics::decode(body, version).map(Request::CreateTopics)),
-        ApiKey::DeleteTopics => (delete_topics::NAME, delete_topics::decode(body, version).map(Request::DeleteTopics)),
-        ApiKey::CreatePartitions => {
-            (create_partitions::NAME, create_partitions::decode(body, version).map(Request::CreatePartitions))
+        /// Every API the broker implements, with the inclusive version range it accepts.
+        pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[ $( (ApiKey::$variant, $min, $max), )* ];
+
+        /// Decodes a request body (the frame after its header) for the API and version
+        /// `header` names. Versions outside [`SUPPORTED`] are refused; errors name the
+        /// request, version and field.
+        pub fn decode_request(header: &RequestHeader, body: Bytes) -> Result<Request, DecodeError> {
+            let (key, version) = (header.api_key, header.api_version);
+            let unsupported = DecodeError::UnsupportedVersion { api_key: key as i16, api_version: version };
+            if !is_supported(key, version) {
+                return Err(unsupported);
+            }
+            let (name, result) = match key {
+                $( ApiKey::$variant => ($module::NAME, $module::decode(body, version).map(Request::$variant)), )*
+                _ => return Err(unsupported),
+            };
+            result.map_err(|e| e.in_request(name, version))
         }
-        ApiKey::DescribeConfigs => {
-            (describe_configs::NAME, describe_configs::decode(body, version).map(Request::DescribeConfigs))
+
+        /// The first flexible version of each API, as its decoder knows it.
+        #[cfg(test)]
+        pub(crate) fn first_flexible(key: ApiKey) -> Option<i16> {
+            match key {
+                $( ApiKey::$variant => Some($module::FIRST_FLEXIBLE), )*
+                _ => None,
+            }
         }
-        ApiKey::DescribeCluster => {
-            (describe_cluster::NAME, describe_cluster::decode(body, version).map(Request::DescribeCluster))
-        }
-        ApiKey::InitProducerId => {
-            (init_producer_id::NAME, init_producer_id::decode(body, version).map(Request::InitProducerId))
-        }
-        // In SUPPORTED but without a decoder: a table edit ahead of the code.
-        _ => return Err(unsupported),
     };
-    result.map_err(|e| e.in_request(name, version))
 }
 
-/// The first flexible version of each API, as its decoder knows it.
-#[cfg(test)]
-pub(crate) fn first_flexible(key: ApiKey) -> Option<i16> {
-    Some(match key {
-        ApiKey::ApiVersions => api_versions::FIRST_FLEXIBLE,
-        ApiKey::Metadata => metadata::FIRST_FLEXIBLE,
-        ApiKey::Produce => produce::FIRST_FLEXIBLE,
-        ApiKey::Fetch => fetch::FIRST_FLEXIBLE,
-        ApiKey::ListOffsets => list_offsets::FIRST_FLEXIBLE,
-        ApiKey::CreateTopics => create_topics::FIRST_FLEXIBLE,
-        ApiKey::DeleteTopics => delete_topics::FIRST_FLEXIBLE,
-        ApiKey::CreatePartitions => create_partitions::FIRST_FLEXIBLE,
-        ApiKey::DescribeConfigs => describe_configs::FIRST_FLEXIBLE,
-        ApiKey::DescribeCluster => describe_cluster::FIRST_FLEXIBLE,
-        ApiKey::InitProducerId => init_producer_id::FIRST_FLEXIBLE,
-        _ => return None,
-    })
+// The ranges are what librdkafka 2.x, kafka-python 3.x, aiokafka 0.14 and kcat use, within
+// what Kafka 4.0 supports (which dropped the pre-2017 versions: Produce < 3, Fetch < 4,
+// ListOffsets 0, CreateTopics < 2, ...).
+apis! {
+    Produce => produce, ProduceRequest, 3..=9;
+    Fetch => fetch, FetchRequest, 4..=12;
+    ListOffsets => list_offsets, ListOffsetsRequest, 1..=7;
+    Metadata => metadata, MetadataRequest, 0..=12;
+    ApiVersions => api_versions, ApiVersionsRequest, 0..=3;
+    CreateTopics => create_topics, CreateTopicsRequest, 2..=7;
+    DeleteTopics => delete_topics, DeleteTopicsRequest, 1..=6;
+    InitProducerId => init_producer_id, InitProducerIdRequest, 0..=4;
+    DescribeConfigs => describe_configs, DescribeConfigsRequest, 1..=4;
+    CreatePartitions => create_partitions, CreatePartitionsRequest, 0..=3;
+    DescribeCluster => describe_cluster, DescribeClusterRequest, 0..=1;
 }
 
 #[cfg(test)]
