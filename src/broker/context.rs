@@ -1,9 +1,11 @@
-//! What every request handler may use: the broker's identity, config, topics and clock.
+//! What every request handler may use: the broker's identity, config, topics, replica
+//! manager and clock.
 
 use std::sync::Arc;
 
 use super::config::BrokerConfig;
 use super::producer_ids::ProducerIds;
+use super::replica_manager::ReplicaManager;
 use super::topics::Topics;
 use crate::runtime::Clock;
 
@@ -17,6 +19,8 @@ pub struct BrokerContext {
     pub advertised_port: i32,
     pub config: Arc<BrokerConfig>,
     pub topics: Arc<Topics>,
+    /// Appends, acks and fetches go through it.
+    pub replica_manager: ReplicaManager,
     pub producer_ids: ProducerIds,
     pub clock: Clock,
 }

@@ -18,6 +18,7 @@ use super::connection;
 use super::context::BrokerContext;
 use super::meta_properties;
 use super::producer_ids::ProducerIds;
+use super::replica_manager::ReplicaManager;
 use super::topics::{TopicError, Topics};
 use crate::runtime::{Clock, Disk, NodeRng};
 
@@ -71,6 +72,7 @@ impl Node {
     /// Recovers the logs in `log.dirs` and binds the first broker listener.
     pub async fn build(env: NodeEnv) -> Result<Node, NodeError> {
         let NodeEnv { config, disk, clock, mut rng } = env;
+        check_supported_roles(&config)?;
         let listener_config =
             config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
         let log_dir = config.log_dir().to_path_buf();
@@ -101,6 +103,7 @@ impl Node {
             cluster_id,
             advertised_host,
             advertised_port: i32::from(advertised_port),
+            replica_manager: ReplicaManager::new(topics.clone(), config.clone(), clock.clone()),
             config,
             topics,
             producer_ids,
@@ -155,6 +158,24 @@ impl Node {
     }
 }
 
+/// What this build can run: a standalone broker, or a KRaft node that is the only voter of
+/// its quorum and both broker and controller (Kafka's single-node sample config), which is
+/// a standalone broker by another name. Nodes of a multi-node cluster are refused rather
+/// than run alone as if they were one.
+fn check_supported_roles(config: &BrokerConfig) -> Result<(), NodeError> {
+    let kraft = &config.kraft;
+    let roles = kraft.process_roles;
+    let single_combined = roles.broker && roles.controller && kraft.quorum_voters.len() == 1;
+    if roles.is_standalone() || single_combined {
+        return Ok(());
+    }
+    Err(NodeError::Config(format!(
+        "config key `process.roles`: this build runs a standalone broker or a single combined node; a \
+         {roles} node in a quorum of {} voters needs the replicated cluster, which is not finished yet",
+        kraft.quorum_voters.len()
+    )))
+}
+
 /// `log.flush.scheduler.interval.ms`: time-based flushes and checkpoints;
 /// `log.retention.check.interval.ms`: retention, below each partition's high watermark;
 /// `producer.id.expiration.check.interval.ms`: idle idempotent producers are forgotten.
@@ -179,17 +200,9 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
 async fn scheduled_flush(ctx: &BrokerContext) {
     for topic in ctx.topics.all().await {
         for partition in &topic.partitions {
-            let recovery_point = {
-                let mut log = partition.log().await;
-                if log.is_offline() || log.is_closed() {
-                    continue;
-                }
-                if let Err(error) = log.maybe_flush(ctx.clock.now_ms()).await {
-                    warn!(name: "scheduled_flush_failed", topic = %topic.name, partition = partition.index(), error = %error);
-                }
-                log.recovery_point()
-            };
-            partition.advance_high_watermark(recovery_point);
+            if let Err(error) = partition.scheduled_flush(ctx.clock.now_ms()).await {
+                warn!(name: "scheduled_flush_failed", topic = %topic.name, partition = partition.index(), error = %error);
+            }
         }
     }
 }
@@ -197,12 +210,7 @@ async fn scheduled_flush(ctx: &BrokerContext) {
 async fn retention(ctx: &BrokerContext) {
     for topic in ctx.topics.all().await {
         for partition in &topic.partitions {
-            let high_watermark = partition.high_watermark();
-            let mut log = partition.log().await;
-            if log.is_offline() || log.is_closed() {
-                continue;
-            }
-            if let Err(error) = log.delete_old_segments(ctx.clock.now_ms(), high_watermark).await {
+            if let Err(error) = partition.apply_retention(ctx.clock.now_ms()).await {
                 warn!(name: "retention_failed", topic = %topic.name, partition = partition.index(), error = %error);
             }
         }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::{Node, NodeEnv};
 use crate::broker::config::BrokerConfig;
+use crate::broker::partition::AppendError;
 use crate::broker::topics::NewTopic;
 use crate::runtime::{seeded, Clock, Disk, MemDisk};
 use crate::storage::record_batch::build::{batch, ProducerFields, Record};
@@ -37,7 +38,7 @@ async fn idle_producers_expire_on_schedule() {
     let node = node_with_topic(Arc::new(MemDisk::new(1)), clock.clone(), extra).await;
     let ctx = node.context();
     let partition = ctx.topics.partition("t", 0).await.unwrap();
-    partition.append(clock.now_ms(), idempotent_batch(clock.now_ms(), 0)).await.unwrap();
+    partition.append_as_leader(clock.now_ms(), idempotent_batch(clock.now_ms(), 0), 1).await.unwrap();
     assert!(partition.log().await.producer_state().get(PRODUCER_ID).is_some());
     let running = crate::runtime::spawn(node.run(std::future::pending()));
     // Still fresh: a few checks pass without expiring it.
@@ -63,14 +64,25 @@ async fn clean_shutdown_closes_every_log_with_a_producer_snapshot() {
     let node = node_with_topic(disk.clone(), clock.clone(), "").await;
     let ctx = node.context();
     let partition = ctx.topics.partition("t", 0).await.unwrap();
-    partition.append(clock.now_ms(), idempotent_batch(clock.now_ms(), 0)).await.unwrap();
-    partition.append(clock.now_ms(), idempotent_batch(clock.now_ms(), 1)).await.unwrap();
+    partition.append_as_leader(clock.now_ms(), idempotent_batch(clock.now_ms(), 0), 1).await.unwrap();
+    partition.append_as_leader(clock.now_ms(), idempotent_batch(clock.now_ms(), 1), 1).await.unwrap();
     node.run(async {}).await;
     assert!(partition.log().await.is_closed());
     assert!(ctx.topics.flushers_running() == 0, "a flusher outlived the shutdown");
     let files = disk.list_dir(std::path::Path::new("/data/t-0")).await.unwrap();
     assert!(files.iter().any(|f| f == "00000000000000000002.snapshot"), "no snapshot at the log end: {files:?}");
     // An append after the close is refused, not written to a closed log.
-    let refused = partition.append(clock.now_ms(), idempotent_batch(clock.now_ms(), 2)).await;
-    assert!(matches!(refused, Err(crate::storage::LogError::Closed)), "{refused:?}");
+    let refused = partition.append_as_leader(clock.now_ms(), idempotent_batch(clock.now_ms(), 2), 1).await;
+    assert!(matches!(refused, Err(AppendError::Log(crate::storage::LogError::Closed))), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_node_of_a_multi_node_quorum_is_refused_rather_than_run_alone() {
+    let text = "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0\nlog.dirs=/data\n\
+                process.roles=broker,controller\nnode.id=1\ncontroller.listener.names=CONTROLLER\n\
+                controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9094,3@127.0.0.1:9095";
+    let config = BrokerConfig::from_properties(text, &[]).unwrap();
+    let env = NodeEnv { config, disk: Arc::new(MemDisk::new(4)), clock: Clock::system(), rng: seeded(4) };
+    let refused = Node::build(env).await.err().expect("refused").to_string();
+    assert!(refused.contains("process.roles") && refused.contains("3 voters"), "{refused}");
 }

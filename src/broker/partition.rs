@@ -1,12 +1,18 @@
-//! A partition hosted by this broker: its log, its high watermark, and the waiters on both.
+//! One replica of a topic partition on this broker: its log, and the replica's protocol core
+//! (`replication::Replica`: role, leader epoch, ISR, high watermark, follower progress),
+//! with the waiters on both. The core decides; this type does the IO around it: it appends,
+//! flushes and reads the log, and publishes the core's high watermark to waiting acks=all
+//! produces and long-polling fetches.
 //!
-//! Decision (single replica): the high watermark is the log's recovery point. With one
-//! replica, "replicated to the ISR" can only mean "fsynced here", so consumers see only
-//! records that survive a crash, an offset never shows two different records over time, and
-//! an acks=all produce is answered once its records are durable. A flusher task commits in
-//! groups: it fsyncs whenever there are unflushed appends, so one fsync covers every append
-//! that arrived while the previous one ran. acks=1 is answered after the append, as in Kafka.
-//! See docs/broker.md.
+//! A standalone broker (no `process.roles`) leads every partition alone: ISR = itself,
+//! leader epoch 0 ([`Partition::lead_alone`]). The core counts the leader's *durable* offset
+//! toward the high watermark (`fsync_before_ack`, seedlog's default), so with one replica the
+//! high watermark is the log's recovery point: consumers see only records that survive a
+//! crash, an offset never shows two different records over time, and an acks=all produce
+//! is answered once its records are durable. A flusher task commits in groups: it fsyncs
+//! whenever there are unflushed appends, so one fsync covers every append that arrived
+//! while the previous one ran. acks=1 is answered after the append, as in Kafka. See
+//! docs/broker.md and docs/replication.md.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -16,13 +22,53 @@ use tokio::sync::futures::Notified;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tracing::{debug, warn};
 
+use crate::replication::{Effects, LeaderRecoveryState, PartitionState, ProduceError, Replica, ReplicaConfig};
 use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
 
-/// The leader epoch of every partition while seedlog runs as a single broker without a
+/// The leader epoch of every partition while seedlog runs as a standalone broker without a
 /// controller: one leader for ever, so one epoch. Stamped on every batch a producer
-/// appends; replication replaces it with the controller's leader epoch.
+/// appends; in a cluster the controller's leader epoch takes its place.
 pub const SINGLE_BROKER_LEADER_EPOCH: i32 = 0;
+
+/// Why an append as leader failed.
+#[derive(Debug)]
+pub enum AppendError {
+    /// The replica refused: not the leader, or too few in-sync replicas for acks=all.
+    Replica(ProduceError),
+    /// The log refused or failed.
+    Log(LogError),
+}
+
+impl From<LogError> for AppendError {
+    fn from(e: LogError) -> Self {
+        AppendError::Log(e)
+    }
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::Replica(ProduceError::NotLeaderOrFollower) => {
+                f.write_str("this broker does not lead the partition")
+            }
+            AppendError::Replica(ProduceError::NotEnoughReplicas) => {
+                f.write_str("the in-sync replicas are fewer than min.insync.replicas")
+            }
+            AppendError::Replica(ProduceError::NotEnoughReplicasAfterAppend) => {
+                f.write_str("written, but the in-sync replicas fell below min.insync.replicas")
+            }
+            AppendError::Log(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// What an append as leader did: the log's answer and the leader epoch it was written in.
+#[derive(Clone, Copy, Debug)]
+pub struct LeaderAppend {
+    pub info: AppendInfo,
+    pub leader_epoch: i32,
+}
 
 /// Reads of a fetch start over at most this many times when the log changes under them.
 const READ_ATTEMPTS: usize = 3;
@@ -35,12 +81,14 @@ pub struct FetchRead {
     pub log_start_offset: i64,
 }
 
-/// A topic partition and its log.
+/// A replica of a topic partition and its log.
 ///
 /// Invariants:
-/// - `log_start_offset <= high_watermark <= log_end_offset` of the log;
-/// - the high watermark never moves backwards while the partition is open;
-/// - the high watermark is at most the log's recovery point (it only moves after a flush);
+/// - `high_watermark` is the core's high watermark, published after every change (the core
+///   itself asserts `log_start_offset <= high_watermark <= log_end_offset`, and, leading with
+///   `fsync_before_ack`, `high_watermark <= recovery point`);
+/// - the published high watermark never moves backwards while the partition is open;
+/// - the core's lock is never held across IO or an await;
 /// - once `closed`, the log is closed and no append succeeds.
 ///
 /// Its flusher task ([`Partition::run_flusher`]) is owned by whoever spawned it (`Topics`),
@@ -50,6 +98,9 @@ pub struct Partition {
     topic: String,
     index: i32,
     log: Mutex<Log>,
+    /// The replica's protocol core.
+    replica: std::sync::Mutex<Replica>,
+    /// The core's high watermark, for reads without its lock.
     high_watermark: AtomicI64,
     /// Woken whenever the high watermark moves or the partition goes offline. A plain
     /// `Notify` wakes its waiters in order; tokio's `watch` spreads them over several lists
@@ -65,11 +116,14 @@ pub struct Partition {
 }
 
 impl Partition {
-    pub fn new(topic: &str, index: i32, log: Log) -> Arc<Self> {
+    /// A replica with no role yet, its high watermark starting at the log's recovery point.
+    pub fn new(topic: &str, index: i32, log: Log, config: ReplicaConfig) -> Arc<Self> {
+        let high_watermark = log.recovery_point();
         Arc::new(Partition {
             topic: topic.to_string(),
             index,
-            high_watermark: AtomicI64::new(log.recovery_point()),
+            replica: std::sync::Mutex::new(Replica::new(config, high_watermark)),
+            high_watermark: AtomicI64::new(high_watermark),
             log: Mutex::new(log),
             high_watermark_moved: Notify::new(),
             offline: AtomicBool::new(false),
@@ -77,6 +131,68 @@ impl Partition {
             appended: Notify::new(),
             flusher_stopping: AtomicBool::new(false),
         })
+    }
+
+    /// A standalone broker's partition: led by this broker alone, in leader epoch 0, with
+    /// `min_insync_replicas` from the topic.
+    pub async fn lead_alone(
+        topic: &str,
+        index: i32,
+        log: Log,
+        broker_id: i32,
+        min_insync_replicas: i32,
+        now_ms: i64,
+    ) -> Arc<Self> {
+        let config = ReplicaConfig { min_insync_replicas, ..ReplicaConfig::new(broker_id, -1) };
+        let partition = Partition::new(topic, index, log, config);
+        let alone = PartitionState::new(
+            vec![broker_id],
+            vec![broker_id],
+            broker_id,
+            SINGLE_BROKER_LEADER_EPOCH,
+            0,
+            LeaderRecoveryState::Recovered,
+            Vec::new(),
+        )
+        .expect("a replica set of one is valid");
+        {
+            let log = partition.log.lock().await;
+            let effects = partition.lock_replica().become_leader(now_ms, alone, &*log);
+            partition.publish(effects.expect("a new replica accepts its first leadership"));
+        }
+        partition
+    }
+
+    fn lock_replica(&self) -> std::sync::MutexGuard<'_, Replica> {
+        self.replica.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Publishes what the core decided: a new high watermark wakes its waiters.
+    fn publish(&self, effects: Effects) {
+        if let Some(high_watermark) = effects.high_watermark {
+            let previous = self.high_watermark.fetch_max(high_watermark, Ordering::AcqRel);
+            assert!(high_watermark >= previous, "{}-{}: the HW moved back to {high_watermark}", self.topic, self.index);
+            if high_watermark > previous {
+                self.high_watermark_moved.notify_waiters();
+                debug!(name: "high_watermark_advanced", topic = %self.topic, partition = self.index, high_watermark);
+            }
+        }
+    }
+
+    /// Re-evaluates the core after the log changed (append, flush, retention).
+    fn log_changed(&self, now_ms: i64, log: &Log) {
+        let effects = self.lock_replica().on_leader_log_changed(now_ms, log);
+        self.publish(effects);
+    }
+
+    /// The partition's replicas, ISR, leader and epochs as this replica knows them.
+    pub fn partition_state(&self) -> Option<PartitionState> {
+        self.lock_replica().partition_state().cloned()
+    }
+
+    /// The current leader epoch, if the replica has a role.
+    pub fn leader_epoch(&self) -> Option<i32> {
+        self.lock_replica().leader_epoch()
     }
 
     pub fn topic(&self) -> &str {
@@ -129,33 +245,40 @@ impl Partition {
         Ok(FetchRead { records: Bytes::new(), high_watermark: self.high_watermark(), log_start_offset })
     }
 
-    /// Appends a producer's batches and wakes the flusher.
-    pub async fn append(&self, now_ms: i64, records: Bytes) -> LogResult<AppendInfo> {
-        let (info, recovery_point) = {
-            let mut log = self.log.lock().await;
-            let info = log.append(now_ms, records, SINGLE_BROKER_LEADER_EPOCH).await?;
-            (info, log.recovery_point())
+    /// Appends a producer's batches as leader, stamped with the leader epoch, if the core
+    /// allows it (§3.11 step 1: leader, and for acks=all enough in-sync replicas), and wakes
+    /// the flusher.
+    pub async fn append_as_leader(&self, now_ms: i64, records: Bytes, acks: i16) -> Result<LeaderAppend, AppendError> {
+        let mut log = self.log.lock().await;
+        let leader_epoch = {
+            let replica = self.lock_replica();
+            replica.check_produce(acks).map_err(AppendError::Replica)?;
+            replica.leader_epoch().expect("a leader has an epoch")
         };
+        let info = log.append(now_ms, records, leader_epoch).await?;
         // `flush.messages` may have flushed inside the append.
-        self.advance_high_watermark(recovery_point);
+        self.log_changed(now_ms, &log);
+        drop(log);
         self.appended.notify_one();
-        Ok(info)
+        Ok(LeaderAppend { info, leader_epoch })
     }
 
-    /// Waits until the high watermark passes `offset` (an acks=all produce), or the log fails.
-    pub async fn wait_durable(&self, offset: i64) -> LogResult<()> {
+    /// Waits until an acks=all produce appended in `leader_epoch` up to `last_offset` may be
+    /// answered (§3.11 step 2): the high watermark passed it, and then whether the ISR
+    /// still had `min.insync.replicas`. Fails when leadership moved or the log failed.
+    pub async fn wait_for_ack(&self, leader_epoch: i32, last_offset: i64) -> Result<(), AppendError> {
         loop {
             let moved = self.high_watermark_moved.notified();
             tokio::pin!(moved);
             let _ = moved.as_mut().enable();
-            if self.high_watermark() > offset {
-                return Ok(());
+            if let Some(ready) = self.lock_replica().ack_ready(leader_epoch, last_offset) {
+                return ready.map_err(AppendError::Replica);
             }
             if self.is_offline() {
-                return Err(LogError::Offline);
+                return Err(AppendError::Log(LogError::Offline));
             }
             if self.closed.load(Ordering::Acquire) {
-                return Err(LogError::Closed);
+                return Err(AppendError::Log(LogError::Closed));
             }
             moved.await;
         }
@@ -177,15 +300,20 @@ impl Partition {
                 Ok(Some(pending)) => {
                     let synced = pending.sync().await;
                     let mut log = self.log.lock().await;
-                    log.complete_flush(clock.now_ms(), pending, synced).map(|()| log.recovery_point())
+                    let now_ms = clock.now_ms();
+                    let completed = log.complete_flush(now_ms, pending, synced);
+                    if completed.is_ok() {
+                        self.log_changed(now_ms, &log);
+                    }
+                    completed
                 }
                 Err(error) => Err(error),
             };
             match flushed {
-                Ok(recovery_point) => self.advance_high_watermark(recovery_point),
+                Ok(()) => {}
                 Err(error) => {
                     warn!(name: "partition_offline", topic = %self.topic, partition = self.index, error = %error);
-                    // Wake every waiter: `wait_durable` sees the partition offline.
+                    // Wake every waiter: `wait_for_ack` sees the partition offline.
                     self.offline.store(true, Ordering::Release);
                     self.high_watermark_moved.notify_waiters();
                     return;
@@ -208,29 +336,37 @@ impl Partition {
         let closed = {
             let mut log = self.log.lock().await;
             let closed = log.close(now_ms).await;
-            closed.map(|()| log.recovery_point())
+            if closed.is_ok() {
+                self.log_changed(now_ms, &log);
+            }
+            closed
         };
         self.closed.store(true, Ordering::Release);
-        match closed {
-            Ok(recovery_point) => {
-                self.advance_high_watermark(recovery_point);
-                self.high_watermark_moved.notify_waiters();
-                Ok(())
-            }
-            Err(error) => {
-                self.high_watermark_moved.notify_waiters();
-                Err(error)
-            }
-        }
+        self.high_watermark_moved.notify_waiters();
+        closed
     }
 
-    /// After any flush (the flusher's, or the log's own by `flush.messages`).
-    pub fn advance_high_watermark(&self, recovery_point: i64) {
-        let previous = self.high_watermark.fetch_max(recovery_point, Ordering::AcqRel);
-        if recovery_point > previous {
-            self.high_watermark_moved.notify_waiters();
-            debug!(name: "high_watermark_advanced", topic = %self.topic, partition = self.index, high_watermark = recovery_point);
+    /// Time-based flush and checkpoint (`log.flush.scheduler.interval.ms`), then the core sees
+    /// the new recovery point.
+    pub async fn scheduled_flush(&self, now_ms: i64) -> LogResult<()> {
+        let mut log = self.log.lock().await;
+        if log.is_offline() || log.is_closed() {
+            return Ok(());
         }
+        let flushed = log.maybe_flush(now_ms).await;
+        self.log_changed(now_ms, &log);
+        flushed
+    }
+
+    /// Retention below the high watermark (`log.retention.check.interval.ms`).
+    pub async fn apply_retention(&self, now_ms: i64) -> LogResult<()> {
+        let mut log = self.log.lock().await;
+        if log.is_offline() || log.is_closed() {
+            return Ok(());
+        }
+        let deleted = log.delete_old_segments(now_ms, self.high_watermark()).await.map(drop);
+        self.log_changed(now_ms, &log);
+        deleted
     }
 }
 

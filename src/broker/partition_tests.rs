@@ -21,10 +21,10 @@ fn records(value: &[u8]) -> Bytes {
 async fn appends_do_not_wait_for_a_fetch_reading_the_disk() {
     let disk = Arc::new(MemDisk::new(5));
     let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
-    let partition = Partition::new("t", 0, log);
-    partition.append(0, records(b"first")).await.unwrap();
-    partition.log().await.flush(0).await.unwrap();
-    partition.advance_high_watermark(1);
+    let partition = Partition::lead_alone("t", 0, log, 1, 1, 0).await;
+    partition.append_as_leader(0, records(b"first"), 1).await.unwrap();
+    partition.scheduled_flush(i64::MAX).await.unwrap();
+    assert_eq!(partition.high_watermark(), 1, "the flush moved the HW");
     // From now on every disk operation takes 200 ms: a fetch (walk the headers, then read)
     // takes two, an append one.
     let slow = Duration::from_millis(200);
@@ -39,7 +39,7 @@ async fn appends_do_not_wait_for_a_fetch_reading_the_disk() {
     let append = async {
         // Starts once the fetch has planned and is reading.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        partition.append(0, records(b"second")).await.unwrap();
+        partition.append_as_leader(0, records(b"second"), 1).await.unwrap();
         finished.lock().unwrap().push("append");
     };
     let (read, ()) = tokio::join!(fetch, append);

@@ -190,7 +190,7 @@ impl Topics {
             let partition = if dirs.iter().any(|(i, _)| *i == index) {
                 let log =
                     Log::open(self.disk.clone(), dir, config.log_config(&self.broker), self.clock.now_ms()).await?;
-                self.start_partition(name, metadata.topic_id, index, log)
+                self.start_partition(name, metadata.topic_id, index, log, &config).await
             } else {
                 warn!(name: "partition_creation_completed", topic = name, partition = index);
                 self.create_partition(name, index, &dir, metadata.topic_id, total, &config).await?
@@ -202,8 +202,19 @@ impl Topics {
         Ok(Topic { name: name.to_string(), id: metadata.topic_id, config, partitions })
     }
 
-    fn start_partition(&self, topic: &str, topic_id: Uuid, index: i32, log: Log) -> Arc<Partition> {
-        let partition = Partition::new(topic, index, log);
+    /// Opens a partition this standalone broker leads alone, and starts its flusher.
+    async fn start_partition(
+        &self,
+        topic: &str,
+        topic_id: Uuid,
+        index: i32,
+        log: Log,
+        config: &TopicConfig,
+    ) -> Arc<Partition> {
+        let min_insync_replicas = config.min_insync_replicas(&self.broker);
+        let now_ms = self.clock.now_ms();
+        let partition =
+            Partition::lead_alone(topic, index, log, self.broker.node_id, min_insync_replicas, now_ms).await;
         let flusher = crate::runtime::spawn(partition.clone().run_flusher(self.clock.clone()));
         let replaced = self.lock_flushers().insert((topic_id, index), flusher);
         assert!(replaced.is_none(), "{topic}-{index} already had a flusher");
@@ -315,7 +326,7 @@ impl Topics {
         self.disk.sync_dir(dir).await?;
         let log = Log::open(self.disk.clone(), dir.to_path_buf(), config.log_config(&self.broker), self.clock.now_ms())
             .await?;
-        Ok(self.start_partition(topic, id, index, log))
+        Ok(self.start_partition(topic, id, index, log, config).await)
     }
 
     /// Adds partitions up to `total` (CreatePartitions).

@@ -37,7 +37,7 @@ pub async fn handle(ctx: &BrokerContext, request: ListOffsetsRequest, version: i
                         answer.offset = offset;
                         answer.timestamp = timestamp;
                         if version >= 4 {
-                            answer.leader_epoch = crate::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
+                            answer.leader_epoch = partition.leader_epoch().unwrap_or(-1);
                         }
                     }
                     Ok(None) => {}

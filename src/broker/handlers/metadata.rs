@@ -32,7 +32,7 @@ pub async fn handle(ctx: &BrokerContext, request: MetadataRequest, version: i16)
         _ => None,
     };
     let Some(requested) = requested else {
-        response.topics = ctx.topics.all().await.iter().map(|t| describe(t, ctx.node_id, version)).collect();
+        response.topics = ctx.topics.all().await.iter().map(|t| describe(t, version)).collect();
         return response;
     };
     let auto_create = ctx.config.auto_create_topics_enable && (version < 4 || request.allow_auto_topic_creation);
@@ -45,7 +45,7 @@ pub async fn handle(ctx: &BrokerContext, request: MetadataRequest, version: i16)
             (None, _) => Err(ResponseError::InvalidRequest.code()),
         };
         response.topics.push(match topic {
-            Ok(topic) => describe(&topic, ctx.node_id, version),
+            Ok(topic) => describe(&topic, version),
             Err(code) => {
                 let mut unknown = MetadataResponseTopic::default();
                 unknown.error_code = code;
@@ -76,7 +76,7 @@ async fn lookup_or_create(ctx: &BrokerContext, name: &str, auto_create: bool) ->
     }
 }
 
-fn describe(topic: &Topic, node_id: i32, version: i16) -> MetadataResponseTopic {
+fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
     let mut out = MetadataResponseTopic::default();
     out.name = Some(TopicName(StrBytes::from_string(topic.name.clone())));
     if version >= 10 {
@@ -88,13 +88,20 @@ fn describe(topic: &Topic, node_id: i32, version: i16) -> MetadataResponseTopic 
         .map(|p| {
             let mut partition = MetadataResponsePartition::default();
             partition.partition_index = p.index();
-            // One broker: it leads, and is the only replica and the whole ISR.
-            partition.leader_id = BrokerId(node_id);
-            if version >= 7 {
-                partition.leader_epoch = crate::broker::partition::SINGLE_BROKER_LEADER_EPOCH;
+            match p.partition_state() {
+                Some(state) => {
+                    partition.leader_id = BrokerId(state.leader());
+                    if version >= 7 {
+                        partition.leader_epoch = state.leader_epoch();
+                    }
+                    partition.replica_nodes = state.replicas().iter().copied().map(BrokerId).collect();
+                    partition.isr_nodes = state.isr().iter().copied().map(BrokerId).collect();
+                }
+                None => {
+                    partition.error_code = kafka_protocol::ResponseError::LeaderNotAvailable.code();
+                    partition.leader_id = BrokerId(-1);
+                }
             }
-            partition.replica_nodes = vec![BrokerId(node_id)];
-            partition.isr_nodes = vec![BrokerId(node_id)];
             partition
         })
         .collect();

@@ -1,0 +1,235 @@
+//! The layer between request handlers and partitions (Kafka's `ReplicaManager`): appends
+//! records to the partitions this broker leads, waits for acks=all to be answerable
+//! (Kafka's DelayedProduce), and reads for fetches with long polling (DelayedFetch).
+//! Handlers only translate between the wire and these calls; the partitions' cores decide.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::ResponseError;
+use tokio::time::Instant;
+
+use super::config::{BrokerConfig, TimestampType};
+use super::errors::log_error_code;
+use super::partition::{AppendError, Partition};
+use super::topics::Topics;
+use crate::runtime::Clock;
+use crate::storage::record_batch::{self, peek_size};
+
+/// A Kafka error code and its message, for one partition of an answer.
+pub type PartitionError = (i16, String);
+
+/// One partition's records, appended as leader.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub partition: Arc<Partition>,
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker's append time with `LogAppendTime`, else -1.
+    pub log_append_time_ms: i64,
+    pub log_start_offset: i64,
+    /// The leader epoch the records were written in: an acks=all answer waits in it.
+    pub leader_epoch: i32,
+}
+
+/// What a fetch asks of one partition.
+#[derive(Clone, Copy, Debug)]
+pub struct FetchTarget {
+    pub fetch_offset: i64,
+    pub partition_max_bytes: i32,
+}
+
+/// What a fetch read from one partition.
+#[derive(Clone, Debug)]
+pub struct FetchedPartition {
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+    pub result: Result<Bytes, i16>,
+}
+
+/// The broker's partitions, as produce and fetch see them.
+#[derive(Debug)]
+pub struct ReplicaManager {
+    topics: Arc<Topics>,
+    config: Arc<BrokerConfig>,
+    clock: Clock,
+}
+
+impl ReplicaManager {
+    pub fn new(topics: Arc<Topics>, config: Arc<BrokerConfig>, clock: Clock) -> Self {
+        ReplicaManager { topics, config, clock }
+    }
+
+    /// The partition, if this broker hosts it.
+    pub async fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        self.topics.partition(topic, index).await
+    }
+
+    /// Validates one partition's records (one batch, within `segment.bytes`) and appends
+    /// them as leader, stamping the broker's time for `LogAppendTime` topics.
+    pub async fn append(
+        &self,
+        topic_name: &str,
+        index: i32,
+        records: Option<Bytes>,
+        acks: i16,
+    ) -> Result<Appended, PartitionError> {
+        let topic = self.topics.get(topic_name).await.ok_or_else(|| unknown(topic_name, index))?;
+        let partition = usize::try_from(index)
+            .ok()
+            .and_then(|i| topic.partitions.get(i))
+            .ok_or_else(|| unknown(topic_name, index))?;
+        let records = records.unwrap_or_default();
+        check_one_batch(&records)?;
+        let log_config = topic.config.log_config(&self.config);
+        if records.len() as u64 > log_config.segment_bytes {
+            let message =
+                format!("batch of {} bytes is larger than segment.bytes {}", records.len(), log_config.segment_bytes);
+            return Err((ResponseError::RecordListTooLarge.code(), message));
+        }
+        let now_ms = self.clock.now_ms();
+        let (records, log_append_time_ms) = match topic.config.message_timestamp_type(&self.config) {
+            TimestampType::LogAppendTime => {
+                let mut stamped = BytesMut::from(&records[..]);
+                record_batch::parse_batch(&stamped, stamped.len(), record_batch::CrcCheck::Verify)
+                    .map_err(|e| (ResponseError::CorruptMessage.code(), e.to_string()))?;
+                record_batch::set_log_append_time(&mut stamped, now_ms);
+                (stamped.freeze(), now_ms)
+            }
+            TimestampType::CreateTime => (records, -1),
+        };
+        let appended = partition.append_as_leader(now_ms, records, acks).await.map_err(append_error)?;
+        let log_start_offset = partition.log().await.log_start_offset();
+        Ok(Appended {
+            partition: partition.clone(),
+            base_offset: appended.info.first_offset,
+            last_offset: appended.info.last_offset,
+            log_append_time_ms,
+            log_start_offset,
+            leader_epoch: appended.leader_epoch,
+        })
+    }
+
+    /// Waits until an acks=all append may be answered, or `deadline` (REQUEST_TIMED_OUT).
+    pub async fn wait_for_ack(appended: &Appended, deadline: Instant) -> Result<(), PartitionError> {
+        let left = deadline.saturating_duration_since(crate::runtime::now());
+        let waited = appended.partition.wait_for_ack(appended.leader_epoch, appended.last_offset);
+        match tokio::time::timeout(left, waited).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(append_error(error)),
+            Err(_) => Err((ResponseError::RequestTimedOut.code(), "records not replicated within timeout.ms".into())),
+        }
+    }
+
+    /// Reads every target once: per partition its data or error, plus the bytes read and
+    /// whether any partition answered with an error. KIP-74: the first batch of the whole
+    /// answer comes back even when larger than the caps.
+    async fn read_once(
+        &self,
+        targets: &[(Option<Arc<Partition>>, FetchTarget)],
+        max_bytes: i32,
+    ) -> (Vec<FetchedPartition>, i64, bool) {
+        let mut remaining = i64::from(max_bytes.max(0));
+        let mut total = 0i64;
+        let mut any_error = false;
+        let mut out = Vec::with_capacity(targets.len());
+        for (partition, target) in targets {
+            let Some(partition) = partition else {
+                any_error = true;
+                let code = ResponseError::UnknownTopicOrPartition.code();
+                out.push(FetchedPartition { high_watermark: -1, log_start_offset: -1, result: Err(code) });
+                continue;
+            };
+            let max = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
+            match partition.read_for_fetch(target.fetch_offset, max, total == 0).await {
+                Ok(read) => {
+                    total += read.records.len() as i64;
+                    remaining -= read.records.len() as i64;
+                    out.push(FetchedPartition {
+                        high_watermark: read.high_watermark,
+                        log_start_offset: read.log_start_offset,
+                        result: Ok(read.records),
+                    });
+                }
+                Err(error) => {
+                    any_error = true;
+                    let high_watermark = partition.high_watermark();
+                    out.push(FetchedPartition {
+                        high_watermark,
+                        log_start_offset: -1,
+                        result: Err(log_error_code(&error)),
+                    });
+                }
+            }
+        }
+        (out, total, any_error)
+    }
+
+    /// A consumer's fetch: reads below each partition's high watermark, long-polling until
+    /// `min_bytes` are ready, an error, or `max_wait` (Kafka's DelayedFetch). A move of any
+    /// target's high watermark wakes the wait.
+    pub async fn fetch(
+        &self,
+        targets: &[(Option<Arc<Partition>>, FetchTarget)],
+        max_wait: Duration,
+        min_bytes: i32,
+        max_bytes: i32,
+    ) -> Vec<FetchedPartition> {
+        let deadline = crate::runtime::now() + max_wait;
+        let partitions: Vec<&Partition> = targets.iter().filter_map(|(p, _)| p.as_deref()).collect();
+        loop {
+            // Registered before reading, so a move between the read and the wait is not missed.
+            let mut moved: Vec<_> = partitions.iter().map(|p| Box::pin(p.high_watermark_moved())).collect();
+            for m in &mut moved {
+                let _ = m.as_mut().enable();
+            }
+            let (read, bytes, any_error) = self.read_once(targets, max_bytes).await;
+            let now = crate::runtime::now();
+            if bytes >= i64::from(min_bytes) || any_error || now >= deadline || moved.is_empty() {
+                return read;
+            }
+            if tokio::time::timeout(deadline.saturating_duration_since(now), select_first(moved)).await.is_err() {
+                return self.read_once(targets, max_bytes).await.0;
+            }
+        }
+    }
+}
+
+/// The first of several futures to finish (a tiny `select_all`).
+async fn select_first<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> F::Output {
+    std::future::poll_fn(|cx| {
+        for future in futures.iter_mut() {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(future).poll(cx) {
+                return std::task::Poll::Ready(out);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+fn append_error(error: AppendError) -> PartitionError {
+    let code = match &error {
+        AppendError::Replica(e) => e.code(),
+        AppendError::Log(e) => log_error_code(e),
+    };
+    (code, error.to_string())
+}
+
+fn unknown(topic: &str, index: i32) -> PartitionError {
+    (ResponseError::UnknownTopicOrPartition.code(), format!("This server does not host {topic}-{index}."))
+}
+
+/// Produce v3+ carries exactly one record batch per partition (Kafka's LogValidator).
+fn check_one_batch(records: &Bytes) -> Result<(), PartitionError> {
+    let invalid = |why: &str| Err((ResponseError::InvalidRecord.code(), why.to_string()));
+    match peek_size(records) {
+        None => invalid("the partition's records are empty"),
+        Some(Err(e)) => Err((ResponseError::CorruptMessage.code(), e.to_string())),
+        Some(Ok(size)) if size < records.len() => {
+            invalid("a produce request must carry exactly one record batch per partition")
+        }
+        Some(Ok(_)) => Ok(()),
+    }
+}
