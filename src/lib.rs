@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod client;
 pub mod protocol;
+pub mod raft;
 pub mod runtime;
 pub mod storage;
 pub mod tools;
