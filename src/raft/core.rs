@@ -345,7 +345,9 @@ impl RaftCore {
         self.check_invariants();
     }
 
-    /// The shell made Ready `id`'s writes (and every earlier Ready's) durable.
+    /// The shell made Ready `id`'s writes (and every earlier Ready's) durable. Needed for a
+    /// Ready that [`must_persist`](Ready::must_persist) or holds `messages_after_persist`;
+    /// harmless for any other.
     pub fn on_persisted(&mut self, now_ms: u64, id: u64) {
         let mut confirmed = None;
         while self.unpersisted.front().is_some_and(|p| p.id <= id) {
@@ -369,11 +371,13 @@ impl RaftCore {
         ready.id = self.next_ready_id;
         self.next_ready_id += 1;
         self.shell_log_end = self.log.end_offset();
-        self.unpersisted.push_back(Unpersisted {
-            id: ready.id,
-            has_quorum_state: ready.quorum_state.is_some(),
-            log_end_offset: self.log.end_offset(),
-        });
+        if ready.must_persist() || !ready.messages_after_persist.is_empty() {
+            self.unpersisted.push_back(Unpersisted {
+                id: ready.id,
+                has_quorum_state: ready.quorum_state.is_some(),
+                log_end_offset: self.log.end_offset(),
+            });
+        }
         ready
     }
 

@@ -1,0 +1,630 @@
+//! A test cluster of `RaftCore`s in one process, with a network and disks that misbehave, and
+//! the checker of REPLICATION.md §6's Raft invariants 1–10.
+//!
+//! Fault model:
+//! - network: each message is delayed 1–40 ms (so messages re-order), dropped, or delivered
+//!   twice, with the probabilities in [`Faults`]; a partitioned node loses everything to and
+//!   from it; messages to a crashed node are lost;
+//! - disk: a Ready's writes complete 0–10 ms later, in order (a FIFO device). The harness does
+//!   what a real shell does: immediate messages go at once, the writes become durable at
+//!   completion, and only then do `messages_after_persist` leave and `on_persisted` run;
+//! - crash: the core is dropped; of the writes not yet complete, a random prefix of the
+//!   operations (quorum-state write, truncation, each appended entry) reaches the disk and the
+//!   rest is lost, as with a device that had written some of its queue; nothing that waited
+//!   for those writes was sent. A restart builds a new core from the disk alone.
+//!
+//! Checks (each names its §6 invariant; a violation is recorded, with the time, not panicked,
+//! so a test can assert that a broken core IS caught): `SingleLeaderPerEpoch` (1),
+//! `OneVotePerEpoch` (2), `VotePersistedBeforeReply` (3), `MonotonicEpoch` (4),
+//! `UpToDateVoting` (5), `CommittedPrefixAgreement` (6), `MonotonicHighWatermark` (7),
+//! `CurrentEpochCommit` (8), `NoTruncationBelowHighWatermark` (9), `LeaderAppendsOwnEpoch` (10).
+
+use super::config::RaftConfig;
+use super::core::RaftCore;
+use super::messages::{Entry, EntryKind, Epoch, Message, NodeId, Offset, Outbound, Request, Response, VoteRequest};
+use super::quorum_state::Role;
+use super::quorum_state_file::QuorumStateRecord;
+use super::raft_log::RaftLog;
+use super::ready::Ready;
+use crate::runtime::seeded;
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Fault probabilities and switches.
+#[derive(Debug, Clone)]
+pub(super) struct Faults {
+    pub drop: f64,
+    pub duplicate: f64,
+    /// Per action step (every few ms): crash a random live node.
+    pub crash: f64,
+    /// Per action step: start or heal a partition of one node.
+    pub partition: f64,
+    /// Per action step: propose on whichever node leads.
+    pub propose: f64,
+    /// A crashed node restarts after up to this long.
+    pub max_down_ms: u64,
+}
+
+impl Faults {
+    pub fn none() -> Faults {
+        Faults { drop: 0.0, duplicate: 0.0, crash: 0.0, partition: 0.0, propose: 0.05, max_down_ms: 1 }
+    }
+
+    /// Crashes often and briefly.
+    pub fn crashy() -> Faults {
+        Faults { drop: 0.05, duplicate: 0.03, crash: 0.05, partition: 0.0, propose: 0.08, max_down_ms: 100 }
+    }
+
+    pub fn rough() -> Faults {
+        Faults { drop: 0.05, duplicate: 0.03, crash: 0.004, partition: 0.003, propose: 0.08, max_down_ms: 3000 }
+    }
+}
+
+/// What a node's disk holds durably.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Disk {
+    pub quorum_state: Option<QuorumStateRecord>,
+    pub log: Vec<Entry>,
+}
+
+#[derive(Debug, Clone)]
+enum DiskOp {
+    QuorumState(QuorumStateRecord),
+    Truncate(Offset),
+    Append(Entry),
+}
+
+#[derive(Debug)]
+struct PendingWrite {
+    ready_id: u64,
+    ops: Vec<DiskOp>,
+    after: Vec<Tagged>,
+    complete_at: u64,
+}
+
+/// An outbound message with what the checker needs to judge it when it leaves.
+#[derive(Debug, Clone)]
+struct Tagged {
+    out: Outbound,
+    /// For a granted VoteResponse: the request it answers and the voter's (last epoch, LEO).
+    vote: Option<(VoteRequest, (Epoch, Offset))>,
+}
+
+struct Node {
+    core: Option<RaftCore>,
+    disk: Disk,
+    pending: VecDeque<PendingWrite>,
+    restarts: u64,
+    crashed_until: u64,
+    /// Highest epoch this node made visible: in a message it sent or a durable quorum-state
+    /// record (an epoch entered in memory and lost in a crash before either was never seen).
+    announced_epoch: Epoch,
+    /// Highest epoch in this process lifetime.
+    lifetime_epoch: Epoch,
+    /// High watermark in this process lifetime.
+    lifetime_hw: Offset,
+    /// Offsets below this were compared with the committed registry in this lifetime.
+    checked_upto: Offset,
+    /// The epoch it restarted Resigned in, if it did (invariant 10).
+    restarted_resigned: Option<Epoch>,
+}
+
+#[derive(Debug)]
+struct InFlightMessage {
+    deliver_at: u64,
+    seq: u64,
+    from: NodeId,
+    to: NodeId,
+    message: Message,
+}
+
+/// The cluster, its faults and its checker.
+pub(super) struct Cluster {
+    pub now: u64,
+    pub config: RaftConfig,
+    pub voters: BTreeSet<NodeId>,
+    pub ids: Vec<NodeId>,
+    nodes: BTreeMap<NodeId, Node>,
+    net: Vec<InFlightMessage>,
+    seq: u64,
+    rng: StdRng,
+    seed: u64,
+    pub faults: Faults,
+    partitioned: BTreeSet<NodeId>,
+    next_action_at: u64,
+    proposals: u64,
+    // checker state
+    pub violations: Vec<String>,
+    leaders: BTreeMap<Epoch, NodeId>,
+    votes: BTreeMap<(NodeId, Epoch), NodeId>,
+    committed: BTreeMap<Offset, Entry>,
+    /// The request being handled in the current step (to tag its Vote answer).
+    handling_vote: Option<VoteRequest>,
+}
+
+impl Cluster {
+    /// `voters` voters with ids 1..=voters, and `observers` more with ids 101….
+    pub fn new(seed: u64, voters: i32, observers: i32, config: RaftConfig, faults: Faults) -> Cluster {
+        let voter_ids: BTreeSet<NodeId> = (1..=voters).collect();
+        let mut ids: Vec<NodeId> = voter_ids.iter().copied().collect();
+        ids.extend((0..observers).map(|i| 101 + i));
+        let mut cluster = Cluster {
+            now: 0,
+            config,
+            voters: voter_ids,
+            ids: ids.clone(),
+            nodes: BTreeMap::new(),
+            net: Vec::new(),
+            seq: 0,
+            rng: StdRng::seed_from_u64(seed),
+            seed,
+            faults,
+            partitioned: BTreeSet::new(),
+            next_action_at: 0,
+            proposals: 0,
+            violations: Vec::new(),
+            leaders: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            handling_vote: None,
+        };
+        for id in ids {
+            let node = Node {
+                core: None,
+                disk: Disk::default(),
+                pending: VecDeque::new(),
+                restarts: 0,
+                crashed_until: 0,
+                announced_epoch: 0,
+                lifetime_epoch: 0,
+                lifetime_hw: 0,
+                checked_upto: 0,
+                restarted_resigned: None,
+            };
+            cluster.nodes.insert(id, node);
+            cluster.start(id);
+        }
+        cluster
+    }
+
+    pub fn core(&self, id: NodeId) -> Option<&RaftCore> {
+        self.nodes[&id].core.as_ref()
+    }
+
+    pub fn disk(&self, id: NodeId) -> &Disk {
+        &self.nodes[&id].disk
+    }
+
+    pub fn committed(&self) -> &BTreeMap<Offset, Entry> {
+        &self.committed
+    }
+
+    fn violation(&mut self, name: &str, detail: String) {
+        if self.violations.len() < 20 {
+            self.violations.push(format!("{name} at {} ms (seed {}): {detail}", self.now, self.seed));
+        }
+    }
+
+    // ---- life and death --------------------------------------------------------------
+
+    fn start(&mut self, id: NodeId) {
+        let node = self.nodes.get_mut(&id).unwrap();
+        node.restarts += 1;
+        let rng = seeded(self.seed.wrapping_mul(1_000_003).wrapping_add(id as u64 * 7919 + node.restarts));
+        let log = RaftLog::recovered(None, node.disk.log.clone()).expect("the disk holds a valid log");
+        let core = RaftCore::new(
+            self.config.clone(),
+            id,
+            self.voters.clone(),
+            node.disk.quorum_state,
+            log,
+            rng,
+            self.now,
+        );
+        if core.epoch() < node.announced_epoch {
+            let detail = format!("node {id} restarted in epoch {} after announcing {}", core.epoch(), node.announced_epoch);
+            self.violations.push(format!("MonotonicEpoch at {} ms (seed {}): {detail}", self.now, self.seed));
+        }
+        node.lifetime_epoch = core.epoch();
+        node.lifetime_hw = core.high_watermark();
+        node.checked_upto = core.log().start_offset();
+        node.restarted_resigned = (core.role_name() == Role::Resigned).then_some(core.epoch());
+        node.core = Some(core);
+        self.after_input(id);
+    }
+
+    /// Drops the node's process; a random prefix of its unfinished writes reaches the disk.
+    pub fn crash(&mut self, id: NodeId, down_for_ms: u64) {
+        let keep_fraction: f64 = self.rng.random();
+        let node = self.nodes.get_mut(&id).unwrap();
+        if node.core.is_none() {
+            return;
+        }
+        node.core = None;
+        node.crashed_until = self.now + down_for_ms;
+        let ops: Vec<DiskOp> = node.pending.drain(..).flat_map(|w| w.ops).collect();
+        let keep = (ops.len() as f64 * keep_fraction) as usize;
+        for op in ops.into_iter().take(keep) {
+            apply(&mut node.disk, op);
+        }
+        let durable_epoch = node.disk.quorum_state.map_or(0, |r| r.leader_epoch);
+        node.announced_epoch = node.announced_epoch.max(durable_epoch);
+    }
+
+    // ---- the shell ---------------------------------------------------------------------
+
+    /// Performs what the node's core has ready, as a shell would, then checks the invariants.
+    fn after_input(&mut self, id: NodeId) {
+        loop {
+            let Some(core) = self.nodes.get_mut(&id).unwrap().core.as_mut() else { return };
+            if !core.has_ready() {
+                break;
+            }
+            let ready = core.take_ready();
+            self.handle_ready(id, ready);
+        }
+        self.handling_vote = None;
+        self.check_node(id);
+    }
+
+    fn handle_ready(&mut self, id: NodeId, ready: Ready) {
+        self.check_ready(id, &ready);
+        let vote_tag = self.vote_tag(id);
+        let tag = |out: Outbound| {
+            let granted = matches!(&out.message, Message::Response { body: Response::Vote(v), .. } if v.vote_granted);
+            Tagged { vote: if granted { vote_tag.clone() } else { None }, out }
+        };
+        let immediate: Vec<Tagged> = ready.messages.into_iter().map(tag).collect();
+        let after: Vec<Tagged> = ready.messages_after_persist.into_iter().map(tag).collect();
+        for t in immediate {
+            self.send(id, t);
+        }
+        let mut ops = Vec::new();
+        if let Some(record) = ready.quorum_state {
+            ops.push(DiskOp::QuorumState(record));
+        }
+        if let Some(offset) = ready.truncate_to {
+            ops.push(DiskOp::Truncate(offset));
+        }
+        ops.extend(ready.append.into_iter().map(DiskOp::Append));
+        if ops.is_empty() && after.is_empty() {
+            return;
+        }
+        let latency = self.rng.random_range(0..10);
+        let node = self.nodes.get_mut(&id).unwrap();
+        let complete_at = node.pending.back().map_or(0, |w| w.complete_at).max(self.now + latency);
+        node.pending.push_back(PendingWrite { ready_id: ready.id, ops, after, complete_at });
+    }
+
+    fn vote_tag(&self, id: NodeId) -> Option<(VoteRequest, (Epoch, Offset))> {
+        let request = self.handling_vote.clone()?;
+        let core = self.nodes[&id].core.as_ref()?;
+        Some((request, (core.log().last_epoch(), core.log().end_offset())))
+    }
+
+    fn complete_write(&mut self, id: NodeId) {
+        let node = self.nodes.get_mut(&id).unwrap();
+        let write = node.pending.pop_front().unwrap();
+        for op in write.ops {
+            apply(&mut node.disk, op);
+        }
+        let durable_epoch = node.disk.quorum_state.map_or(0, |r| r.leader_epoch);
+        node.announced_epoch = node.announced_epoch.max(durable_epoch);
+        for t in write.after {
+            self.send(id, t);
+        }
+        let now = self.now;
+        if let Some(core) = self.nodes.get_mut(&id).unwrap().core.as_mut() {
+            core.on_persisted(now, write.ready_id);
+        }
+        self.after_input(id);
+    }
+
+    fn send(&mut self, from: NodeId, tagged: Tagged) {
+        self.check_send(from, &tagged);
+        let (epoch, _) = tagged.out.message.epoch_and_leader();
+        let node = self.nodes.get_mut(&from).unwrap();
+        node.announced_epoch = node.announced_epoch.max(epoch);
+        let Tagged { out, .. } = tagged;
+        if self.partitioned.contains(&from) || self.partitioned.contains(&out.to) {
+            return;
+        }
+        if self.rng.random_bool(self.faults.drop) {
+            return;
+        }
+        let copies = if self.rng.random_bool(self.faults.duplicate) { 2 } else { 1 };
+        for _ in 0..copies {
+            let delay = self.rng.random_range(1..40);
+            self.seq += 1;
+            self.net.push(InFlightMessage {
+                deliver_at: self.now + delay,
+                seq: self.seq,
+                from,
+                to: out.to,
+                message: out.message.clone(),
+            });
+        }
+    }
+
+    // ---- the event loop -----------------------------------------------------------------
+
+    /// Runs until simulated time `until_ms`, with the current faults.
+    pub fn run_until(&mut self, until_ms: u64) {
+        while self.now < until_ms {
+            let next = self.next_event_time().min(until_ms);
+            self.now = self.now.max(next);
+            self.process_due();
+            if self.now >= self.next_action_at {
+                self.random_action();
+                self.next_action_at = self.now + self.rng.random_range(1..20);
+            }
+        }
+    }
+
+    fn next_event_time(&self) -> u64 {
+        let mut t = self.next_action_at;
+        if let Some(m) = self.net.iter().map(|m| m.deliver_at).min() {
+            t = t.min(m);
+        }
+        for node in self.nodes.values() {
+            if let Some(w) = node.pending.front() {
+                t = t.min(w.complete_at);
+            }
+            match &node.core {
+                Some(core) => t = t.min(core.next_deadline()),
+                None => t = t.min(node.crashed_until),
+            }
+        }
+        t
+    }
+
+    fn process_due(&mut self) {
+        let now = self.now;
+        let ids = self.ids.clone();
+        for &id in &ids {
+            while self.nodes[&id].pending.front().is_some_and(|w| w.complete_at <= now) {
+                self.complete_write(id);
+            }
+        }
+        // Deliver due messages, earliest first (ties by send order).
+        loop {
+            let due = self
+                .net
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.deliver_at <= now)
+                .min_by_key(|(_, m)| (m.deliver_at, m.seq))
+                .map(|(i, _)| i);
+            let Some(index) = due else { break };
+            let m = self.net.swap_remove(index);
+            self.deliver(m);
+        }
+        for &id in &ids {
+            let node = &self.nodes[&id];
+            match &node.core {
+                Some(core) if core.next_deadline() <= now => {
+                    self.nodes.get_mut(&id).unwrap().core.as_mut().unwrap().tick(now);
+                    self.after_input(id);
+                }
+                None if node.crashed_until <= now => self.start(id),
+                _ => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, m: InFlightMessage) {
+        if self.partitioned.contains(&m.from) || self.partitioned.contains(&m.to) {
+            return;
+        }
+        let now = self.now;
+        let Some(core) = self.nodes.get_mut(&m.to).unwrap().core.as_mut() else { return };
+        if let Message::Request { body: Request::Vote(v), .. } = &m.message {
+            self.handling_vote = Some(v.clone());
+        }
+        core.step(now, m.from, m.message);
+        self.after_input(m.to);
+    }
+
+    fn random_action(&mut self) {
+        let live: Vec<NodeId> = self.ids.iter().copied().filter(|id| self.nodes[id].core.is_some()).collect();
+        if self.rng.random_bool(self.faults.crash) && !live.is_empty() {
+            let victim = live[self.rng.random_range(0..live.len())];
+            let down = self.rng.random_range(0..self.faults.max_down_ms);
+            self.crash(victim, down);
+        }
+        if self.rng.random_bool(self.faults.partition) {
+            if self.partitioned.is_empty() {
+                let victim = self.ids[self.rng.random_range(0..self.ids.len())];
+                self.partitioned.insert(victim);
+            } else {
+                self.partitioned.clear();
+            }
+        }
+        if self.rng.random_bool(self.faults.propose) {
+            self.propose_on_leader();
+        }
+    }
+
+    /// Proposes one entry on every node that believes it leads; returns the (node, offset).
+    pub fn propose_on_leader(&mut self) -> Option<(NodeId, Offset)> {
+        let now = self.now;
+        let mut result = None;
+        for id in self.ids.clone() {
+            let Some(core) = self.nodes.get_mut(&id).unwrap().core.as_mut() else { continue };
+            if core.role_name() != Role::Leader {
+                continue;
+            }
+            self.proposals += 1;
+            let payload = Bytes::from(format!("p{}-{}", self.seed, self.proposals));
+            let (first, _) = core.propose(now, vec![payload]).expect("a leader accepts proposals");
+            result = Some((id, first));
+            self.after_input(id);
+        }
+        result
+    }
+
+    /// Ends every fault: heals the partition, restarts crashed nodes, stops drops.
+    pub fn heal(&mut self) {
+        self.faults = Faults { drop: 0.0, duplicate: 0.0, crash: 0.0, partition: 0.0, ..self.faults.clone() };
+        self.partitioned.clear();
+        for id in self.ids.clone() {
+            if self.nodes[&id].core.is_none() {
+                self.start(id);
+            }
+        }
+    }
+
+    /// The node that leads the highest epoch, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.ids
+            .iter()
+            .filter_map(|id| self.core(*id).map(|c| (c.epoch(), c.role_name() == Role::Leader, *id)))
+            .filter(|(_, leads, _)| *leads)
+            .max()
+            .map(|(_, _, id)| id)
+    }
+
+    // ---- the checker ------------------------------------------------------------------
+
+    fn check_ready(&mut self, id: NodeId, ready: &Ready) {
+        let node = &self.nodes[&id];
+        let core = node.core.as_ref().unwrap();
+        let mut found = Vec::new();
+        if let Some(t) = ready.truncate_to {
+            if t < node.lifetime_hw {
+                let hw = node.lifetime_hw;
+                found.push(("NoTruncationBelowHighWatermark", format!("node {id} truncates to {t} below {hw}")));
+            }
+        }
+        let leads = core.role_name() == Role::Leader;
+        if leads {
+            let epoch = core.epoch();
+            let resigned = node.restarted_resigned;
+            for e in &ready.append {
+                if e.epoch != epoch || resigned == Some(e.epoch) {
+                    let detail = format!("node {id} leading epoch {epoch} appends {e:?} (restarted resigned in {resigned:?})");
+                    found.push(("LeaderAppendsOwnEpoch", detail));
+                }
+            }
+        }
+        for (name, detail) in found {
+            self.violation(name, detail);
+        }
+        if let (true, Some(hw)) = (leads, ready.high_watermark) {
+            self.check_current_epoch_commit(id, hw);
+        }
+    }
+
+    fn check_current_epoch_commit(&mut self, id: NodeId, hw: Offset) {
+        let core = self.nodes[&id].core.as_ref().unwrap();
+        let start = core.epoch_start_offset().unwrap();
+        let entry = core.log().entry(hw - 1).cloned().unwrap();
+        let holders = self
+            .voters
+            .iter()
+            .filter(|v| self.nodes[v].disk.log.get((hw - 1) as usize).is_some_and(|e| *e == entry))
+            .count();
+        let majority = self.voters.len() / 2 + 1;
+        if hw <= start || holders < majority {
+            let detail = format!("node {id} moved its HW to {hw} (epoch start {start}) with {holders} durable copies");
+            self.violation("CurrentEpochCommit", detail);
+        }
+    }
+
+    fn check_send(&mut self, from: NodeId, tagged: &Tagged) {
+        let Some((request, voter_log)) = &tagged.vote else { return };
+        let Message::Response { body: Response::Vote(response), .. } = &tagged.out.message else { return };
+        if (request.last_offset_epoch, request.last_offset) < *voter_log {
+            let detail = format!("node {from} granted {request:?} with its log at {voter_log:?}");
+            self.violation("UpToDateVoting", detail);
+        }
+        if request.pre_vote {
+            return;
+        }
+        let epoch = response.leader_epoch;
+        let candidate = request.replica_id;
+        match self.votes.get(&(from, epoch)) {
+            Some(c) if *c != candidate => {
+                let detail = format!("node {from} voted for {c} and {candidate} in epoch {epoch}");
+                self.violation("OneVotePerEpoch", detail);
+            }
+            _ => {
+                self.votes.insert((from, epoch), candidate);
+            }
+        }
+        let durable = self.nodes[&from].disk.quorum_state;
+        let persisted = durable.is_some_and(|r| r.leader_epoch > epoch || (r.leader_epoch == epoch && r.voted_id == Some(candidate)));
+        if !persisted {
+            let detail = format!("node {from} granted {candidate} in epoch {epoch}; disk holds {durable:?}");
+            self.violation("VotePersistedBeforeReply", detail);
+        }
+    }
+
+    fn check_node(&mut self, id: NodeId) {
+        let Some(core) = self.nodes[&id].core.as_ref() else { return };
+        let (epoch, role, hw) = (core.epoch(), core.role_name(), core.high_watermark());
+        let node = &self.nodes[&id];
+        let mut found = Vec::new();
+        if role == Role::Leader {
+            if let Some(other) = self.leaders.get(&epoch) {
+                if *other != id {
+                    found.push(("SingleLeaderPerEpoch", format!("nodes {other} and {id} lead epoch {epoch}")));
+                }
+            }
+        }
+        if epoch < node.lifetime_epoch {
+            found.push(("MonotonicEpoch", format!("node {id} went from epoch {} to {epoch}", node.lifetime_epoch)));
+        }
+        if hw < node.lifetime_hw {
+            found.push(("MonotonicHighWatermark", format!("node {id} HW fell from {} to {hw}", node.lifetime_hw)));
+        }
+        let mut new_committed = Vec::new();
+        for offset in node.checked_upto..hw {
+            let entry = core.log().entry(offset).expect("committed entries are in the log");
+            match self.committed.get(&offset) {
+                Some(c) if c != entry => found.push((
+                    "CommittedPrefixAgreement",
+                    format!("node {id} has {entry:?} at {offset}, committed was {c:?}"),
+                )),
+                Some(_) => {}
+                None => new_committed.push(entry.clone()),
+            }
+        }
+        if role == Role::Leader {
+            self.leaders.entry(epoch).or_insert(id);
+        }
+        for e in new_committed {
+            self.committed.insert(e.offset, e);
+        }
+        let node = self.nodes.get_mut(&id).unwrap();
+        node.lifetime_epoch = node.lifetime_epoch.max(epoch);
+        node.lifetime_hw = node.lifetime_hw.max(hw);
+        node.checked_upto = node.checked_upto.max(hw);
+        for (name, detail) in found {
+            self.violation(name, detail);
+        }
+    }
+
+    /// Whether an entry proposed as `payload`-style data is committed on every voter.
+    pub fn committed_everywhere(&self, offset: Offset) -> bool {
+        self.voters.iter().all(|v| self.core(*v).is_some_and(|c| c.high_watermark() > offset))
+    }
+
+    /// The committed data entries (not control entries), in order.
+    pub fn committed_data(&self) -> Vec<Bytes> {
+        self.committed.values().filter(|e| e.kind == EntryKind::Data).map(|e| e.payload.clone()).collect()
+    }
+}
+
+fn apply(disk: &mut Disk, op: DiskOp) {
+    match op {
+        DiskOp::QuorumState(record) => disk.quorum_state = Some(record),
+        DiskOp::Truncate(offset) => disk.log.truncate(offset as usize),
+        DiskOp::Append(entry) => {
+            assert_eq!(entry.offset as usize, disk.log.len(), "appends continue the disk's log");
+            disk.log.push(entry);
+        }
+    }
+}
