@@ -9,7 +9,7 @@
 
 use super::config::RaftConfig;
 use super::core::TestFault;
-use super::harness::{Cluster, Faults};
+use super::harness::{Cluster, Faults, Stats};
 use super::messages::Offset;
 
 /// Faults for this long, then healing and the liveness bound.
@@ -23,7 +23,7 @@ fn seeds(default: u64) -> u64 {
 }
 
 /// Runs one seed: faults, then healing and the liveness check. Returns the violations.
-fn run_seed(seed: u64, voters: i32, config: RaftConfig, faults: Faults) -> Vec<String> {
+fn run_seed(seed: u64, voters: i32, config: RaftConfig, faults: Faults, stats: &mut Stats) -> Vec<String> {
     let mut cluster = Cluster::new(seed, voters, 1, config, faults);
     cluster.run_until(FAULTY_MS);
     cluster.heal();
@@ -38,9 +38,11 @@ fn run_seed(seed: u64, voters: i32, config: RaftConfig, faults: Faults) -> Vec<S
             probe = cluster.propose_on_leader().map(|(_, offset)| offset);
         }
         if probe.is_some_and(|p| cluster.committed_everywhere(p)) {
+            stats.add(&cluster.stats);
             return cluster.violations.clone();
         }
     }
+    stats.add(&cluster.stats);
     let mut violations = cluster.violations.clone();
     let states: Vec<String> = cluster
         .ids
@@ -56,17 +58,43 @@ fn run_seed(seed: u64, voters: i32, config: RaftConfig, faults: Faults) -> Vec<S
     violations
 }
 
-fn run_seeds(count: u64, voters: i32, config: RaftConfig, faults: Faults) -> (u64, Vec<String>) {
+/// Runs seeds 1..=count (all of them, or up to the first failing one when `stop_at_failure`).
+fn run_seeds(count: u64, voters: i32, config: RaftConfig, faults: Faults) -> (u64, Vec<String>, Stats) {
+    run_seeds_until(count, voters, config, faults, false)
+}
+
+fn run_seeds_until(
+    count: u64,
+    voters: i32,
+    config: RaftConfig,
+    faults: Faults,
+    stop_at_failure: bool,
+) -> (u64, Vec<String>, Stats) {
     let mut failing = 0;
     let mut all = Vec::new();
+    let mut stats = Stats::default();
     for seed in 1..=count {
-        let violations = run_seed(seed, voters, config.clone(), faults.clone());
+        let violations = run_seed(seed, voters, config.clone(), faults.clone(), &mut stats);
         if !violations.is_empty() {
             failing += 1;
             all.extend(violations);
+            if stop_at_failure {
+                break;
+            }
         }
     }
-    (failing, all)
+    println!("{count} seeds, {voters} voters: {stats:?}");
+    (failing, all, stats)
+}
+
+/// The faults must have bitten: leaders came and went, crashed leaders restarted Resigned,
+/// followers truncated, and a lot was committed.
+fn assert_exercised(stats: &Stats, seeds: u64) {
+    assert!(stats.crashes >= seeds, "{stats:?}");
+    assert!(stats.leaders >= 2 * seeds, "{stats:?}");
+    assert!(stats.restarts_resigned > 0, "{stats:?}");
+    assert!(stats.truncations > 0, "{stats:?}");
+    assert!(stats.committed >= 30 * seeds, "{stats:?}");
 }
 
 /// Timers close to the network's delays, so elections are often contested (two candidates in
@@ -84,8 +112,9 @@ fn contested() -> RaftConfig {
 
 #[test]
 fn contested_elections_keep_every_invariant() {
-    let (failing, violations) = run_seeds(seeds(12), 5, contested(), Faults::crashy());
+    let (failing, violations, stats) = run_seeds(seeds(12), 5, contested(), Faults::crashy());
     assert_eq!(failing, 0, "{violations:#?}");
+    assert_exercised(&stats, seeds(12));
 }
 
 #[test]
@@ -106,21 +135,23 @@ fn quiet_cluster_elects_a_leader_and_commits() {
 
 #[test]
 fn three_voters_keep_every_invariant_under_faults() {
-    let (failing, violations) = run_seeds(seeds(24), 3, RaftConfig::default(), Faults::rough());
+    let (failing, violations, stats) = run_seeds(seeds(24), 3, RaftConfig::default(), Faults::rough());
     assert_eq!(failing, 0, "{violations:#?}");
+    assert_exercised(&stats, seeds(24));
 }
 
 #[test]
 fn five_voters_keep_every_invariant_under_faults() {
-    let (failing, violations) = run_seeds(seeds(12), 5, RaftConfig::default(), Faults::rough());
+    let (failing, violations, stats) = run_seeds(seeds(12), 5, RaftConfig::default(), Faults::rough());
     assert_eq!(failing, 0, "{violations:#?}");
+    assert_exercised(&stats, seeds(12));
 }
 
 /// A core that forgets its vote on restart can vote twice in an epoch: the harness must see it.
 #[test]
 fn checker_catches_a_core_that_forgets_its_vote_on_restart() {
     let config = RaftConfig { fault: Some(TestFault::ForgetVoteOnRestart), ..contested() };
-    let (failing, violations) = run_seeds(seeds(24), 5, config, Faults::crashy());
+    let (failing, violations, _) = run_seeds_until(seeds(24), 5, config, Faults::crashy(), true);
     assert!(failing > 0, "no seed caught the forgotten vote");
     assert!(violations.iter().any(|v| v.starts_with("OneVotePerEpoch")), "{violations:#?}");
 }
@@ -129,7 +160,7 @@ fn checker_catches_a_core_that_forgets_its_vote_on_restart() {
 #[test]
 fn checker_catches_votes_granted_without_the_log_check() {
     let config = RaftConfig { fault: Some(TestFault::GrantVotesWithoutLogCheck), ..RaftConfig::default() };
-    let (failing, violations) = run_seeds(seeds(24), 3, config, Faults::rough());
+    let (failing, violations, _) = run_seeds_until(seeds(24), 3, config, Faults::rough(), true);
     assert!(failing > 0, "no seed caught the stale vote");
     assert!(violations.iter().any(|v| v.starts_with("UpToDateVoting")), "{violations:#?}");
 }

@@ -58,7 +58,7 @@ impl Faults {
     }
 
     pub fn rough() -> Faults {
-        Faults { drop: 0.05, duplicate: 0.03, crash: 0.004, partition: 0.003, propose: 0.08, max_down_ms: 3000 }
+        Faults { drop: 0.05, duplicate: 0.03, crash: 0.008, partition: 0.003, propose: 0.08, max_down_ms: 3000 }
     }
 }
 
@@ -142,6 +142,31 @@ pub(super) struct Cluster {
     committed: BTreeMap<Offset, Entry>,
     /// The request being handled in the current step (to tag its Vote answer).
     handling_vote: Option<VoteRequest>,
+    pub stats: Stats,
+}
+
+/// What a run exercised, so tests can require that the faults actually bit.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Stats {
+    pub crashes: u64,
+    pub restarts_resigned: u64,
+    pub truncations: u64,
+    pub granted_votes: u64,
+    pub leaders: u64,
+    pub committed: u64,
+    pub messages: u64,
+}
+
+impl Stats {
+    pub fn add(&mut self, other: &Stats) {
+        self.crashes += other.crashes;
+        self.restarts_resigned += other.restarts_resigned;
+        self.truncations += other.truncations;
+        self.granted_votes += other.granted_votes;
+        self.leaders += other.leaders;
+        self.committed += other.committed;
+        self.messages += other.messages;
+    }
 }
 
 impl Cluster {
@@ -169,6 +194,7 @@ impl Cluster {
             votes: BTreeMap::new(),
             committed: BTreeMap::new(),
             handling_vote: None,
+            stats: Stats::default(),
         };
         for id in ids {
             let node = Node {
@@ -231,6 +257,7 @@ impl Cluster {
         node.lifetime_hw = core.high_watermark();
         node.checked_upto = core.log().start_offset();
         node.restarted_resigned = (core.role_name() == Role::Resigned).then_some(core.epoch());
+        self.stats.restarts_resigned += node.restarted_resigned.is_some() as u64;
         node.core = Some(core);
         self.after_input(id);
     }
@@ -243,6 +270,7 @@ impl Cluster {
             return;
         }
         node.core = None;
+        self.stats.crashes += 1;
         node.crashed_until = self.now + down_for_ms;
         let ops: Vec<DiskOp> = node.pending.drain(..).flat_map(|w| w.ops).collect();
         let keep = (ops.len() as f64 * keep_fraction) as usize;
@@ -328,6 +356,7 @@ impl Cluster {
         let node = self.nodes.get_mut(&from).unwrap();
         node.announced_epoch = node.announced_epoch.max(epoch);
         let Tagged { out, .. } = tagged;
+        self.stats.messages += 1;
         if self.partitioned.contains(&from) || self.partitioned.contains(&out.to) {
             return;
         }
@@ -493,6 +522,7 @@ impl Cluster {
         let core = node.core.as_ref().unwrap();
         let mut found = Vec::new();
         if let Some(t) = ready.truncate_to {
+            self.stats.truncations += 1;
             if t < node.lifetime_hw {
                 let hw = node.lifetime_hw;
                 found.push(("NoTruncationBelowHighWatermark", format!("node {id} truncates to {t} below {hw}")));
@@ -543,6 +573,7 @@ impl Cluster {
         if request.pre_vote {
             return;
         }
+        self.stats.granted_votes += 1;
         let epoch = response.leader_epoch;
         let candidate = request.replica_id;
         match self.votes.get(&(from, epoch)) {
@@ -592,9 +623,11 @@ impl Cluster {
                 None => new_committed.push(entry.clone()),
             }
         }
-        if role == Role::Leader {
-            self.leaders.entry(epoch).or_insert(id);
+        if role == Role::Leader && !self.leaders.contains_key(&epoch) {
+            self.leaders.insert(epoch, id);
+            self.stats.leaders += 1;
         }
+        self.stats.committed += new_committed.len() as u64;
         for e in new_committed {
             self.committed.insert(e.offset, e);
         }
