@@ -40,6 +40,8 @@ pub(crate) enum TestFault {
     ForgetVoteOnRestart,
     /// Grant real votes without the up-to-date log check.
     GrantVotesWithoutLogCheck,
+    /// Count the leader's whole log end toward the high watermark, fsynced or not.
+    CountUnflushedLeaderEnd,
 }
 
 /// A proposal made to a node that is not the leader.

@@ -92,10 +92,12 @@ impl RaftCore {
     /// Sends the next fetch to the leader unless one is in flight.
     pub(super) fn maybe_send_fetch(&mut self, now_ms: u64) {
         let Some(leader) = self.leader_id() else { return };
-        if self.quorum.current().role() != Role::Follower || self.inflight.contains_key(&leader) {
+        if self.quorum.current().role() != Role::Follower {
             return;
         }
-        self.send_fetch(now_ms, leader);
+        if !self.inflight.contains_key(&leader) {
+            self.send_fetch(now_ms, leader);
+        }
         if let RoleState::Follower { next_fetch_ms, .. } = &mut self.role {
             *next_fetch_ms = None;
         }

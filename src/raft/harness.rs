@@ -5,7 +5,8 @@
 //! - network: each message is delayed 1–40 ms (so messages re-order), dropped, or delivered
 //!   twice, with the probabilities in [`Faults`]; a partitioned node loses everything to and
 //!   from it; messages to a crashed node are lost;
-//! - disk: a Ready's writes complete 0–10 ms later, in order (a FIFO device). The harness does
+//! - disk: a Ready's writes complete 0–10 ms later (sometimes 50–300 ms: an fsync stall), in
+//!   order (a FIFO device). The harness does
 //!   what a real shell does: immediate messages go at once, the writes become durable at
 //!   completion, and only then do `messages_after_persist` leave and `on_persisted` run;
 //! - crash: the core is dropped; of the writes not yet complete, a random prefix of the
@@ -45,20 +46,25 @@ pub(super) struct Faults {
     pub propose: f64,
     /// A crashed node restarts after up to this long.
     pub max_down_ms: u64,
+    /// Per write: an fsync stall of 50–300 ms (otherwise 0–10 ms).
+    pub slow_disk: f64,
+    /// Per completed write that made a vote durable: crash right after the answer left (the
+    /// moment a restart must not forget).
+    pub crash_after_vote: f64,
 }
 
 impl Faults {
     pub fn none() -> Faults {
-        Faults { drop: 0.0, duplicate: 0.0, crash: 0.0, partition: 0.0, propose: 0.05, max_down_ms: 1 }
+        Faults { drop: 0.0, duplicate: 0.0, crash: 0.0, partition: 0.0, propose: 0.05, max_down_ms: 1, slow_disk: 0.0, crash_after_vote: 0.0 }
     }
 
     /// Crashes often and briefly.
     pub fn crashy() -> Faults {
-        Faults { drop: 0.05, duplicate: 0.03, crash: 0.05, partition: 0.0, propose: 0.08, max_down_ms: 100 }
+        Faults { drop: 0.05, duplicate: 0.03, crash: 0.05, partition: 0.0, propose: 0.08, max_down_ms: 100, slow_disk: 0.05, crash_after_vote: 0.3 }
     }
 
     pub fn rough() -> Faults {
-        Faults { drop: 0.05, duplicate: 0.03, crash: 0.008, partition: 0.003, propose: 0.08, max_down_ms: 3000 }
+        Faults { drop: 0.05, duplicate: 0.03, crash: 0.008, partition: 0.003, propose: 0.08, max_down_ms: 3000, slow_disk: 0.05, crash_after_vote: 0.02 }
     }
 }
 
@@ -143,6 +149,8 @@ pub(super) struct Cluster {
     /// The request being handled in the current step (to tag its Vote answer).
     handling_vote: Option<VoteRequest>,
     pub stats: Stats,
+    /// A timer failed to move: the run stops (see `TimerProgress`).
+    stuck: bool,
 }
 
 /// What a run exercised, so tests can require that the faults actually bit.
@@ -195,6 +203,7 @@ impl Cluster {
             committed: BTreeMap::new(),
             handling_vote: None,
             stats: Stats::default(),
+            stuck: false,
         };
         for id in ids {
             let node = Node {
@@ -320,7 +329,8 @@ impl Cluster {
         if ops.is_empty() && after.is_empty() {
             return;
         }
-        let latency = self.rng.random_range(0..10);
+        let latency =
+            if self.rng.random_bool(self.faults.slow_disk) { self.rng.random_range(50..300) } else { self.rng.random_range(0..10) };
         let node = self.nodes.get_mut(&id).unwrap();
         let complete_at = node.pending.back().map_or(0, |w| w.complete_at).max(self.now + latency);
         node.pending.push_back(PendingWrite { ready_id: ready.id, ops, after, complete_at });
@@ -335,6 +345,7 @@ impl Cluster {
     fn complete_write(&mut self, id: NodeId) {
         let node = self.nodes.get_mut(&id).unwrap();
         let write = node.pending.pop_front().unwrap();
+        let votes = write.ops.iter().any(|op| matches!(op, DiskOp::QuorumState(r) if r.voted_id.is_some_and(|v| v != id)));
         for op in write.ops {
             apply(&mut node.disk, op);
         }
@@ -348,6 +359,10 @@ impl Cluster {
             core.on_persisted(now, write.ready_id);
         }
         self.after_input(id);
+        if votes && self.rng.random_bool(self.faults.crash_after_vote) {
+            let down = self.rng.random_range(0..self.faults.max_down_ms);
+            self.crash(id, down);
+        }
     }
 
     fn send(&mut self, from: NodeId, tagged: Tagged) {
@@ -381,8 +396,11 @@ impl Cluster {
 
     /// Runs until simulated time `until_ms`, with the current faults.
     pub fn run_until(&mut self, until_ms: u64) {
-        while self.now < until_ms {
+        while self.now < until_ms && !self.stuck {
             let next = self.next_event_time().min(until_ms);
+            if self.stuck {
+                break;
+            }
             self.now = self.now.max(next);
             self.process_due();
             if self.now >= self.next_action_at {
@@ -434,7 +452,20 @@ impl Cluster {
             let node = &self.nodes[&id];
             match &node.core {
                 Some(core) if core.next_deadline() <= now => {
-                    self.nodes.get_mut(&id).unwrap().core.as_mut().unwrap().tick(now);
+                    let core = self.nodes.get_mut(&id).unwrap().core.as_mut().unwrap();
+                    // A role change may start a timer that is due at once (an observer that
+                    // lost its leader asks the voters now), but a timer that stays due tick
+                    // after tick would spin the shell forever.
+                    for _ in 0..3 {
+                        if core.next_deadline() <= now {
+                            core.tick(now);
+                        }
+                    }
+                    if core.next_deadline() <= now {
+                        let detail = format!("node {id} still due at {} after tick", core.next_deadline());
+                        self.violation("TimerProgress", detail);
+                        self.stuck = true;
+                    }
                     self.after_input(id);
                 }
                 None if node.crashed_until <= now => self.start(id),

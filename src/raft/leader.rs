@@ -265,11 +265,14 @@ impl RaftCore {
     pub(super) fn maybe_advance_leader_high_watermark(&mut self, now_ms: u64) {
         let RoleState::Leader(leader) = &self.role else { return };
         let local_id = self.local_id();
-        let mut ends: Vec<Offset> = leader
-            .voters
-            .iter()
-            .map(|(id, p)| if *id == local_id { self.flushed_end_offset } else { p.end_offset.unwrap_or(-1) })
-            .collect();
+        #[allow(unused_mut)]
+        let mut own_end = self.flushed_end_offset;
+        #[cfg(test)]
+        if self.fault() == Some(super::core::TestFault::CountUnflushedLeaderEnd) {
+            own_end = self.log.end_offset();
+        }
+        let mut ends: Vec<Offset> =
+            leader.voters.iter().map(|(id, p)| if *id == local_id { own_end } else { p.end_offset.unwrap_or(-1) }).collect();
         ends.sort_unstable_by(|a, b| b.cmp(a));
         let majority_end = ends[ends.len() / 2];
         if majority_end > leader.epoch_start_offset && majority_end > self.high_watermark() {
