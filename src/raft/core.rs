@@ -477,6 +477,7 @@ impl RaftCore {
         if offset >= self.log.end_offset() {
             return;
         }
+        tracing::info!(name: "raft_truncate", node = self.local_id, offset, log_end_offset = self.log.end_offset());
         self.log.truncate_to(offset);
         self.ready.append.retain(|e| e.offset < offset);
         if offset < self.shell_log_end {
@@ -499,6 +500,7 @@ impl RaftCore {
         self.ready.committed.extend(newly);
         self.high_watermark = new_high_watermark;
         self.ready.high_watermark = Some(new_high_watermark);
+        tracing::debug!(name: "raft_hw", node = self.local_id, epoch = self.epoch(), high_watermark = new_high_watermark);
     }
 
     // ---- transitions -----------------------------------------------------------------
@@ -515,9 +517,21 @@ impl RaftCore {
                 self.leave_leadership();
             }
         }
+        let from = self.quorum.current().clone();
         if let Err(refused) = self.quorum.transition(to) {
             panic!("node {}: {refused}", self.local_id);
         }
+        let to = self.quorum.current();
+        tracing::info!(
+            name: "raft_transition",
+            node = self.local_id,
+            from = ?from.role(),
+            to = ?to.role(),
+            from_epoch = from.epoch(),
+            epoch = to.epoch(),
+            leader = to.leader_id().unwrap_or(-1),
+            voted = to.voted_id().unwrap_or(-1),
+        );
         self.inflight.clear();
         self.enter_role(now_ms);
         self.persist_record_if_changed();

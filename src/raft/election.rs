@@ -50,6 +50,17 @@ impl RaftCore {
                 *deadline_ms = now_ms + timeout;
             }
         }
+        if granted {
+            tracing::info!(
+                name: "raft_vote_granted",
+                node = self.local_id(),
+                candidate = r.replica_id,
+                epoch = r.replica_epoch,
+                pre_vote = r.pre_vote,
+                last_offset_epoch = r.last_offset_epoch,
+                last_offset = r.last_offset,
+            );
+        }
         let response = VoteResponse {
             error_code: error.unwrap_or(ErrorCode::None),
             leader_id: self.leader_id(),
