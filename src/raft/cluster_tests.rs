@@ -39,7 +39,14 @@ fn run_seed(seed: u64, voters: i32, config: RaftConfig, faults: Faults, stats: &
         }
         if probe.is_some_and(|p| cluster.committed_everywhere(p)) {
             stats.add(&cluster.stats);
-            return cluster.violations.clone();
+            let mut violations = cluster.violations.clone();
+            // Every proposal has its own payload: one committed twice was appended twice.
+            let data = cluster.committed_data();
+            let unique: std::collections::BTreeSet<_> = data.iter().collect();
+            if unique.len() != data.len() {
+                violations.push(format!("NoDuplicateCommit (seed {seed}): a proposal was committed twice"));
+            }
+            return violations;
         }
     }
     stats.add(&cluster.stats);
@@ -182,11 +189,12 @@ fn checker_catches_a_leader_counting_its_unflushed_log_end() {
 #[test]
 #[ignore]
 fn detection_rates() {
-    for fault in [TestFault::ForgetVoteOnRestart, TestFault::GrantVotesWithoutLogCheck, TestFault::CountUnflushedLeaderEnd] {
-        for (name, config, faults, voters) in [
-            ("rough3", RaftConfig::default(), Faults::rough(), 3),
-            ("contested5", contested(), Faults::crashy(), 5),
-        ] {
+    for fault in
+        [TestFault::ForgetVoteOnRestart, TestFault::GrantVotesWithoutLogCheck, TestFault::CountUnflushedLeaderEnd]
+    {
+        for (name, config, faults, voters) in
+            [("rough3", RaftConfig::default(), Faults::rough(), 3), ("contested5", contested(), Faults::crashy(), 5)]
+        {
             let config = RaftConfig { fault: Some(fault), ..config };
             let (failing, _, _) = run_seeds(seeds(50), voters, config, faults);
             println!("{fault:?} {name}: {failing}/{}", seeds(50));

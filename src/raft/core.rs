@@ -87,15 +87,32 @@ pub(super) struct LeaderState {
 pub(super) enum RoleState {
     /// `deadline_ms`: the election timer for voters; the next leader-discovery attempt for
     /// observers.
-    Unattached { deadline_ms: u64 },
-    Prospective { deadline_ms: u64, granted: BTreeSet<NodeId>, rejected: BTreeSet<NodeId> },
+    Unattached {
+        deadline_ms: u64,
+    },
+    Prospective {
+        deadline_ms: u64,
+        granted: BTreeSet<NodeId>,
+        rejected: BTreeSet<NodeId>,
+    },
     /// `backing_off`: lost, waiting out the backoff before the next pre-vote.
-    Candidate { deadline_ms: u64, granted: BTreeSet<NodeId>, rejected: BTreeSet<NodeId>, backing_off: bool },
+    Candidate {
+        deadline_ms: u64,
+        granted: BTreeSet<NodeId>,
+        rejected: BTreeSet<NodeId>,
+        backing_off: bool,
+    },
     Leader(LeaderState),
     /// `has_fetched`: a fetch succeeded since it started following (pre-vote rule);
     /// `next_fetch_ms`: when to send the next fetch if none is in flight.
-    Follower { fetch_deadline_ms: u64, has_fetched: bool, next_fetch_ms: Option<u64> },
-    Resigned { deadline_ms: u64 },
+    Follower {
+        fetch_deadline_ms: u64,
+        has_fetched: bool,
+        next_fetch_ms: Option<u64>,
+    },
+    Resigned {
+        deadline_ms: u64,
+    },
 }
 
 /// A request awaiting its response.
@@ -448,7 +465,8 @@ impl RaftCore {
     }
 
     fn persistence_pending(&self) -> bool {
-        self.ready.must_persist() || self.unpersisted.iter().any(|p| p.has_quorum_state)
+        self.ready.must_persist()
+            || self.unpersisted.iter().any(|p| p.has_quorum_state)
             || self.flushed_end_offset < self.log.end_offset()
     }
 
@@ -552,8 +570,7 @@ impl RaftCore {
         let state = self.quorum.current().clone();
         self.role = match state.role() {
             Role::Unattached => {
-                let deadline_ms =
-                    if self.is_voter() { now_ms + self.random_election_timeout() } else { now_ms };
+                let deadline_ms = if self.is_voter() { now_ms + self.random_election_timeout() } else { now_ms };
                 RoleState::Unattached { deadline_ms }
             }
             Role::Prospective => RoleState::Prospective {

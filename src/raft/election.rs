@@ -77,8 +77,8 @@ impl RaftCore {
         let state = self.quorum.current();
         let up_to_date = (r.last_offset_epoch, r.last_offset) >= (self.log.last_epoch(), self.log.end_offset());
         #[cfg(test)]
-        let up_to_date = up_to_date
-            || (!r.pre_vote && self.fault() == Some(super::core::TestFault::GrantVotesWithoutLogCheck));
+        let up_to_date =
+            up_to_date || (!r.pre_vote && self.fault() == Some(super::core::TestFault::GrantVotesWithoutLogCheck));
         if r.pre_vote {
             return up_to_date
                 && match (&self.role, state.role()) {

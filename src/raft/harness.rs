@@ -55,16 +55,43 @@ pub(super) struct Faults {
 
 impl Faults {
     pub fn none() -> Faults {
-        Faults { drop: 0.0, duplicate: 0.0, crash: 0.0, partition: 0.0, propose: 0.05, max_down_ms: 1, slow_disk: 0.0, crash_after_vote: 0.0 }
+        Faults {
+            drop: 0.0,
+            duplicate: 0.0,
+            crash: 0.0,
+            partition: 0.0,
+            propose: 0.05,
+            max_down_ms: 1,
+            slow_disk: 0.0,
+            crash_after_vote: 0.0,
+        }
     }
 
     /// Crashes often and briefly.
     pub fn crashy() -> Faults {
-        Faults { drop: 0.05, duplicate: 0.03, crash: 0.05, partition: 0.0, propose: 0.08, max_down_ms: 100, slow_disk: 0.05, crash_after_vote: 0.3 }
+        Faults {
+            drop: 0.05,
+            duplicate: 0.03,
+            crash: 0.05,
+            partition: 0.0,
+            propose: 0.08,
+            max_down_ms: 100,
+            slow_disk: 0.05,
+            crash_after_vote: 0.3,
+        }
     }
 
     pub fn rough() -> Faults {
-        Faults { drop: 0.05, duplicate: 0.03, crash: 0.008, partition: 0.003, propose: 0.08, max_down_ms: 3000, slow_disk: 0.05, crash_after_vote: 0.02 }
+        Faults {
+            drop: 0.05,
+            duplicate: 0.03,
+            crash: 0.008,
+            partition: 0.003,
+            propose: 0.08,
+            max_down_ms: 3000,
+            slow_disk: 0.05,
+            crash_after_vote: 0.02,
+        }
     }
 }
 
@@ -228,14 +255,6 @@ impl Cluster {
         self.nodes[&id].core.as_ref()
     }
 
-    pub fn disk(&self, id: NodeId) -> &Disk {
-        &self.nodes[&id].disk
-    }
-
-    pub fn committed(&self) -> &BTreeMap<Offset, Entry> {
-        &self.committed
-    }
-
     fn violation(&mut self, name: &str, detail: String) {
         if self.violations.len() < 20 {
             self.violations.push(format!("{name} at {} ms (seed {}): {detail}", self.now, self.seed));
@@ -249,17 +268,11 @@ impl Cluster {
         node.restarts += 1;
         let rng = seeded(self.seed.wrapping_mul(1_000_003).wrapping_add(id as u64 * 7919 + node.restarts));
         let log = RaftLog::recovered(None, node.disk.log.clone()).expect("the disk holds a valid log");
-        let core = RaftCore::new(
-            self.config.clone(),
-            id,
-            self.voters.clone(),
-            node.disk.quorum_state,
-            log,
-            rng,
-            self.now,
-        );
+        let core =
+            RaftCore::new(self.config.clone(), id, self.voters.clone(), node.disk.quorum_state, log, rng, self.now);
         if core.epoch() < node.announced_epoch {
-            let detail = format!("node {id} restarted in epoch {} after announcing {}", core.epoch(), node.announced_epoch);
+            let detail =
+                format!("node {id} restarted in epoch {} after announcing {}", core.epoch(), node.announced_epoch);
             self.violations.push(format!("MonotonicEpoch at {} ms (seed {}): {detail}", self.now, self.seed));
         }
         node.lifetime_epoch = core.epoch();
@@ -329,8 +342,11 @@ impl Cluster {
         if ops.is_empty() && after.is_empty() {
             return;
         }
-        let latency =
-            if self.rng.random_bool(self.faults.slow_disk) { self.rng.random_range(50..300) } else { self.rng.random_range(0..10) };
+        let latency = if self.rng.random_bool(self.faults.slow_disk) {
+            self.rng.random_range(50..300)
+        } else {
+            self.rng.random_range(0..10)
+        };
         let node = self.nodes.get_mut(&id).unwrap();
         let complete_at = node.pending.back().map_or(0, |w| w.complete_at).max(self.now + latency);
         node.pending.push_back(PendingWrite { ready_id: ready.id, ops, after, complete_at });
@@ -345,7 +361,8 @@ impl Cluster {
     fn complete_write(&mut self, id: NodeId) {
         let node = self.nodes.get_mut(&id).unwrap();
         let write = node.pending.pop_front().unwrap();
-        let votes = write.ops.iter().any(|op| matches!(op, DiskOp::QuorumState(r) if r.voted_id.is_some_and(|v| v != id)));
+        let votes =
+            write.ops.iter().any(|op| matches!(op, DiskOp::QuorumState(r) if r.voted_id.is_some_and(|v| v != id)));
         for op in write.ops {
             apply(&mut node.disk, op);
         }
@@ -565,7 +582,8 @@ impl Cluster {
             let resigned = node.restarted_resigned;
             for e in &ready.append {
                 if e.epoch != epoch || resigned == Some(e.epoch) {
-                    let detail = format!("node {id} leading epoch {epoch} appends {e:?} (restarted resigned in {resigned:?})");
+                    let detail =
+                        format!("node {id} leading epoch {epoch} appends {e:?} (restarted resigned in {resigned:?})");
                     found.push(("LeaderAppendsOwnEpoch", detail));
                 }
             }
@@ -617,7 +635,8 @@ impl Cluster {
             }
         }
         let durable = self.nodes[&from].disk.quorum_state;
-        let persisted = durable.is_some_and(|r| r.leader_epoch > epoch || (r.leader_epoch == epoch && r.voted_id == Some(candidate)));
+        let persisted = durable
+            .is_some_and(|r| r.leader_epoch > epoch || (r.leader_epoch == epoch && r.voted_id == Some(candidate)));
         if !persisted {
             let detail = format!("node {from} granted {candidate} in epoch {epoch}; disk holds {durable:?}");
             self.violation("VotePersistedBeforeReply", detail);

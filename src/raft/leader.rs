@@ -151,7 +151,8 @@ impl RaftCore {
 
     /// Fetch (API 1) from a follower or observer (REPLICATION.md §1.4, leader side).
     pub(super) fn handle_fetch_request(&mut self, now_ms: u64, from: NodeId, correlation_id: i32, r: FetchRequest) {
-        let malformed = r.fetch_offset < 0 || r.last_fetched_epoch < 0 || r.current_leader_epoch < 0 || r.replica_id != from;
+        let malformed =
+            r.fetch_offset < 0 || r.last_fetched_epoch < 0 || r.current_leader_epoch < 0 || r.replica_id != from;
         let error = if malformed {
             Some(ErrorCode::InvalidRequest)
         } else if let Some(e) = self.error_code_for_leader_only_request(r.current_leader_epoch) {
@@ -209,7 +210,12 @@ impl RaftCore {
         }
     }
 
-    fn fetch_response(&self, error_code: ErrorCode, diverging: Option<DivergingEpoch>, records: Vec<super::messages::Entry>) -> FetchResponse {
+    fn fetch_response(
+        &self,
+        error_code: ErrorCode,
+        diverging: Option<DivergingEpoch>,
+        records: Vec<super::messages::Entry>,
+    ) -> FetchResponse {
         FetchResponse {
             error_code,
             high_watermark: (self.quorum.current().role() == Role::Leader).then_some(self.high_watermark()),
@@ -271,8 +277,11 @@ impl RaftCore {
         if self.fault() == Some(super::core::TestFault::CountUnflushedLeaderEnd) {
             own_end = self.log.end_offset();
         }
-        let mut ends: Vec<Offset> =
-            leader.voters.iter().map(|(id, p)| if *id == local_id { own_end } else { p.end_offset.unwrap_or(-1) }).collect();
+        let mut ends: Vec<Offset> = leader
+            .voters
+            .iter()
+            .map(|(id, p)| if *id == local_id { own_end } else { p.end_offset.unwrap_or(-1) })
+            .collect();
         ends.sort_unstable_by(|a, b| b.cmp(a));
         let majority_end = ends[ends.len() / 2];
         if majority_end > leader.epoch_start_offset && majority_end > self.high_watermark() {

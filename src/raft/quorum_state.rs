@@ -148,11 +148,9 @@ impl ElectionState {
     pub fn record(&self) -> Option<QuorumStateRecord> {
         match self.role {
             Role::Prospective | Role::Resigned => None,
-            _ => Some(QuorumStateRecord {
-                leader_id: self.leader_id,
-                leader_epoch: self.epoch,
-                voted_id: self.voted_id,
-            }),
+            _ => {
+                Some(QuorumStateRecord { leader_id: self.leader_id, leader_epoch: self.epoch, voted_id: self.voted_id })
+            }
         }
     }
 

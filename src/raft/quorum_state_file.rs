@@ -278,7 +278,8 @@ impl Parser<'_> {
                         _ => 4,
                     };
                     self.pos = start + len;
-                    let s = std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| QuorumStateFileError("bad UTF-8".into()))?;
+                    let s = std::str::from_utf8(&self.bytes[start..self.pos])
+                        .map_err(|_| QuorumStateFileError("bad UTF-8".into()))?;
                     out.push_str(s);
                 }
             }

@@ -52,7 +52,11 @@ impl RaftLog {
         let mut log = RaftLog { start_offset, snapshot, entries: Vec::with_capacity(entries.len()) };
         for entry in entries {
             if entry.offset != log.end_offset() {
-                return Err(InvalidLog(format!("entry at offset {} where {} was expected", entry.offset, log.end_offset())));
+                return Err(InvalidLog(format!(
+                    "entry at offset {} where {} was expected",
+                    entry.offset,
+                    log.end_offset()
+                )));
             }
             if entry.epoch < log.last_epoch() {
                 return Err(InvalidLog(format!(
@@ -117,7 +121,10 @@ impl RaftLog {
 
     /// Entries in `[from, to)`.
     pub fn slice(&self, from: Offset, to: Offset) -> &[Entry] {
-        assert!(from >= self.start_offset && from <= to && to <= self.end_offset(), "slice {from}..{to} outside the log");
+        assert!(
+            from >= self.start_offset && from <= to && to <= self.end_offset(),
+            "slice {from}..{to} outside the log"
+        );
         &self.entries[(from - self.start_offset) as usize..(to - self.start_offset) as usize]
     }
 
@@ -170,7 +177,10 @@ impl RaftLog {
     /// end at or inside the log, on an entry of `id.epoch`; the caller guarantees it is
     /// committed.
     pub fn compact_to_snapshot(&mut self, id: SnapshotId) {
-        assert!(id.end_offset > self.start_offset && id.end_offset <= self.end_offset(), "snapshot {id:?} outside the log");
+        assert!(
+            id.end_offset > self.start_offset && id.end_offset <= self.end_offset(),
+            "snapshot {id:?} outside the log"
+        );
         let last = self.entry(id.end_offset - 1).expect("snapshot end inside the log");
         assert_eq!(last.epoch, id.epoch, "snapshot epoch must be the epoch of its last record");
         self.entries.drain(..(id.end_offset - self.start_offset) as usize);

@@ -118,7 +118,12 @@ fn entries(epochs: &[Epoch]) -> Vec<Entry> {
     epochs
         .iter()
         .enumerate()
-        .map(|(i, e)| Entry { offset: i as Offset, epoch: *e, kind: EntryKind::Data, payload: Bytes::from(vec![i as u8]) })
+        .map(|(i, e)| Entry {
+            offset: i as Offset,
+            epoch: *e,
+            kind: EntryKind::Data,
+            payload: Bytes::from(vec![i as u8]),
+        })
         .collect()
 }
 
@@ -202,7 +207,11 @@ fn vote_survives_restart() {
 fn follower_never_grants_real_vote() {
     let mut follower = node(2, &[1, 2, 3]);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
     persist(&mut follower, 1);
     assert_eq!(follower.role_name(), Role::Follower);
     follower.step(2, 3, vote(1, 3, 5, 100, false));
@@ -214,7 +223,11 @@ fn follower_never_grants_real_vote() {
 fn follower_grants_prevote_only_before_its_first_successful_fetch() {
     let mut follower = node(2, &[1, 2, 3]);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
     let ready = persist(&mut follower, 1);
     follower.step(2, 3, vote(1, 3, 0, 0, true));
     assert!(vote_answer(&persist(&mut follower, 2)).vote_granted, "no fetch yet: the leader may be gone");
@@ -269,7 +282,11 @@ fn leader_and_older_epochs_are_refused() {
     let answer = vote_answer(&persist(&mut leader, now));
     assert_eq!(answer.error_code, ErrorCode::FencedLeaderEpoch);
     leader.step(now, 2, vote(3, 2, 3, 9, false));
-    assert_eq!(vote_answer(&persist(&mut leader, now)).error_code, ErrorCode::InvalidRequest, "LastOffsetEpoch ≥ epoch");
+    assert_eq!(
+        vote_answer(&persist(&mut leader, now)).error_code,
+        ErrorCode::InvalidRequest,
+        "LastOffsetEpoch ≥ epoch"
+    );
 }
 
 // ---- elections ---------------------------------------------------------------------------
@@ -278,7 +295,8 @@ fn leader_and_older_epochs_are_refused() {
 fn election_timeout_is_drawn_in_t_to_2t_from_the_seed() {
     let mut deadlines = BTreeSet::new();
     for seed in 0..50u64 {
-        let make = || RaftCore::new(RaftConfig::default(), 1, voters(&[1, 2, 3]), None, RaftLog::new(), seeded(seed), 0);
+        let make =
+            || RaftCore::new(RaftConfig::default(), 1, voters(&[1, 2, 3]), None, RaftLog::new(), seeded(seed), 0);
         let (a, b) = (make(), make());
         assert_eq!(a.next_deadline(), b.next_deadline(), "same seed, same timeout");
         assert!((1000..2000).contains(&a.next_deadline()));
@@ -308,7 +326,11 @@ fn single_voter_elects_itself_and_commits_after_flush() {
 fn lost_prevote_returns_to_the_known_leader() {
     let mut follower = node(2, &[1, 2, 3]);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
     persist(&mut follower, 1);
     let now = follower.next_deadline();
     follower.tick(now);
@@ -348,7 +370,8 @@ fn restarts_resigned_when_it_was_leader() {
     assert_eq!(*core.election_state(), ElectionState::resigned(5, 1, Some(1)));
     assert!(core.propose(0, vec![Bytes::new()]).is_err(), "it appends nothing in its old epoch");
     let ready = persist(&mut core, 0);
-    let ends: Vec<_> = requests(&ready).into_iter().filter(|(_, _, b)| matches!(b, Request::EndQuorumEpoch(_))).collect();
+    let ends: Vec<_> =
+        requests(&ready).into_iter().filter(|(_, _, b)| matches!(b, Request::EndQuorumEpoch(_))).collect();
     assert_eq!(ends.len(), 2, "it tells the followers to elect at once");
     core.step(0, 2, vote(5, 2, 5, 2, false));
     assert!(!vote_answer(&persist(&mut core, 0)).vote_granted, "no second vote in the epoch");
@@ -461,9 +484,14 @@ fn follower_truncates_on_diverging_epoch_then_appends_the_leaders_entries() {
     let record = QuorumStateRecord { leader_id: None, leader_epoch: 3, voted_id: None };
     let mut follower = node_with(2, &[1, 2, 3], Some(record), log);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 4 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 4 })),
+    );
     let ready = persist(&mut follower, 1);
-    let (_, correlation_id, body) = requests(&ready).into_iter().find(|(_, _, b)| matches!(b, Request::Fetch(_))).unwrap();
+    let (_, correlation_id, body) =
+        requests(&ready).into_iter().find(|(_, _, b)| matches!(b, Request::Fetch(_))).unwrap();
     assert!(matches!(body, Request::Fetch(FetchRequest { fetch_offset: 4, last_fetched_epoch: 2, .. })));
     let diverging = FetchResponse {
         error_code: ErrorCode::None,
@@ -505,7 +533,11 @@ fn follower_truncates_on_diverging_epoch_then_appends_the_leaders_entries() {
 fn truncation_below_the_high_watermark_is_fatal() {
     let mut follower = node(2, &[1, 2, 3]);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
     let ready = persist(&mut follower, 1);
     let (_, correlation_id, _) = requests(&ready).into_iter().find(|(_, _, b)| matches!(b, Request::Fetch(_))).unwrap();
     let records = entries(&[1, 1, 1]);
@@ -538,10 +570,15 @@ fn truncation_below_the_high_watermark_is_fatal() {
 fn follower_high_watermark_never_decreases() {
     let mut follower = node(2, &[1, 2, 3]);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
     let mut ready = persist(&mut follower, 1);
     for (now, (records, hw)) in [(entries(&[1, 1]), 2), (Vec::new(), 1)].into_iter().enumerate() {
-        let (_, correlation_id, _) = requests(&ready).into_iter().find(|(_, _, b)| matches!(b, Request::Fetch(_))).unwrap();
+        let (_, correlation_id, _) =
+            requests(&ready).into_iter().find(|(_, _, b)| matches!(b, Request::Fetch(_))).unwrap();
         let answer = FetchResponse {
             error_code: ErrorCode::None,
             high_watermark: Some(hw),
@@ -611,17 +648,27 @@ fn begin_quorum_epoch_is_resent_until_acknowledged() {
     let mut leader = node(1, &[1, 2, 3]);
     let now = elect(&mut leader);
     let ready = persist(&mut leader, now);
-    let begins = |r: &Ready| requests(r).into_iter().filter(|(_, _, b)| matches!(b, Request::BeginQuorumEpoch(_))).count();
+    let begins =
+        |r: &Ready| requests(r).into_iter().filter(|(_, _, b)| matches!(b, Request::BeginQuorumEpoch(_))).count();
     assert_eq!(begins(&ready), 2);
-    assert!(ready.messages.iter().all(|m| !matches!(m.message, Message::Request { body: Request::BeginQuorumEpoch(_), .. })),
-        "Begin leaves after the Leader record is durable");
+    assert!(
+        ready
+            .messages
+            .iter()
+            .all(|m| !matches!(m.message, Message::Request { body: Request::BeginQuorumEpoch(_), .. })),
+        "Begin leaves after the Leader record is durable"
+    );
     leader.step(now + 10, 2, request(1, fetch(1, 2, 0, 0, 0)));
     persist(&mut leader, now + 10);
     leader.tick(now + 1000);
     assert_eq!(begins(&persist(&mut leader, now + 1000)), 0, "the first Begin to node 3 is still in flight");
     leader.tick(now + 2000);
     let ready = persist(&mut leader, now + 2000);
-    let again: Vec<NodeId> = requests(&ready).into_iter().filter(|(_, _, b)| matches!(b, Request::BeginQuorumEpoch(_))).map(|(to, _, _)| to).collect();
+    let again: Vec<NodeId> = requests(&ready)
+        .into_iter()
+        .filter(|(_, _, b)| matches!(b, Request::BeginQuorumEpoch(_)))
+        .map(|(to, _, _)| to)
+        .collect();
     assert_eq!(again, vec![3], "only the voter that has not fetched");
 }
 
@@ -629,7 +676,11 @@ fn begin_quorum_epoch_is_resent_until_acknowledged() {
 fn end_quorum_epoch_shortens_the_fetch_timer_by_position() {
     let mut follower = node(3, &[1, 2, 3]);
     persist(&mut follower, 0);
-    follower.step(1, 1, request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })));
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
     persist(&mut follower, 1);
     let end = EndQuorumEpochRequest { leader_id: 1, leader_epoch: 1, preferred_candidates: vec![2, 3] };
     follower.step(10, 1, request(2, Request::EndQuorumEpoch(end)));
