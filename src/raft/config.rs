@@ -31,6 +31,7 @@ pub struct RaftConfig {
     /// parks a fetch that found nothing new.
     pub fetch_max_wait_ms: u64,
     /// The Fetch request's `MaxBytes` (8 MiB): payload bytes per response (at least one entry).
+    /// Also the size of a FetchSnapshot chunk.
     pub fetch_max_bytes: usize,
     /// Test-only deliberate bugs, to prove the property harness can catch them.
     #[cfg(test)]

@@ -104,11 +104,13 @@ pub(super) enum RoleState {
     },
     Leader(LeaderState),
     /// `has_fetched`: a fetch succeeded since it started following (pre-vote rule);
-    /// `next_fetch_ms`: when to send the next fetch if none is in flight.
+    /// `next_fetch_ms`: when to send the next fetch if none is in flight;
+    /// `snapshot_fetch`: a snapshot being fetched (FetchSnapshot instead of Fetch until done).
     Follower {
         fetch_deadline_ms: u64,
         has_fetched: bool,
         next_fetch_ms: Option<u64>,
+        snapshot_fetch: Option<super::snapshot::SnapshotFetch>,
     },
     Resigned {
         deadline_ms: u64,
@@ -129,6 +131,7 @@ pub(super) enum RequestKind {
     BeginQuorumEpoch,
     EndQuorumEpoch,
     Fetch,
+    FetchSnapshot,
 }
 
 /// A taken Ready whose writes the shell has not yet confirmed.
@@ -172,9 +175,11 @@ pub struct RaftCore {
     pub(super) discovery_index: usize,
     /// Each voter's end offset when this node last led (for EndQuorumEpoch's order).
     pub(super) last_leader_progress: Option<BTreeMap<NodeId, Offset>>,
+    /// The bytes of `log.snapshot()`, once the state machine handed them in (to serve them).
+    pub(super) snapshot_data: Option<Bytes>,
     /// The record last handed to the shell (or found on disk at start).
     last_record: Option<QuorumStateRecord>,
-    ready: Ready,
+    pub(super) ready: Ready,
     next_ready_id: u64,
     unpersisted: VecDeque<Unpersisted>,
     /// The log end as the shell has it once every taken Ready is written.
@@ -222,6 +227,7 @@ impl RaftCore {
             election_retries: 0,
             discovery_index: 0,
             last_leader_progress: None,
+            snapshot_data: None,
             last_record: persisted,
             ready: Ready::default(),
             next_ready_id: 1,
@@ -433,6 +439,7 @@ impl RaftCore {
             Request::BeginQuorumEpoch(_) => RequestKind::BeginQuorumEpoch,
             Request::EndQuorumEpoch(_) => RequestKind::EndQuorumEpoch,
             Request::Fetch(_) => RequestKind::Fetch,
+            Request::FetchSnapshot(_) => RequestKind::FetchSnapshot,
         };
         let mut timeout = self.config.request_timeout_ms;
         if kind == RequestKind::Fetch {
@@ -505,6 +512,21 @@ impl RaftCore {
         self.flushed_end_offset = self.flushed_end_offset.min(offset);
         for p in self.unpersisted.iter_mut() {
             p.log_end_offset = p.log_end_offset.min(offset);
+        }
+    }
+
+    /// The log was replaced by an empty one starting at `start` (a snapshot was installed):
+    /// the shell's log ends there once the Ready is written, and everything below is committed
+    /// (the state machine loads the snapshot, so no entries are handed out for it).
+    pub(super) fn on_log_replaced(&mut self, start: Offset) {
+        self.shell_log_end = start;
+        self.flushed_end_offset = self.flushed_end_offset.min(start);
+        for p in self.unpersisted.iter_mut() {
+            p.log_end_offset = p.log_end_offset.min(start);
+        }
+        if start > self.high_watermark {
+            self.high_watermark = start;
+            self.ready.high_watermark = Some(start);
         }
     }
 
@@ -597,6 +619,7 @@ impl RaftCore {
                     fetch_deadline_ms: now_ms + self.config.fetch_timeout_ms,
                     has_fetched: false,
                     next_fetch_ms: Some(now_ms),
+                    snapshot_fetch: None,
                 }
             }
             Role::Resigned => RoleState::Resigned { deadline_ms: now_ms + self.random_election_timeout() },
@@ -662,7 +685,7 @@ impl RaftCore {
             self.inflight.remove(&node);
             match flight.kind {
                 RequestKind::Vote => self.resend_vote_request(now_ms, node),
-                RequestKind::Fetch => {
+                RequestKind::Fetch | RequestKind::FetchSnapshot => {
                     if let RoleState::Follower { next_fetch_ms, .. } = &mut self.role {
                         *next_fetch_ms = Some(now_ms);
                     }
@@ -717,7 +740,9 @@ impl RaftCore {
         assert!(self.flushed_end_offset <= self.log.end_offset(), "flushed beyond the log end");
         if let RoleState::Leader(leader) = &self.role {
             assert!(leader.epoch_start_offset <= self.log.end_offset());
-            if leader.epoch_start_offset < self.log.end_offset() {
+            // (A snapshot may have moved the log start past the epoch start.)
+            if leader.epoch_start_offset < self.log.end_offset() && leader.epoch_start_offset >= self.log.start_offset()
+            {
                 let first = self.log.entry(leader.epoch_start_offset).expect("leader's first entry");
                 assert_eq!(first.epoch, state.epoch(), "a leader appends only in its own epoch");
                 assert_eq!(self.log.last_epoch(), state.epoch(), "a leader appends only in its own epoch");
@@ -754,6 +779,7 @@ impl RaftCore {
             Request::BeginQuorumEpoch(r) => self.handle_begin_quorum_epoch(now_ms, from, correlation_id, r),
             Request::EndQuorumEpoch(r) => self.handle_end_quorum_epoch(now_ms, from, correlation_id, r),
             Request::Fetch(r) => self.handle_fetch_request(now_ms, from, correlation_id, r),
+            Request::FetchSnapshot(r) => self.handle_fetch_snapshot_request(now_ms, from, correlation_id, r),
         }
     }
 
@@ -770,6 +796,7 @@ impl RaftCore {
         match body {
             Response::Vote(r) => self.handle_vote_response(now_ms, from, r),
             Response::Fetch(r) => self.handle_fetch_response(now_ms, from, r),
+            Response::FetchSnapshot(r) => self.handle_fetch_snapshot_response(now_ms, from, r),
             Response::BeginQuorumEpoch(r) => self.handle_begin_quorum_epoch_response(now_ms, from, r),
             // A resigned leader has nothing more to do with its followers' answers.
             Response::EndQuorumEpoch(_) => {}

@@ -7,6 +7,8 @@
 //!   `min(O, O', LEO)` if `E' == E`, else `min(O', LEO)`; `min(O, LEO)` if the log cannot say.
 //!   Truncating below the local high watermark is fatal (it would drop committed entries).
 //! - `high_watermark = min(response HW, LEO)`, never decreasing.
+//! - A `SnapshotId` in the answer switches the fetch loop to FetchSnapshot until the snapshot
+//!   is installed (`snapshot.rs`).
 //! - An observer (a broker) has no election timer: while it knows no leader it asks the
 //!   voters in turn (any answer names the leader if the voter knows it); when its fetch
 //!   timer fires it forgets the leader and asks again.
@@ -96,7 +98,13 @@ impl RaftCore {
             return;
         }
         if !self.inflight.contains_key(&leader) {
-            self.send_fetch(now_ms, leader);
+            match &self.role {
+                RoleState::Follower { snapshot_fetch: Some(f), .. } => {
+                    let (id, position) = (f.id, f.received.len() as i64);
+                    self.send_fetch_snapshot(now_ms, leader, id, position);
+                }
+                _ => self.send_fetch(now_ms, leader),
+            }
         }
         if let RoleState::Follower { next_fetch_ms, .. } = &mut self.role {
             *next_fetch_ms = None;
@@ -127,20 +135,13 @@ impl RaftCore {
             return;
         }
         if let Some(snapshot) = r.snapshot_id {
-            // Loading a snapshot (FetchSnapshot, KIP-630) is not built yet: the leader's log
-            // starts above ours. Say so loudly and keep asking; see docs/raft.md.
-            tracing::warn!(
-                name: "raft_snapshot_needed",
-                node = self.local_id(),
-                end_offset = snapshot.end_offset,
-                epoch = snapshot.epoch,
-                "leader sent a snapshot id; FetchSnapshot is not implemented"
-            );
-            let retry_ms = now_ms + self.config().fetch_timeout_ms;
-            if let RoleState::Follower { next_fetch_ms, .. } = &mut self.role {
-                *next_fetch_ms = Some(retry_ms);
+            // The leader's log starts above what this log can continue from.
+            let fetch_timeout = self.config().fetch_timeout_ms;
+            if let RoleState::Follower { fetch_deadline_ms, has_fetched, .. } = &mut self.role {
+                *fetch_deadline_ms = now_ms + fetch_timeout;
+                *has_fetched = true;
             }
-            return;
+            return self.start_snapshot_fetch(now_ms, snapshot);
         }
         if let Some(diverging) = r.diverging_epoch {
             let leo = self.log.end_offset();

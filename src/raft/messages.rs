@@ -1,4 +1,5 @@
-//! The KRaft RPCs as Rust values, with KRaft's field names (KIP-595, KIP-996, KIP-1166).
+//! The KRaft RPCs as Rust values, with KRaft's field names (KIP-595, KIP-630, KIP-996,
+//! KIP-1166).
 //!
 //! Only what the core reads and writes is here; the wire encoding (Vote v2, BeginQuorumEpoch,
 //! EndQuorumEpoch, Fetch) is the driver's job. Types are Kafka's: epochs are `i32`, offsets
@@ -29,6 +30,8 @@ pub enum ErrorCode {
     InvalidRequest = 42,
     FencedLeaderEpoch = 74,
     UnknownLeaderEpoch = 75,
+    SnapshotNotFound = 98,
+    PositionOutOfRange = 99,
 }
 
 impl ErrorCode {
@@ -146,6 +149,28 @@ pub struct FetchResponse {
     pub records: Vec<Entry>,
 }
 
+/// FetchSnapshot (API 59, KIP-630): one chunk of the leader's snapshot, from `position`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchSnapshotRequest {
+    pub replica_id: NodeId,
+    pub current_leader_epoch: Epoch,
+    pub snapshot_id: SnapshotId,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchSnapshotResponse {
+    pub error_code: ErrorCode,
+    pub leader_id: Option<NodeId>,
+    pub leader_epoch: Epoch,
+    pub snapshot_id: SnapshotId,
+    /// The snapshot's whole size in bytes.
+    pub size: i64,
+    pub position: i64,
+    /// The chunk (Kafka's `UnalignedRecords`: a byte range, not whole batches).
+    pub unaligned_records: Bytes,
+}
+
 /// A request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -153,6 +178,7 @@ pub enum Request {
     BeginQuorumEpoch(BeginQuorumEpochRequest),
     EndQuorumEpoch(EndQuorumEpochRequest),
     Fetch(FetchRequest),
+    FetchSnapshot(FetchSnapshotRequest),
 }
 
 /// A response body.
@@ -162,6 +188,7 @@ pub enum Response {
     BeginQuorumEpoch(BeginQuorumEpochResponse),
     EndQuorumEpoch(EndQuorumEpochResponse),
     Fetch(FetchResponse),
+    FetchSnapshot(FetchSnapshotResponse),
 }
 
 /// What travels between two quorum members.
@@ -180,12 +207,14 @@ impl Message {
                 Request::BeginQuorumEpoch(r) => (r.leader_epoch, Some(r.leader_id)),
                 Request::EndQuorumEpoch(r) => (r.leader_epoch, Some(r.leader_id)),
                 Request::Fetch(r) => (r.current_leader_epoch, None),
+                Request::FetchSnapshot(r) => (r.current_leader_epoch, None),
             },
             Message::Response { body, .. } => match body {
                 Response::Vote(r) => (r.leader_epoch, r.leader_id),
                 Response::BeginQuorumEpoch(r) => (r.leader_epoch, r.leader_id),
                 Response::EndQuorumEpoch(r) => (r.leader_epoch, r.leader_id),
                 Response::Fetch(r) => (r.leader_epoch, r.leader_id),
+                Response::FetchSnapshot(r) => (r.leader_epoch, r.leader_id),
             },
         }
     }

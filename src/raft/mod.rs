@@ -1,5 +1,5 @@
 //! The controller quorum's Raft core, following KRaft's rules (KIP-595, KIP-996 pre-vote,
-//! KIP-630's snapshot ids), with no IO. See docs/raft.md for the design and where it
+//! KIP-630 snapshots), with no IO. See docs/raft.md for the design and where it
 //! departs from Kafka.
 //!
 //! | file | concept |
@@ -14,6 +14,7 @@
 //! | `election.rs` | Vote handling, pre-vote, candidacy, backoff |
 //! | `leader.rs` | serving Fetch, the quorum high watermark, check-quorum, resigning |
 //! | `follower.rs` | Begin/EndQuorumEpoch, the fetch loop, truncation, follower high watermark |
+//! | `snapshot.rs` | taking a snapshot, serving FetchSnapshot, fetching and installing one |
 
 mod config;
 mod core;
@@ -25,6 +26,7 @@ mod quorum_state;
 mod quorum_state_file;
 mod raft_log;
 mod ready;
+mod snapshot;
 
 #[cfg(test)]
 mod cluster_tests;
@@ -40,3 +42,4 @@ pub use self::quorum_state::{ElectionState, QuorumState, Role, TransitionRefused
 pub use self::quorum_state_file::{QuorumStateFileError, QuorumStateRecord, ZERO_DIRECTORY_ID};
 pub use self::raft_log::{InvalidLog, RaftLog};
 pub use self::ready::Ready;
+pub use self::snapshot::InvalidSnapshot;
