@@ -102,6 +102,7 @@ fn assert_exercised(stats: &Stats, seeds: u64) {
     assert!(stats.restarts_resigned > 0, "{stats:?}");
     assert!(stats.truncations > 0, "{stats:?}");
     assert!(stats.committed >= 30 * seeds, "{stats:?}");
+    assert!(stats.snapshots_installed > 0, "{stats:?}");
 }
 
 /// Timers close to the network's delays, so elections are often contested (two candidates in
@@ -181,6 +182,16 @@ fn checker_catches_a_leader_counting_its_unflushed_log_end() {
     let (failing, violations, _) = run_seeds_until(seeds(24), 5, config, Faults::crashy(), true);
     assert!(failing > 0, "no seed caught the early count");
     assert!(violations.iter().any(|v| v.starts_with("CurrentEpochCommit")), "{violations:#?}");
+}
+
+/// A leader whose snapshot chunks arrive corrupted: the installed snapshot is not the
+/// committed entries, and the harness must see it.
+#[test]
+fn checker_catches_a_corrupt_snapshot_transfer() {
+    let config = RaftConfig { fault: Some(TestFault::ServeCorruptSnapshot), ..RaftConfig::default() };
+    let (failing, violations, _) = run_seeds_until(seeds(24), 3, config, Faults::rough(), true);
+    assert!(failing > 0, "no seed caught the corrupt snapshot");
+    assert!(violations.iter().any(|v| v.starts_with("SnapshotIdsAreValid")), "{violations:#?}");
 }
 
 /// How often each broken variant is caught (by hand: `cargo test --lib raft::cluster_tests::

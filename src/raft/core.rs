@@ -42,6 +42,8 @@ pub(crate) enum TestFault {
     GrantVotesWithoutLogCheck,
     /// Count the leader's whole log end toward the high watermark, fsynced or not.
     CountUnflushedLeaderEnd,
+    /// Serve FetchSnapshot chunks with their first byte flipped (a corrupt transfer).
+    ServeCorruptSnapshot,
 }
 
 /// A proposal made to a node that is not the leader.

@@ -18,11 +18,19 @@
 //! so a test can assert that a broken core IS caught): `SingleLeaderPerEpoch` (1),
 //! `OneVotePerEpoch` (2), `VotePersistedBeforeReply` (3), `MonotonicEpoch` (4),
 //! `UpToDateVoting` (5), `CommittedPrefixAgreement` (6), `MonotonicHighWatermark` (7),
-//! `CurrentEpochCommit` (8), `NoTruncationBelowHighWatermark` (9), `LeaderAppendsOwnEpoch` (10).
+//! `CurrentEpochCommit` (8), `NoTruncationBelowHighWatermark` (9), `LeaderAppendsOwnEpoch` (10),
+//! `SnapshotIdsAreValid` (11: a snapshot is taken at most at the HW, and every installed
+//! snapshot's bytes are those of the committed entries below its end).
+//!
+//! Snapshots: now and then a node's state machine (the list of committed entries) writes a
+//! snapshot at its HW and calls `on_snapshot`; the log start moves up on every node that
+//! does, and followers that fall behind it fetch the snapshot with FetchSnapshot.
 
 use super::config::RaftConfig;
 use super::core::RaftCore;
-use super::messages::{Entry, EntryKind, Epoch, Message, NodeId, Offset, Outbound, Request, Response, VoteRequest};
+use super::messages::{
+    Entry, EntryKind, Epoch, Message, NodeId, Offset, Outbound, Request, Response, SnapshotId, VoteRequest,
+};
 use super::quorum_state::Role;
 use super::quorum_state_file::QuorumStateRecord;
 use super::raft_log::RaftLog;
@@ -51,6 +59,8 @@ pub(super) struct Faults {
     /// Per completed write that made a vote durable: crash right after the answer left (the
     /// moment a restart must not forget).
     pub crash_after_vote: f64,
+    /// Per action step: a random live node snapshots its committed state.
+    pub snapshot: f64,
 }
 
 impl Faults {
@@ -64,6 +74,7 @@ impl Faults {
             max_down_ms: 1,
             slow_disk: 0.0,
             crash_after_vote: 0.0,
+            snapshot: 0.0,
         }
     }
 
@@ -78,6 +89,7 @@ impl Faults {
             max_down_ms: 100,
             slow_disk: 0.05,
             crash_after_vote: 0.3,
+            snapshot: 0.01,
         }
     }
 
@@ -91,6 +103,7 @@ impl Faults {
             max_down_ms: 3000,
             slow_disk: 0.05,
             crash_after_vote: 0.02,
+            snapshot: 0.01,
         }
     }
 }
@@ -99,14 +112,37 @@ impl Faults {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Disk {
     pub quorum_state: Option<QuorumStateRecord>,
+    /// The latest durable snapshot and its bytes.
+    pub snapshot: Option<(SnapshotId, Bytes)>,
+    /// Log entries in offset order; those below the snapshot's end are ignored at start-up
+    /// (a real shell deletes them once the snapshot is durable).
     pub log: Vec<Entry>,
+}
+
+impl Disk {
+    fn entry(&self, offset: Offset) -> Option<&Entry> {
+        let first = self.log.first()?.offset;
+        if offset < first {
+            return None;
+        }
+        self.log.get((offset - first) as usize)
+    }
+
+    /// Whether the disk holds `entry` at its offset, in the log or inside the snapshot (which
+    /// holds only committed entries: the checker compares its bytes with the registry).
+    fn holds(&self, entry: &Entry) -> bool {
+        self.entry(entry.offset) == Some(entry)
+            || self.snapshot.as_ref().is_some_and(|(id, _)| entry.offset < id.end_offset)
+    }
 }
 
 #[derive(Debug, Clone)]
 enum DiskOp {
     QuorumState(QuorumStateRecord),
+    InstallSnapshot(SnapshotId, Bytes),
     Truncate(Offset),
     Append(Entry),
+    DeleteBelow(Offset),
 }
 
 #[derive(Debug)]
@@ -190,6 +226,8 @@ pub(super) struct Stats {
     pub leaders: u64,
     pub committed: u64,
     pub messages: u64,
+    pub snapshots_taken: u64,
+    pub snapshots_installed: u64,
 }
 
 impl Stats {
@@ -201,6 +239,8 @@ impl Stats {
         self.leaders += other.leaders;
         self.committed += other.committed;
         self.messages += other.messages;
+        self.snapshots_taken += other.snapshots_taken;
+        self.snapshots_installed += other.snapshots_installed;
     }
 }
 
@@ -267,9 +307,19 @@ impl Cluster {
         let node = self.nodes.get_mut(&id).unwrap();
         node.restarts += 1;
         let rng = seeded(self.seed.wrapping_mul(1_000_003).wrapping_add(id as u64 * 7919 + node.restarts));
-        let log = RaftLog::recovered(None, node.disk.log.clone()).expect("the disk holds a valid log");
-        let core =
+        let snapshot = node.disk.snapshot.clone();
+        let start = snapshot.as_ref().map_or(0, |(id, _)| id.end_offset);
+        // Like a real shell, recovery drops what the snapshot covers (the log restarts at its end
+        // even if the local log never got that far: the snapshot holds those entries).
+        node.disk.log.retain(|e| e.offset >= start);
+        let entries = node.disk.log.clone();
+        let log =
+            RaftLog::recovered(snapshot.as_ref().map(|(id, _)| *id), entries).expect("the disk holds a valid log");
+        let mut core =
             RaftCore::new(self.config.clone(), id, self.voters.clone(), node.disk.quorum_state, log, rng, self.now);
+        if let Some((snapshot_id, data)) = snapshot {
+            core.on_snapshot(self.now, snapshot_id, data).expect("the recovered snapshot");
+        }
         if core.epoch() < node.announced_epoch {
             let detail =
                 format!("node {id} restarted in epoch {} after announcing {}", core.epoch(), node.announced_epoch);
@@ -335,10 +385,17 @@ impl Cluster {
         if let Some(record) = ready.quorum_state {
             ops.push(DiskOp::QuorumState(record));
         }
+        if let Some((id, data)) = ready.install_snapshot {
+            self.stats.snapshots_installed += 1;
+            ops.push(DiskOp::InstallSnapshot(id, data));
+        }
         if let Some(offset) = ready.truncate_to {
             ops.push(DiskOp::Truncate(offset));
         }
         ops.extend(ready.append.into_iter().map(DiskOp::Append));
+        if let Some(offset) = ready.log_start_offset {
+            ops.push(DiskOp::DeleteBelow(offset));
+        }
         if ops.is_empty() && after.is_empty() {
             return;
         }
@@ -522,6 +579,37 @@ impl Cluster {
         if self.rng.random_bool(self.faults.propose) {
             self.propose_on_leader();
         }
+        if self.rng.random_bool(self.faults.snapshot) && !live.is_empty() {
+            let id = live[self.rng.random_range(0..live.len())];
+            self.take_snapshot(id);
+        }
+    }
+
+    /// The node's state machine snapshots everything it has committed: the snapshot file is
+    /// durable first (the state machine's job), then the core hears of it.
+    pub fn take_snapshot(&mut self, id: NodeId) {
+        let Some(core) = self.nodes[&id].core.as_ref() else { return };
+        let hw = core.high_watermark();
+        if hw < core.log().start_offset() + 5 {
+            return;
+        }
+        let snapshot_id = SnapshotId { end_offset: hw, epoch: core.log().entry(hw - 1).unwrap().epoch };
+        let Some(data) = self.committed_snapshot(hw) else {
+            self.violation("SnapshotIdsAreValid", format!("node {id} has HW {hw} beyond the committed registry"));
+            return;
+        };
+        let now = self.now;
+        let node = self.nodes.get_mut(&id).unwrap();
+        node.disk.snapshot = Some((snapshot_id, data.clone()));
+        node.core.as_mut().unwrap().on_snapshot(now, snapshot_id, data).expect("a snapshot at the HW is valid");
+        self.stats.snapshots_taken += 1;
+        self.after_input(id);
+    }
+
+    /// The snapshot bytes of the committed entries below `end`, if the registry has them all.
+    fn committed_snapshot(&self, end: Offset) -> Option<Bytes> {
+        let entries: Vec<&Entry> = self.committed.range(..end).map(|(_, e)| e).collect();
+        (entries.len() as Offset == end).then(|| snapshot_bytes(entries.into_iter()))
     }
 
     /// Proposes one entry on every node that believes it leads; returns the (node, offset).
@@ -576,6 +664,12 @@ impl Cluster {
                 found.push(("NoTruncationBelowHighWatermark", format!("node {id} truncates to {t} below {hw}")));
             }
         }
+        if let Some((snapshot_id, data)) = &ready.install_snapshot {
+            if self.committed_snapshot(snapshot_id.end_offset).as_ref() != Some(data) {
+                let detail = format!("node {id} installed {snapshot_id:?}, whose bytes are not the committed entries");
+                found.push(("SnapshotIdsAreValid", detail));
+            }
+        }
         let leads = core.role_name() == Role::Leader;
         if leads {
             let epoch = core.epoch();
@@ -600,11 +694,7 @@ impl Cluster {
         let core = self.nodes[&id].core.as_ref().unwrap();
         let start = core.epoch_start_offset().unwrap();
         let entry = core.log().entry(hw - 1).cloned().unwrap();
-        let holders = self
-            .voters
-            .iter()
-            .filter(|v| self.nodes[v].disk.log.get((hw - 1) as usize).is_some_and(|e| *e == entry))
-            .count();
+        let holders = self.voters.iter().filter(|v| self.nodes[v].disk.holds(&entry)).count();
         let majority = self.voters.len() / 2 + 1;
         if hw <= start || holders < majority {
             let detail = format!("node {id} moved its HW to {hw} (epoch start {start}) with {holders} durable copies");
@@ -662,7 +752,7 @@ impl Cluster {
             found.push(("MonotonicHighWatermark", format!("node {id} HW fell from {} to {hw}", node.lifetime_hw)));
         }
         let mut new_committed = Vec::new();
-        for offset in node.checked_upto..hw {
+        for offset in node.checked_upto.max(core.log().start_offset())..hw {
             let entry = core.log().entry(offset).expect("committed entries are in the log");
             match self.committed.get(&offset) {
                 Some(c) if c != entry => found.push((
@@ -704,10 +794,29 @@ impl Cluster {
 fn apply(disk: &mut Disk, op: DiskOp) {
     match op {
         DiskOp::QuorumState(record) => disk.quorum_state = Some(record),
-        DiskOp::Truncate(offset) => disk.log.truncate(offset as usize),
+        DiskOp::InstallSnapshot(id, data) => {
+            disk.snapshot = Some((id, data));
+            disk.log.clear();
+        }
+        DiskOp::Truncate(offset) => disk.log.retain(|e| e.offset < offset),
         DiskOp::Append(entry) => {
-            assert_eq!(entry.offset as usize, disk.log.len(), "appends continue the disk's log");
+            let start = disk.snapshot.as_ref().map_or(0, |(id, _)| id.end_offset);
+            let end = disk.log.last().map_or(start, |e| e.offset + 1);
+            assert_eq!(entry.offset, end, "appends continue the disk's log");
             disk.log.push(entry);
         }
+        DiskOp::DeleteBelow(offset) => disk.log.retain(|e| e.offset >= offset),
     }
+}
+
+/// The bytes of a snapshot of `entries` (the harness's state machine is the list of committed
+/// entries, so its snapshot is their encoding).
+fn snapshot_bytes<'a>(entries: impl Iterator<Item = &'a Entry>) -> Bytes {
+    let mut out = Vec::new();
+    for e in entries {
+        out.extend_from_slice(format!("{}:{}:{:?}:", e.offset, e.epoch, e.kind).as_bytes());
+        out.extend_from_slice(&e.payload);
+        out.push(b';');
+    }
+    Bytes::from(out)
 }

@@ -89,6 +89,12 @@ impl RaftCore {
         if let (None, Some(data)) = (error, data) {
             let end = (r.position as usize + self.config().fetch_max_bytes).min(data.len());
             chunk = data.slice(r.position as usize..end);
+            #[cfg(test)]
+            if self.fault() == Some(super::core::TestFault::ServeCorruptSnapshot) && !chunk.is_empty() {
+                let mut corrupt = chunk.to_vec();
+                corrupt[0] ^= 0xff;
+                chunk = Bytes::from(corrupt);
+            }
             // Fetching a snapshot is fetching: it keeps the leader's check-quorum satisfied.
             if let RoleState::Leader(leader) = &mut self.role {
                 if let Some(p) = leader.voters.get_mut(&from) {
