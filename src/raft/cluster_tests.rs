@@ -212,3 +212,22 @@ fn detection_rates() {
         }
     }
 }
+
+/// Replays one seed (by hand): `RAFT_SEED=121 RAFT_VOTERS=5 RAFT_SETTING=rough cargo test --lib
+/// raft::cluster_tests::replay_seed -- --ignored --nocapture` (`RAFT_SETTING=contested` for the
+/// contested-election setting).
+#[test]
+#[ignore]
+fn replay_seed() {
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    let seed: u64 = var("RAFT_SEED", "1").parse().unwrap();
+    let voters: i32 = var("RAFT_VOTERS", "3").parse().unwrap();
+    let (config, faults) = match var("RAFT_SETTING", "rough").as_str() {
+        "contested" => (contested(), Faults::crashy()),
+        _ => (RaftConfig::default(), Faults::rough()),
+    };
+    let mut stats = Stats::default();
+    let violations = run_seed(seed, voters, config, faults, &mut stats);
+    println!("{stats:?}");
+    assert!(violations.is_empty(), "{violations:#?}");
+}

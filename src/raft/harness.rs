@@ -117,6 +117,9 @@ pub(super) struct Disk {
     /// Log entries in offset order; those below the snapshot's end are ignored at start-up
     /// (a real shell deletes them once the snapshot is durable).
     pub log: Vec<Entry>,
+    /// Where the log file ends (deleting covered entries does not move it; a truncation, an
+    /// install or a restart past the snapshot does).
+    pub log_end: Offset,
 }
 
 impl Disk {
@@ -312,6 +315,7 @@ impl Cluster {
         // Like a real shell, recovery drops what the snapshot covers (the log restarts at its end
         // even if the local log never got that far: the snapshot holds those entries).
         node.disk.log.retain(|e| e.offset >= start);
+        node.disk.log_end = node.disk.log_end.max(start);
         let entries = node.disk.log.clone();
         let log =
             RaftLog::recovered(snapshot.as_ref().map(|(id, _)| *id), entries).expect("the disk holds a valid log");
@@ -795,14 +799,17 @@ fn apply(disk: &mut Disk, op: DiskOp) {
     match op {
         DiskOp::QuorumState(record) => disk.quorum_state = Some(record),
         DiskOp::InstallSnapshot(id, data) => {
+            disk.log_end = id.end_offset;
             disk.snapshot = Some((id, data));
             disk.log.clear();
         }
-        DiskOp::Truncate(offset) => disk.log.retain(|e| e.offset < offset),
+        DiskOp::Truncate(offset) => {
+            disk.log.retain(|e| e.offset < offset);
+            disk.log_end = disk.log_end.min(offset);
+        }
         DiskOp::Append(entry) => {
-            let start = disk.snapshot.as_ref().map_or(0, |(id, _)| id.end_offset);
-            let end = disk.log.last().map_or(start, |e| e.offset + 1);
-            assert_eq!(entry.offset, end, "appends continue the disk's log");
+            assert_eq!(entry.offset, disk.log_end, "appends continue the disk's log");
+            disk.log_end += 1;
             disk.log.push(entry);
         }
         DiskOp::DeleteBelow(offset) => disk.log.retain(|e| e.offset >= offset),

@@ -33,6 +33,8 @@ mod cluster_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
 mod tests;
 
 pub use self::config::RaftConfig;

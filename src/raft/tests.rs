@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 // ---- helpers -----------------------------------------------------------------------------
 
-fn voters(ids: &[NodeId]) -> BTreeSet<NodeId> {
+pub(super) fn voters(ids: &[NodeId]) -> BTreeSet<NodeId> {
     ids.iter().copied().collect()
 }
 
@@ -22,12 +22,12 @@ fn node_with(id: NodeId, ids: &[NodeId], record: Option<QuorumStateRecord>, log:
     RaftCore::new(RaftConfig::default(), id, voters(ids), record, log, seeded(id as u64), 0)
 }
 
-fn node(id: NodeId, ids: &[NodeId]) -> RaftCore {
+pub(super) fn node(id: NodeId, ids: &[NodeId]) -> RaftCore {
     node_with(id, ids, None, RaftLog::new())
 }
 
 /// Takes the Ready and confirms its writes at once, as a shell with an instant disk would.
-fn persist(core: &mut RaftCore, now: u64) -> Ready {
+pub(super) fn persist(core: &mut RaftCore, now: u64) -> Ready {
     let ready = core.take_ready();
     core.on_persisted(now, ready.id);
     ready
@@ -37,7 +37,7 @@ fn all_messages(ready: &Ready) -> Vec<Outbound> {
     ready.messages.iter().chain(&ready.messages_after_persist).cloned().collect()
 }
 
-fn requests(ready: &Ready) -> Vec<(NodeId, i32, Request)> {
+pub(super) fn requests(ready: &Ready) -> Vec<(NodeId, i32, Request)> {
     all_messages(ready)
         .into_iter()
         .filter_map(|o| match o.message {
@@ -47,7 +47,7 @@ fn requests(ready: &Ready) -> Vec<(NodeId, i32, Request)> {
         .collect()
 }
 
-fn responses(ready: &Ready) -> Vec<(NodeId, Response)> {
+pub(super) fn responses(ready: &Ready) -> Vec<(NodeId, Response)> {
     all_messages(ready)
         .into_iter()
         .filter_map(|o| match o.message {
@@ -57,7 +57,7 @@ fn responses(ready: &Ready) -> Vec<(NodeId, Response)> {
         .collect()
 }
 
-fn request(correlation_id: i32, body: Request) -> Message {
+pub(super) fn request(correlation_id: i32, body: Request) -> Message {
     Message::Request { correlation_id, body }
 }
 
@@ -100,7 +100,7 @@ fn grant_all(core: &mut RaftCore, now: u64, ready: &Ready) {
 }
 
 /// Node `id` of `ids` runs its election timer out and wins the pre-vote and the vote.
-fn elect(core: &mut RaftCore) -> u64 {
+pub(super) fn elect(core: &mut RaftCore) -> u64 {
     persist(core, 0);
     let now = core.next_deadline();
     core.tick(now);
@@ -114,7 +114,7 @@ fn elect(core: &mut RaftCore) -> u64 {
     now
 }
 
-fn entries(epochs: &[Epoch]) -> Vec<Entry> {
+pub(super) fn entries(epochs: &[Epoch]) -> Vec<Entry> {
     epochs
         .iter()
         .enumerate()
