@@ -133,7 +133,7 @@ impl Disk {
 
     /// Whether the disk holds `entry` at its offset, in the log or inside the snapshot (which
     /// holds only committed entries: the checker compares its bytes with the registry).
-    fn holds(&self, entry: &Entry) -> bool {
+    pub(super) fn holds(&self, entry: &Entry) -> bool {
         self.entry(entry.offset) == Some(entry)
             || self.snapshot.as_ref().is_some_and(|(id, _)| entry.offset < id.end_offset)
     }
@@ -158,29 +158,29 @@ struct PendingWrite {
 
 /// An outbound message with what the checker needs to judge it when it leaves.
 #[derive(Debug, Clone)]
-struct Tagged {
-    out: Outbound,
+pub(super) struct Tagged {
+    pub(super) out: Outbound,
     /// For a granted VoteResponse: the request it answers and the voter's (last epoch, LEO).
-    vote: Option<(VoteRequest, (Epoch, Offset))>,
+    pub(super) vote: Option<(VoteRequest, (Epoch, Offset))>,
 }
 
-struct Node {
-    core: Option<RaftCore>,
-    disk: Disk,
+pub(super) struct Node {
+    pub(super) core: Option<RaftCore>,
+    pub(super) disk: Disk,
     pending: VecDeque<PendingWrite>,
-    restarts: u64,
-    crashed_until: u64,
+    pub(super) restarts: u64,
+    pub(super) crashed_until: u64,
     /// Highest epoch this node made visible: in a message it sent or a durable quorum-state
     /// record (an epoch entered in memory and lost in a crash before either was never seen).
-    announced_epoch: Epoch,
+    pub(super) announced_epoch: Epoch,
     /// Highest epoch in this process lifetime.
-    lifetime_epoch: Epoch,
+    pub(super) lifetime_epoch: Epoch,
     /// High watermark in this process lifetime.
-    lifetime_hw: Offset,
+    pub(super) lifetime_hw: Offset,
     /// Offsets below this were compared with the committed registry in this lifetime.
-    checked_upto: Offset,
+    pub(super) checked_upto: Offset,
     /// The epoch it restarted Resigned in, if it did (invariant 10).
-    restarted_resigned: Option<Epoch>,
+    pub(super) restarted_resigned: Option<Epoch>,
 }
 
 #[derive(Debug)]
@@ -198,25 +198,25 @@ pub(super) struct Cluster {
     pub config: RaftConfig,
     pub voters: BTreeSet<NodeId>,
     pub ids: Vec<NodeId>,
-    nodes: BTreeMap<NodeId, Node>,
+    pub(super) nodes: BTreeMap<NodeId, Node>,
     net: Vec<InFlightMessage>,
-    seq: u64,
-    rng: StdRng,
-    seed: u64,
+    pub(super) seq: u64,
+    pub(super) rng: StdRng,
+    pub(super) seed: u64,
     pub faults: Faults,
-    partitioned: BTreeSet<NodeId>,
-    next_action_at: u64,
-    proposals: u64,
+    pub(super) partitioned: BTreeSet<NodeId>,
+    pub(super) next_action_at: u64,
+    pub(super) proposals: u64,
     // checker state
     pub violations: Vec<String>,
-    leaders: BTreeMap<Epoch, NodeId>,
-    votes: BTreeMap<(NodeId, Epoch), NodeId>,
-    committed: BTreeMap<Offset, Entry>,
+    pub(super) leaders: BTreeMap<Epoch, NodeId>,
+    pub(super) votes: BTreeMap<(NodeId, Epoch), NodeId>,
+    pub(super) committed: BTreeMap<Offset, Entry>,
     /// The request being handled in the current step (to tag its Vote answer).
-    handling_vote: Option<VoteRequest>,
+    pub(super) handling_vote: Option<VoteRequest>,
     pub stats: Stats,
     /// A timer failed to move: the run stops (see `TimerProgress`).
-    stuck: bool,
+    pub(super) stuck: bool,
 }
 
 /// What a run exercised, so tests can require that the faults actually bit.
@@ -298,7 +298,7 @@ impl Cluster {
         self.nodes[&id].core.as_ref()
     }
 
-    fn violation(&mut self, name: &str, detail: String) {
+    pub(super) fn violation(&mut self, name: &str, detail: String) {
         if self.violations.len() < 20 {
             self.violations.push(format!("{name} at {} ms (seed {}): {detail}", self.now, self.seed));
         }
@@ -611,7 +611,7 @@ impl Cluster {
     }
 
     /// The snapshot bytes of the committed entries below `end`, if the registry has them all.
-    fn committed_snapshot(&self, end: Offset) -> Option<Bytes> {
+    pub(super) fn committed_snapshot(&self, end: Offset) -> Option<Bytes> {
         let entries: Vec<&Entry> = self.committed.range(..end).map(|(_, e)| e).collect();
         (entries.len() as Offset == end).then(|| snapshot_bytes(entries.into_iter()))
     }
@@ -653,135 +653,6 @@ impl Cluster {
             .filter(|(_, leads, _)| *leads)
             .max()
             .map(|(_, _, id)| id)
-    }
-
-    // ---- the checker ------------------------------------------------------------------
-
-    fn check_ready(&mut self, id: NodeId, ready: &Ready) {
-        let node = &self.nodes[&id];
-        let core = node.core.as_ref().unwrap();
-        let mut found = Vec::new();
-        if let Some(t) = ready.truncate_to {
-            self.stats.truncations += 1;
-            if t < node.lifetime_hw {
-                let hw = node.lifetime_hw;
-                found.push(("NoTruncationBelowHighWatermark", format!("node {id} truncates to {t} below {hw}")));
-            }
-        }
-        if let Some((snapshot_id, data)) = &ready.install_snapshot {
-            if self.committed_snapshot(snapshot_id.end_offset).as_ref() != Some(data) {
-                let detail = format!("node {id} installed {snapshot_id:?}, whose bytes are not the committed entries");
-                found.push(("SnapshotIdsAreValid", detail));
-            }
-        }
-        let leads = core.role_name() == Role::Leader;
-        if leads {
-            let epoch = core.epoch();
-            let resigned = node.restarted_resigned;
-            for e in &ready.append {
-                if e.epoch != epoch || resigned == Some(e.epoch) {
-                    let detail =
-                        format!("node {id} leading epoch {epoch} appends {e:?} (restarted resigned in {resigned:?})");
-                    found.push(("LeaderAppendsOwnEpoch", detail));
-                }
-            }
-        }
-        for (name, detail) in found {
-            self.violation(name, detail);
-        }
-        if let (true, Some(hw)) = (leads, ready.high_watermark) {
-            self.check_current_epoch_commit(id, hw);
-        }
-    }
-
-    fn check_current_epoch_commit(&mut self, id: NodeId, hw: Offset) {
-        let core = self.nodes[&id].core.as_ref().unwrap();
-        let start = core.epoch_start_offset().unwrap();
-        let entry = core.log().entry(hw - 1).cloned().unwrap();
-        let holders = self.voters.iter().filter(|v| self.nodes[v].disk.holds(&entry)).count();
-        let majority = self.voters.len() / 2 + 1;
-        if hw <= start || holders < majority {
-            let detail = format!("node {id} moved its HW to {hw} (epoch start {start}) with {holders} durable copies");
-            self.violation("CurrentEpochCommit", detail);
-        }
-    }
-
-    fn check_send(&mut self, from: NodeId, tagged: &Tagged) {
-        let Some((request, voter_log)) = &tagged.vote else { return };
-        let Message::Response { body: Response::Vote(response), .. } = &tagged.out.message else { return };
-        if (request.last_offset_epoch, request.last_offset) < *voter_log {
-            let detail = format!("node {from} granted {request:?} with its log at {voter_log:?}");
-            self.violation("UpToDateVoting", detail);
-        }
-        if request.pre_vote {
-            return;
-        }
-        self.stats.granted_votes += 1;
-        let epoch = response.leader_epoch;
-        let candidate = request.replica_id;
-        match self.votes.get(&(from, epoch)) {
-            Some(c) if *c != candidate => {
-                let detail = format!("node {from} voted for {c} and {candidate} in epoch {epoch}");
-                self.violation("OneVotePerEpoch", detail);
-            }
-            _ => {
-                self.votes.insert((from, epoch), candidate);
-            }
-        }
-        let durable = self.nodes[&from].disk.quorum_state;
-        let persisted = durable
-            .is_some_and(|r| r.leader_epoch > epoch || (r.leader_epoch == epoch && r.voted_id == Some(candidate)));
-        if !persisted {
-            let detail = format!("node {from} granted {candidate} in epoch {epoch}; disk holds {durable:?}");
-            self.violation("VotePersistedBeforeReply", detail);
-        }
-    }
-
-    fn check_node(&mut self, id: NodeId) {
-        let Some(core) = self.nodes[&id].core.as_ref() else { return };
-        let (epoch, role, hw) = (core.epoch(), core.role_name(), core.high_watermark());
-        let node = &self.nodes[&id];
-        let mut found = Vec::new();
-        if role == Role::Leader {
-            if let Some(other) = self.leaders.get(&epoch) {
-                if *other != id {
-                    found.push(("SingleLeaderPerEpoch", format!("nodes {other} and {id} lead epoch {epoch}")));
-                }
-            }
-        }
-        if epoch < node.lifetime_epoch {
-            found.push(("MonotonicEpoch", format!("node {id} went from epoch {} to {epoch}", node.lifetime_epoch)));
-        }
-        if hw < node.lifetime_hw {
-            found.push(("MonotonicHighWatermark", format!("node {id} HW fell from {} to {hw}", node.lifetime_hw)));
-        }
-        let mut new_committed = Vec::new();
-        for offset in node.checked_upto.max(core.log().start_offset())..hw {
-            let entry = core.log().entry(offset).expect("committed entries are in the log");
-            match self.committed.get(&offset) {
-                Some(c) if c != entry => found.push((
-                    "CommittedPrefixAgreement",
-                    format!("node {id} has {entry:?} at {offset}, committed was {c:?}"),
-                )),
-                Some(_) => {}
-                None => new_committed.push(entry.clone()),
-            }
-        }
-        if role == Role::Leader && !self.leaders.contains_key(&epoch) {
-            self.leaders.insert(epoch, id);
-            self.stats.leaders += 1;
-        }
-        self.stats.committed += new_committed.len() as u64;
-        for e in new_committed {
-            self.committed.insert(e.offset, e);
-        }
-        let node = self.nodes.get_mut(&id).unwrap();
-        node.lifetime_epoch = node.lifetime_epoch.max(epoch);
-        node.lifetime_hw = node.lifetime_hw.max(hw);
-        node.checked_upto = node.checked_upto.max(hw);
-        for (name, detail) in found {
-            self.violation(name, detail);
-        }
     }
 
     /// Whether an entry proposed as `payload`-style data is committed on every voter.

@@ -10,7 +10,8 @@
 //! | `raft_log.rs` | the log as the core sees it: entries, epoch lookup, truncation, snapshot id |
 //! | `config.rs` | timers and limits with Kafka's key names |
 //! | `ready.rs` | the outputs and the shell's contract |
-//! | `core.rs` | `RaftCore`: state, transitions, timers, the Ready bookkeeping |
+//! | `core.rs` | `RaftCore`: state, inputs, transitions, timers, invariants |
+//! | `outbox.rs` | the Ready: sorting messages by what they wait for, log writes, the HW, `on_persisted` |
 //! | `election.rs` | Vote handling, pre-vote, candidacy, backoff |
 //! | `leader.rs` | serving Fetch, the quorum high watermark, check-quorum, resigning |
 //! | `follower.rs` | Begin/EndQuorumEpoch, the fetch loop, truncation, follower high watermark |
@@ -22,6 +23,7 @@ mod election;
 mod follower;
 mod leader;
 mod messages;
+mod outbox;
 mod quorum_state;
 mod quorum_state_file;
 mod raft_log;
@@ -32,6 +34,8 @@ mod snapshot;
 mod cluster_tests;
 #[cfg(test)]
 mod harness;
+#[cfg(test)]
+mod harness_checks;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
