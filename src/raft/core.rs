@@ -180,7 +180,10 @@ pub struct RaftCore {
 
 impl RaftCore {
     /// A quorum member starting (or restarting) from what its disk holds: the quorum-state
-    /// record (if any) and the recovered log, which is durable as given.
+    /// record (if any) and the recovered log, which is durable as given (if it starts at a
+    /// snapshot, hand the snapshot's bytes in with [`on_snapshot`](Self::on_snapshot) next).
+    /// Panics on a config that [`RaftConfig::validate`] refuses or an empty voter set: check
+    /// those first.
     pub fn new(
         config: RaftConfig,
         local_id: NodeId,
