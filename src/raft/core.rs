@@ -154,7 +154,7 @@ pub struct RaftCore {
     pub(super) quorum: QuorumState,
     pub(super) role: RoleState,
     pub(super) log: RaftLog,
-    pub(super) rng: NodeRng,
+    rng: NodeRng,
     /// Offsets below are committed. Starts at the log start on every process start.
     pub(super) high_watermark: Offset,
     /// The log is durable below this (as far as the shell has confirmed).
@@ -170,7 +170,7 @@ pub struct RaftCore {
     /// The bytes of `log.snapshot()`, once the state machine handed them in (to serve them).
     pub(super) snapshot_data: Option<Bytes>,
     /// The record last handed to the shell (or found on disk at start).
-    pub(super) last_record: Option<QuorumStateRecord>,
+    last_record: Option<QuorumStateRecord>,
     pub(super) ready: Ready,
     pub(super) next_ready_id: u64,
     pub(super) unpersisted: VecDeque<super::outbox::Unpersisted>,
@@ -258,7 +258,7 @@ impl RaftCore {
         self.quorum.current().epoch()
     }
 
-    pub fn role_name(&self) -> Role {
+    pub fn role(&self) -> Role {
         self.quorum.current().role()
     }
 

@@ -332,7 +332,7 @@ impl Cluster {
         node.lifetime_epoch = core.epoch();
         node.lifetime_hw = core.high_watermark();
         node.checked_upto = core.log().start_offset();
-        node.restarted_resigned = (core.role_name() == Role::Resigned).then_some(core.epoch());
+        node.restarted_resigned = (core.role() == Role::Resigned).then_some(core.epoch());
         self.stats.restarts_resigned += node.restarted_resigned.is_some() as u64;
         node.core = Some(core);
         self.after_input(id);
@@ -622,7 +622,7 @@ impl Cluster {
         let mut result = None;
         for id in self.ids.clone() {
             let Some(core) = self.nodes.get_mut(&id).unwrap().core.as_mut() else { continue };
-            if core.role_name() != Role::Leader {
+            if core.role() != Role::Leader {
                 continue;
             }
             self.proposals += 1;
@@ -649,7 +649,7 @@ impl Cluster {
     pub fn leader(&self) -> Option<NodeId> {
         self.ids
             .iter()
-            .filter_map(|id| self.core(*id).map(|c| (c.epoch(), c.role_name() == Role::Leader, *id)))
+            .filter_map(|id| self.core(*id).map(|c| (c.epoch(), c.role() == Role::Leader, *id)))
             .filter(|(_, leads, _)| *leads)
             .max()
             .map(|(_, _, id)| id)

@@ -24,7 +24,7 @@ impl Cluster {
                 found.push(("SnapshotIdsAreValid", detail));
             }
         }
-        let leads = core.role_name() == Role::Leader;
+        let leads = core.role() == Role::Leader;
         if leads {
             let epoch = core.epoch();
             let resigned = node.restarted_resigned;
@@ -89,7 +89,7 @@ impl Cluster {
 
     pub(super) fn check_node(&mut self, id: NodeId) {
         let Some(core) = self.nodes[&id].core.as_ref() else { return };
-        let (epoch, role, hw) = (core.epoch(), core.role_name(), core.high_watermark());
+        let (epoch, role, hw) = (core.epoch(), core.role(), core.high_watermark());
         let node = &self.nodes[&id];
         let mut found = Vec::new();
         if role == Role::Leader {

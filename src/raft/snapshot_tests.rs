@@ -134,7 +134,7 @@ fn snapshot_must_be_committed_and_inside_the_log() {
     persist(&mut leader, 0);
     let now = leader.next_deadline();
     leader.tick(now);
-    assert_eq!(leader.role_name(), Role::Leader);
+    assert_eq!(leader.role(), Role::Leader);
     leader.propose(now, vec![Bytes::new(), Bytes::new()]).unwrap();
     let ready = leader.take_ready();
     let above = leader.on_snapshot(now, SnapshotId { end_offset: 2, epoch: 1 }, Bytes::new());

@@ -104,13 +104,13 @@ pub(super) fn elect(core: &mut RaftCore) -> u64 {
     persist(core, 0);
     let now = core.next_deadline();
     core.tick(now);
-    assert_eq!(core.role_name(), Role::Prospective);
+    assert_eq!(core.role(), Role::Prospective);
     let ready = persist(core, now);
     grant_all(core, now, &ready);
-    assert_eq!(core.role_name(), Role::Candidate);
+    assert_eq!(core.role(), Role::Candidate);
     let ready = persist(core, now);
     grant_all(core, now, &ready);
-    assert_eq!(core.role_name(), Role::Leader);
+    assert_eq!(core.role(), Role::Leader);
     now
 }
 
@@ -213,7 +213,7 @@ fn follower_never_grants_real_vote() {
         request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
     );
     persist(&mut follower, 1);
-    assert_eq!(follower.role_name(), Role::Follower);
+    assert_eq!(follower.role(), Role::Follower);
     follower.step(2, 3, vote(1, 3, 5, 100, false));
     assert!(!vote_answer(&persist(&mut follower, 2)).vote_granted);
     assert_eq!(follower.election_state().voted_id(), None);
@@ -311,7 +311,7 @@ fn single_voter_elects_itself_and_commits_after_flush() {
     persist(&mut core, 0);
     let now = core.next_deadline();
     core.tick(now);
-    assert_eq!(core.role_name(), Role::Leader);
+    assert_eq!(core.role(), Role::Leader);
     assert_eq!(core.epoch(), 1);
     let ready = core.take_ready();
     assert_eq!(ready.append.len(), 1, "the LeaderChange entry");
@@ -352,7 +352,7 @@ fn lost_election_backs_off_then_tries_a_prevote_again() {
     let ready = persist(&mut core, now);
     grant_all(&mut core, now, &ready);
     let ready = persist(&mut core, now);
-    assert_eq!(core.role_name(), Role::Candidate);
+    assert_eq!(core.role(), Role::Candidate);
     for (to, correlation_id, _) in requests(&ready) {
         let no = VoteResponse { error_code: ErrorCode::None, leader_id: None, leader_epoch: 1, vote_granted: false };
         core.step(now, to, response(correlation_id, Response::Vote(no)));
@@ -625,13 +625,13 @@ fn leader_resigns_without_quorum_fetches() {
         leader.tick(t);
         persist(&mut leader, t);
     }
-    assert_eq!(leader.role_name(), Role::Leader, "one follower is a majority with the leader");
+    assert_eq!(leader.role(), Role::Leader, "one follower is a majority with the leader");
     let deadline = leader.next_deadline();
     leader.tick(t + 2999);
-    assert_eq!(leader.role_name(), Role::Leader);
+    assert_eq!(leader.role(), Role::Leader);
     leader.tick(t + 3000);
     assert!(deadline <= t + 3000);
-    assert_eq!(leader.role_name(), Role::Resigned);
+    assert_eq!(leader.role(), Role::Resigned);
     let ready = persist(&mut leader, t + 3000);
     let ends: Vec<_> = requests(&ready)
         .into_iter()
@@ -687,9 +687,9 @@ fn end_quorum_epoch_shortens_the_fetch_timer_by_position() {
     persist(&mut follower, 10);
     // Position 1 of 2: election.backoff.max.ms (1000) >> 1 << 0 = 500 ms.
     follower.tick(509);
-    assert_eq!(follower.role_name(), Role::Follower);
+    assert_eq!(follower.role(), Role::Follower);
     follower.tick(510);
-    assert_eq!(follower.role_name(), Role::Prospective);
+    assert_eq!(follower.role(), Role::Prospective);
 }
 
 #[test]
