@@ -247,6 +247,14 @@ impl RaftCore {
         let answered: Vec<(NodeId, ParkedFetch)> =
             ready.into_iter().filter_map(|id| leader.parked.remove(&id).map(|p| (id, p))).collect();
         for (to, parked) in answered {
+            // A parked fetch was caught up, so at or above the high watermark and any snapshot
+            // taken since; should the log start have passed it anyway, it gets the snapshot.
+            if parked.fetch_offset < self.log.start_offset() {
+                let mut response = self.fetch_response(ErrorCode::None, None, Vec::new());
+                response.snapshot_id = self.snapshot_id();
+                self.send_response(to, parked.correlation_id, Response::Fetch(response));
+                continue;
+            }
             let offset = parked.fetch_offset.min(self.log.end_offset());
             let records = self.log.read(offset, self.config().fetch_max_bytes);
             self.send_fetch_response(to, parked.correlation_id, ErrorCode::None, None, records);
