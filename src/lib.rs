@@ -8,6 +8,7 @@ pub mod client;
 pub mod controller;
 pub mod events;
 pub mod protocol;
+pub mod raft;
 pub mod replication;
 pub mod runtime;
 pub mod storage;
