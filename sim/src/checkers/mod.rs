@@ -3,8 +3,16 @@
 //! Checkers read events through their declared types (`TraceEvent::parse`), never by name
 //! strings, so a renamed event or field breaks the build instead of silencing a checker.
 
+mod acked_on_all_isr_members;
 mod acked_records_survive;
+mod committed_prefix_agreement;
+mod high_watermark_bounds;
+mod leader_in_isr;
 pub mod log_model;
+mod monotonic_high_watermark;
+mod no_read_beyond_high_watermark;
+mod no_read_of_truncated_record;
+mod no_truncation_below_high_watermark;
 mod no_vanishing_reads;
 mod one_record_per_offset;
 mod raft_committed_prefix_agreement;
@@ -16,6 +24,8 @@ mod raft_one_vote_per_epoch;
 mod raft_single_leader;
 mod raft_up_to_date_vote;
 mod raft_vote_persisted_first;
+pub mod replica_logs;
+mod single_leader_per_epoch;
 mod synced_prefix_intact;
 
 use std::fmt;
@@ -25,7 +35,15 @@ use seedlog::events::lists::ListError;
 use crate::events::NodeKilled;
 use crate::trace::TraceEvent;
 
+pub use acked_on_all_isr_members::AckedOnAllIsrMembers;
 pub use acked_records_survive::AckedRecordsSurvive;
+pub use committed_prefix_agreement::CommittedPrefixAgreement;
+pub use high_watermark_bounds::HighWatermarkBounds;
+pub use leader_in_isr::LeaderInIsr;
+pub use monotonic_high_watermark::MonotonicHighWatermark;
+pub use no_read_beyond_high_watermark::NoReadBeyondHighWatermark;
+pub use no_read_of_truncated_record::NoReadOfTruncatedRecord;
+pub use no_truncation_below_high_watermark::NoTruncationBelowHighWatermark;
 pub use no_vanishing_reads::NoVanishingReads;
 pub use one_record_per_offset::OneRecordPerOffset;
 pub use raft_committed_prefix_agreement::RaftCommittedPrefixAgreement;
@@ -37,6 +55,7 @@ pub use raft_one_vote_per_epoch::RaftOneVotePerEpoch;
 pub use raft_single_leader::RaftSingleLeader;
 pub use raft_up_to_date_vote::RaftUpToDateVote;
 pub use raft_vote_persisted_first::RaftVotePersistedFirst;
+pub use single_leader_per_epoch::SingleLeaderPerEpoch;
 pub use synced_prefix_intact::SyncedPrefixIntact;
 
 use crate::checker::Checker;
@@ -54,6 +73,22 @@ pub fn raft_checkers() -> Vec<Box<dyn Checker>> {
         Box::new(RaftMonotonicHighWatermark::default()),
         Box::new(RaftMajorityReachedHighWatermark::default()),
         Box::new(RaftNoTruncationBelowHighWatermark::default()),
+    ]
+}
+
+/// Every checker of data-plane replication (REPLICATION.md §6, 13–14 and 20–23, 25), for a
+/// scenario whose brokers replicate partitions.
+pub fn replication_checkers() -> Vec<Box<dyn Checker>> {
+    vec![
+        Box::new(SingleLeaderPerEpoch::default()),
+        Box::new(LeaderInIsr::default()),
+        Box::new(CommittedPrefixAgreement::default()),
+        Box::new(MonotonicHighWatermark::default()),
+        Box::new(HighWatermarkBounds::default()),
+        Box::new(AckedOnAllIsrMembers::default()),
+        Box::new(NoReadBeyondHighWatermark::default()),
+        Box::new(NoTruncationBelowHighWatermark::default()),
+        Box::new(NoReadOfTruncatedRecord::default()),
     ]
 }
 
