@@ -206,4 +206,28 @@ mod tests {
         ];
         assert!(run(CommittedPrefixAgreement::default(), &events).is_empty());
     }
+
+    #[test]
+    fn after_an_unclean_election_replicas_must_agree_with_the_new_lineage() {
+        let unclean =
+            event_on("b3", &UncleanLeaderElected { topic: "t".into(), partition: 0, leader_epoch: 1, leader_id: 3 });
+        let found = run(
+            CommittedPrefixAgreement::default(),
+            &[
+                batch("b1", ROLE_LEADER, 0, 1, 0, 7),
+                leader_hw("b1", 0, 2),
+                unclean,
+                batch("b3", ROLE_LEADER, 0, 0, 1, 5),
+                leader_hw("b3", 1, 1),
+                // b1 keeps its old batch and its high watermark passes it in the new lineage.
+                follower_hw("b1", 1, 2),
+            ],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains("but 0..=0 (epoch 1, checksum 5) was committed there"),
+            "{}",
+            found[0].message
+        );
+    }
 }

@@ -7,8 +7,8 @@
 //!   crash that loses a tail leaves behind).
 //! - A partition's committed log records, the first time a leader's high watermark
 //!   (`HighWatermarkAdvanced`) passes a batch, that batch of the leader's log. An unclean
-//!   election (`UncleanLeaderElected`) forgets it: from there on the new leader's lineage is
-//!   what gets committed.
+//!   election (`UncleanLeaderElected`) forgets it, and how far each replica was compared:
+//!   from there on the new leader's lineage is what gets committed.
 //! - Per (node, partition), how far the replica's log was compared with the committed one:
 //!   up to its last high watermark (the leader's, or `FollowerHighWatermark`'s). A batch
 //!   appended below that point is compared at once.
@@ -81,7 +81,10 @@ impl ReplicaLogs {
             let key = (ev.node.clone(), TopicPartition::new(&hw.topic, hw.partition));
             self.passed(key, hw.high_watermark, false, &mut seen);
         } else if let Some(unclean) = ev.parse::<UncleanLeaderElected>() {
-            self.committed.remove(&TopicPartition::new(&unclean.topic, unclean.partition));
+            let tp = TopicPartition::new(&unclean.topic, unclean.partition);
+            self.committed.remove(&tp);
+            // Every replica's log is compared afresh with the new lineage.
+            self.checked_to.retain(|(_, checked), _| *checked != tp);
         }
         seen
     }
