@@ -16,6 +16,7 @@ mod no_truncation_below_high_watermark;
 mod no_vanishing_reads;
 mod one_record_per_offset;
 mod raft_committed_prefix_agreement;
+mod raft_leader_appends_in_its_epoch;
 mod raft_majority_reached_high_watermark;
 mod raft_monotonic_epoch;
 mod raft_monotonic_high_watermark;
@@ -47,6 +48,7 @@ pub use no_truncation_below_high_watermark::NoTruncationBelowHighWatermark;
 pub use no_vanishing_reads::NoVanishingReads;
 pub use one_record_per_offset::OneRecordPerOffset;
 pub use raft_committed_prefix_agreement::RaftCommittedPrefixAgreement;
+pub use raft_leader_appends_in_its_epoch::RaftLeaderAppendsInItsEpoch;
 pub use raft_majority_reached_high_watermark::RaftMajorityReachedHighWatermark;
 pub use raft_monotonic_epoch::RaftMonotonicEpoch;
 pub use raft_monotonic_high_watermark::RaftMonotonicHighWatermark;
@@ -60,7 +62,7 @@ pub use synced_prefix_intact::SyncedPrefixIntact;
 
 use crate::checker::Checker;
 
-/// Every checker of the Raft metadata quorum (REPLICATION.md §6, 1–9), for a scenario whose
+/// Every checker of the Raft metadata quorum (REPLICATION.md §6, 1–10), for a scenario whose
 /// nodes run it.
 pub fn raft_checkers() -> Vec<Box<dyn Checker>> {
     vec![
@@ -73,6 +75,7 @@ pub fn raft_checkers() -> Vec<Box<dyn Checker>> {
         Box::new(RaftMonotonicHighWatermark::default()),
         Box::new(RaftMajorityReachedHighWatermark::default()),
         Box::new(RaftNoTruncationBelowHighWatermark::default()),
+        Box::new(RaftLeaderAppendsInItsEpoch::default()),
     ]
 }
 
@@ -198,5 +201,20 @@ pub(crate) mod test_support {
         let mut traced = kept.lock().unwrap().pop().expect("the event was traced");
         traced.node = node.to_string();
         traced
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_checker_lists_hold_each_checker_once() {
+        let names: Vec<&str> = raft_checkers().iter().chain(replication_checkers().iter()).map(|c| c.name()).collect();
+        let distinct: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        assert_eq!((raft_checkers().len(), replication_checkers().len()), (10, 9));
     }
 }
