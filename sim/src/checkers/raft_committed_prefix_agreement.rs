@@ -46,13 +46,15 @@ impl RaftCommittedPrefixAgreement {
         if high_watermark <= checked_to {
             return;
         }
-        let log = self.logs.get(&ev.node).cloned().unwrap_or_default();
-        for batch in log.overlapping(checked_to, high_watermark) {
+        let (passed, log_end_offset): (Vec<Batch>, i64) = match self.logs.get(&ev.node) {
+            Some(log) => (log.overlapping(checked_to, high_watermark).collect(), log.end_offset()),
+            None => (Vec::new(), 0),
+        };
+        for batch in passed {
             self.check(ev, batch, &format!("committed (high watermark {high_watermark})"));
         }
-        if log.end_offset() < high_watermark {
-            let message =
-                format!("{} has high watermark {high_watermark} past its log end {}", ev.node, log.end_offset());
+        if log_end_offset < high_watermark {
+            let message = format!("{} has high watermark {high_watermark} past its log end {log_end_offset}", ev.node);
             self.violations.push(Violation::new(NAME, ev.time_ns, message));
         }
         self.checked_to.insert(ev.node.clone(), high_watermark);

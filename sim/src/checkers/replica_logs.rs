@@ -94,11 +94,6 @@ impl ReplicaLogs {
         self.logs.get(&(node.to_string(), partition.clone()))?.covering(offset)
     }
 
-    /// The end of `node`'s replica of `partition` as far as its events tell (0 when unknown).
-    pub fn end_offset(&self, node: &str, partition: &TopicPartition) -> i64 {
-        self.logs.get(&(node.to_string(), partition.clone())).map_or(0, LogModel::end_offset)
-    }
-
     /// Whether `batch` is the one committed at its offsets in `partition`.
     pub fn is_committed(&self, partition: &TopicPartition, batch: &Batch) -> bool {
         self.committed.get(partition).and_then(|log| log.covering(batch.base_offset)) == Some(*batch)
