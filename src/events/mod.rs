@@ -10,15 +10,28 @@
 //! an event that arrives with a field missing or of the wrong type is an error, not a skip.
 //!
 //! Events are grouped by who emits them: `storage` (the partition log), `client` (what a
-//! client saw: acknowledgements and reads). Events only the simulator emits (faults, its
-//! own workloads) are declared in the `sim` crate with the same macro.
+//! client saw: acknowledgements and reads), `raft` (the metadata quorum), `replication`
+//! (partition leaders and followers). Events only the simulator emits (faults, its own
+//! workloads) are declared in the `sim` crate with the same macro. A field holding a list
+//! uses one of the text formats of [`lists`].
 
 mod client;
+pub mod lists;
+mod raft;
+mod replication;
 mod storage;
 #[cfg(test)]
 mod tests;
 
 pub use client::{AuditDone, RecordAcked, RecordAudited, RecordConsumed};
+pub use raft::{
+    QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftState, RaftTransition, RaftTruncated, VoteGranted,
+    STARTING_STATE,
+};
+pub use replication::{
+    effective_min_isr, BatchReplicated, FetchServed, FollowerHighWatermark, HighWatermarkAdvanced, IsrChanged,
+    MakeFollower, MakeLeader, ProduceAcked, ReplicaTruncated, UncleanLeaderElected, ROLE_FOLLOWER, ROLE_LEADER,
+};
 pub use storage::{LogFlushed, LogRecovered, LogStartOffsetAdvanced, LogTruncated};
 
 use std::fmt;

@@ -107,6 +107,128 @@ fn every_event_reads_back_as_emitted() {
 }
 
 #[test]
+fn every_raft_event_reads_back_as_emitted() {
+    round_trip(RaftTransition {
+        from_state: STARTING_STATE.into(),
+        to_state: RaftState::Resigned.as_str().into(),
+        epoch: 3,
+        leader_id: -1,
+        voted_id: 2,
+    });
+    round_trip(QuorumStateWritten { epoch: i32::MAX, leader_id: 1, voted_id: -1 });
+    round_trip(VoteGranted {
+        voter_id: 1,
+        candidate_id: 2,
+        epoch: 4,
+        candidate_last_epoch: 3,
+        candidate_last_offset: 10,
+        voter_last_epoch: 3,
+        voter_log_end_offset: 9,
+        pre_vote: true,
+    });
+    round_trip(RaftAppended { epoch: 4, base_offset: 10, last_offset: 12, digest: u64::MAX });
+    round_trip(RaftTruncated { offset: 5, high_watermark: 4 });
+    round_trip(RaftHighWatermark {
+        high_watermark: 11,
+        epoch: 4,
+        is_leader: true,
+        epoch_start_offset: 10,
+        voter_end_offsets: lists::format_id_offsets(&[(1, 13), (2, 11), (3, -1)]),
+    });
+}
+
+#[test]
+fn every_replication_event_reads_back_as_emitted() {
+    let t = || "orders".to_string();
+    round_trip(MakeLeader { topic: t(), partition: 0, leader_epoch: 2, leader_id: 1, isr: "1,2".into() });
+    round_trip(MakeFollower { topic: t(), partition: 0, leader_epoch: 2, leader_id: -1 });
+    round_trip(BatchReplicated {
+        topic: t(),
+        partition: 1,
+        base_offset: 0,
+        last_offset: 4,
+        leader_epoch: 0,
+        crc: u64::from(u32::MAX),
+        role: ROLE_FOLLOWER.into(),
+    });
+    round_trip(ReplicaTruncated {
+        topic: t(),
+        partition: 1,
+        offset: 3,
+        high_watermark: 3,
+        reason: "diverging_epoch".into(),
+    });
+    round_trip(HighWatermarkAdvanced {
+        topic: t(),
+        partition: 0,
+        leader_epoch: 2,
+        high_watermark: 5,
+        leader_log_end_offset: 7,
+        isr: "1,2".into(),
+        isr_log_end_offsets: "1:7,2:5".into(),
+        min_insync_replicas: 2,
+        replication_factor: 3,
+    });
+    round_trip(FollowerHighWatermark { topic: t(), partition: 0, high_watermark: 5, log_end_offset: 6 });
+    round_trip(ProduceAcked {
+        topic: t(),
+        partition: 0,
+        base_offset: 5,
+        last_offset: 6,
+        acks: -1,
+        high_watermark: 7,
+        maximal_isr: "1,2".into(),
+        min_insync_replicas: 2,
+        replication_factor: 3,
+    });
+    round_trip(FetchServed {
+        topic: t(),
+        partition: 0,
+        replica_id: -1,
+        fetch_offset: 0,
+        high_watermark: 7,
+        last_offset_returned: -1,
+        error_code: 0,
+    });
+    round_trip(IsrChanged {
+        topic: t(),
+        partition: 0,
+        leader_epoch: 2,
+        partition_epoch: 5,
+        leader_id: 1,
+        isr: "1".into(),
+    });
+    round_trip(UncleanLeaderElected { topic: t(), partition: 0, leader_epoch: 3, leader_id: 3 });
+}
+
+#[test]
+fn list_fields_parse_through_their_helpers() {
+    let hw = HighWatermarkAdvanced {
+        topic: "t".into(),
+        partition: 0,
+        leader_epoch: 0,
+        high_watermark: 0,
+        leader_log_end_offset: 0,
+        isr: "1,3".into(),
+        isr_log_end_offsets: "1:4,3:-1".into(),
+        min_insync_replicas: 1,
+        replication_factor: 3,
+    };
+    assert_eq!(hw.parse_isr(), Ok(vec![1, 3]));
+    assert_eq!(hw.parse_isr_log_end_offsets(), Ok(vec![(1, 4), (3, -1)]));
+    assert_eq!(effective_min_isr(hw.min_insync_replicas, hw.replication_factor), 1);
+    assert_eq!(effective_min_isr(3, 2), 2, "capped by the replica count, as Kafka does");
+    let transition = RaftTransition {
+        from_state: "Candidate".into(),
+        to_state: "Leader".into(),
+        epoch: 1,
+        leader_id: 1,
+        voted_id: 1,
+    };
+    assert_eq!((transition.from(), transition.to()), (Some(RaftState::Candidate), Some(RaftState::Leader)));
+}
+
+#[test]
 fn a_missing_field_is_an_error_naming_it() {
     let mut captured = emit_and_capture(&AuditDone { topic: "t".into(), partition: 1, end_offset: 0 });
     captured.fields.remove("end_offset");

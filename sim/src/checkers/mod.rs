@@ -3,17 +3,97 @@
 //! Checkers read events through their declared types (`TraceEvent::parse`), never by name
 //! strings, so a renamed event or field breaks the build instead of silencing a checker.
 
+mod acked_on_all_isr_members;
 mod acked_records_survive;
+mod committed_prefix_agreement;
+mod high_watermark_bounds;
+mod leader_in_isr;
+pub mod log_model;
+mod monotonic_high_watermark;
+mod no_read_beyond_high_watermark;
+mod no_read_of_truncated_record;
+mod no_truncation_below_high_watermark;
 mod no_vanishing_reads;
 mod one_record_per_offset;
+mod raft_committed_prefix_agreement;
+mod raft_leader_appends_in_its_epoch;
+mod raft_majority_reached_high_watermark;
+mod raft_monotonic_epoch;
+mod raft_monotonic_high_watermark;
+mod raft_no_truncation_below_high_watermark;
+mod raft_one_vote_per_epoch;
+mod raft_single_leader;
+mod raft_up_to_date_vote;
+mod raft_vote_persisted_first;
+pub mod replica_logs;
+mod single_leader_per_epoch;
 mod synced_prefix_intact;
 
 use std::fmt;
 
+use seedlog::events::lists::ListError;
+
+use crate::events::NodeKilled;
+use crate::trace::TraceEvent;
+
+pub use acked_on_all_isr_members::AckedOnAllIsrMembers;
 pub use acked_records_survive::AckedRecordsSurvive;
+pub use committed_prefix_agreement::CommittedPrefixAgreement;
+pub use high_watermark_bounds::HighWatermarkBounds;
+pub use leader_in_isr::LeaderInIsr;
+pub use monotonic_high_watermark::MonotonicHighWatermark;
+pub use no_read_beyond_high_watermark::NoReadBeyondHighWatermark;
+pub use no_read_of_truncated_record::NoReadOfTruncatedRecord;
+pub use no_truncation_below_high_watermark::NoTruncationBelowHighWatermark;
 pub use no_vanishing_reads::NoVanishingReads;
 pub use one_record_per_offset::OneRecordPerOffset;
+pub use raft_committed_prefix_agreement::RaftCommittedPrefixAgreement;
+pub use raft_leader_appends_in_its_epoch::RaftLeaderAppendsInItsEpoch;
+pub use raft_majority_reached_high_watermark::RaftMajorityReachedHighWatermark;
+pub use raft_monotonic_epoch::RaftMonotonicEpoch;
+pub use raft_monotonic_high_watermark::RaftMonotonicHighWatermark;
+pub use raft_no_truncation_below_high_watermark::RaftNoTruncationBelowHighWatermark;
+pub use raft_one_vote_per_epoch::RaftOneVotePerEpoch;
+pub use raft_single_leader::RaftSingleLeader;
+pub use raft_up_to_date_vote::RaftUpToDateVote;
+pub use raft_vote_persisted_first::RaftVotePersistedFirst;
+pub use single_leader_per_epoch::SingleLeaderPerEpoch;
 pub use synced_prefix_intact::SyncedPrefixIntact;
+
+use crate::checker::Checker;
+
+/// Every checker of the Raft metadata quorum (REPLICATION.md §6, 1–10), for a scenario whose
+/// nodes run it.
+pub fn raft_checkers() -> Vec<Box<dyn Checker>> {
+    vec![
+        Box::new(RaftSingleLeader::default()),
+        Box::new(RaftOneVotePerEpoch::default()),
+        Box::new(RaftVotePersistedFirst::default()),
+        Box::new(RaftMonotonicEpoch::default()),
+        Box::new(RaftUpToDateVote::default()),
+        Box::new(RaftCommittedPrefixAgreement::default()),
+        Box::new(RaftMonotonicHighWatermark::default()),
+        Box::new(RaftMajorityReachedHighWatermark::default()),
+        Box::new(RaftNoTruncationBelowHighWatermark::default()),
+        Box::new(RaftLeaderAppendsInItsEpoch::default()),
+    ]
+}
+
+/// Every checker of data-plane replication (REPLICATION.md §6, 13–14 and 20–23, 25), for a
+/// scenario whose brokers replicate partitions.
+pub fn replication_checkers() -> Vec<Box<dyn Checker>> {
+    vec![
+        Box::new(SingleLeaderPerEpoch::default()),
+        Box::new(LeaderInIsr::default()),
+        Box::new(CommittedPrefixAgreement::default()),
+        Box::new(MonotonicHighWatermark::default()),
+        Box::new(HighWatermarkBounds::default()),
+        Box::new(AckedOnAllIsrMembers::default()),
+        Box::new(NoReadBeyondHighWatermark::default()),
+        Box::new(NoTruncationBelowHighWatermark::default()),
+        Box::new(NoReadOfTruncatedRecord::default()),
+    ]
+}
 
 /// One offset of one topic partition, the key of the record checkers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,6 +113,36 @@ impl fmt::Display for Offset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{} offset {}", self.topic, self.partition, self.offset)
     }
+}
+
+/// One topic partition, the key of the replication checkers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: &str, partition: i32) -> Self {
+        TopicPartition { topic: topic.to_string(), partition }
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// A list field's value, or a panic naming the event: a malformed list is a bug in the code
+/// that emitted it, refused as loudly as a malformed event (see `TraceEvent::parse`).
+pub(crate) fn list<T>(ev: &TraceEvent, parsed: Result<T, ListError>) -> T {
+    parsed.unwrap_or_else(|error| panic!("malformed `{}` event at {} ns on {}: {error}", ev.name, ev.time_ns, ev.node))
+}
+
+/// The node a `node_killed` event names, if `ev` is one.
+pub(crate) fn killed_node(ev: &TraceEvent) -> Option<String> {
+    ev.parse::<NodeKilled>().map(|killed| killed.node)
 }
 
 /// Synthetic trace events for the checkers' unit tests.
@@ -66,6 +176,22 @@ pub(crate) mod test_support {
         event_on("n1", event)
     }
 
+    /// The violations `checker` reports after seeing `events` in order.
+    pub fn run(mut checker: impl Checker, events: &[TraceEvent]) -> Vec<Violation> {
+        events.iter().for_each(|ev| checker.on_event(ev));
+        checker.finish()
+    }
+
+    /// The supervisor's `node_killed` event for `node`.
+    pub fn killed(node: &str) -> TraceEvent {
+        event_on(crate::trace::SUPERVISOR_NODE, &crate::events::NodeKilled { node: node.into() })
+    }
+
+    /// The supervisor's `node_restarted` event for `node`.
+    pub fn restarted(node: &str) -> TraceEvent {
+        event_on(crate::trace::SUPERVISOR_NODE, &crate::events::NodeRestarted { node: node.into() })
+    }
+
     /// Like [`event`], as if a node with this name emitted it.
     pub fn event_on<E: Event>(node: &str, event: &E) -> TraceEvent {
         let kept = Arc::new(Mutex::new(Vec::new()));
@@ -75,5 +201,20 @@ pub(crate) mod test_support {
         let mut traced = kept.lock().unwrap().pop().expect("the event was traced");
         traced.node = node.to_string();
         traced
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_checker_lists_hold_each_checker_once() {
+        let names: Vec<&str> = raft_checkers().iter().chain(replication_checkers().iter()).map(|c| c.name()).collect();
+        let distinct: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        assert_eq!((raft_checkers().len(), replication_checkers().len()), (10, 9));
     }
 }
