@@ -26,6 +26,7 @@ use super::quorum_state::{ElectionState, QuorumState, Role};
 use super::quorum_state_file::QuorumStateRecord;
 use super::raft_log::RaftLog;
 use super::ready::Ready;
+use crate::events::Event;
 use crate::runtime::NodeRng;
 use bytes::Bytes;
 use rand::Rng;
@@ -400,16 +401,14 @@ impl RaftCore {
             panic!("node {}: {refused}", self.local_id);
         }
         let to = self.quorum.current();
-        tracing::info!(
-            name: "raft_transition",
-            node = self.local_id,
-            from = ?from.role(),
-            to = ?to.role(),
-            from_epoch = from.epoch(),
-            epoch = to.epoch(),
-            leader = to.leader_id().unwrap_or(-1),
-            voted = to.voted_id().unwrap_or(-1),
-        );
+        crate::events::RaftTransition {
+            from_state: format!("{:?}", from.role()),
+            to_state: format!("{:?}", to.role()),
+            epoch: to.epoch(),
+            leader_id: to.leader_id().unwrap_or(-1),
+            voted_id: to.voted_id().unwrap_or(-1),
+        }
+        .emit();
         self.inflight.clear();
         self.enter_role(now_ms);
         self.persist_record_if_changed();

@@ -52,7 +52,9 @@ impl RaftCore {
         }
         if granted {
             tracing::info!(
-                name: "raft_vote_granted",
+                // The decision; `VoteGranted`, which the checkers read, is the shell's to emit
+                // when the reply leaves after the vote is durable.
+                name: "raft_vote_decided",
                 node = self.local_id(),
                 candidate = r.replica_id,
                 epoch = r.replica_epoch,

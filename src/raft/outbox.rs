@@ -138,7 +138,7 @@ impl RaftCore {
         if offset >= self.log.end_offset() {
             return;
         }
-        tracing::info!(name: "raft_truncate", node = self.local_id(), offset, log_end_offset = self.log.end_offset());
+        crate::events::Event::emit(&crate::events::RaftTruncated { offset, high_watermark: self.high_watermark });
         self.log.truncate_to(offset);
         self.ready.append.retain(|e| e.offset < offset);
         if offset < self.shell_log_end {
@@ -176,6 +176,7 @@ impl RaftCore {
         self.ready.committed.extend(newly);
         self.high_watermark = new_high_watermark;
         self.ready.high_watermark = Some(new_high_watermark);
-        tracing::debug!(name: "raft_hw", node = self.local_id(), epoch = self.epoch(), high_watermark = new_high_watermark);
+        // `RaftHighWatermark` (with the voters' end offsets) is the shell's to emit.
+        tracing::debug!(name: "raft_hw_moved", node = self.local_id(), epoch = self.epoch(), high_watermark = new_high_watermark);
     }
 }
