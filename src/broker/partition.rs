@@ -190,6 +190,25 @@ impl Partition {
         self.lock_replica().partition_state().cloned()
     }
 
+    /// KIP-320's fence for a client's request naming the leader epoch it believes current
+    /// (-1: no check): a stale one is FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH
+    /// (this broker has not heard of it yet), and a replica that does not lead answers
+    /// NOT_LEADER_OR_FOLLOWER.
+    pub fn check_leader_epoch(&self, current_leader_epoch: i32) -> Result<(), i16> {
+        use crate::replication::error_code;
+        let replica = self.lock_replica();
+        if !replica.is_leader() {
+            return Err(error_code::NOT_LEADER_OR_FOLLOWER);
+        }
+        let epoch = replica.leader_epoch().expect("a leader has an epoch");
+        match current_leader_epoch {
+            -1 => Ok(()),
+            asked if asked < epoch => Err(error_code::FENCED_LEADER_EPOCH),
+            asked if asked > epoch => Err(error_code::UNKNOWN_LEADER_EPOCH),
+            _ => Ok(()),
+        }
+    }
+
     /// The current leader epoch, if the replica has a role.
     pub fn leader_epoch(&self) -> Option<i32> {
         self.lock_replica().leader_epoch()

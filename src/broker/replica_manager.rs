@@ -38,6 +38,8 @@ pub struct Appended {
 pub struct FetchTarget {
     pub fetch_offset: i64,
     pub partition_max_bytes: i32,
+    /// The leader epoch the consumer believes current (KIP-320); -1: no check.
+    pub current_leader_epoch: i32,
 }
 
 /// What a fetch read from one partition.
@@ -141,6 +143,12 @@ impl ReplicaManager {
                 out.push(FetchedPartition { high_watermark: -1, log_start_offset: -1, result: Err(code) });
                 continue;
             };
+            if let Err(code) = partition.check_leader_epoch(target.current_leader_epoch) {
+                any_error = true;
+                let high_watermark = partition.high_watermark();
+                out.push(FetchedPartition { high_watermark, log_start_offset: -1, result: Err(code) });
+                continue;
+            }
             let max = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
             match partition.read_for_fetch(target.fetch_offset, max, total == 0).await {
                 Ok(read) => {

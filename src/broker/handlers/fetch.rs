@@ -2,7 +2,8 @@
 //! the response and partition byte caps, long-polling until `min_bytes` are ready or
 //! `max_wait_ms` passes (KIP-74 for the caps: the first batch of the response is returned
 //! even when it is larger). `read_committed` reads up to the last stable offset, which
-//! equals the high watermark until transactions exist. No incremental fetch sessions:
+//! equals the high watermark until transactions exist. A `current_leader_epoch` (v9+) other
+//! than the leader's is fenced (KIP-320). No incremental fetch sessions:
 //! every answer carries session id 0, which tells clients to keep sending full requests.
 
 use std::sync::Arc;
@@ -22,10 +23,12 @@ pub async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) ->
     for topic in &request.topics {
         for p in &topic.partitions {
             let partition = ctx.replica_manager.partition(topic.topic.as_str(), p.partition).await;
-            targets.push((
-                partition,
-                FetchTarget { fetch_offset: p.fetch_offset, partition_max_bytes: p.partition_max_bytes },
-            ));
+            let target = FetchTarget {
+                fetch_offset: p.fetch_offset,
+                partition_max_bytes: p.partition_max_bytes,
+                current_leader_epoch: p.current_leader_epoch,
+            };
+            targets.push((partition, target));
         }
     }
     let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms.max(0)).unwrap_or(0));

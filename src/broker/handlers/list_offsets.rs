@@ -32,16 +32,19 @@ pub async fn handle(ctx: &BrokerContext, request: ListOffsetsRequest, version: i
                 .and_then(|t| usize::try_from(asked.partition_index).ok().and_then(|i| t.partitions.get(i).cloned()));
             match partition {
                 None => answer.error_code = ResponseError::UnknownTopicOrPartition.code(),
-                Some(partition) => match lookup(&partition, asked.timestamp).await {
-                    Ok(Some((offset, timestamp))) => {
-                        answer.offset = offset;
-                        answer.timestamp = timestamp;
-                        if version >= 4 {
-                            answer.leader_epoch = partition.leader_epoch().unwrap_or(-1);
-                        }
-                    }
-                    Ok(None) => {}
+                Some(partition) => match partition.check_leader_epoch(asked.current_leader_epoch) {
                     Err(code) => answer.error_code = code,
+                    Ok(()) => match lookup(&partition, asked.timestamp).await {
+                        Ok(Some((offset, timestamp))) => {
+                            answer.offset = offset;
+                            answer.timestamp = timestamp;
+                            if version >= 4 {
+                                answer.leader_epoch = partition.leader_epoch().unwrap_or(-1);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(code) => answer.error_code = code,
+                    },
                 },
             }
             out.partitions.push(answer);

@@ -10,6 +10,7 @@ mod fetch;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 
 use std::future::Future;
@@ -54,6 +55,7 @@ pub async fn dispatch(ctx: &BrokerContext, header: &RequestHeader, request: Requ
         Request::DescribeConfigs(r) => encode_response_to(header, &describe_configs::handle(ctx, r, version).await),
         Request::DescribeCluster(r) => encode_response_to(header, &describe_cluster::handle(ctx, r)),
         Request::InitProducerId(r) => encode_response_to(header, &init_producer_id::handle(ctx, r).await),
+        Request::OffsetForLeaderEpoch(r) => encode_response_to(header, &offset_for_leader_epoch::handle(ctx, r).await),
     };
     Answer::Now(encoded.map(Some))
 }

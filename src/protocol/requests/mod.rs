@@ -18,6 +18,7 @@ mod fetch;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -100,6 +101,7 @@ apis! {
     DescribeConfigs => describe_configs, DescribeConfigsRequest, 1..=4;
     CreatePartitions => create_partitions, CreatePartitionsRequest, 0..=3;
     DescribeCluster => describe_cluster, DescribeClusterRequest, 0..=1;
+    OffsetForLeaderEpoch => offset_for_leader_epoch, OffsetForLeaderEpochRequest, 2..=4;
 }
 
 #[cfg(test)]
