@@ -22,7 +22,10 @@ use tokio::sync::futures::Notified;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tracing::{debug, warn};
 
-use crate::replication::{Effects, LeaderRecoveryState, PartitionState, ProduceError, Replica, ReplicaConfig};
+use crate::replication::{
+    AlterPartitionRequest, Effects, FetchDecision, FollowerFetch, LeaderRecoveryState, MetadataIgnored, PartitionState,
+    ProduceError, Replica, ReplicaConfig,
+};
 use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
 
@@ -63,6 +66,15 @@ impl std::fmt::Display for AppendError {
     }
 }
 
+/// Why a role change did not happen.
+#[derive(Debug)]
+pub enum LeaderChangeError {
+    /// Stale or repeated metadata, or metadata that does not fit this replica.
+    Ignored(MetadataIgnored),
+    /// The epoch cache could not record the new epoch.
+    Log(LogError),
+}
+
 /// What an append as leader did: the log's answer and the leader epoch it was written in.
 #[derive(Clone, Copy, Debug)]
 pub struct LeaderAppend {
@@ -79,6 +91,23 @@ pub struct FetchRead {
     pub records: Bytes,
     pub high_watermark: i64,
     pub log_start_offset: i64,
+}
+
+/// What a follower's fetch got from the leader (REPLICATION.md §3.2).
+#[derive(Debug, Default)]
+pub struct FollowerRead {
+    /// 0, or the fencing error (FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
+    /// NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE).
+    pub error_code: i16,
+    /// Set when the follower's log diverges: truncate to at most this, then fetch again.
+    pub diverging: Option<(i32, i64)>,
+    /// The leader's high watermark and log start offset, as of before the fetch was recorded.
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+    /// Whole batches from the fetch offset, below the leader's log end offset; every CRC checked.
+    pub records: Bytes,
+    /// An ISR change the fetch made the leader propose, for the controller.
+    pub alter_partition: Option<AlterPartitionRequest>,
 }
 
 /// A replica of a topic partition and its log.
@@ -111,6 +140,9 @@ pub struct Partition {
     closed: AtomicBool,
     /// Woken after every append, for the flusher.
     appended: Notify,
+    /// Woken after every append, for long-polling follower fetches (they wait for data
+    /// beyond their offset, not for the high watermark).
+    data_appended: Notify,
     /// Set by [`Partition::stop_flusher`]: the flusher exits at its next wake-up.
     flusher_stopping: AtomicBool,
 }
@@ -129,6 +161,7 @@ impl Partition {
             offline: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             appended: Notify::new(),
+            data_appended: Notify::new(),
             flusher_stopping: AtomicBool::new(false),
         })
     }
@@ -188,6 +221,71 @@ impl Partition {
     /// The partition's replicas, ISR, leader and epochs as this replica knows them.
     pub fn partition_state(&self) -> Option<PartitionState> {
         self.lock_replica().partition_state().cloned()
+    }
+
+    /// Metadata makes this broker the partition's leader (Kafka's `makeLeader`): a new leader
+    /// epoch starts at the log end offset in the epoch cache, durably, before the core takes
+    /// the new state. Metadata that is not news is ignored.
+    pub async fn make_leader(&self, now_ms: i64, state: PartitionState) -> Result<(), LeaderChangeError> {
+        let mut log = self.log.lock().await;
+        let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
+        if new_epoch {
+            log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
+        }
+        let effects = self.lock_replica().become_leader(now_ms, state, &*log).map_err(LeaderChangeError::Ignored)?;
+        self.publish(effects);
+        Ok(())
+    }
+
+    /// A follower's fetch, on the leader (REPLICATION.md §3.2): the core fences it and looks
+    /// for divergence; a valid fetch reads from `fetch_offset` below the log end offset as of
+    /// before the fetch was recorded, with every CRC checked, while the core records the
+    /// follower's progress (which may move the high watermark or propose an ISR change).
+    pub async fn read_for_follower(&self, now_ms: i64, fetch: FollowerFetch, max_bytes: usize) -> FollowerRead {
+        let fetch_offset = fetch.fetch_offset;
+        let log = self.log.lock().await;
+        let decision = self.lock_replica().on_follower_fetch(now_ms, fetch, &*log);
+        let log_start_offset = log.log_start_offset();
+        match decision {
+            FetchDecision::Diverging { epoch, end_offset } => FollowerRead {
+                diverging: Some((epoch, end_offset)),
+                high_watermark: self.high_watermark(),
+                log_start_offset,
+                ..FollowerRead::default()
+            },
+            FetchDecision::Read { high_watermark_before, log_end_offset_before, effects } => {
+                let reader = log.reader(fetch_offset, log_end_offset_before);
+                drop(log);
+                let alter_partition = effects.alter_partition.clone();
+                self.publish(effects);
+                let records = match reader {
+                    Ok(reader) => reader.read(max_bytes, true, CrcCheck::Verify).await,
+                    Err(error) => Err(error),
+                };
+                let mut read = FollowerRead {
+                    high_watermark: high_watermark_before,
+                    log_start_offset,
+                    alter_partition,
+                    ..FollowerRead::default()
+                };
+                match records {
+                    Ok(records) => read.records = records,
+                    Err(error) => read.error_code = crate::broker::errors::log_error_code(&error),
+                }
+                read
+            }
+            refused => FollowerRead {
+                error_code: refused.error_code(),
+                high_watermark: self.high_watermark(),
+                log_start_offset,
+                ..FollowerRead::default()
+            },
+        }
+    }
+
+    /// A future woken by the next append, for long-polling follower fetches.
+    pub fn data_appended(&self) -> Notified<'_> {
+        self.data_appended.notified()
     }
 
     /// KIP-320's fence for a client's request naming the leader epoch it believes current
@@ -279,6 +377,7 @@ impl Partition {
         self.log_changed(now_ms, &log);
         drop(log);
         self.appended.notify_one();
+        self.data_appended.notify_waiters();
         Ok(LeaderAppend { info, leader_epoch })
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::Partition;
+use super::{AppendError, Partition};
 use crate::runtime::{MemDisk, MemDiskFaults};
 use crate::storage::record_batch::build::{batch, ProducerFields, Record};
 use crate::storage::{Log, LogConfig};
@@ -65,4 +65,85 @@ async fn a_read_raced_by_truncation_is_not_current() {
     let fresh = log.reader(1, 1).unwrap();
     assert!(fresh.is_current());
     assert!(fresh.read(1 << 20, true, crate::storage::record_batch::CrcCheck::Verify).await.unwrap().is_empty());
+}
+
+mod leading_a_follower {
+    //! The leader's side of replication, in-process: broker 1 leads, broker 2 fetches.
+
+    use super::*;
+    use crate::replication::{FollowerFetch, LeaderRecoveryState, PartitionState, ReplicaConfig};
+
+    const EPOCH: i32 = 1;
+
+    async fn leader_of_two() -> Arc<Partition> {
+        let disk = Arc::new(MemDisk::new(9));
+        let log = Log::open(disk, PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
+        let config = ReplicaConfig { min_insync_replicas: 2, ..ReplicaConfig::new(1, 10) };
+        let partition = Partition::new("t", 0, log, config);
+        let state =
+            PartitionState::new(vec![1, 2], vec![1, 2], 1, EPOCH, 0, LeaderRecoveryState::Recovered, Vec::new())
+                .unwrap();
+        partition.make_leader(0, state).await.unwrap();
+        partition
+    }
+
+    fn fetch(fetch_offset: i64, current_leader_epoch: i32, last_fetched_epoch: i32) -> FollowerFetch {
+        FollowerFetch {
+            replica_id: 2,
+            replica_epoch: -1,
+            fetch_offset,
+            last_fetched_epoch,
+            current_leader_epoch,
+            log_start_offset: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_acks_all_write_is_answered_once_the_follower_has_fetched_past_it() {
+        let partition = leader_of_two().await;
+        let first = partition.append_as_leader(1, records(b"a"), -1).await.unwrap();
+        partition.append_as_leader(1, records(b"b"), -1).await.unwrap();
+        partition.scheduled_flush(i64::MAX).await.unwrap();
+        assert_eq!(partition.high_watermark(), 0, "the follower has not fetched in this epoch yet");
+
+        let read = partition.read_for_follower(2, fetch(0, EPOCH, -1), 1 << 20).await;
+        assert_eq!((read.error_code, read.high_watermark), (0, 0));
+        assert_eq!(read.records.len(), 2 * records(b"a").len(), "both batches, below the leader's end");
+        assert_eq!(partition.high_watermark(), 0, "fetching from 0 acknowledges nothing yet");
+
+        let waiting = partition.wait_for_ack(first.leader_epoch, first.info.last_offset);
+        let read = partition.read_for_follower(3, fetch(2, EPOCH, EPOCH), 1 << 20).await;
+        assert!(read.records.is_empty());
+        assert_eq!(partition.high_watermark(), 2, "the follower's fetch at 2 moved the HW");
+        waiting.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_follower_fetch_in_another_leader_epoch_is_fenced() {
+        let partition = leader_of_two().await;
+        assert_eq!(partition.read_for_follower(1, fetch(0, EPOCH - 1, -1), 100).await.error_code, 74);
+        assert_eq!(partition.read_for_follower(1, fetch(0, EPOCH + 1, -1), 100).await.error_code, 75);
+    }
+
+    #[tokio::test]
+    async fn a_diverging_follower_is_told_where_to_truncate() {
+        let partition = leader_of_two().await;
+        partition.append_as_leader(1, records(b"a"), 1).await.unwrap();
+        // The follower has 5 records of epoch 0 that this leader never had: its epoch 1
+        // began at offset 0, so epoch 0 ends there.
+        let read = partition.read_for_follower(1, fetch(5, EPOCH, 0), 100).await;
+        assert_eq!((read.error_code, read.diverging), (0, Some((0, 0))));
+        assert!(read.records.is_empty());
+    }
+
+    #[tokio::test]
+    async fn acks_all_is_refused_below_min_insync_replicas() {
+        let partition = leader_of_two().await;
+        let alone =
+            PartitionState::new(vec![1, 2], vec![1], 1, EPOCH, 1, LeaderRecoveryState::Recovered, Vec::new()).unwrap();
+        partition.make_leader(1, alone).await.unwrap();
+        let refused = partition.append_as_leader(1, records(b"a"), -1).await.unwrap_err();
+        assert!(matches!(refused, AppendError::Replica(crate::replication::ProduceError::NotEnoughReplicas)));
+        assert!(partition.append_as_leader(1, records(b"a"), 1).await.is_ok(), "acks=1 still writes");
+    }
 }

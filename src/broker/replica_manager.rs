@@ -50,17 +50,94 @@ pub struct FetchedPartition {
     pub result: Result<Bytes, i16>,
 }
 
+/// What a follower asks of one partition (Fetch v12 with a replica id).
+#[derive(Clone, Copy, Debug)]
+pub struct FollowerTarget {
+    pub fetch_offset: i64,
+    pub partition_max_bytes: i32,
+    pub current_leader_epoch: i32,
+    pub last_fetched_epoch: i32,
+    pub log_start_offset: i64,
+}
+
 /// The broker's partitions, as produce and fetch see them.
+///
+/// Invariants: every AlterPartition a partition's core proposed is in `alter_partitions`
+/// until the controller channel takes it (one per partition in flight, the core's rule).
 #[derive(Debug)]
 pub struct ReplicaManager {
     topics: Arc<Topics>,
     config: Arc<BrokerConfig>,
     clock: Clock,
+    /// ISR changes proposed by leaders, for the controller channel to send.
+    alter_partitions: std::sync::Mutex<Vec<crate::replication::AlterPartitionRequest>>,
 }
 
 impl ReplicaManager {
     pub fn new(topics: Arc<Topics>, config: Arc<BrokerConfig>, clock: Clock) -> Self {
-        ReplicaManager { topics, config, clock }
+        ReplicaManager { topics, config, clock, alter_partitions: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// The ISR changes leaders proposed since the last call, oldest first.
+    pub fn take_alter_partitions(&self) -> Vec<crate::replication::AlterPartitionRequest> {
+        std::mem::take(&mut *self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// A follower's fetch (REPLICATION.md §3.2) of `replica_id`, whose broker epoch is
+    /// `replica_epoch` (-1 when the request carries none: Fetch below v15). Long-polls on
+    /// new appends until `min_bytes` are ready, an error, or `max_wait`.
+    pub async fn fetch_for_follower(
+        &self,
+        replica_id: i32,
+        replica_epoch: i64,
+        targets: &[(Option<Arc<Partition>>, FollowerTarget)],
+        max_wait: Duration,
+        min_bytes: i32,
+        max_bytes: i32,
+    ) -> Vec<crate::broker::partition::FollowerRead> {
+        let deadline = crate::runtime::now() + max_wait;
+        loop {
+            let partitions: Vec<&Partition> = targets.iter().filter_map(|(p, _)| p.as_deref()).collect();
+            let mut appended: Vec<_> = partitions.iter().map(|p| Box::pin(p.data_appended())).collect();
+            for a in &mut appended {
+                let _ = a.as_mut().enable();
+            }
+            let mut remaining = i64::from(max_bytes.max(0));
+            let (mut total, mut any_error, mut reads) = (0i64, false, Vec::with_capacity(targets.len()));
+            for (partition, target) in targets {
+                let Some(partition) = partition else {
+                    any_error = true;
+                    let error_code = ResponseError::UnknownTopicOrPartition.code();
+                    reads.push(crate::broker::partition::FollowerRead { error_code, ..Default::default() });
+                    continue;
+                };
+                let fetch = crate::replication::FollowerFetch {
+                    replica_id,
+                    replica_epoch,
+                    fetch_offset: target.fetch_offset,
+                    last_fetched_epoch: target.last_fetched_epoch,
+                    current_leader_epoch: target.current_leader_epoch,
+                    log_start_offset: target.log_start_offset,
+                };
+                let max = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
+                let read = partition.read_for_follower(self.clock.now_ms(), fetch, max).await;
+                if let Some(request) = &read.alter_partition {
+                    self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(request.clone());
+                }
+                any_error |= read.error_code != 0 || read.diverging.is_some();
+                total += read.records.len() as i64;
+                remaining -= read.records.len() as i64;
+                reads.push(read);
+            }
+            let now = crate::runtime::now();
+            if total >= i64::from(min_bytes) || any_error || now >= deadline || appended.is_empty() {
+                return reads;
+            }
+            if tokio::time::timeout(deadline.saturating_duration_since(now), select_first(appended)).await.is_err() {
+                // Time is up: answer with what the last pass read (nothing new arrived).
+                return reads;
+            }
+        }
     }
 
     /// The partition, if this broker hosts it.

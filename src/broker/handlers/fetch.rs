@@ -16,9 +16,15 @@ use crate::broker::context::BrokerContext;
 use crate::broker::partition::Partition;
 use crate::broker::replica_manager::FetchTarget;
 
+#[path = "fetch_follower.rs"]
+mod follower;
+
 const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) -> FetchResponse {
+    if request.replica_id.0 >= 0 {
+        return follower::handle(ctx, request, version).await;
+    }
     let mut targets: Vec<(Option<Arc<Partition>>, FetchTarget)> = Vec::new();
     for topic in &request.topics {
         for p in &topic.partitions {
