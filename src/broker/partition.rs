@@ -24,7 +24,7 @@ use tracing::{debug, warn};
 
 use crate::replication::{
     AlterPartitionRequest, Effects, FetchDecision, FollowerFetch, LeaderRecoveryState, MetadataIgnored, PartitionState,
-    ProduceError, Replica, ReplicaConfig,
+    ProduceError, Replica, ReplicaConfig, Truncation,
 };
 use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
@@ -116,7 +116,8 @@ pub struct FollowerRead {
 /// - `high_watermark` is the core's high watermark, published after every change (the core
 ///   itself asserts `log_start_offset <= high_watermark <= log_end_offset`, and, leading with
 ///   `fsync_before_ack`, `high_watermark <= recovery point`);
-/// - the published high watermark never moves backwards while the partition is open;
+/// - the published high watermark never moves backwards while the partition is open, except
+///   when a follower's truncation after an unclean election takes records below it;
 /// - the core's lock is never held across IO or an await;
 /// - once `closed`, the log is closed and no append succeeds.
 ///
@@ -280,6 +281,64 @@ impl Partition {
                 log_start_offset,
                 ..FollowerRead::default()
             },
+        }
+    }
+
+    /// Metadata makes this broker a follower (Kafka's `makeFollower`). True when the leader or
+    /// leader epoch changed: the fetcher must (re)start, and its next fetch carries the last
+    /// fetched epoch so the leader checks for divergence again (KAFKA-7164).
+    pub fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
+        let restart = self.lock_replica().become_follower(now_ms, state).map_err(LeaderChangeError::Ignored)?;
+        // A waiting acks=all produce fails from now on: wake it to see that.
+        self.high_watermark_moved.notify_waiters();
+        Ok(restart)
+    }
+
+    /// The fetch a follower sends its leader for this partition, or `None` when it follows no
+    /// one: from its log end offset, with the epoch of its last record (for divergence).
+    pub async fn follower_fetch(&self) -> Option<FollowerFetch> {
+        let log = self.log.lock().await;
+        let (end, last_epoch, start) = (log.log_end_offset(), log.latest_epoch(), log.log_start_offset());
+        self.lock_replica().fetch_request(end, last_epoch, start)
+    }
+
+    /// Applies the leader's answer to this follower's fetch: on divergence, truncates as the
+    /// core decides (§3.10); else appends the leader's batches as they are and, with
+    /// `fsync_before_ack`, makes them durable before returning, so the next fetch's offset
+    /// acknowledges only durable records; then takes the follower's HW from the leader's.
+    /// Returns the truncation if there was one.
+    pub async fn apply_leader_answer(&self, now_ms: i64, answer: &FollowerRead) -> LogResult<Option<Truncation>> {
+        if answer.error_code != 0 {
+            return Ok(None);
+        }
+        let mut log = self.log.lock().await;
+        if let Some((epoch, end_offset)) = answer.diverging {
+            let end = log.log_end_offset();
+            let truncation = self.lock_replica().on_diverging_epoch(epoch, end_offset, log.leader_epoch_cache(), end);
+            if let Some(truncation) = truncation {
+                log.truncate_to(now_ms, truncation.offset).await?;
+                self.lower_high_watermark_after_truncation(truncation);
+            }
+            return Ok(truncation);
+        }
+        if !answer.records.is_empty() {
+            log.append_as_follower(now_ms, answer.records.clone()).await?;
+            if self.lock_replica().config().fsync_before_ack {
+                log.flush(now_ms).await?;
+            }
+        }
+        let moved = self.lock_replica().on_fetch_response_high_watermark(answer.high_watermark, log.log_end_offset());
+        self.publish(Effects { high_watermark: moved, alter_partition: None });
+        Ok(None)
+    }
+
+    /// A follower's truncation took records below its HW (only after an unclean election):
+    /// the published HW follows the log down, the one exception to its never moving back.
+    fn lower_high_watermark_after_truncation(&self, truncation: Truncation) {
+        if truncation.below_high_watermark {
+            let high_watermark = self.lock_replica().high_watermark();
+            self.high_watermark.store(high_watermark, Ordering::Release);
+            warn!(name: "high_watermark_lowered", topic = %self.topic, partition = self.index, high_watermark);
         }
     }
 

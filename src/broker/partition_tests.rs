@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{AppendError, Partition};
+use super::{AppendError, FollowerRead, Partition};
 use crate::runtime::{MemDisk, MemDiskFaults};
 use crate::storage::record_batch::build::{batch, ProducerFields, Record};
 use crate::storage::{Log, LogConfig};
@@ -145,5 +145,90 @@ mod leading_a_follower {
         let refused = partition.append_as_leader(1, records(b"a"), -1).await.unwrap_err();
         assert!(matches!(refused, AppendError::Replica(crate::replication::ProduceError::NotEnoughReplicas)));
         assert!(partition.append_as_leader(1, records(b"a"), 1).await.is_ok(), "acks=1 still writes");
+    }
+}
+
+mod replicating_in_process {
+    //! Two replicas of one partition, the follower fetching from the leader through the same
+    //! calls the network path makes, without the network: replication, the HW, and
+    //! truncation by leader epoch after a change of leader (KIP-101's divergence).
+
+    use super::*;
+    use crate::replication::{LeaderRecoveryState, PartitionState, ReplicaConfig};
+
+    async fn replica(broker_id: i32, seed: u64) -> Arc<Partition> {
+        let disk = Arc::new(MemDisk::new(seed));
+        let log = Log::open(disk, PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
+        Partition::new("t", 0, log, ReplicaConfig::new(broker_id, 10 + i64::from(broker_id)))
+    }
+
+    fn state(leader: i32, isr: &[i32], leader_epoch: i32, partition_epoch: i32) -> PartitionState {
+        PartitionState::new(
+            vec![1, 2],
+            isr.to_vec(),
+            leader,
+            leader_epoch,
+            partition_epoch,
+            LeaderRecoveryState::Recovered,
+            vec![],
+        )
+        .unwrap()
+    }
+
+    /// One fetch round trip from `follower` to `leader`.
+    async fn fetch_once(leader: &Partition, follower: &Partition) -> FollowerRead {
+        let request = follower.follower_fetch().await.expect("following");
+        let answer = leader.read_for_follower(0, request, 1 << 20).await;
+        follower.apply_leader_answer(0, &answer).await.unwrap();
+        answer
+    }
+
+    async fn values(partition: &Partition) -> Vec<Vec<u8>> {
+        let log = partition.log().await;
+        let bytes = log.read(0, 1 << 20, log.log_end_offset(), true).await.unwrap();
+        let decoded = crate::client::records::decode_fetched(bytes, 0, false, &[]).unwrap();
+        decoded.records.iter().map(|r| r.value.as_deref().unwrap_or_default().to_vec()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_follower_copies_the_leader_and_both_high_watermarks_follow() {
+        let (leader, follower) = (replica(1, 21).await, replica(2, 22).await);
+        leader.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        follower.make_follower(0, state(1, &[1, 2], 1, 0)).unwrap();
+        for value in [b"a", b"b", b"c"] {
+            leader.append_as_leader(0, records(value), 1).await.unwrap();
+        }
+        leader.scheduled_flush(i64::MAX).await.unwrap();
+        fetch_once(&leader, &follower).await;
+        assert_eq!(follower.log().await.log_end_offset(), 3);
+        assert_eq!(leader.high_watermark(), 0, "the follower has not acknowledged yet");
+        fetch_once(&leader, &follower).await;
+        assert_eq!(leader.high_watermark(), 3, "its fetch at 3 acknowledged all three");
+        fetch_once(&leader, &follower).await;
+        assert_eq!(follower.high_watermark(), 3, "the follower learns the HW a fetch later");
+        assert_eq!(values(&follower).await, values(&leader).await);
+    }
+
+    /// KIP-101 sequence 2: A leads epoch 1 and writes m0, m1; only m0 reaches B. B leads
+    /// epoch 2 and writes m2 at offset 1. A follows B: its m1 diverges and must go.
+    #[tokio::test]
+    async fn a_replica_with_a_divergent_tail_truncates_by_leader_epoch() {
+        let (a, b) = (replica(1, 23).await, replica(2, 24).await);
+        a.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        b.make_follower(0, state(1, &[1, 2], 1, 0)).unwrap();
+        a.append_as_leader(0, records(b"m0"), 1).await.unwrap();
+        fetch_once(&a, &b).await;
+        a.append_as_leader(0, records(b"m1"), 1).await.unwrap();
+
+        b.make_leader(0, state(2, &[2], 2, 1)).await.unwrap();
+        b.append_as_leader(0, records(b"m2"), 1).await.unwrap();
+        a.make_follower(0, state(2, &[2], 2, 1)).unwrap();
+
+        let answer = fetch_once(&b, &a).await;
+        assert_eq!(answer.diverging, Some((1, 1)), "B says epoch 1 ended at offset 1");
+        assert_eq!(a.log().await.log_end_offset(), 1, "A dropped m1");
+        fetch_once(&b, &a).await;
+        assert_eq!(values(&a).await, vec![b"m0".to_vec(), b"m2".to_vec()]);
+        assert_eq!(values(&a).await, values(&b).await, "one record per offset on both replicas");
     }
 }
