@@ -149,9 +149,12 @@ pub struct Partition {
 }
 
 impl Partition {
-    /// A replica with no role yet, its high watermark starting at the log's recovery point.
+    /// A replica with no role yet. Its high watermark starts where the checkpoint left it
+    /// (Kafka's `replication-offset-checkpoint`), else at the log start: never above what
+    /// was committed, so a restarted replica shows consumers nothing uncommitted (a leader
+    /// re-evaluates it at once; a standalone leader's is its recovery point again).
     pub fn new(topic: &str, index: i32, log: Log, config: ReplicaConfig) -> Arc<Self> {
-        let high_watermark = log.recovery_point();
+        let high_watermark = log.checkpointed_high_watermark().unwrap_or(log.log_start_offset());
         Arc::new(Partition {
             topic: topic.to_string(),
             index,
@@ -512,6 +515,12 @@ impl Partition {
     pub async fn close(&self, now_ms: i64) -> LogResult<()> {
         let closed = {
             let mut log = self.log.lock().await;
+            if !log.is_offline() && !log.is_closed() {
+                // The final flush may move the HW (a standalone leader's): record it after.
+                log.flush(now_ms).await.ok();
+                self.log_changed(now_ms, &log);
+                log.record_high_watermark(self.high_watermark());
+            }
             let closed = log.close(now_ms).await;
             if closed.is_ok() {
                 self.log_changed(now_ms, &log);
@@ -530,6 +539,7 @@ impl Partition {
         if log.is_offline() || log.is_closed() {
             return Ok(());
         }
+        log.record_high_watermark(self.high_watermark());
         let flushed = log.maybe_flush(now_ms).await;
         self.log_changed(now_ms, &log);
         flushed

@@ -209,6 +209,33 @@ mod replicating_in_process {
         assert_eq!(values(&follower).await, values(&leader).await);
     }
 
+    /// A restarted replica's HW comes from its checkpoint, not from its log end: a follower
+    /// that has records beyond the HW must not take them for committed.
+    #[tokio::test]
+    async fn a_restarted_follower_starts_from_its_checkpointed_high_watermark() {
+        let disk = Arc::new(MemDisk::new(25));
+        let open = || Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0);
+        let leader = replica(1, 26).await;
+        let follower = Partition::new("t", 0, open().await.unwrap(), ReplicaConfig::new(2, 12));
+        leader.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        follower.make_follower(0, state(1, &[1, 2], 1, 0)).unwrap();
+        for value in [b"a", b"b"] {
+            leader.append_as_leader(0, records(value), 1).await.unwrap();
+        }
+        leader.scheduled_flush(i64::MAX).await.unwrap();
+        for _ in 0..3 {
+            fetch_once(&leader, &follower).await;
+        }
+        assert_eq!(follower.high_watermark(), 2);
+        leader.append_as_leader(0, records(b"c"), 1).await.unwrap();
+        fetch_once(&leader, &follower).await;
+        assert_eq!(follower.log().await.log_end_offset(), 3, "c is on the follower, not yet committed");
+        follower.close(0).await.unwrap();
+
+        let restarted = Partition::new("t", 0, open().await.unwrap(), ReplicaConfig::new(2, 13));
+        assert_eq!(restarted.high_watermark(), 2, "the checkpointed HW, not the log end 3");
+    }
+
     /// KIP-101 sequence 2: A leads epoch 1 and writes m0, m1; only m0 reaches B. B leads
     /// epoch 2 and writes m2 at offset 1. A follows B: its m1 diverges and must go.
     #[tokio::test]

@@ -135,6 +135,9 @@ pub struct Log {
     pub(super) offline: bool,
     /// Closed cleanly ([`Log::close`]); like `offline`, nothing touches the disk again.
     pub(super) closed: bool,
+    /// The replica's high watermark as last recorded, written with each checkpoint: at
+    /// most the log end offset, possibly stale (a lower HW only delays what consumers see).
+    pub(super) high_watermark_checkpoint: Option<i64>,
     /// Bumped by every truncation: a flush begun before one must not move the recovery point.
     pub(super) generation: u64,
     /// Bumped before every truncation or segment deletion; readers planned before a bump
@@ -517,7 +520,11 @@ impl Log {
     /// Writes the recovery point and log start offset durably.
     pub async fn write_checkpoint(&mut self, now_ms: i64) -> LogResult<()> {
         self.ensure_online()?;
-        let checkpoint = Checkpoint { recovery_point: self.recovery_point, log_start_offset: self.log_start_offset };
+        let checkpoint = Checkpoint {
+            recovery_point: self.recovery_point,
+            log_start_offset: self.log_start_offset,
+            high_watermark: self.high_watermark_checkpoint,
+        };
         let written = checkpoint::write(self.disk.as_ref(), &self.dir, checkpoint).await;
         self.fail_on_error(written.map_err(LogError::from))?;
         self.last_checkpoint_ms = now_ms;
@@ -587,6 +594,9 @@ impl Log {
         self.fail_on_error(result)?;
         self.log_start_offset = offset;
         self.recovery_point = offset;
+        if let Some(high_watermark) = self.high_watermark_checkpoint {
+            self.record_high_watermark(high_watermark);
+        }
         self.unflushed_messages = 0;
         self.clear_epochs().await?;
         // Every snapshot now lies at or below the log start: all go, the state empties.
@@ -621,6 +631,16 @@ impl Log {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// The high watermark the checkpoint held at open (clamped to the recovered log), if any.
+    pub fn checkpointed_high_watermark(&self) -> Option<i64> {
+        self.high_watermark_checkpoint
+    }
+
+    /// Records the replica's high watermark, to be written with the next checkpoint.
+    pub fn record_high_watermark(&mut self, high_watermark: i64) {
+        self.high_watermark_checkpoint = Some(high_watermark.clamp(self.log_start_offset, self.log_end_offset()));
     }
 
     pub(super) fn ensure_online(&self) -> LogResult<()> {
@@ -664,6 +684,10 @@ impl Log {
         );
         assert!(self.log_start_offset <= self.recovery_point, "log start above recovery point");
         assert!(self.recovery_point <= self.log_end_offset(), "recovery point above log end");
+        assert!(
+            self.high_watermark_checkpoint.is_none_or(|hw| self.log_start_offset <= hw && hw <= self.log_end_offset()),
+            "recorded high watermark outside the log"
+        );
         assert_eq!(self.producer_state.end_offset(), self.log_end_offset(), "producer state follows the log");
         assert!(self.producer_snapshots.len() <= super::log_producers::SNAPSHOTS_KEPT, "too many snapshots");
         assert!(

@@ -119,6 +119,8 @@ impl Log {
             dir_dirty: true,
             offline: false,
             closed: false,
+            // Clamped to the recovered log below.
+            high_watermark_checkpoint: checkpoint.and_then(|c| c.high_watermark),
             generation: 0,
             layout_changes: Arc::default(),
             // Rebuilt below, once the segments are durable.
@@ -160,6 +162,10 @@ impl Log {
             truncated_bytes: report.truncated_bytes,
         }
         .emit();
+        // Kafka clamps the checkpointed HW to the recovered log the same way.
+        if let Some(high_watermark) = log.high_watermark_checkpoint {
+            log.record_high_watermark(high_watermark);
+        }
         log.check_invariants();
         Ok(log)
     }
