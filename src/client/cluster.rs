@@ -174,8 +174,14 @@ impl Cluster {
 
     /// The leader's node id of a partition, refreshing stale metadata once.
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<i32> {
-        if let Some(leader) = self.with_metadata(|m| m.leader(topic, partition)) {
-            return Ok(leader);
+        self.leader_and_epoch(topic, partition).await.map(|(leader, _)| leader)
+    }
+
+    /// The leader's node id of a partition and its leader epoch (-1 if the broker gave
+    /// none), refreshing stale metadata once.
+    pub async fn leader_and_epoch(&self, topic: &str, partition: i32) -> Result<(i32, i32)> {
+        if let Some(known) = self.with_metadata(|m| m.leader_and_epoch(topic, partition)) {
+            return Ok(known);
         }
         self.refresh_metadata(Some(&[topic.to_owned()])).await?;
         self.with_metadata(|m| {
@@ -189,7 +195,7 @@ impl Cluster {
                 ));
             };
             match p.leader {
-                leader if leader >= 0 => Ok(leader),
+                leader if leader >= 0 => Ok((leader, p.leader_epoch)),
                 _ => Err(ClientError::kafka(code::LEADER_NOT_AVAILABLE, format!("partition {topic}-{partition}"))),
             }
         })

@@ -14,6 +14,7 @@
 pub mod accumulator;
 pub mod admin;
 pub mod api_versions;
+pub mod backoff;
 pub mod cluster;
 pub mod connection;
 pub mod consumer;
