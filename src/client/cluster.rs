@@ -73,17 +73,23 @@ impl Cluster {
         self.connection_to(&address).await
     }
 
-    /// Any open connection: an existing one, else the first of the known brokers and the
-    /// bootstrap addresses that accepts (starting from a rotating position).
+    /// The least loaded connection, as Java's `leastLoadedNode` picks one: an open
+    /// connection with nothing in flight; else a known broker or bootstrap address without
+    /// an open connection that accepts (tried from a rotating position); else the open
+    /// connection with the fewest requests in flight. A refresh after a leader change thus
+    /// does not queue behind a request the old leader sits on.
     pub async fn any_connection(&self) -> Result<Arc<Connection>> {
-        if let Some(open) = self.open_connections().into_iter().next() {
-            return Ok(open);
+        let open = self.open_connections();
+        if let Some(idle) = open.iter().find(|c| c.in_flight() == 0) {
+            return Ok(idle.clone());
         }
         let mut candidates: Vec<String> = self.with_metadata(|m| m.brokers.values().map(|b| b.address()).collect());
         candidates.extend(self.bootstrap.iter().cloned());
+        candidates.sort();
         candidates.dedup();
-        let start = self.next_candidate.fetch_add(1, Ordering::Relaxed);
+        candidates.retain(|address| open.iter().all(|c| c.peer() != address));
         let mut last_error = ClientError::Connection("no bootstrap address".into());
+        let start = self.next_candidate.fetch_add(1, Ordering::Relaxed);
         for i in 0..candidates.len() {
             let address = &candidates[(start + i) % candidates.len()];
             match self.connection_to(address).await {
@@ -91,7 +97,7 @@ impl Cluster {
                 Err(error) => last_error = error,
             }
         }
-        Err(last_error)
+        open.into_iter().min_by_key(|c| c.in_flight()).ok_or(last_error)
     }
 
     fn open_connections(&self) -> Vec<Arc<Connection>> {

@@ -65,7 +65,8 @@ impl SequenceTracker {
     /// Takes `count` sequence numbers for a batch of `partition` stamped with `identity`;
     /// returns the batch's base sequence.
     pub fn assign(&mut self, partition: &TopicPartition, identity: ProducerIdentity, count: i32) -> i32 {
-        let entry = self.partitions.entry(partition.clone()).or_insert(PartitionSequence { identity, next_sequence: 0 });
+        let entry =
+            self.partitions.entry(partition.clone()).or_insert(PartitionSequence { identity, next_sequence: 0 });
         if entry.identity != identity {
             *entry = PartitionSequence { identity, next_sequence: 0 };
         }
@@ -233,6 +234,7 @@ mod tests {
         assert_eq!(classify_produce_error(code::NOT_LEADER_OR_FOLLOWER, 2, 2, false), BatchOutcome::Retry);
         assert_eq!(classify_produce_error(code::NOT_LEADER_OR_FOLLOWER, 3, 2, false), BatchOutcome::Fail);
         assert_eq!(classify_produce_error(code::NOT_ENOUGH_REPLICAS, 1, 0, false), BatchOutcome::Fail);
-        assert_eq!(classify_produce_error(10, 1, 5, false), BatchOutcome::Fail); // MESSAGE_TOO_LARGE
+        assert_eq!(classify_produce_error(10, 1, 5, false), BatchOutcome::Fail);
+        // MESSAGE_TOO_LARGE
     }
 }

@@ -28,6 +28,11 @@ pub mod producer;
 pub mod records;
 mod sender;
 
+#[cfg(test)]
+mod leader_change_tests;
+#[cfg(test)]
+mod scripted_peer_tests;
+
 pub use accumulator::TopicPartition;
 pub use admin::{Admin, ConfigEntry, NewTopic, TopicDescription};
 pub use cluster::Cluster;

@@ -108,7 +108,9 @@ pub fn restamp_batch(batch: &[u8], identity: ProducerIdentity, base_sequence: i3
     }
     let mut out = BytesMut::from(batch);
     let mut at = PRODUCER_FIELDS_AT;
-    for field in [&identity.producer_id.to_be_bytes()[..], &identity.producer_epoch.to_be_bytes(), &base_sequence.to_be_bytes()] {
+    for field in
+        [&identity.producer_id.to_be_bytes()[..], &identity.producer_epoch.to_be_bytes(), &base_sequence.to_be_bytes()]
+    {
         out[at..at + field.len()].copy_from_slice(field);
         at += field.len();
     }

@@ -104,6 +104,9 @@ struct PartitionAck {
 struct Completion {
     batch: SealedBatch,
     result: Result<PartitionAck>,
+    /// The request was given up at a delivery deadline: its error adds nothing to what
+    /// the batch saw before.
+    cut_at_deadline: bool,
 }
 
 /// What the sender's own tasks report back.
@@ -273,8 +276,12 @@ impl Sender {
             return;
         }
         let topic = unplaced.record.topic.clone();
+        // A stale topic (its leaders may have moved) still has its partitions: place the
+        // record now; the leader is looked up when its batch is sent.
         let known = self.cluster.with_metadata(|m| {
-            m.fresh_topic(&topic).filter(|t| t.error_code == code::NONE).map(|t| t.partitions.len() as i32)
+            m.topic(&topic)
+                .filter(|t| t.error_code == code::NONE && !t.partitions.is_empty())
+                .map(|t| t.partitions.len() as i32)
         });
         match known {
             Some(partitions) => self.place(unplaced, partitions),
@@ -438,7 +445,8 @@ impl Sender {
                 for (partition, batch) in self.accumulator.take_all_queued() {
                     fail_replies(batch.items.into_iter().map(|p| p.reply), &partition, &error);
                 }
-                let (renumber, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries).into_iter().partition(|b| b.restamp);
+                let (renumber, keep): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.retries).into_iter().partition(|b| b.restamp);
                 self.retries = keep;
                 for batch in renumber {
                     self.fail_batch(batch, error.clone());
@@ -505,12 +513,16 @@ impl Sender {
         Ok(())
     }
 
-    fn on_completion(&mut self, Completion { batch, result }: Completion) {
+    fn on_completion(&mut self, Completion { mut batch, result, cut_at_deadline }: Completion) {
         match result {
             Ok(ack) => {
                 let partition = batch.partition.clone();
                 acknowledge(batch, ack);
                 self.accumulator.complete(&partition);
+            }
+            Err(_) if cut_at_deadline && batch.last_error.is_some() && crate::runtime::now() >= batch.deadline => {
+                let last = batch.last_error.take().expect("checked");
+                self.fail_batch(batch, last);
             }
             Err(error) => self.on_failure(batch, error),
         }
@@ -522,7 +534,8 @@ impl Sender {
         if error.invalidates_metadata() {
             self.cluster.mark_stale(&batch.partition.topic);
         }
-        let outcome = classify_produce_error(error.code(), batch.attempts, self.config.retries, self.config.idempotence);
+        let outcome =
+            classify_produce_error(error.code(), batch.attempts, self.config.retries, self.config.idempotence);
         let expired = now >= batch.deadline;
         match outcome {
             BatchOutcome::Retry | BatchOutcome::RetryWithNewEpoch if !expired => {
@@ -596,12 +609,21 @@ impl Sender {
         let mut seen = BTreeSet::new();
         for batch in &self.retries {
             assert!(seen.insert(&batch.partition), "{}: two unresolved batches with idempotence", batch.partition);
-            assert!(self.accumulator.in_flight_of(&batch.partition) == 1, "{}: retry not counted in flight", batch.partition);
+            assert!(
+                self.accumulator.in_flight_of(&batch.partition) == 1,
+                "{}: retry not counted in flight",
+                batch.partition
+            );
             if batch.restamp {
                 continue;
             }
-            assert!(batch.identity.producer_id >= 0 && batch.base_sequence >= 0, "{}: unnumbered batch", batch.partition);
-            if let Some(numbering) = self.sequences.partition(&batch.partition).filter(|n| n.identity == batch.identity) {
+            assert!(
+                batch.identity.producer_id >= 0 && batch.base_sequence >= 0,
+                "{}: unnumbered batch",
+                batch.partition
+            );
+            if let Some(numbering) = self.sequences.partition(&batch.partition).filter(|n| n.identity == batch.identity)
+            {
                 let after = increment_sequence(batch.base_sequence, batch.record_count());
                 assert_eq!(
                     numbering.next_sequence, after,
@@ -666,6 +688,7 @@ async fn produce_to(
     let deadline = batches.iter().map(|b| b.deadline).min().unwrap_or_else(crate::runtime::now);
     let remaining = deadline.saturating_duration_since(crate::runtime::now());
     let sent = tokio::time::timeout(remaining, send_produce(&cluster, leader, &batches, acks, timeout_ms)).await;
+    let cut_at_deadline = sent.is_err();
     let sent = sent.unwrap_or_else(|_| {
         Err(ClientError::Timeout(format!("delivery timeout passed with a produce to broker {leader} in flight")))
     });
@@ -675,13 +698,14 @@ async fn produce_to(
                 let result = results.remove(&batch.partition).unwrap_or_else(|| {
                     Err(ClientError::Protocol(format!("no produce answer for {}", batch.partition)))
                 });
-                let _ = events.send(Event::Completion(Completion { batch, result }));
+                let _ = events.send(Event::Completion(Completion { batch, result, cut_at_deadline }));
             }
         }
         Err(error) => {
             debug!(name: "producer_request_failed", leader, error = %error);
             for batch in batches {
-                let _ = events.send(Event::Completion(Completion { batch, result: Err(error.clone()) }));
+                let completion = Completion { batch, result: Err(error.clone()), cut_at_deadline };
+                let _ = events.send(Event::Completion(completion));
             }
         }
     }
