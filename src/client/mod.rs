@@ -24,6 +24,7 @@ pub mod idempotence;
 pub mod list_offsets;
 pub mod metadata;
 pub mod partitioner;
+mod produce_request;
 pub mod producer;
 pub mod records;
 mod sender;
