@@ -57,14 +57,14 @@ pub(super) async fn produce_to(
                 let result = results.remove(&batch.partition).unwrap_or_else(|| {
                     Err(ClientError::Protocol(format!("no produce answer for {}", batch.partition)))
                 });
-                let _ = events.send(Event::Completion(Completion { batch, result, cut_at_deadline }));
+                let _ = events.send(Event::Completion(Box::new(Completion { batch, result, cut_at_deadline })));
             }
         }
         Err(error) => {
             debug!(name: "producer_request_failed", leader, error = %error);
             for batch in batches {
                 let completion = Completion { batch, result: Err(error.clone()), cut_at_deadline };
-                let _ = events.send(Event::Completion(completion));
+                let _ = events.send(Event::Completion(Box::new(completion)));
             }
         }
     }

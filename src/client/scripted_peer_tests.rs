@@ -62,8 +62,11 @@ pub(super) enum Action {
     DropAfterHandling,
     /// Answer a Metadata request with these `(topic, partition) -> (leader, leader_epoch)`
     /// instead of the current ones: a broker that has not heard of the latest elections.
-    StaleMetadata(Vec<((String, i32), (i32, i32))>),
+    StaleMetadata(Vec<StaleLeader>),
 }
+
+/// `((topic, partition), (leader, leader_epoch))` as a stale broker believes it.
+pub(super) type StaleLeader = ((String, i32), (i32, i32));
 
 /// Moves the leadership of a partition (`to` -1: no leader), bumping its leader epoch.
 #[derive(Debug, Clone)]
@@ -424,7 +427,7 @@ impl State {
         Some(encoded.expect("the peer's answers encode"))
     }
 
-    fn metadata(&self, request: &MetadataRequest, stale: &[((String, i32), (i32, i32))]) -> MetadataResponse {
+    fn metadata(&self, request: &MetadataRequest, stale: &[StaleLeader]) -> MetadataResponse {
         let brokers = self.brokers.iter().map(|&(id, port)| {
             MetadataResponseBroker::default()
                 .with_node_id(BrokerId(id))

@@ -109,7 +109,7 @@ pub(super) struct Completion {
 
 /// What the sender's own tasks report back.
 pub(super) enum Event {
-    Completion(Completion),
+    Completion(Box<Completion>),
     /// A topic's metadata arrived (or never will): its waiting records can be placed.
     TopicResolved {
         topic: String,
@@ -202,7 +202,7 @@ impl Sender {
             tokio::select! {
                 biased;
                 Some(event) = self.events_rx.recv() => match event {
-                    Event::Completion(completion) => self.on_completion(completion),
+                    Event::Completion(completion) => self.on_completion(*completion),
                     Event::TopicResolved { topic, result } => self.on_topic_resolved(topic, result),
                 },
                 command = self.commands.recv(), if !self.closing => {
