@@ -186,7 +186,11 @@ impl Cluster {
     /// The leader's node id of a partition and its leader epoch (-1 if the broker gave
     /// none), refreshing stale metadata once.
     pub async fn leader_and_epoch(&self, topic: &str, partition: i32) -> Result<(i32, i32)> {
-        if let Some(known) = self.with_metadata(|m| m.leader_and_epoch(topic, partition)) {
+        let known = self.with_metadata(|m| m.leader_and_epoch(topic, partition));
+        // A connection to the leader that closed under us (the broker went away, or closed
+        // it after refusing an acks=0 produce) is a reason to ask again, as Java's client
+        // requests a metadata update on every disconnect.
+        if let Some(known) = known.filter(|(leader, _)| !self.lost_connection_to(*leader)) {
             return Ok(known);
         }
         self.refresh_metadata(Some(&[topic.to_owned()])).await?;
@@ -205,6 +209,14 @@ impl Cluster {
                 _ => Err(ClientError::kafka(code::LEADER_NOT_AVAILABLE, format!("partition {topic}-{partition}"))),
             }
         })
+    }
+
+    /// Whether the last connection opened to broker `node_id` has closed since.
+    fn lost_connection_to(&self, node_id: i32) -> bool {
+        let Some(address) = self.with_metadata(|m| m.broker(node_id).map(|b| b.address())) else { return false };
+        let slot = self.slots.lock().unwrap_or_else(|p| p.into_inner()).get(&address).cloned();
+        // A slot in use is being (re)connected by someone: not lost.
+        slot.and_then(|slot| slot.try_lock().ok().and_then(|c| c.clone())).is_some_and(|c| c.is_closed())
     }
 
     /// A connection to the controller if the metadata names a known one, else any broker

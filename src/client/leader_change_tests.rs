@@ -120,7 +120,7 @@ async fn delivery_timeout_fails_a_record_whose_partition_never_gets_a_leader_wit
     let took = crate::runtime::now() - start;
     assert_eq!(error.code(), code::LEADER_NOT_AVAILABLE, "{error}");
     assert!(took >= Duration::from_millis(800), "failed before the delivery timeout: {took:?}");
-    assert!(took < Duration::from_millis(800 + 400), "failed late: {took:?}");
+    assert!(took < Duration::from_millis(800 + 600), "failed late: {took:?}");
     assert!(cluster.seen_of(ApiKey::Metadata).len() >= 4, "it kept looking for a leader");
     assert!(cluster.seen_of(ApiKey::Produce).is_empty());
     producer.close().await;
@@ -139,7 +139,7 @@ async fn delivery_timeout_fails_a_record_the_leader_keeps_refusing_with_the_last
         let error = producer.send(record("a")).await.expect_err("refused until the timeout");
         let took = crate::runtime::now() - start;
         assert_eq!(error.code(), code::NOT_ENOUGH_REPLICAS, "{error}");
-        assert!((Duration::from_millis(600)..Duration::from_millis(1000)).contains(&took), "{took:?}");
+        assert!((Duration::from_millis(600)..Duration::from_millis(1200)).contains(&took), "{took:?}");
         let attempts = cluster.seen_of(ApiKey::Produce).len();
         // Backoff 20, 40, 80, 100, 100... ms with ±20% jitter: about 8 attempts in 600 ms.
         assert!((4..=12).contains(&attempts), "{attempts} attempts: backoff not exponential?");
@@ -157,9 +157,9 @@ async fn delivery_timeout_gives_up_a_produce_in_flight_and_the_next_batch_takes_
     let start = crate::runtime::now();
     let error = producer.send(record("a")).await.expect_err("its answer comes too late");
     assert!(matches!(error, ClientError::Timeout(_)), "{error}");
-    assert!(crate::runtime::now() - start < Duration::from_millis(900));
+    assert!(crate::runtime::now() - start < Duration::from_millis(1000), "given up at the deadline, not at the answer");
     // The leader answers the held request (which the producer ignores) before the next.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     producer.send(record("b")).await.expect("the next record is delivered");
     let sent = produces(&cluster);
     assert_eq!(sent.len(), 2, "{sent:?}");
@@ -317,4 +317,26 @@ async fn a_log_truncated_below_the_position_after_a_leader_change_follows_auto_o
         }
         consumer.close();
     }
+}
+
+#[tokio::test]
+async fn an_acks_0_producer_follows_the_leader_after_the_old_one_closes_its_connection() {
+    let cluster = ScriptedCluster::start(2).await;
+    cluster.create_topic(TOPIC, 1, 1);
+    let config = ProducerConfig { acks: 0, idempotence: false, ..ProducerConfig::default() };
+    let producer = producer(&cluster, config);
+    assert_eq!(producer.send(record("a")).await.expect("written").offset, -1, "acks=0 learns no offset");
+    tokio::time::sleep(Duration::from_millis(100)).await; // written is not yet read: let it land
+    cluster.move_leader(TOPIC, 0, 2);
+    // Broker 1 refuses the next record and, as Kafka does for acks=0, closes the connection:
+    // the record is lost (acks=0 promises nothing) but the producer asks for metadata again.
+    producer.send(record("b")).await.expect("written");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    producer.send(record("c")).await.expect("written");
+    producer.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let brokers: Vec<i32> = produces(&cluster).iter().map(|p| p.0).collect();
+    assert_eq!(brokers, vec![1, 1, 2], "{:?}", cluster.values(TOPIC, 0));
+    assert_eq!(cluster.values(TOPIC, 0), vec!["a", "c"]);
+    producer.close().await;
 }

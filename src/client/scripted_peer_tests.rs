@@ -348,12 +348,26 @@ async fn serve(broker: i32, stream: TcpStream, state: Arc<Mutex<State>>) {
         if matches!(step.action, Action::DropAfterHandling) {
             return;
         }
-        if let Some(answer) = answer {
-            if writer.write_all(&answer).await.is_err() || writer.flush().await.is_err() {
-                return;
+        match answer {
+            Reply::Send(answer) => {
+                if writer.write_all(&answer).await.is_err() || writer.flush().await.is_err() {
+                    return;
+                }
             }
+            Reply::Silent => {}
+            Reply::Close => return,
         }
     }
+}
+
+/// What a broker does after handling a request.
+enum Reply {
+    Send(Bytes),
+    /// acks=0: no answer.
+    Silent,
+    /// acks=0 and a partition failed: Kafka closes the connection, so the client refreshes
+    /// its metadata.
+    Close,
 }
 
 fn take_step(state: &mut State, broker: i32, api: ApiKey) -> Option<Step> {
@@ -374,14 +388,14 @@ impl State {
         }
     }
 
-    /// The encoded answer to a request, `None` for a produce with acks=0.
+    /// The encoded answer to a request.
     fn answer(
         &mut self,
         broker: i32,
         request: &Request,
         action: &Action,
         header: &crate::protocol::RequestHeader,
-    ) -> Option<Bytes> {
+    ) -> Reply {
         let fail = match action {
             Action::Fail(code) => Some(*code),
             _ => None,
@@ -407,7 +421,9 @@ impl State {
             Request::Produce(produce) => {
                 let response = self.produce(broker, produce, fail);
                 if produce.acks == 0 {
-                    return None;
+                    let failed =
+                        response.responses.iter().flat_map(|t| &t.partition_responses).any(|p| p.error_code != 0);
+                    return if failed { Reply::Close } else { Reply::Silent };
                 }
                 encode_response_to(header, &response)
             }
@@ -424,7 +440,7 @@ impl State {
             Request::ListOffsets(list) => encode_response_to(header, &self.list_offsets(broker, list)),
             other => panic!("the scripted peer does not serve {:?}", other.api_key()),
         };
-        Some(encoded.expect("the peer's answers encode"))
+        Reply::Send(encoded.expect("the peer's answers encode"))
     }
 
     fn metadata(&self, request: &MetadataRequest, stale: &[StaleLeader]) -> MetadataResponse {
