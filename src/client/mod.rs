@@ -9,7 +9,13 @@
 //! Layers, bottom up: [`framing`] and [`connection`] (one pipelined connection, version
 //! negotiation via [`api_versions`]); [`cluster`] (connections per broker and the
 //! [`metadata`] cache); then [`producer`] (with [`accumulator`], [`partitioner`],
-//! [`idempotence`] and the background `sender`), [`consumer`] and [`admin`].
+//! [`idempotence`], [`backoff`] and the background `sender`), [`consumer`] and [`admin`].
+//!
+//! When partition leaders move, the client behaves as Kafka's Java client does: the
+//! metadata cache never takes an older leader epoch, the producer retries to the new
+//! leader with exponential backoff until its delivery timeout (an idempotent batch keeps
+//! its producer id, epoch and sequence), and the consumer fetches with its leader epoch and
+//! keeps its position (docs/client.md, "Leader changes").
 
 pub mod accumulator;
 pub mod admin;

@@ -275,11 +275,14 @@ impl Sender {
         }
         let topic = unplaced.record.topic.clone();
         // A stale topic (its leaders may have moved) still has its partitions: place the
-        // record now; the leader is looked up when its batch is sent.
+        // record now; the leader is looked up when its batch is sent. Only a partition the
+        // stale entry does not know (the topic may have grown) waits for a refresh.
+        let asked = unplaced.record.partition;
         let known = self.cluster.with_metadata(|m| {
             m.topic(&topic)
                 .filter(|t| t.error_code == code::NONE && !t.partitions.is_empty())
                 .map(|t| t.partitions.len() as i32)
+                .filter(|&count| !m.is_stale(&topic) || asked.is_none_or(|p| (0..count).contains(&p)))
         });
         match known {
             Some(partitions) => self.place(unplaced, partitions),
