@@ -408,6 +408,25 @@ mod tests {
         cache.check_invariants();
     }
 
+    proptest::proptest! {
+        /// Whatever order brokers' answers arrive in, the cache shows the newest epoch
+        /// seen and the leader an answer at that epoch named last.
+        #[test]
+        fn the_cached_leader_is_the_one_of_the_newest_epoch(
+            answers in proptest::collection::vec((1..4i32, 0..6i32), 1..30),
+        ) {
+            let mut cache = MetadataCache::default();
+            let mut newest: Option<(i32, i32)> = None;
+            for (leader, epoch) in answers {
+                cache.update(&response(vec![topic("t", 0, vec![at_epoch(0, leader, epoch)])]), None);
+                if newest.is_none_or(|(_, seen)| epoch >= seen) {
+                    newest = Some((leader, epoch));
+                }
+                proptest::prop_assert_eq!(cache.leader_and_epoch("t", 0), newest);
+            }
+        }
+    }
+
     #[test]
     fn requests_name_their_topics_or_ask_for_all() {
         assert_eq!(MetadataCache::request(None).topics, None);
