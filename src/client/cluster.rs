@@ -186,14 +186,25 @@ impl Cluster {
     /// The leader's node id of a partition and its leader epoch (-1 if the broker gave
     /// none), refreshing stale metadata once.
     pub async fn leader_and_epoch(&self, topic: &str, partition: i32) -> Result<(i32, i32)> {
-        let known = self.with_metadata(|m| m.leader_and_epoch(topic, partition));
-        // A connection to the leader that closed under us (the broker went away, or closed
-        // it after refusing an acks=0 produce) is a reason to ask again, as Java's client
-        // requests a metadata update on every disconnect.
-        if let Some(known) = known.filter(|(leader, _)| !self.lost_connection_to(*leader)) {
+        if let Some(known) = self.cached_leader(topic, partition) {
             return Ok(known);
         }
         self.refresh_metadata(Some(&[topic.to_owned()])).await?;
+        self.leader_as_last_answered(topic, partition)
+    }
+
+    /// The leader and leader epoch of a partition if the cache can be trusted: the topic is
+    /// fresh and the connection to its leader did not close under us (the broker went
+    /// away, or closed it after refusing an acks=0 produce — Java's client requests a
+    /// metadata update on every disconnect).
+    pub fn cached_leader(&self, topic: &str, partition: i32) -> Option<(i32, i32)> {
+        let known = self.with_metadata(|m| m.leader_and_epoch(topic, partition));
+        known.filter(|(leader, _)| !self.lost_connection_to(*leader))
+    }
+
+    /// The leader and leader epoch of a partition as the last Metadata answer said (stale
+    /// or not), or why there is none: UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE.
+    pub fn leader_as_last_answered(&self, topic: &str, partition: i32) -> Result<(i32, i32)> {
         self.with_metadata(|m| {
             let Some(info) = m.topic(topic) else {
                 return Err(ClientError::kafka(code::UNKNOWN_TOPIC_OR_PARTITION, format!("topic {topic}")));

@@ -340,3 +340,28 @@ async fn an_acks_0_producer_follows_the_leader_after_the_old_one_closes_its_conn
     assert_eq!(cluster.values(TOPIC, 0), vec!["a", "c"]);
     producer.close().await;
 }
+
+#[tokio::test]
+async fn a_metadata_refresh_that_hangs_does_not_hold_up_other_partitions() {
+    let cluster = ScriptedCluster::start(2).await;
+    cluster.create_topic(TOPIC, 1, 1);
+    cluster.create_topic("audit", 1, 2);
+    let producer = producer(&cluster, ProducerConfig::default());
+    producer.send(record("a")).await.expect("delivered");
+    producer.send(ProducerRecord::new("audit", "x").with_partition(0)).await.expect("delivered");
+    // The orders leader moves, and the refresh that follows hangs for two seconds on the
+    // old leader (broker 2 drops a metadata request, so the refresh ends up on broker 1
+    // whichever connection it tries first, and never sits in front of audit's produce).
+    cluster.move_leader(TOPIC, 0, 2);
+    cluster.then(Step::on(ApiKey::Metadata, Action::Hold(Duration::from_secs(2))).at(1));
+    cluster.then(Step::on(ApiKey::Metadata, Action::Drop).at(2));
+    let orders = producer.send(record("b"));
+    tokio::time::sleep(Duration::from_millis(200)).await; // refused, refreshing
+    let start = crate::runtime::now();
+    producer.send(ProducerRecord::new("audit", "y").with_partition(0)).await.expect("delivered");
+    assert!(crate::runtime::now() - start < Duration::from_millis(1000), "audit waited for the orders refresh");
+    assert_eq!(orders.await.expect("delivered after the refresh").offset, 1);
+    assert!(crate::runtime::now() - start > Duration::from_millis(1500), "the refresh did hang");
+    assert_eq!(cluster.values(TOPIC, 0), vec!["a", "b"]);
+    producer.close().await;
+}

@@ -85,6 +85,9 @@ pub(super) struct SealedBatch {
     last_error: Option<ClientError>,
     /// The producer's epoch was bumped for this batch (KIP-360): renumber it before sending.
     restamp: bool,
+    /// The leader a metadata refresh just named, for the next send (the cache may still
+    /// call the topic stale, e.g. after a topic-level error).
+    leader: Option<i32>,
 }
 
 impl SealedBatch {
@@ -115,6 +118,11 @@ pub(super) enum Event {
         topic: String,
         result: Result<i32>,
     },
+    /// A refresh of a topic's leaders finished: its batches waiting for a leader can go.
+    LeadersRefreshed {
+        topic: String,
+        result: Result<()>,
+    },
 }
 
 /// A record waiting for its topic's partition count.
@@ -144,6 +152,11 @@ pub(crate) struct Sender {
     identity_failures: u32,
     sequences: SequenceTracker,
     retries: Vec<SealedBatch>,
+    /// Batches whose partition's leader is being looked up (one refresh per topic at a
+    /// time, in the background: a refresh that hangs on a dead broker must not stop the
+    /// sender).
+    awaiting_leader: Vec<SealedBatch>,
+    refreshing: BTreeSet<String>,
     /// Records of topics whose metadata is being fetched, in send order per topic.
     unplaced: BTreeMap<String, Vec<Unplaced>>,
     events_tx: mpsc::UnboundedSender<Event>,
@@ -181,6 +194,8 @@ impl Sender {
             identity_failures: 0,
             sequences: SequenceTracker::default(),
             retries: Vec::new(),
+            awaiting_leader: Vec::new(),
+            refreshing: BTreeSet::new(),
             unplaced: BTreeMap::new(),
             events_tx,
             events_rx,
@@ -204,6 +219,7 @@ impl Sender {
                 Some(event) = self.events_rx.recv() => match event {
                     Event::Completion(completion) => self.on_completion(*completion),
                     Event::TopicResolved { topic, result } => self.on_topic_resolved(topic, result),
+                    Event::LeadersRefreshed { topic, result } => self.on_leaders_refreshed(topic, result),
                 },
                 command = self.commands.recv(), if !self.closing => {
                     self.on_command(command);
@@ -225,6 +241,7 @@ impl Sender {
         self.accumulator.is_empty()
             && self.accumulator.in_flight() == 0
             && self.retries.is_empty()
+            && self.awaiting_leader.is_empty()
             && self.unplaced.is_empty()
     }
 
@@ -233,7 +250,8 @@ impl Sender {
     }
 
     fn next_wakeup(&self) -> Instant {
-        let retry = self.retries.iter().map(|b| b.retry_at.min(b.deadline)).min();
+        let retry = self.retries.iter().map(|b| b.retry_at.min(b.deadline));
+        let retry = retry.chain(self.awaiting_leader.iter().map(|b| b.deadline)).min();
         let expiry = self.accumulator.oldest_created().map(|created| created + self.delivery_timeout());
         [self.accumulator.next_deadline(), retry, expiry, self.identity_retry_at]
             .into_iter()
@@ -363,16 +381,19 @@ impl Sender {
                     continue;
                 }
             }
+            let partition = &batch.partition;
+            let leader = batch.leader.take().or_else(|| {
+                self.cluster.cached_leader(&partition.topic, partition.partition).map(|(leader, _)| leader)
+            });
+            let Some(leader) = leader else {
+                self.await_leader(batch);
+                continue;
+            };
             batch.attempts += 1;
-            match self.cluster.leader(&batch.partition.topic, batch.partition.partition).await {
-                Ok(leader) => {
-                    let groups = requests.entry(leader).or_default();
-                    match groups.iter_mut().find(|g| g.iter().all(|b| b.partition != batch.partition)) {
-                        Some(group) => group.push(batch),
-                        None => groups.push(vec![batch]),
-                    }
-                }
-                Err(error) => self.on_failure(batch, error),
+            let groups = requests.entry(leader).or_default();
+            match groups.iter_mut().find(|g| g.iter().all(|b| b.partition != batch.partition)) {
+                Some(group) => group.push(batch),
+                None => groups.push(vec![batch]),
             }
         }
         for (leader, groups) in requests {
@@ -390,6 +411,47 @@ impl Sender {
         }
     }
 
+    /// Parks a batch until its topic's leaders are refreshed, starting the refresh unless
+    /// one is under way.
+    fn await_leader(&mut self, batch: SealedBatch) {
+        let topic = batch.partition.topic.clone();
+        self.awaiting_leader.push(batch);
+        if !self.refreshing.insert(topic.clone()) {
+            return;
+        }
+        let cluster = self.cluster.clone();
+        let events = self.events_tx.clone();
+        crate::runtime::spawn(async move {
+            let result = cluster.refresh_metadata(Some(std::slice::from_ref(&topic))).await;
+            let _ = events.send(Event::LeadersRefreshed { topic, result });
+        });
+    }
+
+    /// Sends the topic's waiting batches to the leaders the refresh named; a batch whose
+    /// partition still has none counts an attempt and backs off with that error.
+    fn on_leaders_refreshed(&mut self, topic: String, result: Result<()>) {
+        self.refreshing.remove(&topic);
+        let (ours, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.awaiting_leader).into_iter().partition(|b| b.partition.topic == topic);
+        self.awaiting_leader = others;
+        let now = crate::runtime::now();
+        for mut batch in ours {
+            let (topic, partition) = (&batch.partition.topic, batch.partition.partition);
+            let leader = result.clone().and_then(|()| self.cluster.leader_as_last_answered(topic, partition));
+            match leader {
+                Ok((leader, _)) => {
+                    batch.leader = Some(leader);
+                    batch.retry_at = now;
+                    self.retries.push(batch);
+                }
+                Err(error) => {
+                    batch.attempts += 1;
+                    self.on_failure(batch, error);
+                }
+            }
+        }
+    }
+
     /// Fails what reached its delivery deadline before it could be sent (again): waiting
     /// batches with a timeout, waiting retries with their last error.
     fn expire(&mut self, now: Instant) {
@@ -403,9 +465,13 @@ impl Sender {
                 fail_replies(batch.items.into_iter().map(|p| p.reply), &partition, &error);
             }
         }
-        let (expired, waiting): (Vec<_>, Vec<_>) =
+        let (mut expired, waiting): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.retries).into_iter().partition(|b| b.deadline <= now);
         self.retries = waiting;
+        let (expired_awaiting, awaiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.awaiting_leader).into_iter().partition(|b| b.deadline <= now);
+        self.awaiting_leader = awaiting;
+        expired.extend(expired_awaiting);
         for mut batch in expired {
             let error = batch.last_error.take().unwrap_or_else(|| ClientError::Timeout("delivery timeout".into()));
             self.fail_batch(batch, error);
@@ -483,6 +549,7 @@ impl Sender {
                     retry_at: batch.created,
                     last_error: None,
                     restamp: false,
+                    leader: None,
                 })
             }
             Err(error) => {
@@ -608,7 +675,7 @@ impl Sender {
             return;
         }
         let mut seen = BTreeSet::new();
-        for batch in &self.retries {
+        for batch in self.retries.iter().chain(&self.awaiting_leader) {
             assert!(seen.insert(&batch.partition), "{}: two unresolved batches with idempotence", batch.partition);
             assert!(
                 self.accumulator.in_flight_of(&batch.partition) == 1,

@@ -27,6 +27,7 @@ fn waiting(partition: &TopicPartition, base_sequence: i32, records: usize) -> Se
         retry_at: now,
         last_error: None,
         restamp: false,
+        leader: None,
     }
 }
 
