@@ -11,7 +11,8 @@
 //! stale, the batch waits an exponential backoff with jitter (KIP-580: `retry_backoff_ms`
 //! doubling up to `retry_backoff_max_ms`), and its next attempt looks the leader up afresh
 //! — so it goes to the new leader. The metadata cache never moves a leader back to an
-//! older epoch (see [`super::metadata`]).
+//! older epoch (see [`super::metadata`]). Lookups never block the sender: a batch whose
+//! leader is unknown waits while a background task refreshes its topic.
 //!
 //! `delivery_timeout_ms` runs from `send` (the record's batch is as old as its first
 //! record). A batch past it fails with the last error it saw: waiting in the accumulator
