@@ -2,6 +2,11 @@
 //! ([`super::scripted_peer_tests`]): brokers on real TCP over one replicated state, a
 //! script deciding per request. Each test tells one leader-change story and checks what
 //! the client did on the wire as well as what the caller saw.
+//!
+//! They run in both worlds: on tokio with real sockets (`cargo test --lib client::`), and
+//! in simulated time and TCP under madsim, where they are deterministic:
+//! `MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim" cargo test -p seedlog --lib
+//! --profile sim --target-dir target/sim client::leader_change`.
 
 use std::time::Duration;
 
