@@ -144,9 +144,33 @@ impl<T> Accumulator<T> {
         self.queues.values().map(|queue| queue.in_flight).sum()
     }
 
+    /// Batches of `partition` drained and not yet resolved.
+    pub fn in_flight_of(&self, partition: &TopicPartition) -> usize {
+        self.queues.get(partition).map_or(0, |queue| queue.in_flight)
+    }
+
     /// Records waiting in batches, over all partitions.
     pub fn queued_records(&self) -> usize {
         self.queues.values().flat_map(|queue| &queue.batches).map(|batch| batch.items.len()).sum()
+    }
+
+    /// When the oldest waiting batch was created (to expire it at its delivery deadline).
+    pub fn oldest_created(&self) -> Option<Instant> {
+        self.queues.values().flat_map(|queue| &queue.batches).map(|batch| batch.created).min()
+    }
+
+    /// Removes the waiting batches created at or before `cutoff` (their delivery timeout
+    /// ran out before they could be sent). In-flight counts are untouched.
+    pub fn take_created_before(&mut self, cutoff: Instant) -> Vec<(TopicPartition, Batch<T>)> {
+        let mut taken = Vec::new();
+        for (partition, queue) in &mut self.queues {
+            // Batches of a partition are created in order: the expired ones are a prefix.
+            while queue.batches.front().is_some_and(|batch| batch.created <= cutoff) {
+                taken.push((partition.clone(), queue.batches.pop_front().expect("front exists")));
+            }
+        }
+        self.queues.retain(|_, queue| !queue.batches.is_empty() || queue.in_flight > 0);
+        taken
     }
 
     /// Removes every waiting batch (to fail them when the producer cannot go on).
@@ -239,6 +263,22 @@ mod tests {
         acc.complete(&tp(0));
         assert_eq!(acc.in_flight(), 0);
         assert!(acc.is_empty());
+    }
+
+    #[test]
+    fn batches_past_their_cutoff_are_taken_oldest_first() {
+        let start = crate::runtime::now();
+        let mut acc = Accumulator::new(10, Duration::from_secs(60), 1);
+        acc.append(tp(0), 1, 10, start);
+        let _ = acc.drain_ready(start); // 1 in flight
+        acc.append(tp(0), 2, 10, start + Duration::from_millis(1));
+        acc.append(tp(0), 3, 10, start + Duration::from_millis(5));
+        acc.append(tp(1), 4, 10, start + Duration::from_millis(2));
+        assert_eq!(acc.oldest_created(), Some(start + Duration::from_millis(1)));
+        let taken = acc.take_created_before(start + Duration::from_millis(2));
+        assert_eq!(items(&taken), vec![(0, vec![2]), (1, vec![4])]);
+        assert_eq!((acc.queued_records(), acc.in_flight()), (1, 1));
+        assert_eq!(acc.oldest_created(), Some(start + Duration::from_millis(5)));
     }
 
     #[test]

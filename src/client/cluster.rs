@@ -73,17 +73,23 @@ impl Cluster {
         self.connection_to(&address).await
     }
 
-    /// Any open connection: an existing one, else the first of the known brokers and the
-    /// bootstrap addresses that accepts (starting from a rotating position).
+    /// The least loaded connection, as Java's `leastLoadedNode` picks one: an open
+    /// connection with nothing in flight; else a known broker or bootstrap address without
+    /// an open connection that accepts (tried from a rotating position); else the open
+    /// connection with the fewest requests in flight. A refresh after a leader change thus
+    /// does not queue behind a request the old leader sits on.
     pub async fn any_connection(&self) -> Result<Arc<Connection>> {
-        if let Some(open) = self.open_connections().into_iter().next() {
-            return Ok(open);
+        let open = self.open_connections();
+        if let Some(idle) = open.iter().find(|c| c.in_flight() == 0) {
+            return Ok(idle.clone());
         }
         let mut candidates: Vec<String> = self.with_metadata(|m| m.brokers.values().map(|b| b.address()).collect());
         candidates.extend(self.bootstrap.iter().cloned());
+        candidates.sort();
         candidates.dedup();
-        let start = self.next_candidate.fetch_add(1, Ordering::Relaxed);
+        candidates.retain(|address| open.iter().all(|c| c.peer() != address));
         let mut last_error = ClientError::Connection("no bootstrap address".into());
+        let start = self.next_candidate.fetch_add(1, Ordering::Relaxed);
         for i in 0..candidates.len() {
             let address = &candidates[(start + i) % candidates.len()];
             match self.connection_to(address).await {
@@ -91,7 +97,7 @@ impl Cluster {
                 Err(error) => last_error = error,
             }
         }
-        Err(last_error)
+        open.into_iter().min_by_key(|c| c.in_flight()).ok_or(last_error)
     }
 
     fn open_connections(&self) -> Vec<Arc<Connection>> {
@@ -174,10 +180,31 @@ impl Cluster {
 
     /// The leader's node id of a partition, refreshing stale metadata once.
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<i32> {
-        if let Some(leader) = self.with_metadata(|m| m.leader(topic, partition)) {
-            return Ok(leader);
+        self.leader_and_epoch(topic, partition).await.map(|(leader, _)| leader)
+    }
+
+    /// The leader's node id of a partition and its leader epoch (-1 if the broker gave
+    /// none), refreshing stale metadata once.
+    pub async fn leader_and_epoch(&self, topic: &str, partition: i32) -> Result<(i32, i32)> {
+        if let Some(known) = self.cached_leader(topic, partition) {
+            return Ok(known);
         }
         self.refresh_metadata(Some(&[topic.to_owned()])).await?;
+        self.leader_as_last_answered(topic, partition)
+    }
+
+    /// The leader and leader epoch of a partition if the cache can be trusted: the topic is
+    /// fresh and the connection to its leader did not close under us (the broker went
+    /// away, or closed it after refusing an acks=0 produce — Java's client requests a
+    /// metadata update on every disconnect).
+    pub fn cached_leader(&self, topic: &str, partition: i32) -> Option<(i32, i32)> {
+        let known = self.with_metadata(|m| m.leader_and_epoch(topic, partition));
+        known.filter(|(leader, _)| !self.lost_connection_to(*leader))
+    }
+
+    /// The leader and leader epoch of a partition as the last Metadata answer said (stale
+    /// or not), or why there is none: UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE.
+    pub fn leader_as_last_answered(&self, topic: &str, partition: i32) -> Result<(i32, i32)> {
         self.with_metadata(|m| {
             let Some(info) = m.topic(topic) else {
                 return Err(ClientError::kafka(code::UNKNOWN_TOPIC_OR_PARTITION, format!("topic {topic}")));
@@ -189,10 +216,18 @@ impl Cluster {
                 ));
             };
             match p.leader {
-                leader if leader >= 0 => Ok(leader),
+                leader if leader >= 0 => Ok((leader, p.leader_epoch)),
                 _ => Err(ClientError::kafka(code::LEADER_NOT_AVAILABLE, format!("partition {topic}-{partition}"))),
             }
         })
+    }
+
+    /// Whether the last connection opened to broker `node_id` has closed since.
+    fn lost_connection_to(&self, node_id: i32) -> bool {
+        let Some(address) = self.with_metadata(|m| m.broker(node_id).map(|b| b.address())) else { return false };
+        let slot = self.slots.lock().unwrap_or_else(|p| p.into_inner()).get(&address).cloned();
+        // A slot in use is being (re)connected by someone: not lost.
+        slot.and_then(|slot| slot.try_lock().ok().and_then(|c| c.clone())).is_some_and(|c| c.is_closed())
     }
 
     /// A connection to the controller if the metadata names a known one, else any broker

@@ -131,6 +131,11 @@ impl Connection {
         self.shared.lock().closed.is_some()
     }
 
+    /// Requests written and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().pending.len()
+    }
+
     /// Closes the connection, failing every request in flight with [`ClientError::Closed`].
     pub fn close(&self) {
         self.shared.close(ClientError::Closed);

@@ -5,6 +5,22 @@
 //! A new position is looked up with ListOffsets on the first poll. OFFSET_OUT_OF_RANGE
 //! resets the position by `auto_offset_reset` (or fails with `None`). Leadership errors
 //! mark the topic's metadata stale; the next round asks the new leader.
+//!
+//! Leader changes (KIP-320): every fetch carries the partition's leader epoch from the
+//! metadata as `current_leader_epoch`, so a broker that is no longer the leader at that
+//! epoch refuses it (FENCED_LEADER_EPOCH when the client is behind, UNKNOWN_LEADER_EPOCH
+//! when the broker is). NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH
+//! and a dropped connection mark the metadata stale and keep the position: the next round
+//! fetches the same offset from the new leader. An OFFSET_OUT_OF_RANGE after the leader
+//! epoch moved (the new leader's log was truncated below the position) follows
+//! `auto_offset_reset` like any other, and is logged with both epochs.
+//!
+//! Kafka's Java consumer also validates its position after a leader change with
+//! OffsetsForLeaderEpoch and detects truncation precisely (KIP-320's
+//! `LogTruncationException`). This consumer does not: seedlog's broker does not serve
+//! OffsetsForLeaderEpoch to clients yet, and a position above the new log end surfaces as
+//! OFFSET_OUT_OF_RANGE. A truncation that leaves the position inside the new log (records
+//! replaced below it) goes unnoticed, as with a Java consumer that has no committed epoch.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +31,7 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse};
 use kafka_protocol::records::TimestampType;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::accumulator::TopicPartition;
 use super::cluster::Cluster;
@@ -89,6 +105,8 @@ struct PartitionState {
     start: StartOffset,
     position: Option<i64>,
     high_watermark: Option<i64>,
+    /// The leader epoch the last answered fetch was sent with (-1 before any).
+    fetched_leader_epoch: i32,
 }
 
 /// An assign-based consumer.
@@ -112,7 +130,7 @@ impl Consumer {
     /// Adds `partitions` of `topic` to the assignment, each starting at `start`.
     pub fn assign(&mut self, topic: &str, partitions: &[i32], start: StartOffset) {
         for &partition in partitions {
-            let state = PartitionState { start, position: None, high_watermark: None };
+            let state = PartitionState { start, position: None, high_watermark: None, fetched_leader_epoch: -1 };
             self.partitions.insert(TopicPartition::new(topic, partition), state);
         }
     }
@@ -202,11 +220,13 @@ impl Consumer {
     /// One fetch from every leader at once. Returns the records and whether any partition
     /// got an answer without error.
     async fn fetch_round(&mut self, wait_ms: i32) -> Result<(Vec<ConsumerRecord>, bool)> {
-        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<FetchAt>> = BTreeMap::new();
         for (tp, state) in &self.partitions {
             let Some(position) = state.position else { continue };
-            match self.cluster.leader(&tp.topic, tp.partition).await {
-                Ok(leader) => by_leader.entry(leader).or_default().push((tp.clone(), position)),
+            match self.cluster.leader_and_epoch(&tp.topic, tp.partition).await {
+                Ok((leader, leader_epoch)) => {
+                    by_leader.entry(leader).or_default().push(FetchAt { tp: tp.clone(), position, leader_epoch })
+                }
                 Err(error) if error.is_retriable() => self.cluster.mark_stale(&tp.topic),
                 Err(error) => return Err(error),
             }
@@ -216,15 +236,17 @@ impl Consumer {
             let request = self.fetch_request(&partitions, wait_ms);
             let cluster = self.cluster.clone();
             let call = crate::runtime::spawn(async move { fetch_from(&cluster, leader, request).await });
-            calls.push((partitions, call));
+            calls.push((leader, partitions, call));
         }
         let mut records = Vec::new();
         let mut progressed = false;
-        for (partitions, call) in calls {
+        for (leader, partitions, call) in calls {
             let response = match call.await {
                 Ok(Ok(response)) => response,
                 Ok(Err(error)) if error.is_retriable() => {
-                    partitions.iter().for_each(|(tp, _)| self.cluster.mark_stale(&tp.topic));
+                    // A dropped connection or a timeout: positions stay, the leader is asked anew.
+                    debug!(name: "consumer_fetch_failed", leader, error = %error);
+                    partitions.iter().for_each(|at| self.cluster.mark_stale(&at.tp.topic));
                     continue;
                 }
                 Ok(Err(error)) => return Err(error),
@@ -236,26 +258,24 @@ impl Consumer {
             for topic in &response.responses {
                 for data in &topic.partitions {
                     let tp = TopicPartition::new(topic.topic.0.to_string(), data.partition_index);
-                    let Some(fetched_at) = partitions.iter().find(|(p, _)| *p == tp).map(|(_, at)| *at) else {
-                        continue;
-                    };
-                    progressed |= self.take_partition(&tp, fetched_at, data, &mut records)?;
+                    let Some(at) = partitions.iter().find(|at| at.tp == tp) else { continue };
+                    progressed |= self.take_partition(at, leader, data, &mut records)?;
                 }
             }
         }
         Ok((records, progressed))
     }
 
-    fn fetch_request(&self, partitions: &[(TopicPartition, i64)], wait_ms: i32) -> FetchRequest {
+    fn fetch_request(&self, partitions: &[FetchAt], wait_ms: i32) -> FetchRequest {
         let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
-        for (tp, position) in partitions {
+        for at in partitions {
             let partition = FetchPartition::default()
-                .with_partition(tp.partition)
-                .with_fetch_offset(*position)
-                .with_current_leader_epoch(-1)
+                .with_partition(at.tp.partition)
+                .with_fetch_offset(at.position)
+                .with_current_leader_epoch(at.leader_epoch)
                 .with_log_start_offset(-1)
                 .with_partition_max_bytes(self.config.max_partition_fetch_bytes);
-            topics.entry(&tp.topic).or_default().push(partition);
+            topics.entry(&at.tp.topic).or_default().push(partition);
         }
         FetchRequest::default()
             .with_replica_id(BrokerId(-1))
@@ -278,11 +298,12 @@ impl Consumer {
     /// Applies one partition's fetch answer; returns whether it was free of errors.
     fn take_partition(
         &mut self,
-        tp: &TopicPartition,
-        fetched_at: i64,
+        at: &FetchAt,
+        leader: i32,
         data: &PartitionData,
         records: &mut Vec<ConsumerRecord>,
     ) -> Result<bool> {
+        let (tp, fetched_at) = (&at.tp, at.position);
         let reset = self.config.auto_offset_reset;
         let Some(state) = self.partitions.get_mut(tp) else { return Ok(false) };
         if state.position != Some(fetched_at) {
@@ -291,7 +312,21 @@ impl Consumer {
         match data.error_code {
             code::NONE => {}
             code::OFFSET_OUT_OF_RANGE => {
-                debug!(name: "consumer_offset_out_of_range", partition = %tp, offset = fetched_at);
+                let previous_leader_epoch = state.fetched_leader_epoch;
+                if previous_leader_epoch != at.leader_epoch {
+                    warn!(
+                        name: "consumer_offset_out_of_range_after_leader_change",
+                        partition = %tp,
+                        offset = fetched_at,
+                        leader,
+                        leader_epoch = at.leader_epoch,
+                        previous_leader_epoch,
+                        reset = ?reset
+                    );
+                } else {
+                    debug!(name: "consumer_offset_out_of_range", partition = %tp, offset = fetched_at, reset = ?reset);
+                }
+                state.fetched_leader_epoch = at.leader_epoch;
                 state.position = None;
                 state.start = match reset {
                     OffsetReset::Earliest => StartOffset::Earliest,
@@ -308,12 +343,20 @@ impl Consumer {
             error_code
                 if super::error::invalidates_metadata(error_code) || super::error::is_retriable_code(error_code) =>
             {
+                debug!(
+                    name: "consumer_fetch_partition_error",
+                    partition = %tp,
+                    leader,
+                    leader_epoch = at.leader_epoch,
+                    error_code
+                );
                 self.cluster.mark_stale(&tp.topic);
                 return Ok(false);
             }
             error_code => return Err(ClientError::kafka(error_code, format!("fetch {tp}"))),
         }
         state.high_watermark = Some(data.high_watermark);
+        state.fetched_leader_epoch = at.leader_epoch;
         let aborted: Vec<AbortedTransaction> = data
             .aborted_transactions
             .iter()
@@ -344,6 +387,14 @@ impl Consumer {
     pub fn close(self) {
         self.cluster.close();
     }
+}
+
+/// One partition of a fetch: where it reads, and the leader epoch it expects.
+#[derive(Debug, Clone)]
+struct FetchAt {
+    tp: TopicPartition,
+    position: i64,
+    leader_epoch: i32,
 }
 
 async fn fetch_from(cluster: &Cluster, leader: i32, request: FetchRequest) -> Result<FetchResponse> {

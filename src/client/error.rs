@@ -146,7 +146,11 @@ pub fn is_retriable_code(code: i16) -> bool {
     ResponseError::try_from_code(code).is_some_and(|error| error.is_retriable())
 }
 
-/// Whether `code` means the client's partition leadership view is stale.
+/// Whether `code` means the client's partition leadership view is stale (Java's
+/// `InvalidMetadataException` family). A broker's REQUEST_TIMED_OUT (acks=all waited too
+/// long for replicas) and NOT_ENOUGH_REPLICAS do not: the leader is right, its followers
+/// are slow. A client-side timeout does ([`ClientError::invalidates_metadata`]): the
+/// connection was closed and the broker may be gone.
 pub fn invalidates_metadata(code: i16) -> bool {
     matches!(
         code,
@@ -157,7 +161,6 @@ pub fn invalidates_metadata(code: i16) -> bool {
             | code::FENCED_LEADER_EPOCH
             | code::UNKNOWN_LEADER_EPOCH
             | code::NETWORK_EXCEPTION
-            | code::REQUEST_TIMED_OUT
     )
 }
 

@@ -83,10 +83,10 @@ pub async fn list_offsets(
         if attempt > 0 {
             tokio::time::sleep(cluster.retry_backoff()).await;
         }
-        let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<(i32, i32)>> = BTreeMap::new();
         for partition in missing {
-            match cluster.leader(topic, partition).await {
-                Ok(leader) => by_leader.entry(leader).or_default().push(partition),
+            match cluster.leader_and_epoch(topic, partition).await {
+                Ok((leader, leader_epoch)) => by_leader.entry(leader).or_default().push((partition, leader_epoch)),
                 Err(error) if error.is_retriable() => last_error = Some(error),
                 Err(error) => return Err(error),
             }
@@ -122,7 +122,7 @@ async fn ask_leader(
     cluster: &Cluster,
     leader: i32,
     topic: &str,
-    partitions: &[i32],
+    partitions: &[(i32, i32)],
     spec: OffsetSpec,
     isolation: IsolationLevel,
 ) -> Result<Vec<Result<ListedOffset>>> {
@@ -138,10 +138,11 @@ async fn ask_leader(
         .with_topics(vec![ListOffsetsTopic::default().with_name(topic_name(topic)).with_partitions(
             partitions
                 .iter()
-                .map(|&p| {
+                .map(|&(p, leader_epoch)| {
+                    // KIP-320: a broker that is no longer leader at this epoch refuses.
                     ListOffsetsPartition::default()
                         .with_partition_index(p)
-                        .with_current_leader_epoch(-1)
+                        .with_current_leader_epoch(leader_epoch)
                         .with_timestamp(spec.wire_timestamp())
                 })
                 .collect(),
@@ -152,7 +153,7 @@ async fn ask_leader(
         .iter()
         .filter(|t| t.name.0.as_str() == topic)
         .flat_map(|t| &t.partitions)
-        .filter(|p| partitions.contains(&p.partition_index))
+        .filter(|p| partitions.iter().any(|&(asked, _)| asked == p.partition_index))
         .map(|p| match p.error_code {
             0 => Ok(ListedOffset {
                 partition: p.partition_index,

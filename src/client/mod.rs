@@ -9,11 +9,18 @@
 //! Layers, bottom up: [`framing`] and [`connection`] (one pipelined connection, version
 //! negotiation via [`api_versions`]); [`cluster`] (connections per broker and the
 //! [`metadata`] cache); then [`producer`] (with [`accumulator`], [`partitioner`],
-//! [`idempotence`] and the background `sender`), [`consumer`] and [`admin`].
+//! [`idempotence`], [`backoff`] and the background `sender`), [`consumer`] and [`admin`].
+//!
+//! When partition leaders move, the client behaves as Kafka's Java client does: the
+//! metadata cache never takes an older leader epoch, the producer retries to the new
+//! leader with exponential backoff until its delivery timeout (an idempotent batch keeps
+//! its producer id, epoch and sequence), and the consumer fetches with its leader epoch and
+//! keeps its position (docs/client.md, "Leader changes").
 
 pub mod accumulator;
 pub mod admin;
 pub mod api_versions;
+pub mod backoff;
 pub mod cluster;
 pub mod connection;
 pub mod consumer;
@@ -23,9 +30,15 @@ pub mod idempotence;
 pub mod list_offsets;
 pub mod metadata;
 pub mod partitioner;
+mod produce_request;
 pub mod producer;
 pub mod records;
 mod sender;
+
+#[cfg(test)]
+mod leader_change_tests;
+#[cfg(test)]
+mod scripted_peer_tests;
 
 pub use accumulator::TopicPartition;
 pub use admin::{Admin, ConfigEntry, NewTopic, TopicDescription};

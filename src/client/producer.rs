@@ -8,6 +8,11 @@
 //! batches; it keeps one batch per partition in flight, so retries never reorder a
 //! partition (a simpler guarantee than the Java client's five with broker-side reordering).
 //!
+//! When leaders move (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, FENCED_LEADER_EPOCH, a
+//! dropped connection, ...) the sender refreshes metadata, backs off (KIP-580) and sends the
+//! retry to the new leader, until `delivery_timeout_ms` after `send`; then the record fails
+//! with the last error. See the sender's module docs.
+//!
 //! Record timestamps come from the [`Clock`] handed in; keyless records are spread from a
 //! start drawn from the [`NodeRng`] handed in.
 
@@ -47,8 +52,12 @@ pub struct ProducerConfig {
     pub request_timeout_ms: u64,
     /// Retries of a batch after its first attempt.
     pub retries: u32,
+    /// The wait before the first retry; it doubles per retry up to `retry_backoff_max_ms`,
+    /// with 20% jitter (KIP-580).
     pub retry_backoff_ms: u64,
-    /// How long a batch may take from creation to a final answer, retries included.
+    pub retry_backoff_max_ms: u64,
+    /// How long a record may take from `send` to a final answer, retries included; then it
+    /// fails with the last error its batch saw.
     pub delivery_timeout_ms: u64,
     /// How long `send` waits for an unknown topic's metadata.
     pub max_block_ms: u64,
@@ -67,6 +76,7 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             retries: u32::MAX,
             retry_backoff_ms: 100,
+            retry_backoff_max_ms: 1000,
             delivery_timeout_ms: 120_000,
             max_block_ms: 60_000,
             client_id: "seedlog-producer".to_owned(),

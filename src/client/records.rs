@@ -92,6 +92,33 @@ pub fn encode_batch(
     Ok(buf.freeze())
 }
 
+/// Where a v2 batch's producer fields start (producer id, epoch, base sequence), and where
+/// the CRC32C and the bytes it covers start.
+const PRODUCER_FIELDS_AT: usize = 43;
+const CRC_AT: usize = 17;
+const CRC_COVERS_FROM: usize = 21;
+const MAGIC_AT: usize = 16;
+
+/// A copy of an encoded v2 `batch` stamped with another producer identity and base
+/// sequence, its CRC32C recomputed. An idempotent producer re-sends a batch this way after
+/// bumping its epoch (KIP-360); the records inside carry only deltas, so nothing else changes.
+pub fn restamp_batch(batch: &[u8], identity: ProducerIdentity, base_sequence: i32) -> Result<Bytes> {
+    if batch.len() < BATCH_HEADER_BYTES || batch[MAGIC_AT] != 2 {
+        return Err(ClientError::Protocol(format!("cannot restamp a {}-byte batch that is not v2", batch.len())));
+    }
+    let mut out = BytesMut::from(batch);
+    let mut at = PRODUCER_FIELDS_AT;
+    for field in
+        [&identity.producer_id.to_be_bytes()[..], &identity.producer_epoch.to_be_bytes(), &base_sequence.to_be_bytes()]
+    {
+        out[at..at + field.len()].copy_from_slice(field);
+        at += field.len();
+    }
+    let crc = crc32c::crc32c(&out[CRC_COVERS_FROM..]);
+    out[CRC_AT..CRC_COVERS_FROM].copy_from_slice(&crc.to_be_bytes());
+    Ok(out.freeze())
+}
+
 /// A record read from a partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedRecord {

@@ -156,3 +156,16 @@ fn compression_names_parse_like_kafkas() {
     assert_eq!(parse_compression("GZIP").unwrap(), Compression::Gzip);
     assert!(parse_compression("brotli").is_err());
 }
+
+#[test]
+fn a_restamped_batch_is_the_batch_encoded_with_the_new_identity() {
+    let records: Vec<_> = (0..3).map(record).collect();
+    let old = ProducerIdentity { producer_id: 42, producer_epoch: 3 };
+    let new = ProducerIdentity { producer_id: 42, producer_epoch: 4 };
+    for compression in [Compression::None, Compression::Lz4] {
+        let batch = encode_batch(&records, old, 7, compression).unwrap();
+        let restamped = restamp_batch(&batch, new, 0).unwrap();
+        assert_eq!(restamped, encode_batch(&records, new, 0, compression).unwrap(), "{compression:?}");
+    }
+    assert!(restamp_batch(&[0u8; 20], new, 0).is_err());
+}

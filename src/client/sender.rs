@@ -2,29 +2,58 @@
 //! [`Accumulator`], seals ready batches (producer id, base sequence, encoded bytes), sends
 //! them to partition leaders, and resolves each record's future from the answers.
 //!
-//! Invariants: a sealed batch keeps its bytes (so its producer id, epoch and sequence)
-//! through every retry; a batch is resolved exactly once; with idempotence a partition has
-//! one batch between sealing and resolution.
+//! # Leader changes (as Kafka's Java producer behaves)
+//!
+//! A retriable error (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE,
+//! UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS[_AFTER_APPEND], REQUEST_TIMED_OUT,
+//! KAFKA_STORAGE_ERROR, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH) or a dropped connection
+//! sends the batch back to the retry queue: errors that mean stale metadata mark the topic
+//! stale, the batch waits an exponential backoff with jitter (KIP-580: `retry_backoff_ms`
+//! doubling up to `retry_backoff_max_ms`), and its next attempt looks the leader up afresh
+//! — so it goes to the new leader. The metadata cache never moves a leader back to an
+//! older epoch (see [`super::metadata`]). Lookups never block the sender: a batch whose
+//! leader is unknown waits while a background task refreshes its topic.
+//!
+//! `delivery_timeout_ms` runs from `send` (the record's batch is as old as its first
+//! record). A batch past it fails with the last error it saw: waiting in the accumulator
+//! (nothing sent yet: a timeout), waiting for a retry, or in flight (the request is given up
+//! at the deadline; the answer, if any, is ignored). Kafka's Java client fails such records
+//! with a `TimeoutException` naming the expiry; the last error says more about why.
+//!
+//! With idempotence, one batch per partition is unresolved at a time, and a retry keeps
+//! its bytes — producer id, epoch and base sequence — whichever leader it goes to: the new
+//! leader holds the replicated producer state and answers a batch it already has as a
+//! duplicate with the original offsets. The next batch of a partition is sealed only after
+//! the previous one is resolved, so order holds across retries. See
+//! [`super::idempotence`] for epoch bumps (KIP-360).
+//!
+//! Invariants (checked after every event): a batch is resolved exactly once; with
+//! idempotence a partition has at most one batch between sealing and resolution, and a
+//! waiting retry that keeps its numbers is the last batch its partition's sequence counted;
+//! a sealed batch keeps its bytes through every retry unless its epoch is bumped
+//! (`restamp`), which renumbers it as the first batch of the new epoch.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, ProduceRequest, ProducerId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::accumulator::{Accumulator, Batch, TopicPartition};
+use super::backoff::ExponentialBackoff;
 use super::cluster::Cluster;
 use super::error::{code, ClientError, Result};
-use super::idempotence::{classify_produce_error, BatchOutcome, ProducerIdentity, SequenceTracker};
-use super::metadata::topic_name;
+use super::idempotence::{
+    classify_produce_error, identity_after_failure, increment_sequence, BatchOutcome, IdentityAfterFailure,
+    ProducerIdentity, SequenceTracker,
+};
 use super::partitioner::Partitioner;
+use super::produce_request::{init_producer_id, produce_to};
 use super::producer::{ProducerConfig, ProducerRecord, RecordMetadata};
-use super::records::{encode_batch, OutgoingRecord};
+use super::records::{encode_batch, restamp_batch, OutgoingRecord};
 use crate::runtime::{Clock, NodeRng};
 
 type Reply = oneshot::Sender<Result<RecordMetadata>>;
@@ -41,34 +70,59 @@ pub(crate) struct PendingRecord {
 }
 
 /// A batch with its final bytes, sent (and maybe re-sent) as is.
-struct SealedBatch {
-    partition: TopicPartition,
+pub(super) struct SealedBatch {
+    pub(super) partition: TopicPartition,
     replies: Vec<Reply>,
     timestamps: Vec<i64>,
-    encoded: Bytes,
+    pub(super) encoded: Bytes,
+    /// What `encoded` is stamped with (NONE and -1 without idempotence).
+    identity: ProducerIdentity,
+    base_sequence: i32,
+    /// Sends tried so far.
     attempts: u32,
-    created: Instant,
+    /// When its records' delivery timeout runs out (counted from the first record's `send`).
+    pub(super) deadline: Instant,
     retry_at: Instant,
+    last_error: Option<ClientError>,
+    /// The producer's epoch was bumped for this batch (KIP-360): renumber it before sending.
+    restamp: bool,
+    /// The leader a metadata refresh just named, for the next send (the cache may still
+    /// call the topic stale, e.g. after a topic-level error).
+    leader: Option<i32>,
+}
+
+impl SealedBatch {
+    fn record_count(&self) -> i32 {
+        self.replies.len() as i32
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
-struct PartitionAck {
-    base_offset: i64,
-    log_append_time_ms: i64,
+pub(super) struct PartitionAck {
+    pub(super) base_offset: i64,
+    pub(super) log_append_time_ms: i64,
 }
 
-struct Completion {
-    batch: SealedBatch,
-    result: Result<PartitionAck>,
+pub(super) struct Completion {
+    pub(super) batch: SealedBatch,
+    pub(super) result: Result<PartitionAck>,
+    /// The request was given up at a delivery deadline: its error adds nothing to what
+    /// the batch saw before.
+    pub(super) cut_at_deadline: bool,
 }
 
 /// What the sender's own tasks report back.
-enum Event {
-    Completion(Completion),
+pub(super) enum Event {
+    Completion(Box<Completion>),
     /// A topic's metadata arrived (or never will): its waiting records can be placed.
     TopicResolved {
         topic: String,
         result: Result<i32>,
+    },
+    /// A refresh of a topic's leaders finished: its batches waiting for a leader can go.
+    LeadersRefreshed {
+        topic: String,
+        result: Result<()>,
     },
 }
 
@@ -76,6 +130,8 @@ enum Event {
 struct Unplaced {
     record: ProducerRecord,
     timestamp_ms: i64,
+    /// When `send` took it: its delivery timeout counts from here.
+    sent_at: Instant,
     reply: Reply,
 }
 
@@ -87,12 +143,21 @@ pub(crate) struct Sender {
     config: ProducerConfig,
     clock: Clock,
     partitioner: Partitioner,
+    backoff: ExponentialBackoff,
+    /// Draws the backoff jitter.
+    rng: NodeRng,
     accumulator: Accumulator<PendingRecord>,
+    /// `None` while an idempotent producer waits for InitProducerId.
     identity: Option<ProducerIdentity>,
     identity_retry_at: Option<Instant>,
-    identity_failing_since: Option<Instant>,
+    identity_failures: u32,
     sequences: SequenceTracker,
     retries: Vec<SealedBatch>,
+    /// Batches whose partition's leader is being looked up (one refresh per topic at a
+    /// time, in the background: a refresh that hangs on a dead broker must not stop the
+    /// sender).
+    awaiting_leader: Vec<SealedBatch>,
+    refreshing: BTreeSet<String>,
     /// Records of topics whose metadata is being fetched, in send order per topic.
     unplaced: BTreeMap<String, Vec<Unplaced>>,
     events_tx: mpsc::UnboundedSender<Event>,
@@ -107,7 +172,7 @@ impl Sender {
         cluster: Arc<Cluster>,
         config: ProducerConfig,
         clock: Clock,
-        rng: NodeRng,
+        mut rng: NodeRng,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Sender {
         let per_partition = if config.idempotence { 1 } else { config.max_in_flight.max(1) };
@@ -115,17 +180,23 @@ impl Sender {
             Accumulator::new(config.batch_size_bytes, Duration::from_millis(config.linger_ms), per_partition);
         let identity = (!config.idempotence).then_some(ProducerIdentity::NONE);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let backoff = ExponentialBackoff::new(config.retry_backoff_ms, config.retry_backoff_max_ms);
+        let backoff_rng = crate::runtime::fork(&mut rng);
         Sender {
             cluster,
             config,
             clock,
             partitioner: Partitioner::new(rng),
+            backoff,
+            rng: backoff_rng,
             accumulator,
             identity,
             identity_retry_at: None,
-            identity_failing_since: None,
+            identity_failures: 0,
             sequences: SequenceTracker::default(),
             retries: Vec::new(),
+            awaiting_leader: Vec::new(),
+            refreshing: BTreeSet::new(),
             unplaced: BTreeMap::new(),
             events_tx,
             events_rx,
@@ -138,6 +209,7 @@ impl Sender {
     pub(crate) async fn run(mut self) {
         loop {
             self.dispatch().await;
+            self.check_invariants();
             self.resolve_flush_waiters();
             if self.closing && self.idle() {
                 break;
@@ -146,8 +218,9 @@ impl Sender {
             tokio::select! {
                 biased;
                 Some(event) = self.events_rx.recv() => match event {
-                    Event::Completion(completion) => self.on_completion(completion),
+                    Event::Completion(completion) => self.on_completion(*completion),
                     Event::TopicResolved { topic, result } => self.on_topic_resolved(topic, result),
+                    Event::LeadersRefreshed { topic, result } => self.on_leaders_refreshed(topic, result),
                 },
                 command = self.commands.recv(), if !self.closing => {
                     self.on_command(command);
@@ -160,6 +233,7 @@ impl Sender {
                 }
                 _ = tokio::time::sleep_until(wake) => {}
             }
+            self.check_invariants();
         }
         debug!(name: "producer_closed", closed = true);
     }
@@ -168,12 +242,19 @@ impl Sender {
         self.accumulator.is_empty()
             && self.accumulator.in_flight() == 0
             && self.retries.is_empty()
+            && self.awaiting_leader.is_empty()
             && self.unplaced.is_empty()
     }
 
+    fn delivery_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.delivery_timeout_ms)
+    }
+
     fn next_wakeup(&self) -> Instant {
-        let retry = self.retries.iter().map(|b| b.retry_at).min();
-        [self.accumulator.next_deadline(), retry, self.identity_retry_at]
+        let retry = self.retries.iter().map(|b| b.retry_at.min(b.deadline));
+        let retry = retry.chain(self.awaiting_leader.iter().map(|b| b.deadline)).min();
+        let expiry = self.accumulator.oldest_created().map(|created| created + self.delivery_timeout());
+        [self.accumulator.next_deadline(), retry, expiry, self.identity_retry_at]
             .into_iter()
             .flatten()
             .min()
@@ -206,14 +287,21 @@ impl Sender {
     /// Queues the record in its partition's batch, or behind its topic's metadata lookup.
     fn on_send(&mut self, record: ProducerRecord, reply: Reply) {
         let timestamp_ms = record.timestamp_ms.unwrap_or_else(|| self.clock.now_ms());
-        let unplaced = Unplaced { record, timestamp_ms, reply };
+        let unplaced = Unplaced { record, timestamp_ms, sent_at: crate::runtime::now(), reply };
         if let Some(waiting) = self.unplaced.get_mut(&unplaced.record.topic) {
             waiting.push(unplaced); // behind earlier records of the topic
             return;
         }
         let topic = unplaced.record.topic.clone();
+        // A stale topic (its leaders may have moved) still has its partitions: place the
+        // record now; the leader is looked up when its batch is sent. Only a partition the
+        // stale entry does not know (the topic may have grown) waits for a refresh.
+        let asked = unplaced.record.partition;
         let known = self.cluster.with_metadata(|m| {
-            m.fresh_topic(&topic).filter(|t| t.error_code == code::NONE).map(|t| t.partitions.len() as i32)
+            m.topic(&topic)
+                .filter(|t| t.error_code == code::NONE && !t.partitions.is_empty())
+                .map(|t| t.partitions.len() as i32)
+                .filter(|&count| !m.is_stale(&topic) || asked.is_none_or(|p| (0..count).contains(&p)))
         });
         match known {
             Some(partitions) => self.place(unplaced, partitions),
@@ -244,7 +332,7 @@ impl Sender {
 
     /// Picks the record's partition among `partitions` and appends it to its batch.
     fn place(&mut self, unplaced: Unplaced, partitions: i32) {
-        let Unplaced { record, timestamp_ms, reply } = unplaced;
+        let Unplaced { record, timestamp_ms, sent_at, reply } = unplaced;
         let partition = match record.partition {
             Some(p) if (0..partitions).contains(&p) => p,
             Some(p) => {
@@ -261,42 +349,52 @@ impl Sender {
         let outgoing = OutgoingRecord { key: record.key, value: record.value, headers: record.headers, timestamp_ms };
         let size = outgoing.estimated_size();
         let pending = PendingRecord { record: outgoing, reply };
-        self.accumulator.append(TopicPartition::new(record.topic, partition), pending, size, crate::runtime::now());
+        // A new batch is as old as its first record's send, for linger and delivery timeout.
+        self.accumulator.append(TopicPartition::new(record.topic, partition), pending, size, sent_at);
     }
 
-    /// Seals ready batches and sends them, with due retries, to their leaders.
+    /// Expires what ran out of time, seals ready batches and sends them, with due retries,
+    /// to their leaders.
     async fn dispatch(&mut self) {
         let now = crate::runtime::now();
-        if !self.ensure_identity(now).await {
-            return;
-        }
+        self.expire(now);
+        let have_identity = self.ensure_identity(now).await;
         let mut ready = Vec::new();
-        for (partition, batch) in self.accumulator.drain_ready(now) {
-            if let Some(sealed) = self.seal(partition, batch, now) {
-                ready.push(sealed);
+        if have_identity {
+            for (partition, batch) in self.accumulator.drain_ready(now) {
+                if let Some(sealed) = self.seal(partition, batch) {
+                    ready.push(sealed);
+                }
             }
         }
-        let (due, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.retries).into_iter().partition(|b| b.retry_at <= now);
+        // A batch to renumber waits for the producer's new identity; the others go as they are.
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries)
+            .into_iter()
+            .partition(|b| b.retry_at <= now && (have_identity || !b.restamp));
         self.retries = later;
         ready.extend(due);
         // One request per leader holds at most one batch per partition.
         let mut requests: BTreeMap<i32, Vec<Vec<SealedBatch>>> = BTreeMap::new();
         for mut batch in ready {
-            let leader = self.cluster.leader(&batch.partition.topic, batch.partition.partition).await;
-            match leader {
-                Ok(leader) => {
-                    batch.attempts += 1;
-                    let groups = requests.entry(leader).or_default();
-                    match groups.iter_mut().find(|g| g.iter().all(|b| b.partition != batch.partition)) {
-                        Some(group) => group.push(batch),
-                        None => groups.push(vec![batch]),
-                    }
+            if batch.restamp {
+                if let Err(error) = self.restamp(&mut batch) {
+                    self.fail_batch(batch, error);
+                    continue;
                 }
-                Err(error) => {
-                    batch.attempts += 1;
-                    self.on_failure(batch, error);
-                }
+            }
+            let partition = &batch.partition;
+            let leader = batch.leader.take().or_else(|| {
+                self.cluster.cached_leader(&partition.topic, partition.partition).map(|(leader, _)| leader)
+            });
+            let Some(leader) = leader else {
+                self.await_leader(batch);
+                continue;
+            };
+            batch.attempts += 1;
+            let groups = requests.entry(leader).or_default();
+            match groups.iter_mut().find(|g| g.iter().all(|b| b.partition != batch.partition)) {
+                Some(group) => group.push(batch),
+                None => groups.push(vec![batch]),
             }
         }
         for (leader, groups) in requests {
@@ -314,13 +412,81 @@ impl Sender {
         }
     }
 
-    /// With idempotence, makes sure a producer id is held before sealing batches.
+    /// Parks a batch until its topic's leaders are refreshed, starting the refresh unless
+    /// one is under way.
+    fn await_leader(&mut self, batch: SealedBatch) {
+        let topic = batch.partition.topic.clone();
+        self.awaiting_leader.push(batch);
+        if !self.refreshing.insert(topic.clone()) {
+            return;
+        }
+        let cluster = self.cluster.clone();
+        let events = self.events_tx.clone();
+        crate::runtime::spawn(async move {
+            let result = cluster.refresh_metadata(Some(std::slice::from_ref(&topic))).await;
+            let _ = events.send(Event::LeadersRefreshed { topic, result });
+        });
+    }
+
+    /// Sends the topic's waiting batches to the leaders the refresh named; a batch whose
+    /// partition still has none counts an attempt and backs off with that error.
+    fn on_leaders_refreshed(&mut self, topic: String, result: Result<()>) {
+        self.refreshing.remove(&topic);
+        let (ours, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.awaiting_leader).into_iter().partition(|b| b.partition.topic == topic);
+        self.awaiting_leader = others;
+        let now = crate::runtime::now();
+        for mut batch in ours {
+            let (topic, partition) = (&batch.partition.topic, batch.partition.partition);
+            let leader = result.clone().and_then(|()| self.cluster.leader_as_last_answered(topic, partition));
+            match leader {
+                Ok((leader, _)) => {
+                    batch.leader = Some(leader);
+                    batch.retry_at = now;
+                    self.retries.push(batch);
+                }
+                Err(error) => {
+                    batch.attempts += 1;
+                    self.on_failure(batch, error);
+                }
+            }
+        }
+    }
+
+    /// Fails what reached its delivery deadline before it could be sent (again): waiting
+    /// batches with a timeout, waiting retries with their last error.
+    fn expire(&mut self, now: Instant) {
+        if let Some(cutoff) = now.checked_sub(self.delivery_timeout()) {
+            for (partition, batch) in self.accumulator.take_created_before(cutoff) {
+                let waited = now.saturating_duration_since(batch.created).as_millis();
+                let error = ClientError::Timeout(format!(
+                    "{} record(s) for {partition}: {waited} ms passed since send before the batch could be sent",
+                    batch.items.len()
+                ));
+                fail_replies(batch.items.into_iter().map(|p| p.reply), &partition, &error);
+            }
+        }
+        let (mut expired, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.retries).into_iter().partition(|b| b.deadline <= now);
+        self.retries = waiting;
+        let (expired_awaiting, awaiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.awaiting_leader).into_iter().partition(|b| b.deadline <= now);
+        self.awaiting_leader = awaiting;
+        expired.extend(expired_awaiting);
+        for mut batch in expired {
+            let error = batch.last_error.take().unwrap_or_else(|| ClientError::Timeout("delivery timeout".into()));
+            self.fail_batch(batch, error);
+        }
+    }
+
+    /// With idempotence, makes sure a producer id is held before sealing batches. Returns
+    /// whether one is held.
     async fn ensure_identity(&mut self, now: Instant) -> bool {
         if self.identity.is_some() {
             return true;
         }
-        if self.accumulator.is_empty() && self.retries.is_empty() {
-            return false; // nothing to send yet
+        if self.accumulator.is_empty() && !self.retries.iter().any(|b| b.restamp) {
+            return false; // nothing needs one yet
         }
         if self.identity_retry_at.is_some_and(|at| at > now) {
             return false;
@@ -329,44 +495,64 @@ impl Sender {
             Ok(identity) => {
                 info!(name: "producer_id_assigned", producer_id = identity.producer_id, producer_epoch = identity.producer_epoch);
                 self.identity = Some(identity);
-                self.sequences.reset();
                 self.identity_retry_at = None;
-                self.identity_failing_since = None;
+                self.identity_failures = 0;
                 true
             }
+            Err(error) if error.is_retriable() => {
+                // Waiting batches expire at their own deadlines meanwhile.
+                let wait = self.backoff.backoff(self.identity_failures, &mut self.rng);
+                self.identity_failures += 1;
+                self.identity_retry_at = Some(now + wait);
+                false
+            }
             Err(error) => {
-                let since = *self.identity_failing_since.get_or_insert(now);
-                let expired = now >= since + Duration::from_millis(self.config.delivery_timeout_ms);
-                if error.is_retriable() && !expired {
-                    self.identity_retry_at = Some(now + Duration::from_millis(self.config.retry_backoff_ms));
-                } else {
-                    warn!(name: "producer_id_failed", error = %error);
-                    self.identity_failing_since = None;
-                    for (partition, batch) in self.accumulator.take_all_queued() {
-                        fail_replies(batch.items.into_iter().map(|p| p.reply), &partition, &error);
-                    }
+                warn!(name: "producer_id_failed", error = %error);
+                self.identity_retry_at = None;
+                self.identity_failures = 0;
+                for (partition, batch) in self.accumulator.take_all_queued() {
+                    fail_replies(batch.items.into_iter().map(|p| p.reply), &partition, &error);
+                }
+                let (renumber, keep): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.retries).into_iter().partition(|b| b.restamp);
+                self.retries = keep;
+                for batch in renumber {
+                    self.fail_batch(batch, error.clone());
                 }
                 false
             }
         }
     }
 
-    fn seal(&mut self, partition: TopicPartition, batch: Batch<PendingRecord>, now: Instant) -> Option<SealedBatch> {
+    fn seal(&mut self, partition: TopicPartition, batch: Batch<PendingRecord>) -> Option<SealedBatch> {
         let identity = self.identity.unwrap_or(ProducerIdentity::NONE);
         let count = batch.items.len() as i32;
-        let base_sequence = if self.config.idempotence { self.sequences.assign(&partition, count) } else { -1 };
+        let idempotence = self.config.idempotence;
+        let base_sequence = if idempotence { self.sequences.peek(&partition, identity) } else { -1 };
         let (records, replies): (Vec<_>, Vec<_>) = batch.items.into_iter().map(|p| (p.record, p.reply)).unzip();
         let timestamps = records.iter().map(|r| r.timestamp_ms).collect();
         match encode_batch(&records, identity, base_sequence, self.config.compression) {
-            Ok(encoded) => Some(SealedBatch {
-                partition,
-                replies,
-                timestamps,
-                encoded,
-                attempts: 0,
-                created: batch.created,
-                retry_at: now,
-            }),
+            Ok(encoded) => {
+                // Numbers are taken only by a batch that exists: no gap for the broker to see.
+                if idempotence {
+                    let assigned = self.sequences.assign(&partition, identity, count);
+                    assert_eq!(assigned, base_sequence, "{partition}: sequence moved while sealing");
+                }
+                Some(SealedBatch {
+                    partition,
+                    replies,
+                    timestamps,
+                    encoded,
+                    identity,
+                    base_sequence,
+                    attempts: 0,
+                    deadline: batch.created + self.delivery_timeout(),
+                    retry_at: batch.created,
+                    last_error: None,
+                    restamp: false,
+                    leader: None,
+                })
+            }
             Err(error) => {
                 fail_replies(replies.into_iter(), &partition, &error);
                 self.accumulator.complete(&partition);
@@ -375,39 +561,145 @@ impl Sender {
         }
     }
 
-    fn on_completion(&mut self, Completion { batch, result }: Completion) {
+    /// Renumbers a batch as the next of its partition under the producer's current
+    /// identity (the first of a new epoch: sequence 0).
+    fn restamp(&mut self, batch: &mut SealedBatch) -> Result<()> {
+        let identity = self.identity.expect("restamped only with an identity");
+        let base_sequence = self.sequences.assign(&batch.partition, identity, batch.record_count());
+        batch.encoded = restamp_batch(&batch.encoded, identity, base_sequence)?;
+        info!(
+            name: "producer_batch_renumbered",
+            partition = %batch.partition,
+            producer_id = identity.producer_id,
+            producer_epoch = identity.producer_epoch,
+            base_sequence,
+            old_producer_epoch = batch.identity.producer_epoch,
+            old_base_sequence = batch.base_sequence
+        );
+        batch.identity = identity;
+        batch.base_sequence = base_sequence;
+        batch.restamp = false;
+        Ok(())
+    }
+
+    fn on_completion(&mut self, Completion { mut batch, result, cut_at_deadline }: Completion) {
         match result {
             Ok(ack) => {
                 let partition = batch.partition.clone();
                 acknowledge(batch, ack);
                 self.accumulator.complete(&partition);
             }
+            Err(_) if cut_at_deadline && batch.last_error.is_some() && crate::runtime::now() >= batch.deadline => {
+                let last = batch.last_error.take().expect("checked");
+                self.fail_batch(batch, last);
+            }
             Err(error) => self.on_failure(batch, error),
         }
     }
 
-    /// Retries a failed batch, or fails its records for good.
+    /// Retries a failed batch after a backoff, or fails its records for good.
     fn on_failure(&mut self, mut batch: SealedBatch, error: ClientError) {
         let now = crate::runtime::now();
-        let outcome = classify_produce_error(error.code(), batch.attempts, self.config.retries);
-        let expired = now >= batch.created + Duration::from_millis(self.config.delivery_timeout_ms);
         if error.invalidates_metadata() {
             self.cluster.mark_stale(&batch.partition.topic);
         }
-        if outcome == BatchOutcome::Retry && !expired {
-            debug!(name: "producer_batch_retry", partition = %batch.partition, attempts = batch.attempts, error = %error);
-            batch.retry_at = now + Duration::from_millis(self.config.retry_backoff_ms);
-            self.retries.push(batch);
-            return;
+        let outcome =
+            classify_produce_error(error.code(), batch.attempts, self.config.retries, self.config.idempotence);
+        let expired = now >= batch.deadline;
+        match outcome {
+            BatchOutcome::Retry | BatchOutcome::RetryWithNewEpoch if !expired => {
+                if outcome == BatchOutcome::RetryWithNewEpoch {
+                    self.bump_epoch(batch.identity, &batch.partition, &error);
+                    batch.restamp = true;
+                }
+                let wait = self.backoff.backoff(batch.attempts.saturating_sub(1), &mut self.rng);
+                debug!(
+                    name: "producer_batch_retry",
+                    partition = %batch.partition,
+                    attempts = batch.attempts,
+                    backoff_ms = wait.as_millis() as u64,
+                    error = %error
+                );
+                batch.retry_at = now + wait;
+                batch.last_error = Some(error);
+                self.retries.push(batch);
+            }
+            _ => self.fail_batch(batch, error),
         }
+    }
+
+    /// Fails a batch's records for good. A numbered batch leaves its partition's sequence
+    /// unknown to the producer: move on to a new epoch or producer id.
+    fn fail_batch(&mut self, batch: SealedBatch, error: ClientError) {
         let partition = batch.partition.clone();
+        let numbered = self.config.idempotence && batch.base_sequence >= 0 && !batch.restamp;
+        let identity = batch.identity;
         fail_replies(batch.replies.into_iter(), &partition, &error);
         self.accumulator.complete(&partition);
-        if self.config.idempotence {
-            // The broker's idea of this partition's next sequence is unknown now: start over
-            // with a new producer id, whose sequences all begin at 0.
-            self.identity = None;
+        if !numbered {
+            return;
+        }
+        match identity_after_failure(error.code()) {
+            IdentityAfterFailure::BumpEpoch => self.bump_epoch(identity, &partition, &error),
+            IdentityAfterFailure::NewProducerId if self.identity == Some(identity) => {
+                warn!(name: "producer_id_reset", producer_id = identity.producer_id, partition = %partition, error = %error);
+                self.identity = None;
+                self.sequences.reset();
+            }
+            IdentityAfterFailure::NewProducerId => {}
+        }
+    }
+
+    /// Moves the producer to the next epoch of its producer id, once per identity: batches
+    /// stamped before an earlier bump need no further one (their partitions start over at
+    /// the current epoch anyway). Past `i16::MAX`, asks for a new producer id.
+    fn bump_epoch(&mut self, stamped: ProducerIdentity, partition: &TopicPartition, error: &ClientError) {
+        if self.identity != Some(stamped) {
+            return;
+        }
+        self.identity = stamped.bumped();
+        if self.identity.is_none() {
             self.sequences.reset();
+        }
+        info!(
+            name: "producer_epoch_bumped",
+            producer_id = stamped.producer_id,
+            producer_epoch = stamped.producer_epoch.saturating_add(1),
+            partition = %partition,
+            error = %error
+        );
+    }
+
+    /// Asserts the invariants listed in the module docs that the sender's own state shows.
+    fn check_invariants(&self) {
+        if !self.config.idempotence {
+            return;
+        }
+        let mut seen = BTreeSet::new();
+        for batch in self.retries.iter().chain(&self.awaiting_leader) {
+            assert!(seen.insert(&batch.partition), "{}: two unresolved batches with idempotence", batch.partition);
+            assert!(
+                self.accumulator.in_flight_of(&batch.partition) == 1,
+                "{}: retry not counted in flight",
+                batch.partition
+            );
+            if batch.restamp {
+                continue;
+            }
+            assert!(
+                batch.identity.producer_id >= 0 && batch.base_sequence >= 0,
+                "{}: unnumbered batch",
+                batch.partition
+            );
+            if let Some(numbering) = self.sequences.partition(&batch.partition).filter(|n| n.identity == batch.identity)
+            {
+                let after = increment_sequence(batch.base_sequence, batch.record_count());
+                assert_eq!(
+                    numbering.next_sequence, after,
+                    "{}: a waiting retry at sequence {} is not the last batch numbered",
+                    batch.partition, batch.base_sequence
+                );
+            }
         }
     }
 }
@@ -437,92 +729,6 @@ fn fail_replies(replies: impl Iterator<Item = Reply>, partition: &TopicPartition
     }
 }
 
-async fn init_producer_id(cluster: &Cluster) -> Result<ProducerIdentity> {
-    let connection = cluster.any_connection().await?;
-    let version = connection.version(ApiKey::InitProducerId)?;
-    let request = InitProducerIdRequest::default()
-        .with_transactional_id(None)
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let response = connection.send(&request, version).await?;
-    if response.error_code != code::NONE {
-        return Err(ClientError::kafka(response.error_code, "InitProducerId"));
-    }
-    Ok(ProducerIdentity { producer_id: response.producer_id.0, producer_epoch: response.producer_epoch })
-}
-
-/// Sends one Produce request to `leader` and reports each batch's outcome.
-async fn produce_to(
-    cluster: Arc<Cluster>,
-    leader: i32,
-    batches: Vec<SealedBatch>,
-    acks: i16,
-    timeout_ms: i32,
-    events: mpsc::UnboundedSender<Event>,
-) {
-    match send_produce(&cluster, leader, &batches, acks, timeout_ms).await {
-        Ok(mut results) => {
-            for batch in batches {
-                let result = results.remove(&batch.partition).unwrap_or_else(|| {
-                    Err(ClientError::Protocol(format!("no produce answer for {}", batch.partition)))
-                });
-                let _ = events.send(Event::Completion(Completion { batch, result }));
-            }
-        }
-        Err(error) => {
-            for batch in batches {
-                let _ = events.send(Event::Completion(Completion { batch, result: Err(error.clone()) }));
-            }
-        }
-    }
-}
-
-async fn send_produce(
-    cluster: &Cluster,
-    leader: i32,
-    batches: &[SealedBatch],
-    acks: i16,
-    timeout_ms: i32,
-) -> Result<HashMap<TopicPartition, Result<PartitionAck>>> {
-    let connection = cluster.broker_connection(leader).await?;
-    let version = connection.version(ApiKey::Produce)?;
-    let mut topics: BTreeMap<&str, Vec<PartitionProduceData>> = BTreeMap::new();
-    for batch in batches {
-        let data = PartitionProduceData::default()
-            .with_index(batch.partition.partition)
-            .with_records(Some(batch.encoded.clone()));
-        topics.entry(&batch.partition.topic).or_default().push(data);
-    }
-    let topic_data = topics
-        .into_iter()
-        .map(|(topic, partitions)| {
-            TopicProduceData::default().with_name(topic_name(topic)).with_partition_data(partitions)
-        })
-        .collect();
-    let request = ProduceRequest::default().with_acks(acks).with_timeout_ms(timeout_ms).with_topic_data(topic_data);
-    if acks == 0 {
-        connection.send_without_response(&request, version).await?;
-        let unknown = PartitionAck { base_offset: -1, log_append_time_ms: -1 };
-        return Ok(batches.iter().map(|b| (b.partition.clone(), Ok(unknown))).collect());
-    }
-    let response = connection.send(&request, version).await?;
-    let mut results = HashMap::new();
-    for topic in &response.responses {
-        for p in &topic.partition_responses {
-            let partition = TopicPartition::new(topic.name.0.to_string(), p.index);
-            let result = match p.error_code {
-                code::NONE | code::DUPLICATE_SEQUENCE_NUMBER => {
-                    Ok(PartitionAck { base_offset: p.base_offset, log_append_time_ms: p.log_append_time_ms })
-                }
-                error_code => Err(ClientError::kafka_with_message(
-                    error_code,
-                    p.error_message.as_deref(),
-                    format!("produce to {partition}"),
-                )),
-            };
-            results.insert(partition, result);
-        }
-    }
-    Ok(results)
-}
+#[cfg(test)]
+#[path = "sender_tests.rs"]
+mod tests;
