@@ -17,8 +17,8 @@
 //!
 //! Kafka's Java consumer also validates its position after a leader change with
 //! OffsetsForLeaderEpoch and detects truncation precisely (KIP-320's
-//! `LogTruncationException`). This consumer does not: seedlog's broker does not serve
-//! OffsetsForLeaderEpoch to clients yet, and a position above the new log end surfaces as
+//! `LogTruncationException`). This consumer does not yet (the broker now serves
+//! OffsetForLeaderEpoch; validating with it is the next step), and a position above the new log end surfaces as
 //! OFFSET_OUT_OF_RANGE. A truncation that leaves the position inside the new log (records
 //! replaced below it) goes unnoticed, as with a Java consumer that has no committed epoch.
 
