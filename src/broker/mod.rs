@@ -11,6 +11,7 @@ pub mod meta_properties;
 pub mod node;
 pub mod partition;
 pub mod producer_ids;
+pub mod replica_fetcher;
 pub mod replica_manager;
 pub mod topic_config;
 pub mod topics;
