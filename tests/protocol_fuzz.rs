@@ -25,8 +25,8 @@ use bytes::Bytes;
 use kafka_protocol::messages::{
     api_versions_request::ApiVersionsRequest, create_partitions_request as cp, create_topics_request as ct,
     delete_topics_request as dt, describe_configs_request as dc, fetch_request as fr, list_offsets_request as lo,
-    metadata_request as md, produce_request as pr, ApiKey, BrokerId, DescribeClusterRequest, InitProducerIdRequest,
-    TopicName, TransactionalId,
+    metadata_request as md, offset_for_leader_epoch_request as ol, produce_request as pr, ApiKey, BrokerId,
+    DescribeClusterRequest, InitProducerIdRequest, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::Encodable;
 use proptest::prelude::*;
@@ -217,6 +217,14 @@ fn sample(key: ApiKey, version: i16) -> Bytes {
         ApiKey::InitProducerId => {
             let req = InitProducerIdRequest::default().with_transactional_id(Some(TransactionalId("txn".into())));
             frame(key, version, &req)
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let partition = ol::OffsetForLeaderPartition::default()
+                .with_partition(0)
+                .with_current_leader_epoch(3)
+                .with_leader_epoch(2);
+            let topic = ol::OffsetForLeaderTopic::default().with_topic(name("t")).with_partitions(vec![partition]);
+            frame(key, version, &ol::OffsetForLeaderEpochRequest::default().with_topics(vec![topic]))
         }
         other => panic!("no sample for {other:?}"),
     }
