@@ -290,8 +290,21 @@ impl Partition {
     /// Metadata makes this broker a follower (Kafka's `makeFollower`). True when the leader or
     /// leader epoch changed: the fetcher must (re)start, and its next fetch carries the last
     /// fetched epoch so the leader checks for divergence again (KAFKA-7164).
-    pub fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
+    ///
+    /// With the pre-KIP-101 design switched on (`truncate_to_high_watermark_on_follow`, for
+    /// scenarios that replay its data loss) the log is first truncated to the high watermark.
+    pub async fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
+        let mut log = self.log.lock().await;
         let restart = self.lock_replica().become_follower(now_ms, state).map_err(LeaderChangeError::Ignored)?;
+        let (truncate, high_watermark) = {
+            let replica = self.lock_replica();
+            (replica.config().truncate_to_high_watermark_on_follow, replica.high_watermark())
+        };
+        if truncate && restart && high_watermark < log.log_end_offset() {
+            warn!(name: "truncated_to_high_watermark", topic = %self.topic, partition = self.index, high_watermark);
+            log.truncate_to(now_ms, high_watermark).await.map_err(LeaderChangeError::Log)?;
+        }
+        drop(log);
         // A waiting acks=all produce fails from now on: wake it to see that.
         self.high_watermark_moved.notify_waiters();
         Ok(restart)
@@ -302,7 +315,10 @@ impl Partition {
     pub async fn follower_fetch(&self) -> Option<FollowerFetch> {
         let log = self.log.lock().await;
         let (end, last_epoch, start) = (log.log_end_offset(), log.latest_epoch(), log.log_start_offset());
-        self.lock_replica().fetch_request(end, last_epoch, start)
+        let replica = self.lock_replica();
+        // Before KIP-101 a fetch carried no epoch, so the leader could not see divergence.
+        let last_epoch = if replica.config().truncate_to_high_watermark_on_follow { None } else { last_epoch };
+        replica.fetch_request(end, last_epoch, start)
     }
 
     /// Applies the leader's answer to this follower's fetch: on divergence, truncates as the

@@ -194,7 +194,7 @@ mod replicating_in_process {
     async fn a_follower_copies_the_leader_and_both_high_watermarks_follow() {
         let (leader, follower) = (replica(1, 21).await, replica(2, 22).await);
         leader.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
-        follower.make_follower(0, state(1, &[1, 2], 1, 0)).unwrap();
+        follower.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         for value in [b"a", b"b", b"c"] {
             leader.append_as_leader(0, records(value), 1).await.unwrap();
         }
@@ -218,7 +218,7 @@ mod replicating_in_process {
         let leader = replica(1, 26).await;
         let follower = Partition::new("t", 0, open().await.unwrap(), ReplicaConfig::new(2, 12));
         leader.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
-        follower.make_follower(0, state(1, &[1, 2], 1, 0)).unwrap();
+        follower.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         for value in [b"a", b"b"] {
             leader.append_as_leader(0, records(value), 1).await.unwrap();
         }
@@ -242,14 +242,14 @@ mod replicating_in_process {
     async fn a_replica_with_a_divergent_tail_truncates_by_leader_epoch() {
         let (a, b) = (replica(1, 23).await, replica(2, 24).await);
         a.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
-        b.make_follower(0, state(1, &[1, 2], 1, 0)).unwrap();
+        b.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         a.append_as_leader(0, records(b"m0"), 1).await.unwrap();
         fetch_once(&a, &b).await;
         a.append_as_leader(0, records(b"m1"), 1).await.unwrap();
 
         b.make_leader(0, state(2, &[2], 2, 1)).await.unwrap();
         b.append_as_leader(0, records(b"m2"), 1).await.unwrap();
-        a.make_follower(0, state(2, &[2], 2, 1)).unwrap();
+        a.make_follower(0, state(2, &[2], 2, 1)).await.unwrap();
 
         let answer = fetch_once(&b, &a).await;
         assert_eq!(answer.diverging, Some((1, 1)), "B says epoch 1 ended at offset 1");
@@ -257,5 +257,79 @@ mod replicating_in_process {
         fetch_once(&b, &a).await;
         assert_eq!(values(&a).await, vec![b"m0".to_vec(), b"m2".to_vec()]);
         assert_eq!(values(&a).await, values(&b).await, "one record per offset on both replicas");
+    }
+}
+
+mod historical_truncation {
+    //! KIP-101 sequence 1 (HISTORICAL-BUGS.md), in-process: a follower that truncates to its
+    //! stale high watermark when it restarts loses an acknowledged record once it becomes
+    //! leader. With truncation by leader epoch (the default) the record survives.
+
+    use super::*;
+    use crate::replication::{LeaderRecoveryState, PartitionState, ReplicaConfig};
+
+    fn state(leader: i32, isr: &[i32], leader_epoch: i32, partition_epoch: i32) -> PartitionState {
+        PartitionState::new(
+            vec![1, 2],
+            isr.to_vec(),
+            leader,
+            leader_epoch,
+            partition_epoch,
+            LeaderRecoveryState::Recovered,
+            vec![],
+        )
+        .unwrap()
+    }
+
+    async fn fetch_once(leader: &Partition, follower: &Partition) {
+        let request = follower.follower_fetch().await.expect("following");
+        let answer = leader.read_for_follower(0, request, 1 << 20).await;
+        follower.apply_leader_answer(0, &answer).await.unwrap();
+    }
+
+    /// Runs the sequence and returns the log of the replica that ends as leader.
+    async fn new_leaders_log_after_the_sequence(pre_kip_101: bool) -> Vec<(i64, Vec<u8>)> {
+        let config = |id: i32| ReplicaConfig {
+            truncate_to_high_watermark_on_follow: pre_kip_101,
+            ..ReplicaConfig::new(id, 10 + i64::from(id))
+        };
+        let leader_disk = Arc::new(MemDisk::new(31));
+        let follower_disk = Arc::new(MemDisk::new(32));
+        let open = |disk: &Arc<MemDisk>| Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0);
+        let b = Partition::new("t", 0, open(&leader_disk).await.unwrap(), config(1));
+        let a = Partition::new("t", 0, open(&follower_disk).await.unwrap(), config(2));
+        b.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        a.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        // 1. B appends m0, m1. 2. A fetches both. 3. A fetches from 2: B's HW moves to 2 and
+        // m1 is acknowledged.
+        b.append_as_leader(0, records(b"m0"), -1).await.unwrap();
+        let m1 = b.append_as_leader(0, records(b"m1"), -1).await.unwrap();
+        b.scheduled_flush(i64::MAX).await.unwrap();
+        fetch_once(&b, &a).await;
+        fetch_once(&b, &a).await;
+        b.wait_for_ack(m1.leader_epoch, m1.info.last_offset).await.expect("m1 is acknowledged");
+        // 4. A crashes before it learns HW=2; 5. it restarts and follows B again.
+        follower_disk.crash();
+        let a = Partition::new("t", 0, open(&follower_disk).await.unwrap(), config(2));
+        a.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        // 6. B crashes; A, in the ISR, leads epoch 2, and the next write lands.
+        a.make_leader(0, state(2, &[2], 2, 1)).await.unwrap();
+        a.append_as_leader(0, records(b"m2"), 1).await.unwrap();
+        let log = a.log().await;
+        let bytes = log.read(0, 1 << 20, log.log_end_offset(), true).await.unwrap();
+        let decoded = crate::client::records::decode_fetched(bytes, 0, false, &[]).unwrap();
+        decoded.records.iter().map(|r| (r.offset, r.value.as_deref().unwrap_or_default().to_vec())).collect()
+    }
+
+    #[tokio::test]
+    async fn truncation_by_leader_epoch_keeps_the_acknowledged_record() {
+        let log = new_leaders_log_after_the_sequence(false).await;
+        assert_eq!(log, [(0, b"m0".to_vec()), (1, b"m1".to_vec()), (2, b"m2".to_vec())]);
+    }
+
+    #[tokio::test]
+    async fn truncation_to_the_high_watermark_loses_it() {
+        let log = new_leaders_log_after_the_sequence(true).await;
+        assert!(!log.contains(&(1, b"m1".to_vec())), "the pre-KIP-101 design must lose the acknowledged m1: {log:?}");
     }
 }

@@ -27,6 +27,11 @@ pub struct ReplicaConfig {
     pub fsync_before_ack: bool,
     /// How long to wait before sending an AlterPartition again after a retriable error.
     pub alter_partition_retry_backoff_ms: i64,
+    /// A historical design, for scenarios that replay its bug (HISTORICAL-BUGS.md, KIP-101):
+    /// a replica that becomes a follower truncates its log to its high watermark, and its
+    /// fetches carry no last fetched epoch, so the leader never checks for divergence.
+    /// Off (the default) is KIP-101/279's truncation by leader epoch.
+    pub truncate_to_high_watermark_on_follow: bool,
 }
 
 impl ReplicaConfig {
@@ -39,6 +44,7 @@ impl ReplicaConfig {
             min_insync_replicas: 1,
             fsync_before_ack: true,
             alter_partition_retry_backoff_ms: 100,
+            truncate_to_high_watermark_on_follow: false,
         }
     }
 }
