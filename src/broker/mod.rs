@@ -10,6 +10,7 @@ mod handlers;
 pub mod meta_properties;
 pub mod node;
 pub mod partition;
+mod partition_events;
 pub mod producer_ids;
 pub mod replica_fetcher;
 pub mod replica_manager;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::futures::Notified;
 use tokio::sync::{Mutex, MutexGuard, Notify};
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::replication::{
     AlterPartitionRequest, Effects, FetchDecision, FollowerFetch, LeaderRecoveryState, MetadataIgnored, PartitionState,
@@ -194,8 +194,9 @@ impl Partition {
         .expect("a replica set of one is valid");
         {
             let log = partition.log.lock().await;
-            let effects = partition.lock_replica().become_leader(now_ms, alone, &*log);
-            partition.publish(effects.expect("a new replica accepts its first leadership"));
+            let effects = partition.lock_replica().become_leader(now_ms, alone.clone(), &*log);
+            partition.emit_make_leader(&alone, broker_id);
+            partition.publish(effects.expect("a new replica accepts its first leadership"), log.log_end_offset());
         }
         partition
     }
@@ -204,14 +205,15 @@ impl Partition {
         self.replica.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Publishes what the core decided: a new high watermark wakes its waiters.
-    fn publish(&self, effects: Effects) {
+    /// Publishes what the core decided: a new high watermark wakes its waiters and is
+    /// reported with what it rests on (`log_end_offset` is this replica's).
+    fn publish(&self, effects: Effects, log_end_offset: i64) {
         if let Some(high_watermark) = effects.high_watermark {
             let previous = self.high_watermark.fetch_max(high_watermark, Ordering::AcqRel);
             assert!(high_watermark >= previous, "{}-{}: the HW moved back to {high_watermark}", self.topic, self.index);
             if high_watermark > previous {
+                self.emit_high_watermark(&self.lock_replica(), high_watermark, log_end_offset);
                 self.high_watermark_moved.notify_waiters();
-                debug!(name: "high_watermark_advanced", topic = %self.topic, partition = self.index, high_watermark);
             }
         }
     }
@@ -219,7 +221,7 @@ impl Partition {
     /// Re-evaluates the core after the log changed (append, flush, retention).
     fn log_changed(&self, now_ms: i64, log: &Log) {
         let effects = self.lock_replica().on_leader_log_changed(now_ms, log);
-        self.publish(effects);
+        self.publish(effects, log.log_end_offset());
     }
 
     /// The partition's replicas, ISR, leader and epochs as this replica knows them.
@@ -236,8 +238,11 @@ impl Partition {
         if new_epoch {
             log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
         }
+        let reported = state.clone();
         let effects = self.lock_replica().become_leader(now_ms, state, &*log).map_err(LeaderChangeError::Ignored)?;
-        self.publish(effects);
+        let broker_id = self.lock_replica().config().broker_id;
+        self.emit_make_leader(&reported, broker_id);
+        self.publish(effects, log.log_end_offset());
         Ok(())
     }
 
@@ -246,7 +251,7 @@ impl Partition {
     /// before the fetch was recorded, with every CRC checked, while the core records the
     /// follower's progress (which may move the high watermark or propose an ISR change).
     pub async fn read_for_follower(&self, now_ms: i64, fetch: FollowerFetch, max_bytes: usize) -> FollowerRead {
-        let fetch_offset = fetch.fetch_offset;
+        let (fetch_offset, fetch_replica_id) = (fetch.fetch_offset, fetch.replica_id);
         let log = self.log.lock().await;
         let decision = self.lock_replica().on_follower_fetch(now_ms, fetch, &*log);
         let log_start_offset = log.log_start_offset();
@@ -261,7 +266,7 @@ impl Partition {
                 let reader = log.reader(fetch_offset, log_end_offset_before);
                 drop(log);
                 let alter_partition = effects.alter_partition.clone();
-                self.publish(effects);
+                self.publish(effects, log_end_offset_before);
                 let records = match reader {
                     Ok(reader) => reader.read(max_bytes, true, CrcCheck::Verify).await,
                     Err(error) => Err(error),
@@ -276,6 +281,8 @@ impl Partition {
                     Ok(records) => read.records = records,
                     Err(error) => read.error_code = crate::broker::errors::log_error_code(&error),
                 }
+                let replica_id = fetch_replica_id;
+                self.emit_fetch_served(replica_id, fetch_offset, high_watermark_before, &read.records, read.error_code);
                 read
             }
             refused => FollowerRead {
@@ -295,7 +302,9 @@ impl Partition {
     /// scenarios that replay its data loss) the log is first truncated to the high watermark.
     pub async fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
         let mut log = self.log.lock().await;
+        let reported = state.clone();
         let restart = self.lock_replica().become_follower(now_ms, state).map_err(LeaderChangeError::Ignored)?;
+        self.emit_make_follower(&reported);
         let (truncate, high_watermark) = {
             let replica = self.lock_replica();
             (replica.config().truncate_to_high_watermark_on_follow, replica.high_watermark())
@@ -303,6 +312,7 @@ impl Partition {
         if truncate && restart && high_watermark < log.log_end_offset() {
             warn!(name: "truncated_to_high_watermark", topic = %self.topic, partition = self.index, high_watermark);
             log.truncate_to(now_ms, high_watermark).await.map_err(LeaderChangeError::Log)?;
+            self.emit_truncated(log.log_end_offset(), high_watermark, "pre-KIP-101 truncation to the high watermark");
         }
         drop(log);
         // A waiting acks=all produce fails from now on: wake it to see that.
@@ -335,19 +345,22 @@ impl Partition {
             let end = log.log_end_offset();
             let truncation = self.lock_replica().on_diverging_epoch(epoch, end_offset, log.leader_epoch_cache(), end);
             if let Some(truncation) = truncation {
-                log.truncate_to(now_ms, truncation.offset).await?;
+                let log_end_offset = log.truncate_to(now_ms, truncation.offset).await?;
                 self.lower_high_watermark_after_truncation(truncation);
+                let high_watermark = self.lock_replica().high_watermark();
+                self.emit_truncated(log_end_offset, high_watermark, "diverging epoch");
             }
             return Ok(truncation);
         }
         if !answer.records.is_empty() {
             log.append_as_follower(now_ms, answer.records.clone()).await?;
+            self.emit_batches_replicated(&answer.records, 0, 0, false);
             if self.lock_replica().config().fsync_before_ack {
                 log.flush(now_ms).await?;
             }
         }
         let moved = self.lock_replica().on_fetch_response_high_watermark(answer.high_watermark, log.log_end_offset());
-        self.publish(Effects { high_watermark: moved, alter_partition: None });
+        self.publish(Effects { high_watermark: moved, alter_partition: None }, log.log_end_offset());
         Ok(None)
     }
 
@@ -359,6 +372,11 @@ impl Partition {
             self.high_watermark.store(high_watermark, Ordering::Release);
             warn!(name: "high_watermark_lowered", topic = %self.topic, partition = self.index, high_watermark);
         }
+    }
+
+    /// Reports an acks=all produce answered with success (for the simulator's checkers).
+    pub fn report_acked(&self, base_offset: i64, last_offset: i64) {
+        self.emit_produce_acked(&self.lock_replica(), base_offset, last_offset, -1);
     }
 
     /// A future woken by the next append, for long-polling follower fetches.
@@ -431,6 +449,9 @@ impl Partition {
             };
             let records = reader.read(max_bytes, min_one_batch, CrcCheck::Skip).await;
             if reader.is_current() {
+                if let Ok(records) = &records {
+                    self.emit_fetch_served(-1, offset, high_watermark, records, 0);
+                }
                 return records.map(|records| FetchRead { records, high_watermark, log_start_offset });
             }
         }
@@ -450,7 +471,10 @@ impl Partition {
             replica.check_produce(acks).map_err(AppendError::Replica)?;
             replica.leader_epoch().expect("a leader has an epoch")
         };
-        let info = log.append(now_ms, records, leader_epoch).await?;
+        let info = log.append(now_ms, records.clone(), leader_epoch).await?;
+        if !info.duplicate {
+            self.emit_batches_replicated(&records, info.first_offset, leader_epoch, true);
+        }
         // `flush.messages` may have flushed inside the append.
         self.log_changed(now_ms, &log);
         drop(log);

@@ -195,7 +195,10 @@ impl ReplicaManager {
         let left = deadline.saturating_duration_since(crate::runtime::now());
         let waited = appended.partition.wait_for_ack(appended.leader_epoch, appended.last_offset);
         match tokio::time::timeout(left, waited).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                appended.partition.report_acked(appended.base_offset, appended.last_offset);
+                Ok(())
+            }
             Ok(Err(error)) => Err(append_error(error)),
             Err(_) => Err((ResponseError::RequestTimedOut.code(), "records not replicated within timeout.ms".into())),
         }

@@ -152,6 +152,28 @@ impl Replica {
         }
     }
 
+    /// As leader, each maximal-ISR member's log end offset as the HW counts it: the leader's
+    /// own durable offset (with `fsync_before_ack`) or log end offset, each follower's last
+    /// fetch offset (-1 while unknown in this epoch). For the `HighWatermarkAdvanced` event.
+    pub fn maximal_isr_log_end_offsets(&self) -> Option<Vec<(i32, i64)>> {
+        let Role::Leader(leader) = &self.role else { return None };
+        let own = if self.config.fsync_before_ack { leader.durable_offset() } else { leader.log_end_offset() };
+        let offsets = leader
+            .isr
+            .maximal_isr()
+            .into_iter()
+            .map(|id| {
+                let offset = if id == self.config.broker_id {
+                    own
+                } else {
+                    leader.follower(id).and_then(|f| f.log_end_offset()).unwrap_or(-1)
+                };
+                (id, offset)
+            })
+            .collect();
+        Some(offsets)
+    }
+
     /// Metadata makes this broker the leader (Kafka's `Partition.makeLeader`). In a new leader
     /// epoch (or when it was not leading) every follower starts unknown, ISR followers caught
     /// up as of now, and the epoch starts at the log end offset; in the same epoch with a newer

@@ -8,7 +8,8 @@
 //! disk is healed, the broker restarts a last time, and an auditor reads every partition
 //! from the start to its end.
 //!
-//! What must hold — the true single-broker guarantee:
+//! What must hold — the true single-broker guarantee (and every data-plane invariant of
+//! REPLICATION.md §6 that applies to a replica set of one, through `replication_checkers`):
 //! - `AckedRecordsSurvive`: every record acknowledged with acks=all (durable) is read back
 //!   by the auditor at its offset;
 //! - `OneRecordPerOffset`: no offset of a partition ever holds two different records, in
@@ -62,11 +63,15 @@ impl Scenario for SingleBrokerCrash {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        vec![
+        let mut checkers: Vec<Box<dyn Checker>> = vec![
             Box::new(AckedRecordsSurvive::default()),
             Box::new(OneRecordPerOffset::default()),
             Box::new(NoVanishingReads::default()),
-        ]
+        ];
+        // A standalone broker leads every partition alone through the same replica core a
+        // cluster uses: the data-plane invariants hold for it too.
+        checkers.extend(crate::checkers::replication_checkers());
+        checkers
     }
 
     fn supervise(&self, seed: u64) -> SuperviseFuture {
