@@ -162,7 +162,7 @@ mod replicating_in_process {
         Partition::new("t", 0, log, ReplicaConfig::new(broker_id, 10 + i64::from(broker_id)))
     }
 
-    fn state(leader: i32, isr: &[i32], leader_epoch: i32, partition_epoch: i32) -> PartitionState {
+    pub(super) fn state(leader: i32, isr: &[i32], leader_epoch: i32, partition_epoch: i32) -> PartitionState {
         PartitionState::new(
             vec![1, 2],
             isr.to_vec(),
@@ -176,7 +176,7 @@ mod replicating_in_process {
     }
 
     /// One fetch round trip from `follower` to `leader`.
-    async fn fetch_once(leader: &Partition, follower: &Partition) -> FollowerRead {
+    pub(super) async fn fetch_once(leader: &Partition, follower: &Partition) -> FollowerRead {
         let request = follower.follower_fetch().await.expect("following");
         let answer = leader.read_for_follower(0, request, 1 << 20).await;
         follower.apply_leader_answer(0, &answer).await.unwrap();
@@ -265,27 +265,9 @@ mod historical_truncation {
     //! stale high watermark when it restarts loses an acknowledged record once it becomes
     //! leader. With truncation by leader epoch (the default) the record survives.
 
+    use super::replicating_in_process::{fetch_once, state};
     use super::*;
-    use crate::replication::{LeaderRecoveryState, PartitionState, ReplicaConfig};
-
-    fn state(leader: i32, isr: &[i32], leader_epoch: i32, partition_epoch: i32) -> PartitionState {
-        PartitionState::new(
-            vec![1, 2],
-            isr.to_vec(),
-            leader,
-            leader_epoch,
-            partition_epoch,
-            LeaderRecoveryState::Recovered,
-            vec![],
-        )
-        .unwrap()
-    }
-
-    async fn fetch_once(leader: &Partition, follower: &Partition) {
-        let request = follower.follower_fetch().await.expect("following");
-        let answer = leader.read_for_follower(0, request, 1 << 20).await;
-        follower.apply_leader_answer(0, &answer).await.unwrap();
-    }
+    use crate::replication::ReplicaConfig;
 
     /// Runs the sequence and returns the log of the replica that ends as leader.
     async fn new_leaders_log_after_the_sequence(pre_kip_101: bool) -> Vec<(i64, Vec<u8>)> {

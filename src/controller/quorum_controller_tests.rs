@@ -36,6 +36,16 @@ impl Cluster {
         }
     }
 
+    /// `brokers` brokers started and unfenced, and topic `t` of one partition on all of them.
+    fn with_topic(min_isr: usize, brokers: i32) -> (Self, Uuid) {
+        let mut cluster = Cluster::new(min_isr, true);
+        for id in 1..=brokers {
+            cluster.start(0, id, true).unwrap();
+        }
+        let topic = cluster.create("t", 1, brokers as i16);
+        (cluster, topic)
+    }
+
     fn follow<T>(&mut self, written: Written<T>) -> T {
         for (offset, record) in &written.records {
             if let Err(problem) = check_record(&self.follower, *offset, record) {
@@ -151,11 +161,7 @@ fn a_broker_is_fenced_until_caught_up_and_its_epoch_is_its_record_offset() {
 
 #[test]
 fn a_silent_broker_is_fenced_after_the_session_timeout_and_leaves_every_isr() {
-    let mut cluster = Cluster::new(2, true);
-    for id in 1..=3 {
-        cluster.start(0, id, true).unwrap();
-    }
-    let topic = cluster.create("t", 1, 3);
+    let (mut cluster, topic) = Cluster::with_topic(2, 3);
     let leader = cluster.partition(topic).leader;
     for id in (1..=3).filter(|id| *id != leader) {
         cluster.heartbeat(SESSION_MS, id, false);
@@ -171,11 +177,7 @@ fn a_silent_broker_is_fenced_after_the_session_timeout_and_leaves_every_isr() {
 
 #[test]
 fn alter_partition_checks_run_in_kafkas_order() {
-    let mut cluster = Cluster::new(1, true);
-    for id in 1..=3 {
-        cluster.start(0, id, true).unwrap();
-    }
-    let topic = cluster.create("t", 1, 3);
+    let (mut cluster, topic) = Cluster::with_topic(1, 3);
     let p = cluster.partition(topic);
     let (leader, others): (i32, Vec<i32>) = (p.leader, p.replicas.iter().copied().filter(|r| *r != p.leader).collect());
     let epoch = |c: &Cluster, id: i32| c.incarnations[&id].1;
@@ -267,11 +269,7 @@ fn an_unclean_restart_leaves_the_elr_and_a_clean_one_keeps_it() {
 
 #[test]
 fn controlled_shutdown_moves_leadership_before_the_broker_stops() {
-    let mut cluster = Cluster::new(1, true);
-    for id in 1..=2 {
-        cluster.start(0, id, true).unwrap();
-    }
-    let topic = cluster.create("t", 1, 2);
+    let (mut cluster, topic) = Cluster::with_topic(1, 2);
     let leader = cluster.partition(topic).leader;
     let first = cluster.heartbeat(10, leader, true);
     assert!(!first.should_shut_down, "it still leads: leadership moves first");
@@ -283,11 +281,7 @@ fn controlled_shutdown_moves_leadership_before_the_broker_stops() {
 
 #[test]
 fn preferred_leaders_come_back_on_their_own() {
-    let mut cluster = Cluster::new(1, true);
-    for id in 1..=2 {
-        cluster.start(0, id, true).unwrap();
-    }
-    let topic = cluster.create("t", 1, 2);
+    let (mut cluster, topic) = Cluster::with_topic(1, 2);
     let preferred = cluster.partition(topic).replicas[0];
     let other = cluster.partition(topic).replicas[1];
     cluster.heartbeat(SESSION_MS, other, false);
@@ -305,11 +299,7 @@ fn preferred_leaders_come_back_on_their_own() {
 
 #[test]
 fn the_record_checks_fire_on_an_illegal_election() {
-    let mut cluster = Cluster::new(1, true);
-    for id in 1..=3 {
-        cluster.start(0, id, true).unwrap();
-    }
-    let topic = cluster.create("t", 1, 3);
+    let (cluster, topic) = Cluster::with_topic(1, 3);
     let p = cluster.partition(topic);
     let outsider = p.replicas.iter().copied().find(|r| *r != p.leader).unwrap();
     let isr = vec![p.leader];
@@ -432,11 +422,7 @@ proptest! {
 /// INVALID_UPDATE_VERSION first, whatever its members' eligibility (§3.8's order).
 #[test]
 fn a_stale_partition_epoch_is_reported_before_an_ineligible_replica() {
-    let mut cluster = Cluster::new(1, true);
-    for id in 1..=2 {
-        cluster.start(0, id, true).unwrap();
-    }
-    let topic = cluster.create("t", 1, 2);
+    let (mut cluster, topic) = Cluster::with_topic(1, 2);
     let p = cluster.partition(topic);
     let (leader, follower) = (p.leader, p.replicas.iter().copied().find(|r| *r != p.leader).unwrap());
     let epoch = |c: &Cluster, id: i32| c.incarnations[&id].1;
