@@ -86,3 +86,24 @@ async fn a_node_of_a_multi_node_quorum_is_refused_rather_than_run_alone() {
     let refused = Node::build(env).await.err().expect("refused").to_string();
     assert!(refused.contains("process.roles") && refused.contains("3 voters"), "{refused}");
 }
+
+/// `high.watermark.fsync.enable`: by default an appended record counts toward the high
+/// watermark only once fsynced; with it off (Kafka's rule) as soon as it is in the log.
+#[tokio::test]
+async fn the_high_watermark_waits_for_fsync_unless_told_otherwise() {
+    for (fsync, expected_high_watermark) in [(true, 0), (false, 1)] {
+        let extra = format!("high.watermark.fsync.enable={fsync}");
+        let disk = Arc::new(MemDisk::new(5));
+        let node = node_with_topic(disk.clone(), Clock::system(), &extra).await;
+        let partition = node.context().topics.partition("t", 0).await.unwrap();
+        // Every disk operation now takes 50 ms, so the flusher has not synced yet when the
+        // append returns (this test runs on one thread: nothing else runs meanwhile).
+        let slow = Duration::from_millis(50);
+        disk.set_faults(crate::runtime::MemDiskFaults {
+            latency: Some((slow, slow)),
+            ..crate::runtime::MemDiskFaults::none()
+        });
+        partition.append_as_leader(0, idempotent_batch(0, 0), -1).await.unwrap();
+        assert_eq!(partition.high_watermark(), expected_high_watermark, "high.watermark.fsync.enable={fsync}");
+    }
+}

@@ -170,17 +170,10 @@ impl Partition {
         })
     }
 
-    /// A standalone broker's partition: led by this broker alone, in leader epoch 0, with
-    /// `min_insync_replicas` from the topic.
-    pub async fn lead_alone(
-        topic: &str,
-        index: i32,
-        log: Log,
-        broker_id: i32,
-        min_insync_replicas: i32,
-        now_ms: i64,
-    ) -> Arc<Self> {
-        let config = ReplicaConfig { min_insync_replicas, ..ReplicaConfig::new(broker_id, -1) };
+    /// A standalone broker's partition: led by this broker (`config.broker_id`) alone, in
+    /// leader epoch 0.
+    pub async fn lead_alone(topic: &str, index: i32, log: Log, config: ReplicaConfig, now_ms: i64) -> Arc<Self> {
+        let broker_id = config.broker_id;
         let partition = Partition::new(topic, index, log, config);
         let alone = PartitionState::new(
             vec![broker_id],

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{AppendError, FollowerRead, Partition};
+use crate::replication::ReplicaConfig;
 use crate::runtime::{MemDisk, MemDiskFaults};
 use crate::storage::record_batch::build::{batch, ProducerFields, Record};
 use crate::storage::{Log, LogConfig};
@@ -21,7 +22,7 @@ fn records(value: &[u8]) -> Bytes {
 async fn appends_do_not_wait_for_a_fetch_reading_the_disk() {
     let disk = Arc::new(MemDisk::new(5));
     let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
-    let partition = Partition::lead_alone("t", 0, log, 1, 1, 0).await;
+    let partition = Partition::lead_alone("t", 0, log, ReplicaConfig::new(1, -1), 0).await;
     partition.append_as_leader(0, records(b"first"), 1).await.unwrap();
     partition.scheduled_flush(i64::MAX).await.unwrap();
     assert_eq!(partition.high_watermark(), 1, "the flush moved the HW");

@@ -214,7 +214,7 @@ impl Topics {
         let min_insync_replicas = config.min_insync_replicas(&self.broker);
         let now_ms = self.clock.now_ms();
         let partition =
-            Partition::lead_alone(topic, index, log, self.broker.node_id, min_insync_replicas, now_ms).await;
+            Partition::lead_alone(topic, index, log, self.replica_config(min_insync_replicas), now_ms).await;
         let flusher = crate::runtime::spawn(partition.clone().run_flusher(self.clock.clone()));
         let replaced = self.lock_flushers().insert((topic_id, index), flusher);
         assert!(replaced.is_none(), "{topic}-{index} already had a flusher");
@@ -225,6 +225,16 @@ impl Topics {
     #[cfg(test)]
     pub(crate) fn flushers_running(&self) -> usize {
         self.lock_flushers().values().filter(|f| !f.is_finished()).count()
+    }
+
+    /// The replica core's settings for a partition of this broker.
+    fn replica_config(&self, min_insync_replicas: i32) -> crate::replication::ReplicaConfig {
+        crate::replication::ReplicaConfig {
+            min_insync_replicas,
+            fsync_before_ack: self.broker.high_watermark_fsync_enable,
+            replica_lag_time_max_ms: self.broker.replica_lag_time_max_ms,
+            ..crate::replication::ReplicaConfig::new(self.broker.node_id, -1)
+        }
     }
 
     fn lock_flushers(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Uuid, i32), tokio::task::JoinHandle<()>>> {

@@ -142,6 +142,11 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: i32,
     /// `min.insync.replicas`. Default 1.
     pub min_insync_replicas: i32,
+    /// `high.watermark.fsync.enable` (seedlog's own key): the high watermark counts only
+    /// records the leader has fsynced (and followers fsync before they acknowledge), so an
+    /// acks=all record survives even a whole-cluster power loss. Default true. False is
+    /// Kafka's rule: records count once in the page cache. See docs/replication.md.
+    pub high_watermark_fsync_enable: bool,
     /// `log.message.timestamp.type`. Default CreateTime.
     pub log_message_timestamp_type: TimestampType,
     /// `replica.fetch.max.bytes`. Default 1048576.
@@ -309,6 +314,7 @@ impl BrokerConfig {
             message_max_bytes: r.i32("message.max.bytes", 1_048_588, 0)? as u64,
             socket_request_max_bytes: r.i32("socket.request.max.bytes", 104_857_600, 1)?,
             min_insync_replicas: r.i32("min.insync.replicas", 1, 1)?,
+            high_watermark_fsync_enable: r.bool("high.watermark.fsync.enable", true)?,
             log_message_timestamp_type: r
                 .parse("log.message.timestamp.type", TimestampType::parse)?
                 .unwrap_or_default(),
