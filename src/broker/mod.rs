@@ -5,6 +5,7 @@ mod batch_records;
 pub mod config;
 mod connection;
 pub mod context;
+pub mod controller_types;
 mod errors;
 mod handlers;
 pub mod meta_properties;

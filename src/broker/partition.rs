@@ -23,8 +23,9 @@ use tokio::sync::{Mutex, MutexGuard, Notify};
 use tracing::warn;
 
 use crate::replication::{
-    AlterPartitionRequest, Effects, FetchDecision, FollowerFetch, LeaderRecoveryState, MetadataIgnored, PartitionState,
-    ProduceError, Replica, ReplicaConfig, Truncation,
+    AlterPartitionOutcome, AlterPartitionRequest, AlterPartitionResponse, BrokerRegistration, Effects, FetchDecision,
+    FollowerFetch, LeaderRecoveryState, MetadataIgnored, PartitionState, ProduceError, Replica, ReplicaConfig,
+    Truncation,
 };
 use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
@@ -365,6 +366,42 @@ impl Partition {
             self.high_watermark.store(high_watermark, Ordering::Release);
             warn!(name: "high_watermark_lowered", topic = %self.topic, partition = self.index, high_watermark);
         }
+    }
+
+    /// The leader's periodic work (`replica.lag.time.max.ms / 2`): may propose shrinking the
+    /// ISR, or re-send a proposal after its backoff. Returns the proposal to send.
+    pub async fn tick(&self, now_ms: i64) -> Option<AlterPartitionRequest> {
+        let log = self.log.lock().await;
+        let effects = self.lock_replica().tick(now_ms);
+        let proposal = effects.alter_partition.clone();
+        self.publish(effects, log.log_end_offset());
+        proposal
+    }
+
+    /// A broker's registration changed (registered, fenced, shutting down, a new epoch, or
+    /// gone): the leader weighs ISR eligibility by it, and the HW may move.
+    pub async fn on_broker_registration(&self, now_ms: i64, broker_id: i32, registration: Option<BrokerRegistration>) {
+        let log = self.log.lock().await;
+        let effects = self.lock_replica().on_broker_registration(now_ms, broker_id, registration);
+        self.publish(effects, log.log_end_offset());
+    }
+
+    /// The controller's answer to the AlterPartition proposal `proposal_id` (REPLICATION.md
+    /// §3.8, broker side): a committed change takes the new ISR and partition epoch and may
+    /// move the HW; the outcome says what became of the proposal.
+    pub async fn on_alter_partition_response(
+        &self,
+        now_ms: i64,
+        proposal_id: u64,
+        response: AlterPartitionResponse,
+    ) -> AlterPartitionOutcome {
+        let log = self.log.lock().await;
+        let (outcome, effects) = self.lock_replica().on_alter_partition_response(now_ms, proposal_id, response);
+        if outcome == AlterPartitionOutcome::Committed {
+            self.emit_isr_changed(&self.lock_replica());
+        }
+        self.publish(effects, log.log_end_offset());
+        outcome
     }
 
     /// Reports an acks=all produce answered with success (for the simulator's checkers).

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use super::partition::Partition;
 use crate::events::lists::{format_id_offsets, format_ids};
 use crate::events::{
-    BatchReplicated, Event, FetchServed, FollowerHighWatermark, HighWatermarkAdvanced, MakeFollower, MakeLeader,
-    ProduceAcked, ReplicaTruncated, ROLE_FOLLOWER, ROLE_LEADER,
+    BatchReplicated, Event, FetchServed, FollowerHighWatermark, HighWatermarkAdvanced, IsrChanged, MakeFollower,
+    MakeLeader, ProduceAcked, ReplicaTruncated, ROLE_FOLLOWER, ROLE_LEADER,
 };
 use crate::replication::{PartitionState, Replica};
 use crate::storage::record_batch::{peek_size, read_header};
@@ -62,6 +62,19 @@ impl Partition {
             next_offset = last_offset + 1;
             position += size;
         }
+    }
+
+    pub(super) fn emit_isr_changed(&self, replica: &Replica) {
+        let Some(state) = replica.partition_state() else { return };
+        IsrChanged {
+            topic: self.topic().to_string(),
+            partition: self.index(),
+            leader_epoch: state.leader_epoch(),
+            partition_epoch: state.partition_epoch(),
+            leader_id: state.leader(),
+            isr: format_ids(state.isr()),
+        }
+        .emit();
     }
 
     pub(super) fn emit_truncated(&self, offset: i64, high_watermark: i64, reason: &str) {
