@@ -176,15 +176,21 @@ fn check_supported_roles(config: &BrokerConfig) -> Result<(), NodeError> {
     )))
 }
 
+/// How often the replica cores tick. Their shrink check runs every `replica.lag.time.max.ms / 2`
+/// (15 s) by their own clock; a second is fine enough for it and for AlterPartition retries.
+const REPLICA_TICK: Duration = Duration::from_secs(1);
+
 /// `log.flush.scheduler.interval.ms`: time-based flushes and checkpoints;
 /// `log.retention.check.interval.ms`: retention, below each partition's high watermark;
-/// `producer.id.expiration.check.interval.ms`: idle idempotent producers are forgotten.
+/// `producer.id.expiration.check.interval.ms`: idle idempotent producers are forgotten;
+/// every second: each partition's replica core ticks (ISR shrinks, AlterPartition retries).
 /// Owned by [`Node::run`], which aborts it at shutdown before the logs close.
 async fn periodic_work(ctx: Arc<BrokerContext>) {
     let every = |ms: i64, fallback: u64| Duration::from_millis(u64::try_from(ms.max(10)).unwrap_or(fallback));
     let mut flush_tick = tokio::time::interval(every(ctx.config.log_flush_scheduler_interval_ms, 1000));
     let mut retention_tick = tokio::time::interval(every(ctx.config.log_retention_check_interval_ms, 300_000));
     let mut expiry_tick = tokio::time::interval(every(ctx.config.producer_id_expiration_check_interval_ms, 600_000));
+    let mut replica_tick = tokio::time::interval(REPLICA_TICK);
     loop {
         tokio::select! {
             // Polled in order: an unbiased select draws from tokio's process-wide RNG,
@@ -193,6 +199,7 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
             _ = flush_tick.tick() => scheduled_flush(&ctx).await,
             _ = retention_tick.tick() => retention(&ctx).await,
             _ = expiry_tick.tick() => expire_producers(&ctx).await,
+            _ = replica_tick.tick() => ctx.replica_manager.tick(ctx.clock.now_ms()).await,
         }
     }
 }

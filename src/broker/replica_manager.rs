@@ -78,6 +78,17 @@ impl ReplicaManager {
         ReplicaManager { topics, config, clock, alter_partitions: std::sync::Mutex::new(Vec::new()) }
     }
 
+    /// Ticks every partition's replica core; ISR changes they propose join the outbox.
+    pub async fn tick(&self, now_ms: i64) {
+        for topic in self.topics.all().await {
+            for partition in &topic.partitions {
+                if let Some(proposal) = partition.tick(now_ms).await {
+                    self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(proposal);
+                }
+            }
+        }
+    }
+
     /// The ISR changes leaders proposed since the last call, oldest first.
     pub fn take_alter_partitions(&self) -> Vec<crate::replication::AlterPartitionRequest> {
         std::mem::take(&mut *self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()))
