@@ -8,6 +8,7 @@ pub mod context;
 pub mod controller_types;
 mod errors;
 mod handlers;
+pub mod local_changes;
 pub mod meta_properties;
 pub mod node;
 pub mod partition;
