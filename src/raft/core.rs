@@ -490,7 +490,11 @@ impl RaftCore {
             if let Some(leader) = leader_id {
                 let learns = match current.role() {
                     Role::Unattached | Role::Candidate => true,
-                    Role::Prospective => current.leader_id().is_none_or(|l| l == leader),
+                    // Kafka's `!quorum.hasLeader()`: a Prospective that came from following
+                    // `leader` keeps it. Going back to Follower because an answer names that same
+                    // leader would undo every pre-vote after a leader crash: the voters that
+                    // grant it still name the dead leader, as they knew it too.
+                    Role::Prospective => current.leader_id().is_none(),
                     _ => false,
                 };
                 if learns {
