@@ -331,7 +331,7 @@ impl RaftDriver {
             self.process_ready(ready).await?;
         }
         self.vote_requests.clear();
-        let _ = self.status.send(status_of(&self.core));
+        self.publish_status();
         Ok(())
     }
 
@@ -387,11 +387,17 @@ impl RaftDriver {
 
         // 4. The committed entries (after the status, so a consumer that reads one sees a
         //    high watermark past it).
-        let _ = self.status.send(status_of(&self.core));
+        self.publish_status();
         for entry in ready.committed {
             let _ = self.committed.send(entry);
         }
         Ok(())
+    }
+
+    /// Publishes the status to the handles, waking them only if it changed.
+    fn publish_status(&self) {
+        let status = status_of(&self.core);
+        self.status.send_if_modified(|current| std::mem::replace(current, status) != status);
     }
 
     fn send_all(&mut self, messages: Vec<Outbound>) {

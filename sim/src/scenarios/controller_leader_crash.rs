@@ -112,12 +112,20 @@ impl Scenario for ControllerLeaderCrash {
                 crash(&world, &shared, &leader);
                 let mut down = vec![leader.clone()];
                 if rng.random_bool(0.5) {
-                    // A second crash while the survivors elect a successor.
-                    sleep_restarting_failed(&world, &shared, rng.random_range(100..1_500)).await;
-                    let others: Vec<&str> = CONTROLLERS.iter().copied().filter(|c| *c != leader).collect();
-                    let second = others[rng.random_range(0..others.len())];
-                    crash(&world, &shared, second);
-                    down.push(second.to_string());
+                    // A second crash while the survivors elect a successor: the candidate (or
+                    // the voter it needs) dies the moment a controller is seen electing.
+                    if let Some(electing) = wait_for_election(&world, &shared, 6_000).await {
+                        let second = if rng.random_bool(0.5) {
+                            electing.clone()
+                        } else {
+                            let others: Vec<&str> =
+                                CONTROLLERS.iter().copied().filter(|c| *c != leader && *c != electing).collect();
+                            others[0].to_string()
+                        };
+                        crash(&world, &shared, &second);
+                        info!(name: "controller_killed_mid_election", electing = %electing, killed = %second);
+                        down.push(second);
+                    }
                 }
                 for name in down {
                     sleep_restarting_failed(&world, &shared, rng.random_range(200..2_000)).await;
@@ -190,6 +198,22 @@ fn restart_failed(world: &World, shared: &SharedState) -> bool {
     !failed.is_empty()
 }
 
+/// Waits up to `limit_ms` for a running controller in Prospective or Candidate; its name.
+async fn wait_for_election(world: &World, shared: &SharedState, limit_ms: u64) -> Option<String> {
+    for _ in 0..limit_ms / 5 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        restart_failed(world, shared);
+        let statuses = lock(shared).statuses.clone();
+        let electing = statuses
+            .iter()
+            .find(|(name, s)| matches!(s.role, Role::Prospective | Role::Candidate) && !world.is_killed(name.as_str()));
+        if let Some((name, _)) = electing {
+            return Some(name.clone());
+        }
+    }
+    None
+}
+
 async fn sleep_restarting_failed(world: &World, shared: &SharedState, ms: u64) {
     let mut left = ms;
     while left > 0 {
@@ -231,13 +255,17 @@ async fn controller(
     };
     let handle = driver.handle();
     let proposer = async {
+        let mut status_handle = handle.clone();
         let mut sequence = 0u64;
+        let mut next_proposal = seedlog::runtime::now();
+        publish(&shared, &name, &handle);
         loop {
             tokio::select! {
                 biased;
                 Some(_) = committed.recv() => {}
-                _ = tokio::time::sleep(Duration::from_millis(rng.random_range(50..250))) => {
-                    publish(&shared, &name, &handle);
+                true = status_handle.changed() => publish(&shared, &name, &handle),
+                _ = tokio::time::sleep_until(next_proposal) => {
+                    next_proposal = seedlog::runtime::now() + Duration::from_millis(rng.random_range(50..250));
                     if handle.status().role == Role::Leader {
                         sequence += 1;
                         let payload = Bytes::from(format!("c{id}-{incarnation}-{sequence}"));
