@@ -231,3 +231,27 @@ fn decode_entry(mut body: Bytes) -> Option<Entry> {
     }
     Some(Entry { offset, epoch, kind, payload: body })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::MemDisk;
+
+    #[tokio::test]
+    #[should_panic(expected = "frame positions increase")]
+    async fn invariants_fire_on_positions_out_of_order() {
+        let disk = MemDisk::new(1);
+        let file = disk.open(Path::new("/raft.log"), OpenMode::Create).await.unwrap();
+        let store = LogStore { file, positions: vec![0, 40, 20], end_position: 60 };
+        store.check_invariants();
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "every frame lies inside the file")]
+    async fn invariants_fire_on_a_frame_past_the_end() {
+        let disk = MemDisk::new(1);
+        let file = disk.open(Path::new("/raft.log"), OpenMode::Create).await.unwrap();
+        let store = LogStore { file, positions: vec![0, 40], end_position: 40 };
+        store.check_invariants();
+    }
+}

@@ -344,6 +344,30 @@ fn lost_prevote_returns_to_the_known_leader() {
 }
 
 #[test]
+fn prospective_wins_a_prevote_granted_by_voters_that_still_name_the_dead_leader() {
+    // Found by the controller-leader-crash scenario: leader 1 dies; 2 and 3 time out, and 3
+    // grants 2's pre-vote while still naming 1 (it knew no other). 2 must count the grant,
+    // not fall back to following 1 (Kafka: a Prospective that knows the leader keeps it).
+    let mut follower = node(2, &[1, 2, 3]);
+    persist(&mut follower, 0);
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
+    persist(&mut follower, 1);
+    let now = follower.next_deadline();
+    follower.tick(now);
+    assert_eq!(*follower.election_state(), ElectionState::prospective(1, Some(1), None));
+    let ready = persist(&mut follower, now);
+    let to_three = requests(&ready).into_iter().find(|(to, _, b)| *to == 3 && matches!(b, Request::Vote(_)));
+    let (_, correlation_id, _) = to_three.expect("a pre-vote request to 3");
+    let yes = VoteResponse { error_code: ErrorCode::None, leader_id: Some(1), leader_epoch: 1, vote_granted: true };
+    follower.step(now, 3, response(correlation_id, Response::Vote(yes)));
+    assert_eq!(*follower.election_state(), ElectionState::candidate(2, 2));
+}
+
+#[test]
 fn lost_election_backs_off_then_tries_a_prevote_again() {
     let mut core = node(1, &[1, 2, 3]);
     persist(&mut core, 0);
