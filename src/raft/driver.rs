@@ -45,10 +45,12 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Messages from the network waiting for the loop.
 const INBOUND_QUEUE: usize = 1024;
@@ -152,11 +154,29 @@ struct Proposal {
     reply: oneshot::Sender<Result<(Offset, Offset), ProposeError>>,
 }
 
+/// The driver's published status: a version that every change bumps, and a `Notify` to wake
+/// the handles waiting for one (tokio's `watch` is not used: it spreads its waiters by a
+/// process-wide random draw that a simulation seed does not control).
+#[derive(Debug)]
+struct StatusCell {
+    current: Mutex<(u64, RaftStatus)>,
+    changed: Notify,
+    stopped: AtomicBool,
+}
+
+impl StatusCell {
+    fn get(&self) -> (u64, RaftStatus) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Proposes to, and reads the status of, a running driver. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct RaftHandle {
     proposals: mpsc::Sender<Proposal>,
-    status: watch::Receiver<RaftStatus>,
+    status: Arc<StatusCell>,
+    /// The status version this handle last saw (for `changed`).
+    seen: u64,
 }
 
 impl fmt::Debug for Proposal {
@@ -176,12 +196,24 @@ impl RaftHandle {
 
     /// The status after the driver's last input.
     pub fn status(&self) -> RaftStatus {
-        *self.status.borrow()
+        self.status.get().1
     }
 
     /// Waits until the status changes; `false` once the driver has stopped.
     pub async fn changed(&mut self) -> bool {
-        self.status.changed().await.is_ok()
+        loop {
+            // Created before the check: `notify_waiters` reaches a `Notified` from its creation.
+            let notified = self.status.changed.notified();
+            let (version, _) = self.status.get();
+            if version != self.seen {
+                self.seen = version;
+                return true;
+            }
+            if self.status.stopped.load(Ordering::SeqCst) {
+                return false;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -196,7 +228,7 @@ pub struct RaftDriver {
     inbound: mpsc::Receiver<(NodeId, Message)>,
     proposals: mpsc::Receiver<Proposal>,
     handle: RaftHandle,
-    status: watch::Sender<RaftStatus>,
+    status: Arc<StatusCell>,
     committed: mpsc::UnboundedSender<Entry>,
     /// Vote requests stepped in this input, by (candidate, correlation id): what the granted
     /// responses' `VoteGranted` events report about the candidate.
@@ -255,7 +287,11 @@ impl RaftDriver {
             }
         }
         let (proposal_sender, proposals) = mpsc::channel(PROPOSAL_QUEUE);
-        let (status, status_receiver) = watch::channel(status_of(&core));
+        let status = Arc::new(StatusCell {
+            current: Mutex::new((0, status_of(&core))),
+            changed: Notify::new(),
+            stopped: AtomicBool::new(false),
+        });
         let (committed, committed_receiver) = mpsc::unbounded_channel();
         let driver = RaftDriver {
             config,
@@ -266,7 +302,7 @@ impl RaftDriver {
             peers,
             inbound,
             proposals,
-            handle: RaftHandle { proposals: proposal_sender, status: status_receiver },
+            handle: RaftHandle { proposals: proposal_sender, status: status.clone(), seen: 0 },
             status,
             committed,
             vote_requests: BTreeMap::new(),
@@ -397,7 +433,12 @@ impl RaftDriver {
     /// Publishes the status to the handles, waking them only if it changed.
     fn publish_status(&self) {
         let status = status_of(&self.core);
-        self.status.send_if_modified(|current| std::mem::replace(current, status) != status);
+        let mut current = self.status.current.lock().unwrap_or_else(|p| p.into_inner());
+        if current.1 != status {
+            *current = (current.0 + 1, status);
+            drop(current);
+            self.status.changed.notify_waiters();
+        }
     }
 
     fn send_all(&mut self, messages: Vec<Outbound>) {
@@ -434,6 +475,14 @@ impl RaftDriver {
             voter_end_offsets: voter_end_offsets.map_or_else(String::new, |ends| format_id_offsets(&ends)),
         }
         .emit();
+    }
+}
+
+impl Drop for RaftDriver {
+    /// Wakes the handles waiting in `changed`: nothing will change any more.
+    fn drop(&mut self) {
+        self.status.stopped.store(true, Ordering::SeqCst);
+        self.status.changed.notify_waiters();
     }
 }
 
