@@ -198,9 +198,9 @@ async fn three_nodes_over_loopback_elect_a_leader_and_commit_a_proposal() {
     }
     // Propose on whichever node leads until one proposal is accepted.
     let payload = Bytes::from_static(b"the first metadata record");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = crate::runtime::now() + Duration::from_secs(20);
     let offset = loop {
-        assert!(tokio::time::Instant::now() < deadline, "no leader accepted a proposal");
+        assert!(crate::runtime::now() < deadline, "no leader accepted a proposal");
         let leader = handles.iter().find(|h| h.status().role == Role::Leader);
         if let Some(Ok((first, _))) = match leader {
             Some(h) => Some(h.propose(vec![payload.clone()]).await),
