@@ -10,8 +10,9 @@
 //! (shorter than its length), fails its CRC, does not decode, or does not continue the log
 //! (offset `previous + 1`, epoch not below the previous one); it truncates the file there and
 //! fsyncs. A crash can only tear or zero the unsynced tail, so what it cuts is what was never
-//! acknowledged. A CRC failure is read again (up to [`CRC_RETRIES`] times) before it counts:
-//! a transient bit flip on read must not make the node cut entries it has acknowledged.
+//! acknowledged. A frame that looks torn or fails its CRC is read again (up to
+//! [`CRC_RETRIES`] times) before it counts: a transient bit flip on read (in the length or the
+//! body) must not make the node cut entries it has acknowledged.
 //!
 //! Where seedlog differs from Kafka: one file, not segments with `.index`/`.timeindex`, and
 //! not Kafka's record-batch format: seedlog's controllers only talk to each other
@@ -90,7 +91,9 @@ impl LogStore {
     }
 
     /// The frame at `position` and its length, or `None` if it is torn, corrupt or does not
-    /// decode (after [`CRC_RETRIES`] re-reads of a CRC failure).
+    /// decode. A frame that looks torn or fails its CRC is read again (up to [`CRC_RETRIES`]
+    /// times) first: a bit flipped on read in its length or body is transient, and cutting
+    /// there would drop entries this node acknowledged.
     async fn read_frame(&self, position: u64, file_len: u64) -> io::Result<Option<(Entry, u64)>> {
         if file_len - position < HEADER_BYTES as u64 {
             return Ok(None);
@@ -100,7 +103,7 @@ impl LogStore {
             let body_len = header.get_u32() as usize;
             let crc = header.get_u32();
             if body_len > MAX_BODY_BYTES || (file_len - position - HEADER_BYTES as u64) < body_len as u64 {
-                return Ok(None);
+                continue;
             }
             let body = self.file.read_at(position + HEADER_BYTES as u64, body_len).await?;
             if crc32c::crc32c(&body) != crc {
