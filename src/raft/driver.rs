@@ -9,7 +9,9 @@
 //! 1. emit `RaftAppended` per appended entry and `RaftHighWatermark` if the HW moved (the
 //!    core's in-memory log and HW changed in this step), then send `messages`;
 //! 2. write `quorum_state` (temp, fsync, rename, dir fsync; then emit `QuorumStateWritten`),
-//!    `truncate_to` (set_len, fsync), `append` (write, fsync);
+//!    `truncate_to` (set_len, fsync), `append` (write, fsync); then emit the Ready's
+//!    `RaftTransition`s (the core's state runs ahead of the disk: a crash before the write
+//!    takes the new epoch or vote back, and the trace must not show it);
 //! 3. send `messages_after_persist`, call `on_persisted`;
 //! 4. hand `committed` to the committed-entries channel, publish the new [`RaftStatus`].
 //!
@@ -265,15 +267,6 @@ impl RaftDriver {
         let base = crate::runtime::now();
         let voter_ids: BTreeSet<NodeId> = config.voters.keys().copied().collect();
         let core = RaftCore::new(config.raft.clone(), config.node_id, voter_ids, record, log, rng, 0);
-        let state = core.election_state();
-        RaftTransition {
-            from_state: crate::events::STARTING_STATE.to_string(),
-            to_state: format!("{:?}", state.role()),
-            epoch: state.epoch(),
-            leader_id: state.leader_id().unwrap_or(-1),
-            voted_id: state.voted_id().unwrap_or(-1),
-        }
-        .emit();
 
         let mut tasks = OwnedTasks::default();
         let (inbound_sender, inbound) = mpsc::channel(INBOUND_QUEUE);
@@ -324,7 +317,11 @@ impl RaftDriver {
     /// others) or a disk error stops it. The connection tasks stop with it.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), DriverError> {
         tokio::pin!(shutdown);
+        // The state the node starts in, reported once whatever `new` decided is durable (a
+        // restored state newer than the record is written by the first Ready).
+        let starting = self.starting_transition();
         self.process_readies().await?;
+        starting.emit();
         loop {
             let now_ms = self.now_ms();
             let wake_ms = self.core.next_deadline().min(now_ms + MAX_SLEEP_MS);
@@ -356,6 +353,17 @@ impl RaftDriver {
                 self.core.tick(now_ms);
             }
             self.process_readies().await?;
+        }
+    }
+
+    fn starting_transition(&self) -> RaftTransition {
+        let state = self.core.election_state();
+        RaftTransition {
+            from_state: crate::events::STARTING_STATE.to_string(),
+            to_state: format!("{:?}", state.role()),
+            epoch: state.epoch(),
+            leader_id: state.leader_id().unwrap_or(-1),
+            voted_id: state.voted_id().unwrap_or(-1),
         }
     }
 
@@ -413,6 +421,11 @@ impl RaftDriver {
         if !ready.append.is_empty() {
             self.log_store.append(&ready.append).await?;
             self.log_store.sync().await?;
+        }
+
+        // The election states the writes made durable (all of them, in order).
+        for transition in std::mem::take(&mut ready.transitions) {
+            transition.emit();
         }
 
         // 3. What waited for the writes, and the confirmation.

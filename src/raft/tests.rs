@@ -180,6 +180,21 @@ fn granted_vote_is_persisted_before_the_reply() {
 }
 
 #[test]
+fn transitions_travel_in_the_ready_with_the_record_that_makes_them_durable() {
+    // The shell reports them after the quorum-state write: a crash before it takes the new
+    // epoch and vote back, and no trace may show them (controller-leader-crash seeds 35, 111).
+    let mut voter = node(2, &[1, 2, 3]);
+    persist(&mut voter, 0);
+    voter.step(1, 1, vote(1, 1, 0, 0, false));
+    let ready = voter.take_ready();
+    let reported: Vec<(String, i32, i32)> =
+        ready.transitions.iter().map(|t| (t.to_state.clone(), t.epoch, t.voted_id)).collect();
+    assert_eq!(reported, vec![("Unattached".to_string(), 1, -1), ("Unattached".to_string(), 1, 1)]);
+    assert_eq!(ready.quorum_state.map(|r| (r.leader_epoch, r.voted_id)), Some((1, Some(1))));
+    assert!(voter.take_ready().transitions.is_empty(), "each transition is handed out once");
+}
+
+#[test]
 fn one_real_vote_per_epoch() {
     let mut voter = node(3, &[1, 2, 3]);
     persist(&mut voter, 0);

@@ -150,11 +150,17 @@ impl Scenario for ControllerLeaderCrash {
             // Everything lifted: wait for a new entry to commit on every controller.
             world.heal();
             restart_failed(&world, &shared);
-            let target = lock(&shared).statuses.values().map(|s| s.log_end_offset).max().unwrap_or(0);
+            // Past the log end at the heal by one more entry: a new leader's first entry (its
+            // LeaderChange) precedes the Leader transition in the trace, so what the checker
+            // waits for is at least the entry after it.
+            let log_end = |shared: &SharedState| lock(shared).statuses.values().map(|s| s.log_end_offset).max();
+            let mut target = log_end(&shared).unwrap_or(0) + 1;
             let mut waited_ms = 0;
             while waited_ms < LIVENESS_BOUND_MS + 1_000 {
                 if restart_failed(&world, &shared) {
-                    waited_ms = 0; // a new fault-free stretch begins
+                    // A new fault-free stretch begins.
+                    waited_ms = 0;
+                    target = log_end(&shared).unwrap_or(0) + 1;
                 }
                 let statuses = lock(&shared).statuses.clone();
                 let all = CONTROLLERS.iter().all(|c| statuses.get(*c).is_some_and(|s| s.high_watermark > target));
