@@ -93,9 +93,9 @@ impl Scenario for ControllerLeaderCrash {
             let mut rng = world.fork_rng();
             let shared = SharedState::default();
             let faults = MemDiskFaults { read_error_rate: 0.0, ..MemDiskFaults::typical() };
-            // The addresses are known once the nodes exist; the node closures read them here.
+            // The addresses are known once the nodes exist; a controller reads them when it
+            // first runs, which is after the supervisor added them all (it has not yielded).
             let voters: Arc<Mutex<BTreeMap<i32, SocketAddr>>> = Arc::default();
-            // (Read by a controller when it first runs, after the supervisor added them all.)
             for (i, name) in CONTROLLERS.iter().enumerate() {
                 let (node_voters, shared) = (voters.clone(), shared.clone());
                 let id = i as i32 + 1;
