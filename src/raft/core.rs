@@ -26,7 +26,6 @@ use super::quorum_state::{ElectionState, QuorumState, Role};
 use super::quorum_state_file::QuorumStateRecord;
 use super::raft_log::RaftLog;
 use super::ready::Ready;
-use crate::events::Event;
 use crate::runtime::NodeRng;
 use bytes::Bytes;
 use rand::Rng;
@@ -401,14 +400,14 @@ impl RaftCore {
             panic!("node {}: {refused}", self.local_id);
         }
         let to = self.quorum.current();
-        crate::events::RaftTransition {
+        // Reported by the shell once the Ready's quorum-state is durable (see `Ready::transitions`).
+        self.ready.transitions.push(crate::events::RaftTransition {
             from_state: format!("{:?}", from.role()),
             to_state: format!("{:?}", to.role()),
             epoch: to.epoch(),
             leader_id: to.leader_id().unwrap_or(-1),
             voted_id: to.voted_id().unwrap_or(-1),
-        }
-        .emit();
+        });
         self.inflight.clear();
         self.enter_role(now_ms);
         self.persist_record_if_changed();
@@ -490,7 +489,11 @@ impl RaftCore {
             if let Some(leader) = leader_id {
                 let learns = match current.role() {
                     Role::Unattached | Role::Candidate => true,
-                    Role::Prospective => current.leader_id().is_none_or(|l| l == leader),
+                    // Kafka's `!quorum.hasLeader()`: a Prospective that came from following
+                    // `leader` keeps it. Going back to Follower because an answer names that same
+                    // leader would undo every pre-vote after a leader crash: the voters that
+                    // grant it still name the dead leader, as they knew it too.
+                    Role::Prospective => current.leader_id().is_none(),
                     _ => false,
                 };
                 if learns {

@@ -67,6 +67,19 @@ impl RaftCore {
         }
     }
 
+    /// On a leader, each voter's end offset as the high watermark counts it (its own: the
+    /// flushed log end; −1 for a follower that has not fetched). `None` on any other node.
+    pub fn voter_end_offsets(&self) -> Option<Vec<(NodeId, Offset)>> {
+        let RoleState::Leader(leader) = &self.role else { return None };
+        let local_id = self.local_id();
+        let ends = leader
+            .voters
+            .iter()
+            .map(|(id, p)| (*id, if *id == local_id { self.flushed_end_offset } else { p.end_offset.unwrap_or(-1) }))
+            .collect();
+        Some(ends)
+    }
+
     pub(super) fn leader_deadline(&self, leader: &LeaderState) -> u64 {
         let mut deadline = leader.begin_resend_ms;
         if let Some(check) = self.check_quorum_deadline(leader) {

@@ -6,6 +6,10 @@
 //! `i64`, replica ids `i32`, and −1 means "none" on the wire; in these structs "none" is an
 //! `Option`, and the driver maps it to −1.
 //!
+//! The types derive serde so that seedlog's own controllers can exchange them (the driver's
+//! internal framing, see `transport.rs`); `Bytes` fields go through [`bytes_as_vec`] so the
+//! `bytes` crate needs no serde feature.
+//!
 //! Every request carries a `correlation_id`, echoed by its response, as Kafka's request header
 //! does. The core accepts a response only if it answers the request it still has in flight to
 //! that node (Kafka's `RequestManager` does the same): a late, duplicated or re-ordered
@@ -13,6 +17,7 @@
 //! position — must not act on today's log.
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
 /// A replica id (`node.id`).
 pub type NodeId = i32;
@@ -22,7 +27,7 @@ pub type Epoch = i32;
 pub type Offset = i64;
 
 /// The Kafka error codes the quorum RPCs use, with Kafka's numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(i16)]
 pub enum ErrorCode {
     None = 0,
@@ -42,7 +47,7 @@ impl ErrorCode {
 }
 
 /// What kind of record an entry holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntryKind {
     /// A record of the replicated state machine (opaque to the core).
     Data,
@@ -52,31 +57,32 @@ pub enum EntryKind {
 }
 
 /// One entry of the replicated log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub offset: Offset,
     pub epoch: Epoch,
     pub kind: EntryKind,
+    #[serde(with = "bytes_as_vec")]
     pub payload: Bytes,
 }
 
 /// `(EndOffset, Epoch)` of a snapshot (KIP-630): the snapshot holds every record below
 /// `end_offset`, and the last of them has epoch `epoch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SnapshotId {
     pub end_offset: Offset,
     pub epoch: Epoch,
 }
 
 /// A Fetch response's `DivergingEpoch`: the leader's log ends epoch `epoch` at `end_offset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DivergingEpoch {
     pub epoch: Epoch,
     pub end_offset: Offset,
 }
 
 /// Vote (API 52). `PreVote=true` asks "would you vote for me?" and changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoteRequest {
     pub replica_epoch: Epoch,
     pub replica_id: NodeId,
@@ -86,7 +92,7 @@ pub struct VoteRequest {
     pub pre_vote: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoteResponse {
     pub error_code: ErrorCode,
     pub leader_id: Option<NodeId>,
@@ -95,13 +101,13 @@ pub struct VoteResponse {
 }
 
 /// BeginQuorumEpoch (API 53): the new leader announces itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeginQuorumEpochRequest {
     pub leader_id: NodeId,
     pub leader_epoch: Epoch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeginQuorumEpochResponse {
     pub error_code: ErrorCode,
     pub leader_id: Option<NodeId>,
@@ -110,14 +116,14 @@ pub struct BeginQuorumEpochResponse {
 
 /// EndQuorumEpoch (API 54): a resigning leader asks its followers to elect a successor soon,
 /// the most caught-up first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndQuorumEpochRequest {
     pub leader_id: NodeId,
     pub leader_epoch: Epoch,
     pub preferred_candidates: Vec<NodeId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndQuorumEpochResponse {
     pub error_code: ErrorCode,
     pub leader_id: Option<NodeId>,
@@ -125,7 +131,7 @@ pub struct EndQuorumEpochResponse {
 }
 
 /// Fetch (API 1) on `__cluster_metadata`-0, as KRaft uses it for replication.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchRequest {
     pub replica_id: NodeId,
     pub current_leader_epoch: Epoch,
@@ -137,7 +143,7 @@ pub struct FetchRequest {
     pub high_watermark: Option<Offset>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchResponse {
     pub error_code: ErrorCode,
     pub high_watermark: Option<Offset>,
@@ -150,7 +156,7 @@ pub struct FetchResponse {
 }
 
 /// FetchSnapshot (API 59, KIP-630): one chunk of the leader's snapshot, from `position`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchSnapshotRequest {
     pub replica_id: NodeId,
     pub current_leader_epoch: Epoch,
@@ -158,7 +164,7 @@ pub struct FetchSnapshotRequest {
     pub position: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchSnapshotResponse {
     pub error_code: ErrorCode,
     pub leader_id: Option<NodeId>,
@@ -168,11 +174,12 @@ pub struct FetchSnapshotResponse {
     pub size: i64,
     pub position: i64,
     /// The chunk (Kafka's `UnalignedRecords`: a byte range, not whole batches).
+    #[serde(with = "bytes_as_vec")]
     pub unaligned_records: Bytes,
 }
 
 /// A request body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     Vote(VoteRequest),
     BeginQuorumEpoch(BeginQuorumEpochRequest),
@@ -182,7 +189,7 @@ pub enum Request {
 }
 
 /// A response body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
     Vote(VoteResponse),
     BeginQuorumEpoch(BeginQuorumEpochResponse),
@@ -192,7 +199,7 @@ pub enum Response {
 }
 
 /// What travels between two quorum members.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     Request { correlation_id: i32, body: Request },
     Response { correlation_id: i32, body: Response },
@@ -221,8 +228,22 @@ impl Message {
 }
 
 /// A message the core wants sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outbound {
     pub to: NodeId,
     pub message: Message,
+}
+
+/// Serde for a `Bytes` field as a plain byte sequence (without `bytes`'s serde feature).
+mod bytes_as_vec {
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
+        Vec::<u8>::deserialize(deserializer).map(Bytes::from)
+    }
 }

@@ -16,22 +16,32 @@
 //! | `leader.rs` | serving Fetch, the quorum high watermark, check-quorum, resigning |
 //! | `follower.rs` | Begin/EndQuorumEpoch, the fetch loop, truncation, follower high watermark |
 //! | `snapshot.rs` | taking a snapshot, serving FetchSnapshot, fetching and installing one |
+//! | `driver.rs` | `RaftDriver`: the async shell (inputs, Ready handling, events), `RaftHandle` |
+//! | `log_store.rs` | the metadata log file: CRC-framed entries, recovery, truncation |
+//! | `quorum_state_store.rs` | the `quorum-state` file on disk: tmp, fsync, rename, dir fsync |
+//! | `transport.rs` | seedlog's controller-to-controller framing, peer connections, the listener |
 
 mod config;
 mod core;
+mod driver;
 mod election;
 mod follower;
 mod leader;
+mod log_store;
 mod messages;
 mod outbox;
 mod quorum_state;
 mod quorum_state_file;
+mod quorum_state_store;
 mod raft_log;
 mod ready;
 mod snapshot;
+mod transport;
 
 #[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod driver_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
@@ -43,9 +53,15 @@ mod tests;
 
 pub use self::config::RaftConfig;
 pub use self::core::{NotLeader, RaftCore};
+pub use self::driver::{
+    digest, DriverError, DriverFault, ProposeError, RaftDriver, RaftDriverConfig, RaftHandle, RaftStatus,
+};
+pub use self::log_store::{LogRecovery, LogStore, METADATA_DIR};
 pub use self::messages::*;
 pub use self::quorum_state::{ElectionState, QuorumState, Role, TransitionRefused};
 pub use self::quorum_state_file::{QuorumStateFileError, QuorumStateRecord, ZERO_DIRECTORY_ID};
+pub use self::quorum_state_store::{QuorumStateStore, QuorumStateStoreError};
 pub use self::raft_log::{InvalidLog, RaftLog};
 pub use self::ready::Ready;
 pub use self::snapshot::InvalidSnapshot;
+pub use self::transport::{FrameError, WireFrame, MAX_FRAME_BYTES};

@@ -50,6 +50,11 @@ pub struct Ready {
     pub high_watermark: Option<Offset>,
     /// Entries that became committed, in offset order.
     pub committed: Vec<Entry>,
+    /// The election-state changes made since the last Ready, in order. The shell reports
+    /// them (emits each) once this Ready's quorum-state write is durable: the core's state may
+    /// run ahead of the disk, and a trace must not show an epoch or a vote that a crash takes
+    /// back before anything depended on it.
+    pub transitions: Vec<crate::events::RaftTransition>,
 }
 
 impl Ready {
@@ -69,5 +74,6 @@ impl Ready {
             && self.messages_after_persist.is_empty()
             && self.high_watermark.is_none()
             && self.committed.is_empty()
+            && self.transitions.is_empty()
     }
 }

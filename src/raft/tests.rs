@@ -180,6 +180,21 @@ fn granted_vote_is_persisted_before_the_reply() {
 }
 
 #[test]
+fn transitions_travel_in_the_ready_with_the_record_that_makes_them_durable() {
+    // The shell reports them after the quorum-state write: a crash before it takes the new
+    // epoch and vote back, and no trace may show them (controller-leader-crash seeds 35, 111).
+    let mut voter = node(2, &[1, 2, 3]);
+    persist(&mut voter, 0);
+    voter.step(1, 1, vote(1, 1, 0, 0, false));
+    let ready = voter.take_ready();
+    let reported: Vec<(String, i32, i32)> =
+        ready.transitions.iter().map(|t| (t.to_state.clone(), t.epoch, t.voted_id)).collect();
+    assert_eq!(reported, vec![("Unattached".to_string(), 1, -1), ("Unattached".to_string(), 1, 1)]);
+    assert_eq!(ready.quorum_state.map(|r| (r.leader_epoch, r.voted_id)), Some((1, Some(1))));
+    assert!(voter.take_ready().transitions.is_empty(), "each transition is handed out once");
+}
+
+#[test]
 fn one_real_vote_per_epoch() {
     let mut voter = node(3, &[1, 2, 3]);
     persist(&mut voter, 0);
@@ -341,6 +356,30 @@ fn lost_prevote_returns_to_the_known_leader() {
         follower.step(now, to, response(correlation_id, Response::Vote(no)));
     }
     assert_eq!(*follower.election_state(), ElectionState::follower(1, 1, None));
+}
+
+#[test]
+fn prospective_wins_a_prevote_granted_by_voters_that_still_name_the_dead_leader() {
+    // Found by the controller-leader-crash scenario: leader 1 dies; 2 and 3 time out, and 3
+    // grants 2's pre-vote while still naming 1 (it knew no other). 2 must count the grant,
+    // not fall back to following 1 (Kafka: a Prospective that knows the leader keeps it).
+    let mut follower = node(2, &[1, 2, 3]);
+    persist(&mut follower, 0);
+    follower.step(
+        1,
+        1,
+        request(1, Request::BeginQuorumEpoch(BeginQuorumEpochRequest { leader_id: 1, leader_epoch: 1 })),
+    );
+    persist(&mut follower, 1);
+    let now = follower.next_deadline();
+    follower.tick(now);
+    assert_eq!(*follower.election_state(), ElectionState::prospective(1, Some(1), None));
+    let ready = persist(&mut follower, now);
+    let to_three = requests(&ready).into_iter().find(|(to, _, b)| *to == 3 && matches!(b, Request::Vote(_)));
+    let (_, correlation_id, _) = to_three.expect("a pre-vote request to 3");
+    let yes = VoteResponse { error_code: ErrorCode::None, leader_id: Some(1), leader_epoch: 1, vote_granted: true };
+    follower.step(now, 3, response(correlation_id, Response::Vote(yes)));
+    assert_eq!(*follower.election_state(), ElectionState::candidate(2, 2));
 }
 
 #[test]

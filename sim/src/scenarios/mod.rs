@@ -4,9 +4,11 @@
 //! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
+mod controller_leader_crash;
 mod single_broker_crash;
 mod storage_crash_recovery;
 
+pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
 
@@ -14,7 +16,11 @@ use crate::scenario::Scenario;
 
 /// Every registered scenario, in `cargo sim list` order.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    vec![&StorageCrashRecovery { lying_fsync: false }, &SingleBrokerCrash { lying_fsync: false }]
+    vec![
+        &StorageCrashRecovery { lying_fsync: false },
+        &SingleBrokerCrash { lying_fsync: false },
+        &ControllerLeaderCrash { fault: None },
+    ]
 }
 
 /// The registered scenario called `name`.

@@ -1,0 +1,523 @@
+//! The Raft driver: the async shell that runs a [`RaftCore`] on a real network and disk.
+//!
+//! One loop owns the core. Its inputs are messages from the other controllers (read by the
+//! listener's connection tasks), proposals from [`RaftHandle`]s and the core's timer
+//! (`next_deadline`); `select!` is biased (an unbiased one draws from tokio's process RNG,
+//! which a simulation seed does not control). After every input the loop handles the core's
+//! [`Ready`]s exactly as `ready.rs` says, one at a time (no pipelining):
+//!
+//! 1. emit `RaftAppended` per appended entry and `RaftHighWatermark` if the HW moved (the
+//!    core's in-memory log and HW changed in this step), then send `messages`;
+//! 2. write `quorum_state` (temp, fsync, rename, dir fsync; then emit `QuorumStateWritten`),
+//!    `truncate_to` (set_len, fsync), `append` (write, fsync); then emit the Ready's
+//!    `RaftTransition`s (the core's state runs ahead of the disk: a crash before the write
+//!    takes the new epoch or vote back, and the trace must not show it);
+//! 3. send `messages_after_persist`, call `on_persisted`;
+//! 4. hand `committed` to the committed-entries channel, publish the new [`RaftStatus`].
+//!
+//! A granted Vote response emits `VoteGranted` at the moment it is handed to the network,
+//! so for a real vote after its quorum-state is durable. A disk error ends `run` with the
+//! error: after a failed fsync the file's unsynced data may be gone and nothing that depends
+//! on it may leave (the caller restarts the node, which recovers from what is durable).
+//!
+//! Not done (docs/raft.md): snapshots (the core's are in memory only; a Ready that installs
+//! one is refused with an error, and nothing here takes one), the deletion below
+//! `log_start_offset` (nothing moves it without snapshots), and
+//! `controller.quorum.append.linger.ms` (each `propose` call is appended at once as it comes).
+//!
+//! Tasks have owners: the driver owns its listener and peer tasks (and the listener its
+//! connection tasks); they stop when `run` returns or the driver is dropped.
+
+use super::config::RaftConfig;
+use super::core::{NotLeader, RaftCore};
+use super::log_store::{encode_frame, LogStore};
+use super::messages::{Entry, Epoch, Message, NodeId, Offset, Outbound, Request, Response, VoteRequest};
+use super::quorum_state::Role;
+use super::quorum_state_store::{QuorumStateStore, QuorumStateStoreError};
+use super::raft_log::{InvalidLog, RaftLog};
+use super::ready::Ready;
+use super::transport::{serve_inbound, OwnedTasks, PeerSender};
+use crate::events::lists::format_id_offsets;
+use crate::events::{Event, QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftTransition, VoteGranted};
+use crate::runtime::{Disk, NodeRng};
+use bytes::{Bytes, BytesMut};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// Messages from the network waiting for the loop.
+const INBOUND_QUEUE: usize = 1024;
+/// Proposals waiting for the loop.
+const PROPOSAL_QUEUE: usize = 256;
+/// The longest the loop sleeps without looking at the core's deadline again.
+const MAX_SLEEP_MS: u64 = 60_000;
+
+/// Deliberate bugs, so the simulator can show its checkers catch them. Never set in
+/// production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverFault {
+    /// Send a granted real vote before its quorum-state is durable (ignore the Ready's order).
+    SendVoteBeforePersist,
+}
+
+/// What a driver needs to run one quorum member.
+#[derive(Debug, Clone)]
+pub struct RaftDriverConfig {
+    /// `node.id`.
+    pub node_id: NodeId,
+    /// `controller.quorum.voters`: every voter and its controller address.
+    pub voters: BTreeMap<NodeId, SocketAddr>,
+    /// Where this node listens for the other controllers.
+    pub listen_address: SocketAddr,
+    /// `metadata.log.dir`: the log and quorum-state go in `__cluster_metadata-0/` under it.
+    pub metadata_dir: PathBuf,
+    pub raft: RaftConfig,
+    /// A deliberate bug (simulator tests only).
+    pub fault: Option<DriverFault>,
+}
+
+/// Why the driver could not start or stopped.
+#[derive(Debug)]
+pub enum DriverError {
+    /// A disk operation failed (fatal: unsynced data may be lost).
+    Disk(io::Error),
+    QuorumState(QuorumStateStoreError),
+    Log(InvalidLog),
+    Listen(io::Error),
+    Config(String),
+    /// The core asked for something this driver does not do yet.
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DriverError::Disk(e) => write!(f, "metadata log disk error: {e}"),
+            DriverError::QuorumState(e) => write!(f, "{e}"),
+            DriverError::Log(e) => write!(f, "{e}"),
+            DriverError::Listen(e) => write!(f, "cannot listen on the controller address: {e}"),
+            DriverError::Config(e) => write!(f, "invalid controller quorum config: {e}"),
+            DriverError::Unsupported(what) => write!(f, "the raft driver does not support {what} yet"),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {}
+
+impl From<io::Error> for DriverError {
+    fn from(e: io::Error) -> Self {
+        DriverError::Disk(e)
+    }
+}
+
+/// What a node's quorum member looks like from outside, after the last input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftStatus {
+    pub node_id: NodeId,
+    pub role: Role,
+    pub epoch: Epoch,
+    pub leader_id: Option<NodeId>,
+    pub high_watermark: Offset,
+    pub log_end_offset: Offset,
+}
+
+/// Why a proposal was not appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProposeError {
+    NotLeader(NotLeader),
+    /// The driver has stopped.
+    Stopped,
+}
+
+impl fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProposeError::NotLeader(n) => {
+                write!(f, "not the leader (leader {:?} in epoch {})", n.leader_id, n.leader_epoch)
+            }
+            ProposeError::Stopped => write!(f, "the raft driver has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for ProposeError {}
+
+struct Proposal {
+    payloads: Vec<Bytes>,
+    reply: oneshot::Sender<Result<(Offset, Offset), ProposeError>>,
+}
+
+/// The driver's published status: a version that every change bumps, and a `Notify` to wake
+/// the handles waiting for one (tokio's `watch` is not used: it spreads its waiters by a
+/// process-wide random draw that a simulation seed does not control).
+#[derive(Debug)]
+struct StatusCell {
+    current: Mutex<(u64, RaftStatus)>,
+    changed: Notify,
+    stopped: AtomicBool,
+}
+
+impl StatusCell {
+    fn get(&self) -> (u64, RaftStatus) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Proposes to, and reads the status of, a running driver. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RaftHandle {
+    proposals: mpsc::Sender<Proposal>,
+    status: Arc<StatusCell>,
+    /// The status version this handle last saw (for `changed`).
+    seen: u64,
+}
+
+impl fmt::Debug for Proposal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Proposal({} payloads)", self.payloads.len())
+    }
+}
+
+impl RaftHandle {
+    /// Appends `payloads` as one batch if this node leads. Returns the first and last offset;
+    /// they are committed once the high watermark passes them (watch the committed channel).
+    pub async fn propose(&self, payloads: Vec<Bytes>) -> Result<(Offset, Offset), ProposeError> {
+        let (reply, answer) = oneshot::channel();
+        self.proposals.send(Proposal { payloads, reply }).await.map_err(|_| ProposeError::Stopped)?;
+        answer.await.unwrap_or(Err(ProposeError::Stopped))
+    }
+
+    /// The status after the driver's last input.
+    pub fn status(&self) -> RaftStatus {
+        self.status.get().1
+    }
+
+    /// Waits until the status changes; `false` once the driver has stopped.
+    pub async fn changed(&mut self) -> bool {
+        loop {
+            // Created before the check: `notify_waiters` reaches a `Notified` from its creation.
+            let notified = self.status.changed.notified();
+            let (version, _) = self.status.get();
+            if version != self.seen {
+                self.seen = version;
+                return true;
+            }
+            if self.status.stopped.load(Ordering::SeqCst) {
+                return false;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A quorum member, opened from its disk and listening; [`run`](Self::run) drives it.
+pub struct RaftDriver {
+    config: RaftDriverConfig,
+    core: RaftCore,
+    log_store: LogStore,
+    quorum_state_store: QuorumStateStore,
+    base: tokio::time::Instant,
+    peers: BTreeMap<NodeId, PeerSender>,
+    inbound: mpsc::Receiver<(NodeId, Message)>,
+    proposals: mpsc::Receiver<Proposal>,
+    handle: RaftHandle,
+    status: Arc<StatusCell>,
+    committed: mpsc::UnboundedSender<Entry>,
+    /// Vote requests stepped in this input, by (candidate, correlation id): what the granted
+    /// responses' `VoteGranted` events report about the candidate.
+    vote_requests: BTreeMap<(NodeId, i32), VoteRequest>,
+    /// The listener and peer tasks (aborted on drop).
+    _tasks: OwnedTasks,
+}
+
+impl RaftDriver {
+    /// Recovers the log and the quorum-state from `disk`, builds the core, binds the
+    /// controller listener and starts a connection task per other voter. Returns the driver
+    /// and the channel of committed entries (in offset order, from the log start on every
+    /// start: the state machine rebuilds from the log).
+    pub async fn open(
+        config: RaftDriverConfig,
+        disk: Arc<dyn Disk>,
+        rng: NodeRng,
+    ) -> Result<(RaftDriver, mpsc::UnboundedReceiver<Entry>), DriverError> {
+        config.raft.validate().map_err(DriverError::Config)?;
+        if !config.voters.contains_key(&config.node_id) {
+            return Err(DriverError::Config(format!("node {} is not among the voters", config.node_id)));
+        }
+        let quorum_state_store =
+            QuorumStateStore::open(disk.clone(), &config.metadata_dir).await.map_err(DriverError::Disk)?;
+        let record = quorum_state_store.read().await.map_err(DriverError::QuorumState)?;
+        let (log_store, entries, recovery) = LogStore::open(&disk, &config.metadata_dir).await?;
+        tracing::info!(
+            name: "raft_log_recovered",
+            entries = recovery.entries,
+            truncated_bytes = recovery.truncated_bytes
+        );
+        let log = RaftLog::recovered(None, entries).map_err(DriverError::Log)?;
+        let listener = TcpListener::bind(config.listen_address).await.map_err(DriverError::Listen)?;
+        let base = crate::runtime::now();
+        let voter_ids: BTreeSet<NodeId> = config.voters.keys().copied().collect();
+        let core = RaftCore::new(config.raft.clone(), config.node_id, voter_ids, record, log, rng, 0);
+
+        let mut tasks = OwnedTasks::default();
+        let (inbound_sender, inbound) = mpsc::channel(INBOUND_QUEUE);
+        tasks.push(crate::runtime::spawn(serve_inbound(listener, inbound_sender)));
+        let mut peers = BTreeMap::new();
+        for (id, address) in &config.voters {
+            if *id != config.node_id {
+                let (peer, task) = PeerSender::start(config.node_id, *address);
+                tasks.push(task);
+                peers.insert(*id, peer);
+            }
+        }
+        let (proposal_sender, proposals) = mpsc::channel(PROPOSAL_QUEUE);
+        let status = Arc::new(StatusCell {
+            current: Mutex::new((0, status_of(&core))),
+            changed: Notify::new(),
+            stopped: AtomicBool::new(false),
+        });
+        let (committed, committed_receiver) = mpsc::unbounded_channel();
+        let driver = RaftDriver {
+            config,
+            core,
+            log_store,
+            quorum_state_store,
+            base,
+            peers,
+            inbound,
+            proposals,
+            handle: RaftHandle { proposals: proposal_sender, status: status.clone(), seen: 0 },
+            status,
+            committed,
+            vote_requests: BTreeMap::new(),
+            _tasks: tasks,
+        };
+        Ok((driver, committed_receiver))
+    }
+
+    /// A handle to propose and read the status.
+    pub fn handle(&self) -> RaftHandle {
+        self.handle.clone()
+    }
+
+    fn now_ms(&self) -> u64 {
+        (crate::runtime::now() - self.base).as_millis() as u64
+    }
+
+    /// Runs the quorum member until `shutdown` completes (then a leader resigns, telling the
+    /// others) or a disk error stops it. The connection tasks stop with it.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), DriverError> {
+        tokio::pin!(shutdown);
+        // The state the node starts in, reported once whatever `new` decided is durable (a
+        // restored state newer than the record is written by the first Ready).
+        let starting = self.starting_transition();
+        self.process_readies().await?;
+        starting.emit();
+        loop {
+            let now_ms = self.now_ms();
+            let wake_ms = self.core.next_deadline().min(now_ms + MAX_SLEEP_MS);
+            let wake = self.base + Duration::from_millis(wake_ms);
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => {
+                    let now_ms = self.now_ms();
+                    self.core.resign(now_ms);
+                    self.process_readies().await?;
+                    return Ok(());
+                }
+                Some((from, message)) = self.inbound.recv() => {
+                    if let Message::Request { correlation_id, body: Request::Vote(vote) } = &message {
+                        self.vote_requests.insert((from, *correlation_id), vote.clone());
+                    }
+                    let now_ms = self.now_ms();
+                    self.core.step(now_ms, from, message);
+                }
+                Some(proposal) = self.proposals.recv() => {
+                    let now_ms = self.now_ms();
+                    let result = self.core.propose(now_ms, proposal.payloads).map_err(ProposeError::NotLeader);
+                    let _ = proposal.reply.send(result);
+                }
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            let now_ms = self.now_ms();
+            if now_ms >= self.core.next_deadline() {
+                self.core.tick(now_ms);
+            }
+            self.process_readies().await?;
+        }
+    }
+
+    fn starting_transition(&self) -> RaftTransition {
+        let state = self.core.election_state();
+        RaftTransition {
+            from_state: crate::events::STARTING_STATE.to_string(),
+            to_state: format!("{:?}", state.role()),
+            epoch: state.epoch(),
+            leader_id: state.leader_id().unwrap_or(-1),
+            voted_id: state.voted_id().unwrap_or(-1),
+        }
+    }
+
+    /// Handles Readys until the core has nothing more (confirming one may move a leader's
+    /// high watermark, which makes another).
+    async fn process_readies(&mut self) -> Result<(), DriverError> {
+        while self.core.has_ready() {
+            let ready = self.core.take_ready();
+            self.process_ready(ready).await?;
+        }
+        self.vote_requests.clear();
+        self.publish_status();
+        Ok(())
+    }
+
+    async fn process_ready(&mut self, mut ready: Ready) -> Result<(), DriverError> {
+        // 1. What the core changed in memory in this step, then what may leave now.
+        for entry in &ready.append {
+            RaftAppended {
+                epoch: entry.epoch,
+                base_offset: entry.offset,
+                last_offset: entry.offset,
+                digest: digest(entry),
+            }
+            .emit();
+        }
+        if let Some(high_watermark) = ready.high_watermark {
+            self.emit_high_watermark(high_watermark);
+        }
+        if self.config.fault == Some(DriverFault::SendVoteBeforePersist) {
+            let (votes, rest): (Vec<Outbound>, Vec<Outbound>) =
+                std::mem::take(&mut ready.messages_after_persist).into_iter().partition(is_granted_vote);
+            ready.messages.extend(votes);
+            ready.messages_after_persist = rest;
+        }
+        let messages = std::mem::take(&mut ready.messages);
+        self.send_all(messages);
+
+        // 2. The writes, in the contract's order.
+        if let Some(record) = ready.quorum_state {
+            self.quorum_state_store.write(&record).await?;
+            QuorumStateWritten {
+                epoch: record.leader_epoch,
+                leader_id: record.leader_id.unwrap_or(-1),
+                voted_id: record.voted_id.unwrap_or(-1),
+            }
+            .emit();
+        }
+        if ready.install_snapshot.is_some() {
+            return Err(DriverError::Unsupported("installing a snapshot"));
+        }
+        if let Some(offset) = ready.truncate_to {
+            self.log_store.truncate_to(offset).await?;
+        }
+        if !ready.append.is_empty() {
+            self.log_store.append(&ready.append).await?;
+            self.log_store.sync().await?;
+        }
+
+        // The election states the writes made durable (all of them, in order).
+        for transition in std::mem::take(&mut ready.transitions) {
+            transition.emit();
+        }
+
+        // 3. What waited for the writes, and the confirmation.
+        let after = std::mem::take(&mut ready.messages_after_persist);
+        self.send_all(after);
+        let now_ms = self.now_ms();
+        self.core.on_persisted(now_ms, ready.id);
+
+        // 4. The committed entries (after the status, so a consumer that reads one sees a
+        //    high watermark past it).
+        self.publish_status();
+        for entry in ready.committed {
+            let _ = self.committed.send(entry);
+        }
+        Ok(())
+    }
+
+    /// Publishes the status to the handles, waking them only if it changed.
+    fn publish_status(&self) {
+        let status = status_of(&self.core);
+        let mut current = self.status.current.lock().unwrap_or_else(|p| p.into_inner());
+        if current.1 != status {
+            *current = (current.0 + 1, status);
+            drop(current);
+            self.status.changed.notify_waiters();
+        }
+    }
+
+    fn send_all(&mut self, messages: Vec<Outbound>) {
+        for out in messages {
+            if let Message::Response { correlation_id, body: Response::Vote(response) } = &out.message {
+                let request = self.vote_requests.get(&(out.to, *correlation_id));
+                if let (true, Some(request)) = (response.vote_granted, request) {
+                    VoteGranted {
+                        voter_id: self.config.node_id,
+                        candidate_id: out.to,
+                        epoch: request.replica_epoch,
+                        candidate_last_epoch: request.last_offset_epoch,
+                        candidate_last_offset: request.last_offset,
+                        voter_last_epoch: self.core.log().last_epoch(),
+                        voter_log_end_offset: self.core.log_end_offset(),
+                        pre_vote: request.pre_vote,
+                    }
+                    .emit();
+                }
+            }
+            if let Some(peer) = self.peers.get(&out.to) {
+                peer.send(out.message);
+            }
+        }
+    }
+
+    fn emit_high_watermark(&self, high_watermark: Offset) {
+        let voter_end_offsets = self.core.voter_end_offsets();
+        RaftHighWatermark {
+            high_watermark,
+            epoch: self.core.epoch(),
+            is_leader: voter_end_offsets.is_some(),
+            epoch_start_offset: self.core.epoch_start_offset().unwrap_or(-1),
+            voter_end_offsets: voter_end_offsets.map_or_else(String::new, |ends| format_id_offsets(&ends)),
+        }
+        .emit();
+    }
+}
+
+impl Drop for RaftDriver {
+    /// Wakes the handles waiting in `changed`: nothing will change any more.
+    fn drop(&mut self) {
+        self.status.stopped.store(true, Ordering::SeqCst);
+        self.status.changed.notify_waiters();
+    }
+}
+
+fn status_of(core: &RaftCore) -> RaftStatus {
+    RaftStatus {
+        node_id: core.local_id(),
+        role: core.role(),
+        epoch: core.epoch(),
+        leader_id: core.leader_id(),
+        high_watermark: core.high_watermark(),
+        log_end_offset: core.log_end_offset(),
+    }
+}
+
+fn is_granted_vote(out: &Outbound) -> bool {
+    matches!(&out.message, Message::Response { body: Response::Vote(r), .. } if r.vote_granted)
+}
+
+/// FNV-1a 64 of the entry's encoded frame (offset, epoch, kind and payload): the same on every
+/// node that holds the entry.
+pub fn digest(entry: &Entry) -> u64 {
+    let mut frame = BytesMut::new();
+    encode_frame(entry, &mut frame);
+    frame.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
