@@ -614,6 +614,16 @@ impl Replica {
         broker_id: i32,
         registration: Option<BrokerRegistration>,
     ) -> Effects {
+        if let (Role::Leader(leader), Some(registration)) = (&mut self.role, &registration) {
+            // A new incarnation of a follower: what its old one fetched says nothing of its
+            // log now (an unclean restart may have lost the tail). Forget it, so the HW
+            // cannot rest on it until the new incarnation fetches (KIP-903's reasoning).
+            if let Some(progress) = leader.followers.get_mut(&broker_id) {
+                if progress.broker_epoch().is_some_and(|epoch| epoch != registration.broker_epoch) {
+                    *progress = FollowerProgress::new_in_epoch(broker_id, now_ms, false);
+                }
+            }
+        }
         match registration {
             Some(registration) => self.brokers.insert(broker_id, registration),
             None => self.brokers.remove(&broker_id),

@@ -519,16 +519,19 @@ impl Model {
             return Ok(());
         }
         self.metadata_pending = false;
-        for (id, broker_epoch) in self.controller.registrations.clone() {
-            let registration = BrokerRegistration { broker_epoch, fenced: false, in_controlled_shutdown: false };
-            let effects = self.leader.on_broker_registration(self.now_ms, id, Some(registration));
-            self.apply_effects(effects)?;
-        }
+        // An image's partition changes are applied before its broker changes (the shell does
+        // the same): the HW is then never re-evaluated against a committed ISR that the
+        // image being applied has already replaced.
         let c = &self.controller;
         let state = partition_state(&self.replicas, &c.isr, c.leader_epoch, c.partition_epoch);
         let log =
             TestLog { cache: EpochEntries::from_log(&self.leader_log, Some(c.leader_epoch)), ..self.leader_view() };
         if let Ok(effects) = self.leader.become_leader(self.now_ms, state.clone(), &log) {
+            self.apply_effects(effects)?;
+        }
+        for (id, broker_epoch) in self.controller.registrations.clone() {
+            let registration = BrokerRegistration { broker_epoch, fenced: false, in_controlled_shutdown: false };
+            let effects = self.leader.on_broker_registration(self.now_ms, id, Some(registration));
             self.apply_effects(effects)?;
         }
         for f in &mut self.followers {
