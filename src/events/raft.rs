@@ -5,7 +5,9 @@
 //! Epochs are i32 and offsets i64, as on Kafka's wire.
 //!
 //! When to emit (the checkers rely on it):
-//! - [`RaftTransition`] after every change of election state, including the state a node
+//! - [`RaftTransition`] after every change of election state, once the quorum-state write
+//!   that change needs is durable (the driver emits the core's `Ready::transitions` then, so
+//!   a crash before the write shows no transition that did not survive), including the state a node
 //!   starts in (then `from_state` is [`STARTING_STATE`]);
 //! - [`QuorumStateWritten`] once the `quorum-state` file is durable (fsync and rename done);
 //! - [`VoteGranted`] when a granting Vote response is handed to the network, that is after
