@@ -14,6 +14,9 @@ use crate::storage::record_batch::{parse_batch, peek_size, read_header, CrcCheck
 
 impl Partition {
     pub(super) fn emit_make_leader(&self, state: &PartitionState, broker_id: i32) {
+        if !MakeLeader::enabled() {
+            return;
+        }
         MakeLeader {
             topic: self.topic().to_string(),
             partition: self.index(),
@@ -25,6 +28,9 @@ impl Partition {
     }
 
     pub(super) fn emit_make_follower(&self, state: &PartitionState) {
+        if !MakeFollower::enabled() {
+            return;
+        }
         MakeFollower {
             topic: self.topic().to_string(),
             partition: self.index(),
@@ -37,6 +43,9 @@ impl Partition {
     /// One event per batch in `records` (whole batches, as appended), by the leader or a
     /// follower. The CRC is read from each batch: offsets and leader epochs lie outside it.
     pub(super) fn emit_batches_replicated(&self, records: &Bytes, first_offset: i64, leader_epoch: i32, leader: bool) {
+        if !BatchReplicated::enabled() {
+            return;
+        }
         let mut position = 0;
         let mut next_offset = first_offset;
         while let Some(Ok(size)) = peek_size(&records[position..]) {
@@ -65,6 +74,9 @@ impl Partition {
     }
 
     pub(super) fn emit_isr_changed(&self, replica: &Replica) {
+        if !IsrChanged::enabled() {
+            return;
+        }
         let Some(state) = replica.partition_state() else { return };
         IsrChanged {
             topic: self.topic().to_string(),
@@ -78,6 +90,9 @@ impl Partition {
     }
 
     pub(super) fn emit_truncated(&self, offset: i64, high_watermark: i64, reason: &str) {
+        if !ReplicaTruncated::enabled() {
+            return;
+        }
         ReplicaTruncated {
             topic: self.topic().to_string(),
             partition: self.index(),
@@ -91,6 +106,9 @@ impl Partition {
     /// The core moved its HW to `high_watermark`: as leader with what the move rests on,
     /// as follower with its log end.
     pub(super) fn emit_high_watermark(&self, replica: &Replica, high_watermark: i64, log_end_offset: i64) {
+        if !HighWatermarkAdvanced::enabled() && !FollowerHighWatermark::enabled() {
+            return;
+        }
         let (Some(state), Some(offsets)) = (replica.partition_state(), replica.maximal_isr_log_end_offsets()) else {
             FollowerHighWatermark {
                 topic: self.topic().to_string(),
@@ -116,6 +134,9 @@ impl Partition {
     }
 
     pub(super) fn emit_produce_acked(&self, replica: &Replica, base_offset: i64, last_offset: i64, acks: i16) {
+        if !ProduceAcked::enabled() {
+            return;
+        }
         let Some(state) = replica.partition_state() else { return };
         ProduceAcked {
             topic: self.topic().to_string(),
@@ -141,7 +162,7 @@ impl Partition {
         records: &Bytes,
         error_code: i16,
     ) {
-        if !tracing::enabled!(target: "seedlog::events", tracing::Level::DEBUG) {
+        if !FetchServed::enabled() {
             return;
         }
         FetchServed {

@@ -156,6 +156,14 @@ macro_rules! events {
             $( $(#[$field_meta])* pub $field: $field_type, )*
         }
 
+        impl $type {
+            /// Whether the event would be recorded now: callers on hot paths check it before
+            /// building the event.
+            pub fn enabled() -> bool {
+                ::tracing::enabled!(target: "seedlog::events", ::tracing::Level::$level)
+            }
+        }
+
         impl $crate::events::Event for $type {
             const NAME: &'static str = $name;
 
