@@ -12,7 +12,6 @@ pub mod local_changes;
 pub mod meta_properties;
 pub mod node;
 pub mod partition;
-mod partition_events;
 pub mod producer_ids;
 pub mod replica_fetcher;
 pub mod replica_manager;

@@ -13,6 +13,10 @@
 //! whenever there are unflushed appends, so one fsync covers every append that arrived
 //! while the previous one ran. acks=1 is answered after the append, as in Kafka. See
 //! docs/broker.md and docs/replication.md.
+//!
+//! The leader's side (taking leadership, serving followers, ISR changes) is in `leader.rs`,
+//! the follower's (truncation, appends, its HW) in `follower.rs`, the events a partition
+//! reports in `events.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -23,9 +27,8 @@ use tokio::sync::{Mutex, MutexGuard, Notify};
 use tracing::warn;
 
 use crate::replication::{
-    AlterPartitionOutcome, AlterPartitionRequest, AlterPartitionResponse, BrokerRegistration, Effects, FetchDecision,
-    FollowerFetch, LeaderRecoveryState, MetadataIgnored, PartitionState, ProduceError, Replica, ReplicaConfig,
-    Truncation,
+    AlterPartitionRequest, Effects, LeaderRecoveryState, MetadataIgnored, PartitionState, ProduceError, Replica,
+    ReplicaConfig,
 };
 use crate::storage::record_batch::CrcCheck;
 use crate::storage::{AppendInfo, Log, LogError, LogResult};
@@ -221,187 +224,6 @@ impl Partition {
     /// The partition's replicas, ISR, leader and epochs as this replica knows them.
     pub fn partition_state(&self) -> Option<PartitionState> {
         self.lock_replica().partition_state().cloned()
-    }
-
-    /// Metadata makes this broker the partition's leader (Kafka's `makeLeader`): a new leader
-    /// epoch starts at the log end offset in the epoch cache, durably, before the core takes
-    /// the new state. Metadata that is not news is ignored.
-    pub async fn make_leader(&self, now_ms: i64, state: PartitionState) -> Result<(), LeaderChangeError> {
-        let mut log = self.log.lock().await;
-        let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
-        if new_epoch {
-            log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
-        }
-        let reported = state.clone();
-        let effects = self.lock_replica().become_leader(now_ms, state, &*log).map_err(LeaderChangeError::Ignored)?;
-        let broker_id = self.lock_replica().config().broker_id;
-        self.emit_make_leader(&reported, broker_id);
-        self.publish(effects, log.log_end_offset());
-        Ok(())
-    }
-
-    /// A follower's fetch, on the leader (REPLICATION.md §3.2): the core fences it and looks
-    /// for divergence; a valid fetch reads from `fetch_offset` below the log end offset as of
-    /// before the fetch was recorded, with every CRC checked, while the core records the
-    /// follower's progress (which may move the high watermark or propose an ISR change).
-    pub async fn read_for_follower(&self, now_ms: i64, fetch: FollowerFetch, max_bytes: usize) -> FollowerRead {
-        let (fetch_offset, fetch_replica_id) = (fetch.fetch_offset, fetch.replica_id);
-        let log = self.log.lock().await;
-        let decision = self.lock_replica().on_follower_fetch(now_ms, fetch, &*log);
-        let log_start_offset = log.log_start_offset();
-        match decision {
-            FetchDecision::Diverging { epoch, end_offset } => FollowerRead {
-                diverging: Some((epoch, end_offset)),
-                high_watermark: self.high_watermark(),
-                log_start_offset,
-                ..FollowerRead::default()
-            },
-            FetchDecision::Read { high_watermark_before, log_end_offset_before, effects } => {
-                let reader = log.reader(fetch_offset, log_end_offset_before);
-                drop(log);
-                let alter_partition = effects.alter_partition.clone();
-                self.publish(effects, log_end_offset_before);
-                let records = match reader {
-                    Ok(reader) => reader.read(max_bytes, true, CrcCheck::Verify).await,
-                    Err(error) => Err(error),
-                };
-                let mut read = FollowerRead {
-                    high_watermark: high_watermark_before,
-                    log_start_offset,
-                    alter_partition,
-                    ..FollowerRead::default()
-                };
-                match records {
-                    Ok(records) => read.records = records,
-                    Err(error) => read.error_code = crate::broker::errors::log_error_code(&error),
-                }
-                let replica_id = fetch_replica_id;
-                self.emit_fetch_served(replica_id, fetch_offset, high_watermark_before, &read.records, read.error_code);
-                read
-            }
-            refused => FollowerRead {
-                error_code: refused.error_code(),
-                high_watermark: self.high_watermark(),
-                log_start_offset,
-                ..FollowerRead::default()
-            },
-        }
-    }
-
-    /// Metadata makes this broker a follower (Kafka's `makeFollower`). True when the leader or
-    /// leader epoch changed: the fetcher must (re)start, and its next fetch carries the last
-    /// fetched epoch so the leader checks for divergence again (KAFKA-7164).
-    ///
-    /// With the pre-KIP-101 design switched on (`truncate_to_high_watermark_on_follow`, for
-    /// scenarios that replay its data loss) the log is first truncated to the high watermark.
-    pub async fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
-        let mut log = self.log.lock().await;
-        let reported = state.clone();
-        let restart = self.lock_replica().become_follower(now_ms, state).map_err(LeaderChangeError::Ignored)?;
-        self.emit_make_follower(&reported);
-        let (truncate, high_watermark) = {
-            let replica = self.lock_replica();
-            (replica.config().truncate_to_high_watermark_on_follow, replica.high_watermark())
-        };
-        if truncate && restart && high_watermark < log.log_end_offset() {
-            warn!(name: "truncated_to_high_watermark", topic = %self.topic, partition = self.index, high_watermark);
-            log.truncate_to(now_ms, high_watermark).await.map_err(LeaderChangeError::Log)?;
-            self.emit_truncated(log.log_end_offset(), high_watermark, "pre-KIP-101 truncation to the high watermark");
-        }
-        drop(log);
-        // A waiting acks=all produce fails from now on: wake it to see that.
-        self.high_watermark_moved.notify_waiters();
-        Ok(restart)
-    }
-
-    /// The fetch a follower sends its leader for this partition, or `None` when it follows no
-    /// one: from its log end offset, with the epoch of its last record (for divergence).
-    pub async fn follower_fetch(&self) -> Option<FollowerFetch> {
-        let log = self.log.lock().await;
-        let (end, last_epoch, start) = (log.log_end_offset(), log.latest_epoch(), log.log_start_offset());
-        let replica = self.lock_replica();
-        // Before KIP-101 a fetch carried no epoch, so the leader could not see divergence.
-        let last_epoch = if replica.config().truncate_to_high_watermark_on_follow { None } else { last_epoch };
-        replica.fetch_request(end, last_epoch, start)
-    }
-
-    /// Applies the leader's answer to this follower's fetch: on divergence, truncates as the
-    /// core decides (§3.10); else appends the leader's batches as they are and, with
-    /// `fsync_before_ack`, makes them durable before returning, so the next fetch's offset
-    /// acknowledges only durable records; then takes the follower's HW from the leader's.
-    /// Returns the truncation if there was one.
-    pub async fn apply_leader_answer(&self, now_ms: i64, answer: &FollowerRead) -> LogResult<Option<Truncation>> {
-        if answer.error_code != 0 {
-            return Ok(None);
-        }
-        let mut log = self.log.lock().await;
-        if let Some((epoch, end_offset)) = answer.diverging {
-            let end = log.log_end_offset();
-            let truncation = self.lock_replica().on_diverging_epoch(epoch, end_offset, log.leader_epoch_cache(), end);
-            if let Some(truncation) = truncation {
-                let log_end_offset = log.truncate_to(now_ms, truncation.offset).await?;
-                self.lower_high_watermark_after_truncation(truncation);
-                let high_watermark = self.lock_replica().high_watermark();
-                self.emit_truncated(log_end_offset, high_watermark, "diverging epoch");
-            }
-            return Ok(truncation);
-        }
-        if !answer.records.is_empty() {
-            log.append_as_follower(now_ms, answer.records.clone()).await?;
-            self.emit_batches_replicated(&answer.records, 0, 0, false);
-            if self.lock_replica().config().fsync_before_ack {
-                log.flush(now_ms).await?;
-            }
-        }
-        let moved = self.lock_replica().on_fetch_response_high_watermark(answer.high_watermark, log.log_end_offset());
-        self.publish(Effects { high_watermark: moved, alter_partition: None }, log.log_end_offset());
-        Ok(None)
-    }
-
-    /// A follower's truncation took records below its HW (only after an unclean election):
-    /// the published HW follows the log down, the one exception to its never moving back.
-    fn lower_high_watermark_after_truncation(&self, truncation: Truncation) {
-        if truncation.below_high_watermark {
-            let high_watermark = self.lock_replica().high_watermark();
-            self.high_watermark.store(high_watermark, Ordering::Release);
-            warn!(name: "high_watermark_lowered", topic = %self.topic, partition = self.index, high_watermark);
-        }
-    }
-
-    /// The leader's periodic work (`replica.lag.time.max.ms / 2`): may propose shrinking the
-    /// ISR, or re-send a proposal after its backoff. Returns the proposal to send.
-    pub async fn tick(&self, now_ms: i64) -> Option<AlterPartitionRequest> {
-        let log = self.log.lock().await;
-        let effects = self.lock_replica().tick(now_ms);
-        let proposal = effects.alter_partition.clone();
-        self.publish(effects, log.log_end_offset());
-        proposal
-    }
-
-    /// A broker's registration changed (registered, fenced, shutting down, a new epoch, or
-    /// gone): the leader weighs ISR eligibility by it, and the HW may move.
-    pub async fn on_broker_registration(&self, now_ms: i64, broker_id: i32, registration: Option<BrokerRegistration>) {
-        let log = self.log.lock().await;
-        let effects = self.lock_replica().on_broker_registration(now_ms, broker_id, registration);
-        self.publish(effects, log.log_end_offset());
-    }
-
-    /// The controller's answer to the AlterPartition proposal `proposal_id` (REPLICATION.md
-    /// §3.8, broker side): a committed change takes the new ISR and partition epoch and may
-    /// move the HW; the outcome says what became of the proposal.
-    pub async fn on_alter_partition_response(
-        &self,
-        now_ms: i64,
-        proposal_id: u64,
-        response: AlterPartitionResponse,
-    ) -> AlterPartitionOutcome {
-        let log = self.log.lock().await;
-        let (outcome, effects) = self.lock_replica().on_alter_partition_response(now_ms, proposal_id, response);
-        if outcome == AlterPartitionOutcome::Committed {
-            self.emit_isr_changed(&self.lock_replica());
-        }
-        self.publish(effects, log.log_end_offset());
-        outcome
     }
 
     /// Reports an acks=all produce answered with success (for the simulator's checkers).
@@ -627,6 +449,8 @@ impl Partition {
     }
 }
 
+mod events;
+mod follower;
+mod leader;
 #[cfg(test)]
-#[path = "partition_tests.rs"]
 mod tests;

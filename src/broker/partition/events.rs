@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::partition::Partition;
+use super::Partition;
 use crate::events::lists::{format_id_offsets, format_ids};
 use crate::events::{
     BatchReplicated, Event, FetchServed, FollowerHighWatermark, HighWatermarkAdvanced, IsrChanged, MakeFollower,

@@ -1,0 +1,113 @@
+//! The leader's side of a partition replica: taking leadership, answering followers'
+//! fetches (fencing, divergence, reads below the log end), the periodic ISR check, and the
+//! controller's answers to AlterPartition (REPLICATION.md §3.2–§3.8). The core decides.
+
+use super::{FollowerRead, LeaderChangeError, Partition};
+use crate::replication::{
+    AlterPartitionOutcome, AlterPartitionRequest, AlterPartitionResponse, BrokerRegistration, FetchDecision,
+    FollowerFetch, PartitionState,
+};
+use crate::storage::record_batch::CrcCheck;
+
+impl Partition {
+    /// Metadata makes this broker the partition's leader (Kafka's `makeLeader`): a new leader
+    /// epoch starts at the log end offset in the epoch cache, durably, before the core takes
+    /// the new state. Metadata that is not news is ignored.
+    pub async fn make_leader(&self, now_ms: i64, state: PartitionState) -> Result<(), LeaderChangeError> {
+        let mut log = self.log.lock().await;
+        let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
+        if new_epoch {
+            log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
+        }
+        let reported = state.clone();
+        let effects = self.lock_replica().become_leader(now_ms, state, &*log).map_err(LeaderChangeError::Ignored)?;
+        let broker_id = self.lock_replica().config().broker_id;
+        self.emit_make_leader(&reported, broker_id);
+        self.publish(effects, log.log_end_offset());
+        Ok(())
+    }
+
+    /// A follower's fetch, on the leader (REPLICATION.md §3.2): the core fences it and looks
+    /// for divergence; a valid fetch reads from `fetch_offset` below the log end offset as of
+    /// before the fetch was recorded, with every CRC checked, while the core records the
+    /// follower's progress (which may move the high watermark or propose an ISR change).
+    pub async fn read_for_follower(&self, now_ms: i64, fetch: FollowerFetch, max_bytes: usize) -> FollowerRead {
+        let (fetch_offset, fetch_replica_id) = (fetch.fetch_offset, fetch.replica_id);
+        let log = self.log.lock().await;
+        let decision = self.lock_replica().on_follower_fetch(now_ms, fetch, &*log);
+        let log_start_offset = log.log_start_offset();
+        match decision {
+            FetchDecision::Diverging { epoch, end_offset } => FollowerRead {
+                diverging: Some((epoch, end_offset)),
+                high_watermark: self.high_watermark(),
+                log_start_offset,
+                ..FollowerRead::default()
+            },
+            FetchDecision::Read { high_watermark_before, log_end_offset_before, effects } => {
+                let reader = log.reader(fetch_offset, log_end_offset_before);
+                drop(log);
+                let alter_partition = effects.alter_partition.clone();
+                self.publish(effects, log_end_offset_before);
+                let records = match reader {
+                    Ok(reader) => reader.read(max_bytes, true, CrcCheck::Verify).await,
+                    Err(error) => Err(error),
+                };
+                let mut read = FollowerRead {
+                    high_watermark: high_watermark_before,
+                    log_start_offset,
+                    alter_partition,
+                    ..FollowerRead::default()
+                };
+                match records {
+                    Ok(records) => read.records = records,
+                    Err(error) => read.error_code = crate::broker::errors::log_error_code(&error),
+                }
+                let replica_id = fetch_replica_id;
+                self.emit_fetch_served(replica_id, fetch_offset, high_watermark_before, &read.records, read.error_code);
+                read
+            }
+            refused => FollowerRead {
+                error_code: refused.error_code(),
+                high_watermark: self.high_watermark(),
+                log_start_offset,
+                ..FollowerRead::default()
+            },
+        }
+    }
+
+    /// The leader's periodic work (`replica.lag.time.max.ms / 2`): may propose shrinking the
+    /// ISR, or re-send a proposal after its backoff. Returns the proposal to send.
+    pub async fn tick(&self, now_ms: i64) -> Option<AlterPartitionRequest> {
+        let log = self.log.lock().await;
+        let effects = self.lock_replica().tick(now_ms);
+        let proposal = effects.alter_partition.clone();
+        self.publish(effects, log.log_end_offset());
+        proposal
+    }
+
+    /// A broker's registration changed (registered, fenced, shutting down, a new epoch, or
+    /// gone): the leader weighs ISR eligibility by it, and the HW may move.
+    pub async fn on_broker_registration(&self, now_ms: i64, broker_id: i32, registration: Option<BrokerRegistration>) {
+        let log = self.log.lock().await;
+        let effects = self.lock_replica().on_broker_registration(now_ms, broker_id, registration);
+        self.publish(effects, log.log_end_offset());
+    }
+
+    /// The controller's answer to the AlterPartition proposal `proposal_id` (REPLICATION.md
+    /// §3.8, broker side): a committed change takes the new ISR and partition epoch and may
+    /// move the HW; the outcome says what became of the proposal.
+    pub async fn on_alter_partition_response(
+        &self,
+        now_ms: i64,
+        proposal_id: u64,
+        response: AlterPartitionResponse,
+    ) -> AlterPartitionOutcome {
+        let log = self.log.lock().await;
+        let (outcome, effects) = self.lock_replica().on_alter_partition_response(now_ms, proposal_id, response);
+        if outcome == AlterPartitionOutcome::Committed {
+            self.emit_isr_changed(&self.lock_replica());
+        }
+        self.publish(effects, log.log_end_offset());
+        outcome
+    }
+}
