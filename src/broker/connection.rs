@@ -3,7 +3,7 @@
 //! Requests are served one at a time per connection, like Kafka (which mutes a channel
 //! while its request is in flight), with one exception: produce requests. A produce's
 //! appends happen in request order, but an acks=all answer waits for the records to be
-//! durable (the high watermark is the fsynced offset, see `partition.rs`), and Kafka's
+//! durable (the high watermark is the fsynced offset, see `partition/`), and Kafka's
 //! one-at-a-time rule would then give every pipelined produce an fsync of its own. So while
 //! up to [`PIPELINED_PRODUCES`] produce answers wait, the connection reads and appends the
 //! next produce request, and one group-commit fsync covers them all. Any other request
