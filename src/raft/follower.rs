@@ -22,6 +22,18 @@ use super::messages::{
 use super::quorum_state::{ElectionState, Role};
 
 impl RaftCore {
+    /// The checks Begin- and EndQuorumEpoch share: a leader announces only itself, in a
+    /// valid epoch, to another node; an older epoch than ours is fenced.
+    fn check_leader_announcement(&self, from: NodeId, leader_id: NodeId, leader_epoch: i32) -> Option<ErrorCode> {
+        if leader_epoch < 0 || leader_id != from || leader_id == self.local_id() {
+            Some(ErrorCode::InvalidRequest)
+        } else if leader_epoch < self.epoch() {
+            Some(ErrorCode::FencedLeaderEpoch)
+        } else {
+            None
+        }
+    }
+
     pub(super) fn handle_begin_quorum_epoch(
         &mut self,
         now_ms: u64,
@@ -29,13 +41,7 @@ impl RaftCore {
         correlation_id: i32,
         r: BeginQuorumEpochRequest,
     ) {
-        let error = if r.leader_epoch < 0 || r.leader_id != from || r.leader_id == self.local_id() {
-            Some(ErrorCode::InvalidRequest)
-        } else if r.leader_epoch < self.epoch() {
-            Some(ErrorCode::FencedLeaderEpoch)
-        } else {
-            None
-        };
+        let error = self.check_leader_announcement(from, r.leader_id, r.leader_epoch);
         if error.is_none() {
             self.observe_epoch(now_ms, r.leader_epoch, Some(r.leader_id));
         }
@@ -55,13 +61,7 @@ impl RaftCore {
         correlation_id: i32,
         r: EndQuorumEpochRequest,
     ) {
-        let error = if r.leader_epoch < 0 || r.leader_id != from || r.leader_id == self.local_id() {
-            Some(ErrorCode::InvalidRequest)
-        } else if r.leader_epoch < self.epoch() {
-            Some(ErrorCode::FencedLeaderEpoch)
-        } else {
-            None
-        };
+        let error = self.check_leader_announcement(from, r.leader_id, r.leader_epoch);
         if error.is_none() {
             self.observe_epoch(now_ms, r.leader_epoch, Some(r.leader_id));
             let state = self.quorum.current();
