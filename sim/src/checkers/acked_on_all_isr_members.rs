@@ -9,10 +9,9 @@
 //! State per topic partition, for the whole run: the highest high watermark any leader
 //! announced.
 
-use std::collections::BTreeMap;
+use seedlog::events::{effective_min_isr, ProduceAcked};
 
-use seedlog::events::{effective_min_isr, HighWatermarkAdvanced, ProduceAcked};
-
+use super::announced_high_watermarks::AnnouncedHighWatermarks;
 use super::{list, TopicPartition};
 use crate::checker::{Checker, Violation};
 use crate::trace::TraceEvent;
@@ -22,7 +21,7 @@ const NAME: &str = "AckedOnAllIsrMembers";
 /// The highest announced high watermark of each partition.
 #[derive(Default)]
 pub struct AckedOnAllIsrMembers {
-    announced: BTreeMap<TopicPartition, i64>,
+    announced: AnnouncedHighWatermarks,
     violations: Vec<Violation>,
 }
 
@@ -40,7 +39,7 @@ impl AckedOnAllIsrMembers {
                 ack.maximal_isr
             ));
         }
-        let announced = self.announced.get(tp).copied().unwrap_or(0);
+        let announced = self.announced.highest(tp);
         if ack.high_watermark > announced {
             problems
                 .push(format!("its high watermark {} was never announced (highest {announced})", ack.high_watermark));
@@ -55,10 +54,10 @@ impl Checker for AckedOnAllIsrMembers {
     }
 
     fn on_event(&mut self, ev: &TraceEvent) {
-        if let Some(hw) = ev.parse::<HighWatermarkAdvanced>() {
-            let announced = self.announced.entry(TopicPartition::new(&hw.topic, hw.partition)).or_insert(0);
-            *announced = hw.high_watermark.max(*announced);
-        } else if let Some(ack) = ev.parse::<ProduceAcked>() {
+        if self.announced.observe(ev) {
+            return;
+        }
+        if let Some(ack) = ev.parse::<ProduceAcked>() {
             if ack.acks != -1 {
                 return;
             }
@@ -84,6 +83,8 @@ impl Checker for AckedOnAllIsrMembers {
 
 #[cfg(test)]
 mod tests {
+    use seedlog::events::HighWatermarkAdvanced;
+
     use super::*;
     use crate::checkers::test_support::{event_on, run};
 

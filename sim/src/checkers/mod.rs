@@ -5,6 +5,7 @@
 
 mod acked_on_all_isr_members;
 mod acked_records_survive;
+mod announced_high_watermarks;
 mod committed_prefix_agreement;
 mod high_watermark_bounds;
 mod leader_in_isr;

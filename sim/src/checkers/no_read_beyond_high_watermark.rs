@@ -6,10 +6,9 @@
 //! State per topic partition, for the whole run: the highest high watermark any leader
 //! announced.
 
-use std::collections::BTreeMap;
+use seedlog::events::FetchServed;
 
-use seedlog::events::{FetchServed, HighWatermarkAdvanced};
-
+use super::announced_high_watermarks::AnnouncedHighWatermarks;
 use super::TopicPartition;
 use crate::checker::{Checker, Violation};
 use crate::trace::TraceEvent;
@@ -22,7 +21,7 @@ const CONSUMER: i32 = -1;
 /// The highest announced high watermark of each partition.
 #[derive(Default)]
 pub struct NoReadBeyondHighWatermark {
-    announced: BTreeMap<TopicPartition, i64>,
+    announced: AnnouncedHighWatermarks,
     violations: Vec<Violation>,
 }
 
@@ -32,9 +31,7 @@ impl Checker for NoReadBeyondHighWatermark {
     }
 
     fn on_event(&mut self, ev: &TraceEvent) {
-        if let Some(hw) = ev.parse::<HighWatermarkAdvanced>() {
-            let announced = self.announced.entry(TopicPartition::new(&hw.topic, hw.partition)).or_insert(0);
-            *announced = hw.high_watermark.max(*announced);
+        if self.announced.observe(ev) {
             return;
         }
         let Some(fetch) = ev.parse::<FetchServed>() else { return };
@@ -46,7 +43,7 @@ impl Checker for NoReadBeyondHighWatermark {
         if fetch.last_offset_returned >= fetch.high_watermark {
             problems.push(format!("returned records up to {}", fetch.last_offset_returned));
         }
-        let announced = self.announced.get(&tp).copied().unwrap_or(0);
+        let announced = self.announced.highest(&tp);
         if fetch.high_watermark > announced {
             problems.push(format!("no leader announced it (highest {announced})"));
         }
@@ -69,6 +66,8 @@ impl Checker for NoReadBeyondHighWatermark {
 
 #[cfg(test)]
 mod tests {
+    use seedlog::events::HighWatermarkAdvanced;
+
     use super::*;
     use crate::checkers::test_support::{event_on, run};
 
