@@ -156,6 +156,13 @@ impl ReplicaManager {
         self.topics.partition(topic, index).await
     }
 
+    /// The hosted partitions of `topic` named by `indexes`, in their order (`None` for each
+    /// one not hosted): one topic lookup for a whole request's partitions of it.
+    pub async fn partitions(&self, topic: &str, indexes: impl Iterator<Item = i32>) -> Vec<Option<Arc<Partition>>> {
+        let found = self.topics.get(topic).await;
+        indexes.map(|index| found.as_ref().and_then(|t| t.partition(index))).collect()
+    }
+
     /// Validates one partition's records (one batch, within `segment.bytes`) and appends
     /// them as leader, stamping the broker's time for `LogAppendTime` topics.
     pub async fn append(
@@ -166,10 +173,7 @@ impl ReplicaManager {
         acks: i16,
     ) -> Result<Appended, PartitionError> {
         let topic = self.topics.get(topic_name).await.ok_or_else(|| unknown(topic_name, index))?;
-        let partition = usize::try_from(index)
-            .ok()
-            .and_then(|i| topic.partitions.get(i))
-            .ok_or_else(|| unknown(topic_name, index))?;
+        let partition = topic.partition(index).ok_or_else(|| unknown(topic_name, index))?;
         let records = records.unwrap_or_default();
         check_one_batch(&records)?;
         let log_config = topic.config.log_config(&self.config);

@@ -38,6 +38,13 @@ pub struct Topic {
     pub partitions: Vec<Arc<Partition>>,
 }
 
+impl Topic {
+    /// Partition `index`, if the topic has it.
+    pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
+        usize::try_from(index).ok().and_then(|i| self.partitions.get(i).cloned())
+    }
+}
+
 /// Why a topic operation failed, as Kafka's error codes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TopicError {
@@ -269,8 +276,7 @@ impl Topics {
     }
 
     pub async fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
-        let topic = self.get(topic).await?;
-        usize::try_from(index).ok().and_then(|i| topic.partitions.get(i).cloned())
+        self.get(topic).await?.partition(index)
     }
 
     /// Creates a topic (durably: directories, metadata and config files synced).

@@ -27,8 +27,9 @@ pub async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) ->
     }
     let mut targets: Vec<(Option<Arc<Partition>>, FetchTarget)> = Vec::new();
     for topic in &request.topics {
-        for p in &topic.partitions {
-            let partition = ctx.replica_manager.partition(topic.topic.as_str(), p.partition).await;
+        let indexes = topic.partitions.iter().map(|p| p.partition);
+        let hosted = ctx.replica_manager.partitions(topic.topic.as_str(), indexes).await;
+        for (p, partition) in topic.partitions.iter().zip(hosted) {
             let target = FetchTarget {
                 fetch_offset: p.fetch_offset,
                 partition_max_bytes: p.partition_max_bytes,

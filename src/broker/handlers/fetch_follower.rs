@@ -21,8 +21,9 @@ const FIRST_DIVERGING_EPOCH_VERSION: i16 = 12;
 pub(super) async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) -> FetchResponse {
     let mut targets: Vec<(Option<Arc<Partition>>, FollowerTarget)> = Vec::new();
     for topic in &request.topics {
-        for p in &topic.partitions {
-            let partition = ctx.replica_manager.partition(topic.topic.as_str(), p.partition).await;
+        let indexes = topic.partitions.iter().map(|p| p.partition);
+        let hosted = ctx.replica_manager.partitions(topic.topic.as_str(), indexes).await;
+        for (p, partition) in topic.partitions.iter().zip(hosted) {
             let target = FollowerTarget {
                 fetch_offset: p.fetch_offset,
                 partition_max_bytes: p.partition_max_bytes,

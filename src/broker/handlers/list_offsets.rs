@@ -27,9 +27,7 @@ pub async fn handle(ctx: &BrokerContext, request: ListOffsetsRequest, version: i
             answer.partition_index = asked.partition_index;
             answer.timestamp = -1;
             answer.offset = -1;
-            let partition = found
-                .as_ref()
-                .and_then(|t| usize::try_from(asked.partition_index).ok().and_then(|i| t.partitions.get(i).cloned()));
+            let partition = found.as_ref().and_then(|t| t.partition(asked.partition_index));
             match partition {
                 None => answer.error_code = ResponseError::UnknownTopicOrPartition.code(),
                 Some(partition) => match partition.check_leader_epoch(asked.current_leader_epoch) {
