@@ -194,13 +194,12 @@ impl ReplicaManager {
             TimestampType::CreateTime => (records, -1),
         };
         let appended = partition.append_as_leader(now_ms, records, acks).await.map_err(append_error)?;
-        let log_start_offset = partition.log().await.log_start_offset();
         Ok(Appended {
             partition: partition.clone(),
             base_offset: appended.info.first_offset,
             last_offset: appended.info.last_offset,
             log_append_time_ms,
-            log_start_offset,
+            log_start_offset: appended.log_start_offset,
             leader_epoch: appended.leader_epoch,
         })
     }

@@ -13,7 +13,7 @@ use crate::replication::{PartitionState, Replica};
 use crate::storage::record_batch::{parse_batch, peek_size, read_header, CrcCheck};
 
 impl Partition {
-    pub(super) fn emit_make_leader(&self, state: &PartitionState, broker_id: i32) {
+    pub(super) fn emit_make_leader(&self, state: &PartitionState) {
         if !MakeLeader::enabled() {
             return;
         }
@@ -21,7 +21,7 @@ impl Partition {
             topic: self.topic().to_string(),
             partition: self.index(),
             leader_epoch: state.leader_epoch(),
-            leader_id: broker_id,
+            leader_id: state.leader(),
             isr: format_ids(state.isr()),
         }
         .emit();

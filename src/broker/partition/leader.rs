@@ -5,9 +5,10 @@
 use super::{FollowerRead, LeaderChangeError, Partition};
 use crate::replication::{
     AlterPartitionOutcome, AlterPartitionRequest, AlterPartitionResponse, BrokerRegistration, FetchDecision,
-    FollowerFetch, PartitionState,
+    FollowerFetch, MetadataIgnored, PartitionState,
 };
 use crate::storage::record_batch::CrcCheck;
+use crate::storage::Log;
 
 impl Partition {
     /// Metadata makes this broker the partition's leader (Kafka's `makeLeader`): a new leader
@@ -19,10 +20,15 @@ impl Partition {
         if new_epoch {
             log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
         }
+        self.take_leadership(now_ms, state, &log).map_err(LeaderChangeError::Ignored)
+    }
+
+    /// The core takes `state` as leader (the log borrowed by the caller); reported and its
+    /// effects published.
+    pub(super) fn take_leadership(&self, now_ms: i64, state: PartitionState, log: &Log) -> Result<(), MetadataIgnored> {
         let reported = state.clone();
-        let effects = self.lock_replica().become_leader(now_ms, state, &*log).map_err(LeaderChangeError::Ignored)?;
-        let broker_id = self.lock_replica().config().broker_id;
-        self.emit_make_leader(&reported, broker_id);
+        let effects = self.lock_replica().become_leader(now_ms, state, log)?;
+        self.emit_make_leader(&reported);
         self.publish(effects, log.log_end_offset());
         Ok(())
     }

@@ -79,11 +79,13 @@ pub enum LeaderChangeError {
     Log(LogError),
 }
 
-/// What an append as leader did: the log's answer and the leader epoch it was written in.
+/// What an append as leader did: the log's answer, the leader epoch it was written in, and
+/// the log start offset right after it.
 #[derive(Clone, Copy, Debug)]
 pub struct LeaderAppend {
     pub info: AppendInfo,
     pub leader_epoch: i32,
+    pub log_start_offset: i64,
 }
 
 /// Reads of a fetch start over at most this many times when the log changes under them.
@@ -189,12 +191,10 @@ impl Partition {
             Vec::new(),
         )
         .expect("a replica set of one is valid");
-        {
-            let log = partition.log.lock().await;
-            let effects = partition.lock_replica().become_leader(now_ms, alone.clone(), &*log);
-            partition.emit_make_leader(&alone, broker_id);
-            partition.publish(effects.expect("a new replica accepts its first leadership"), log.log_end_offset());
-        }
+        let log = partition.log.lock().await;
+        let led = partition.take_leadership(now_ms, alone, &log);
+        led.expect("a new replica accepts its first leadership");
+        drop(log);
         partition
     }
 
@@ -329,10 +329,11 @@ impl Partition {
         }
         // `flush.messages` may have flushed inside the append.
         self.log_changed(now_ms, &log);
+        let log_start_offset = log.log_start_offset();
         drop(log);
         self.appended.notify_one();
         self.data_appended.notify_waiters();
-        Ok(LeaderAppend { info, leader_epoch })
+        Ok(LeaderAppend { info, leader_epoch, log_start_offset })
     }
 
     /// Waits until an acks=all produce appended in `leader_epoch` up to `last_offset` may be
@@ -405,23 +406,21 @@ impl Partition {
     /// stopped, then answers every waiter: those the final flush covered succeed, the rest
     /// fail with [`LogError::Closed`].
     pub async fn close(&self, now_ms: i64) -> LogResult<()> {
-        let closed = {
-            let mut log = self.log.lock().await;
-            if !log.is_offline() && !log.is_closed() {
-                // The final flush may move the HW (a standalone leader's): record it after.
-                log.flush(now_ms).await.ok();
-                self.log_changed(now_ms, &log);
-                log.record_high_watermark(self.high_watermark());
-            }
-            let closed = log.close(now_ms).await;
-            if closed.is_ok() {
-                self.log_changed(now_ms, &log);
-            }
-            closed
-        };
+        let closed = self.flush_and_close_log(now_ms).await;
         self.closed.store(true, Ordering::Release);
         self.high_watermark_moved.notify_waiters();
         closed
+    }
+
+    /// The final flush may move the HW (a standalone leader's): the core sees it before the
+    /// HW is recorded for the checkpoint `Log::close` writes (its own flush is then a no-op).
+    /// An offline or closed log refuses the flush, as it would the close.
+    async fn flush_and_close_log(&self, now_ms: i64) -> LogResult<()> {
+        let mut log = self.log.lock().await;
+        log.flush(now_ms).await?;
+        self.log_changed(now_ms, &log);
+        log.record_high_watermark(self.high_watermark());
+        log.close(now_ms).await
     }
 
     /// Time-based flush and checkpoint (`log.flush.scheduler.interval.ms`), then the core sees
