@@ -3,11 +3,14 @@
 //! (Kafka's DelayedProduce), and reads for fetches with long polling (DelayedFetch).
 //! Handlers only translate between the wire and these calls; the partitions' cores decide.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
+use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
 use super::config::{BrokerConfig, TimestampType};
@@ -107,12 +110,9 @@ impl ReplicaManager {
         max_bytes: i32,
     ) -> Vec<crate::broker::partition::FollowerRead> {
         let deadline = crate::runtime::now() + max_wait;
+        let partitions: Vec<&Partition> = targets.iter().filter_map(|(p, _)| p.as_deref()).collect();
         loop {
-            let partitions: Vec<&Partition> = targets.iter().filter_map(|(p, _)| p.as_deref()).collect();
-            let mut appended: Vec<_> = partitions.iter().map(|p| Box::pin(p.data_appended())).collect();
-            for a in &mut appended {
-                let _ = a.as_mut().enable();
-            }
+            let appended = armed(partitions.iter().map(|p| p.data_appended()));
             let mut remaining = i64::from(max_bytes.max(0));
             let (mut total, mut any_error, mut reads) = (0i64, false, Vec::with_capacity(targets.len()));
             for (partition, target) in targets {
@@ -144,7 +144,7 @@ impl ReplicaManager {
             if total >= i64::from(min_bytes) || any_error || now >= deadline || appended.is_empty() {
                 return reads;
             }
-            if tokio::time::timeout(deadline.saturating_duration_since(now), select_first(appended)).await.is_err() {
+            if !notified_before(appended, deadline).await {
                 // Time is up: answer with what the last pass read (nothing new arrived).
                 return reads;
             }
@@ -281,34 +281,43 @@ impl ReplicaManager {
         let deadline = crate::runtime::now() + max_wait;
         let partitions: Vec<&Partition> = targets.iter().filter_map(|(p, _)| p.as_deref()).collect();
         loop {
-            // Registered before reading, so a move between the read and the wait is not missed.
-            let mut moved: Vec<_> = partitions.iter().map(|p| Box::pin(p.high_watermark_moved())).collect();
-            for m in &mut moved {
-                let _ = m.as_mut().enable();
-            }
+            let moved = armed(partitions.iter().map(|p| p.high_watermark_moved()));
             let (read, bytes, any_error) = self.read_once(targets, max_bytes).await;
             let now = crate::runtime::now();
             if bytes >= i64::from(min_bytes) || any_error || now >= deadline || moved.is_empty() {
                 return read;
             }
-            if tokio::time::timeout(deadline.saturating_duration_since(now), select_first(moved)).await.is_err() {
+            if !notified_before(moved, deadline).await {
                 return self.read_once(targets, max_bytes).await.0;
             }
         }
     }
 }
 
-/// The first of several futures to finish (a tiny `select_all`).
-async fn select_first<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> F::Output {
-    std::future::poll_fn(|cx| {
-        for future in futures.iter_mut() {
-            if let std::task::Poll::Ready(out) = std::pin::Pin::new(future).poll(cx) {
-                return std::task::Poll::Ready(out);
+/// Futures for the next notifications, registered now: one that comes before the wait (while
+/// the long poll reads, say) is not missed.
+fn armed<'a>(notified: impl Iterator<Item = Notified<'a>>) -> Vec<Pin<Box<Notified<'a>>>> {
+    notified
+        .map(|n| {
+            let mut n = Box::pin(n);
+            n.as_mut().enable();
+            n
+        })
+        .collect()
+}
+
+/// Waits until any of `armed` is notified (true) or `deadline` passes (false): the wait of
+/// a long poll, for consumers and followers alike.
+async fn notified_before(mut armed: Vec<Pin<Box<Notified<'_>>>>, deadline: Instant) -> bool {
+    let any = std::future::poll_fn(|cx| {
+        for notified in armed.iter_mut() {
+            if notified.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
             }
         }
         std::task::Poll::Pending
-    })
-    .await
+    });
+    tokio::time::timeout(deadline.saturating_duration_since(crate::runtime::now()), any).await.is_ok()
 }
 
 fn append_error(error: AppendError) -> PartitionError {
