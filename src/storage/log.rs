@@ -558,6 +558,7 @@ impl Log {
         let log_end_offset = self.log_end_offset();
         self.truncate_epochs_from_end(log_end_offset).await?;
         self.recovery_point = self.recovery_point.min(log_end_offset);
+        self.clamp_recorded_high_watermark();
         self.unflushed_messages = 0;
         self.reload_producer_state().await?;
         self.write_checkpoint(now_ms).await?;
@@ -594,9 +595,7 @@ impl Log {
         self.fail_on_error(result)?;
         self.log_start_offset = offset;
         self.recovery_point = offset;
-        if let Some(high_watermark) = self.high_watermark_checkpoint {
-            self.record_high_watermark(high_watermark);
-        }
+        self.clamp_recorded_high_watermark();
         self.unflushed_messages = 0;
         self.clear_epochs().await?;
         // Every snapshot now lies at or below the log start: all go, the state empties.
@@ -636,6 +635,14 @@ impl Log {
     /// The high watermark the checkpoint held at open (clamped to the recovered log), if any.
     pub fn checkpointed_high_watermark(&self) -> Option<i64> {
         self.high_watermark_checkpoint
+    }
+
+    /// Keeps the recorded high watermark within the log after its bounds moved (truncation,
+    /// a new log start, recovery): the HW a replica recorded is never beyond its log.
+    pub(super) fn clamp_recorded_high_watermark(&mut self) {
+        if let Some(high_watermark) = self.high_watermark_checkpoint {
+            self.record_high_watermark(high_watermark);
+        }
     }
 
     /// Records the replica's high watermark, to be written with the next checkpoint.

@@ -622,3 +622,20 @@ async fn a_fetch_read_leaves_the_crc_to_the_consumer_but_a_verified_read_refuses
     let fetched = log.read_for_fetch(0, 1 << 20, 1, true).await.unwrap();
     assert_eq!(fetched.len() as u64, size, "the batch is served whole; the consumer's CRC check catches it");
 }
+
+/// A truncation below the recorded high watermark (a follower after an unclean election)
+/// takes the recorded HW down with the log: it is never beyond the log, and the checkpoint
+/// a reopen reads says so.
+#[tokio::test]
+async fn truncation_below_the_recorded_high_watermark_lowers_it() {
+    let disk = MemDisk::new(61);
+    let mut log = open(&disk, LogConfig::default()).await;
+    for _ in 0..3 {
+        log.append(NOW_MS, records(1, 10, NOW_MS), LEADER_EPOCH).await.unwrap();
+    }
+    log.record_high_watermark(3);
+    assert_eq!(log.truncate_to(NOW_MS, 1).await.unwrap(), 1);
+    assert_eq!(log.checkpointed_high_watermark(), Some(1));
+    log.close(NOW_MS).await.unwrap();
+    assert_eq!(open(&disk, LogConfig::default()).await.checkpointed_high_watermark(), Some(1));
+}

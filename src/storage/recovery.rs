@@ -163,9 +163,7 @@ impl Log {
         }
         .emit();
         // Kafka clamps the checkpointed HW to the recovered log the same way.
-        if let Some(high_watermark) = log.high_watermark_checkpoint {
-            log.record_high_watermark(high_watermark);
-        }
+        log.clamp_recorded_high_watermark();
         log.check_invariants();
         Ok(log)
     }

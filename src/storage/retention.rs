@@ -30,9 +30,7 @@ impl Log {
         let new_log_start_offset = self.segments.range(doomed[count - 1] + 1..).next().map(|(base, _)| *base);
         let new_log_start_offset = new_log_start_offset.expect("the active segment is never deleted");
         self.log_start_offset = self.log_start_offset.max(new_log_start_offset);
-        if let Some(high_watermark) = self.high_watermark_checkpoint {
-            self.record_high_watermark(high_watermark);
-        }
+        self.clamp_recorded_high_watermark();
         self.recovery_point = self.recovery_point.max(self.log_start_offset);
         self.write_checkpoint(now_ms).await?;
         self.truncate_epochs_from_start().await?;
