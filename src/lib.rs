@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod cluster;
 pub mod controller;
 pub mod events;
 pub mod protocol;

@@ -16,7 +16,7 @@ use super::quorum_controller::{BrokerSession, ControllerError, QuorumController,
 use super::records::{BrokerId, BrokerRegistrationChangeRecord, Endpoint, MetadataRecord, RegisterBrokerRecord};
 
 /// BrokerRegistration's request, as the controller needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerRegistrationRequest {
     pub broker_id: BrokerId,
     /// A new id per process start.
@@ -28,7 +28,7 @@ pub struct BrokerRegistrationRequest {
 }
 
 /// BrokerHeartbeat's request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerHeartbeatRequest {
     pub broker_id: BrokerId,
     pub broker_epoch: i64,
@@ -39,7 +39,7 @@ pub struct BrokerHeartbeatRequest {
 }
 
 /// BrokerHeartbeat's answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerHeartbeatReply {
     pub is_caught_up: bool,
     pub is_fenced: bool,

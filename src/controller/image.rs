@@ -39,7 +39,7 @@ impl BrokerRegistration {
 ///
 /// Invariants (REPLICATION.md §6, 14): ISR ⊆ replicas; ELR ⊆ replicas; ELR ∩ ISR = ∅; the
 /// leader is in the ISR or is -1; no replica twice.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionRegistration {
     pub replicas: Vec<BrokerId>,
     pub isr: Vec<BrokerId>,

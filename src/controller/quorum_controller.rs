@@ -57,7 +57,7 @@ impl Default for ControllerConfig {
 }
 
 /// A Kafka error code and its message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControllerError {
     pub code: i16,
     pub message: String,
@@ -133,6 +133,11 @@ impl QuorumController {
     /// The metadata as this controller sees it (committed plus its own writes).
     pub fn image(&self) -> &MetadataImage {
         &self.image
+    }
+
+    /// The offset its next record goes to.
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
     }
 
     /// Appends `record` at the next offset: applied to the image at once, returned for the log.

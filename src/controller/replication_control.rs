@@ -24,7 +24,7 @@ use super::records::{
 };
 
 /// One partition of an AlterPartition request (v3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlterPartitionItem {
     pub topic_id: Uuid,
     pub partition_id: i32,
@@ -36,7 +36,7 @@ pub struct AlterPartitionItem {
 }
 
 /// AlterPartition's request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlterPartitionRequest {
     pub broker_id: BrokerId,
     pub broker_epoch: i64,

@@ -36,7 +36,7 @@ use super::quorum_state::Role;
 use super::quorum_state_store::{QuorumStateStore, QuorumStateStoreError};
 use super::raft_log::{InvalidLog, RaftLog};
 use super::ready::Ready;
-use super::transport::{serve_inbound, OwnedTasks, PeerSender};
+use super::transport::{serve_inbound, OwnedTasks, PeerSender, ReturnPaths, SideConnections};
 use crate::events::lists::format_id_offsets;
 use crate::events::{Event, QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftTransition, VoteGranted};
 use crate::runtime::{Disk, NodeRng};
@@ -76,8 +76,11 @@ pub struct RaftDriverConfig {
     pub node_id: NodeId,
     /// `controller.quorum.voters`: every voter and its controller address.
     pub voters: BTreeMap<NodeId, SocketAddr>,
-    /// Where this node listens for the other controllers.
-    pub listen_address: SocketAddr,
+    /// Where a voter listens for the other controllers (and brokers); `None` for an
+    /// observer (a broker that is not a controller), which only connects out.
+    pub listen_address: Option<SocketAddr>,
+    /// Where connections for the active controller's requests go (a controller's server).
+    pub side_connections: Option<SideConnections>,
     /// `metadata.log.dir`: the log and quorum-state go in `__cluster_metadata-0/` under it.
     pub metadata_dir: PathBuf,
     pub raft: RaftConfig,
@@ -128,12 +131,20 @@ pub struct RaftStatus {
     pub leader_id: Option<NodeId>,
     pub high_watermark: Offset,
     pub log_end_offset: Offset,
+    /// The leader's first offset of its epoch (its LeaderChange entry), if this node leads.
+    pub epoch_start_offset: Option<Offset>,
 }
 
 /// Why a proposal was not appended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProposeError {
     NotLeader(NotLeader),
+    /// An atomic append's expected epoch or first offset did not hold (the state machine
+    /// that built the records is stale: another leadership came between).
+    Stale {
+        epoch: Epoch,
+        log_end_offset: Offset,
+    },
     /// The driver has stopped.
     Stopped,
 }
@@ -144,6 +155,9 @@ impl fmt::Display for ProposeError {
             ProposeError::NotLeader(n) => {
                 write!(f, "not the leader (leader {:?} in epoch {})", n.leader_id, n.leader_epoch)
             }
+            ProposeError::Stale { epoch, log_end_offset } => {
+                write!(f, "stale append: the log is at epoch {epoch}, end offset {log_end_offset}")
+            }
             ProposeError::Stopped => write!(f, "the raft driver has stopped"),
         }
     }
@@ -153,6 +167,8 @@ impl std::error::Error for ProposeError {}
 
 struct Proposal {
     payloads: Vec<Bytes>,
+    /// For an atomic append: the epoch and first offset the records were built for.
+    expected: Option<(Epoch, Offset)>,
     reply: oneshot::Sender<Result<(Offset, Offset), ProposeError>>,
 }
 
@@ -191,8 +207,26 @@ impl RaftHandle {
     /// Appends `payloads` as one batch if this node leads. Returns the first and last offset;
     /// they are committed once the high watermark passes them (watch the committed channel).
     pub async fn propose(&self, payloads: Vec<Bytes>) -> Result<(Offset, Offset), ProposeError> {
+        self.submit(Proposal { payloads, expected: None, reply: oneshot::channel().0 }).await
+    }
+
+    /// Appends `payloads` only if this node still leads in `epoch` and its log ends at
+    /// `first_offset` (Kafka's `scheduleAtomicAppend`): the active controller builds records
+    /// against its image at known offsets (a broker's epoch is its registration's offset),
+    /// and they must land exactly there or not at all.
+    pub async fn propose_at(
+        &self,
+        epoch: Epoch,
+        first_offset: Offset,
+        payloads: Vec<Bytes>,
+    ) -> Result<(Offset, Offset), ProposeError> {
+        self.submit(Proposal { payloads, expected: Some((epoch, first_offset)), reply: oneshot::channel().0 }).await
+    }
+
+    async fn submit(&self, mut proposal: Proposal) -> Result<(Offset, Offset), ProposeError> {
         let (reply, answer) = oneshot::channel();
-        self.proposals.send(Proposal { payloads, reply }).await.map_err(|_| ProposeError::Stopped)?;
+        proposal.reply = reply;
+        self.proposals.send(proposal).await.map_err(|_| ProposeError::Stopped)?;
         answer.await.unwrap_or(Err(ProposeError::Stopped))
     }
 
@@ -227,6 +261,8 @@ pub struct RaftDriver {
     quorum_state_store: QuorumStateStore,
     base: tokio::time::Instant,
     peers: BTreeMap<NodeId, PeerSender>,
+    /// The way back to observers, which answer-only connections reach.
+    returns: ReturnPaths,
     inbound: mpsc::Receiver<(NodeId, Message)>,
     proposals: mpsc::Receiver<Proposal>,
     handle: RaftHandle,
@@ -250,8 +286,12 @@ impl RaftDriver {
         rng: NodeRng,
     ) -> Result<(RaftDriver, mpsc::UnboundedReceiver<Entry>), DriverError> {
         config.raft.validate().map_err(DriverError::Config)?;
-        if !config.voters.contains_key(&config.node_id) {
-            return Err(DriverError::Config(format!("node {} is not among the voters", config.node_id)));
+        let is_voter = config.voters.contains_key(&config.node_id);
+        if is_voter != config.listen_address.is_some() {
+            return Err(DriverError::Config(format!(
+                "node {}: a voter needs a controller listener and an observer has none",
+                config.node_id
+            )));
         }
         let quorum_state_store =
             QuorumStateStore::open(disk.clone(), &config.metadata_dir).await.map_err(DriverError::Disk)?;
@@ -263,18 +303,26 @@ impl RaftDriver {
             truncated_bytes = recovery.truncated_bytes
         );
         let log = RaftLog::recovered(None, entries).map_err(DriverError::Log)?;
-        let listener = TcpListener::bind(config.listen_address).await.map_err(DriverError::Listen)?;
+        let listener = match config.listen_address {
+            Some(address) => Some(TcpListener::bind(address).await.map_err(DriverError::Listen)?),
+            None => None,
+        };
         let base = crate::runtime::now();
         let voter_ids: BTreeSet<NodeId> = config.voters.keys().copied().collect();
         let core = RaftCore::new(config.raft.clone(), config.node_id, voter_ids, record, log, rng, 0);
 
         let mut tasks = OwnedTasks::default();
         let (inbound_sender, inbound) = mpsc::channel(INBOUND_QUEUE);
-        tasks.push(crate::runtime::spawn(serve_inbound(listener, inbound_sender)));
+        let returns = ReturnPaths::default();
+        if let Some(listener) = listener {
+            let side = config.side_connections.clone();
+            let serve = serve_inbound(listener, config.node_id, inbound_sender.clone(), returns.clone(), side);
+            tasks.push(crate::runtime::spawn(serve));
+        }
         let mut peers = BTreeMap::new();
         for (id, address) in &config.voters {
             if *id != config.node_id {
-                let (peer, task) = PeerSender::start(config.node_id, *address);
+                let (peer, task) = PeerSender::start(config.node_id, *address, inbound_sender.clone());
                 tasks.push(task);
                 peers.insert(*id, peer);
             }
@@ -293,6 +341,7 @@ impl RaftDriver {
             quorum_state_store,
             base,
             peers,
+            returns,
             inbound,
             proposals,
             handle: RaftHandle { proposals: proposal_sender, status: status.clone(), seen: 0 },
@@ -343,7 +392,13 @@ impl RaftDriver {
                 }
                 Some(proposal) = self.proposals.recv() => {
                     let now_ms = self.now_ms();
-                    let result = self.core.propose(now_ms, proposal.payloads).map_err(ProposeError::NotLeader);
+                    let (epoch, log_end_offset) = (self.core.epoch(), self.core.log_end_offset());
+                    let result = match proposal.expected {
+                        Some(expected) if expected != (epoch, log_end_offset) => {
+                            Err(ProposeError::Stale { epoch, log_end_offset })
+                        }
+                        _ => self.core.propose(now_ms, proposal.payloads).map_err(ProposeError::NotLeader),
+                    };
                     let _ = proposal.reply.send(result);
                 }
                 _ = tokio::time::sleep_until(wake) => {}
@@ -472,8 +527,9 @@ impl RaftDriver {
                     .emit();
                 }
             }
-            if let Some(peer) = self.peers.get(&out.to) {
-                peer.send(out.message);
+            match self.peers.get(&out.to) {
+                Some(peer) => peer.send(out.message),
+                None => self.returns.send(out.to, out.message),
             }
         }
     }
@@ -507,6 +563,7 @@ fn status_of(core: &RaftCore) -> RaftStatus {
         leader_id: core.leader_id(),
         high_watermark: core.high_watermark(),
         log_end_offset: core.log_end_offset(),
+        epoch_start_offset: core.epoch_start_offset(),
     }
 }
 

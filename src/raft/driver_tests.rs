@@ -140,13 +140,13 @@ async fn an_oversized_or_undecodable_frame_is_refused() {
     };
     let (mut a, mut b) = tokio::io::duplex(1 << 16);
     write_frame(&mut a, &frame).await.unwrap();
-    assert_eq!(read_frame(&mut b).await.unwrap(), Some(frame));
+    assert_eq!(read_frame::<WireFrame, _>(&mut b).await.unwrap(), Some(frame));
 
     a.write_all(&((MAX_FRAME_BYTES as u32) + 1).to_be_bytes()).await.unwrap();
-    assert!(read_frame(&mut b).await.is_err(), "an oversized frame must be refused");
+    assert!(read_frame::<WireFrame, _>(&mut b).await.is_err(), "an oversized frame must be refused");
     let (mut a, mut b) = tokio::io::duplex(1 << 16);
     a.write_all(&[0, 0, 0, 3, b'{', b'x', b'}']).await.unwrap();
-    assert!(read_frame(&mut b).await.is_err(), "an undecodable frame must be refused");
+    assert!(read_frame::<WireFrame, _>(&mut b).await.is_err(), "an undecodable frame must be refused");
 }
 
 /// Free loopback addresses (bound and released; the OS does not hand them out again at once).
@@ -181,7 +181,8 @@ async fn three_nodes_over_loopback_elect_a_leader_and_commit_a_proposal() {
         let config = RaftDriverConfig {
             node_id: *id,
             voters: voters.clone(),
-            listen_address: *address,
+            listen_address: Some(*address),
+            side_connections: None,
             metadata_dir: format!("/node{id}").into(),
             raft: fast_config(),
             fault: None,

@@ -64,4 +64,7 @@ pub use self::quorum_state_store::{QuorumStateStore, QuorumStateStoreError};
 pub use self::raft_log::{InvalidLog, RaftLog};
 pub use self::ready::Ready;
 pub use self::snapshot::InvalidSnapshot;
-pub use self::transport::{FrameError, WireFrame, MAX_FRAME_BYTES};
+pub use self::transport::{
+    read_frame, write_frame, FrameError, OwnedTasks, SideConnections, WireFrame, CHANNEL_CONTROLLER,
+    CONNECT_TIMEOUT_MS, MAX_FRAME_BYTES,
+};

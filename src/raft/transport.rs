@@ -7,20 +7,32 @@
 //! [`MAX_FRAME_BYTES`], or one that does not decode, closes the connection it came on (never
 //! a panic, never an allocation sized by the peer beyond the cap).
 //!
-//! Connections are one-way: each node keeps one outbound connection per peer (a
-//! [`PeerSender`] task) and writes its requests and responses to that peer on it; what the
-//! peer says back arrives on the peer's own outbound connection, accepted by this node's
-//! listener ([`serve_inbound`]). A message to a peer that is not connected is dropped (Raft
-//! retries on its own timers), and the peer task reconnects with a backoff doubling from
-//! [`RECONNECT_BACKOFF_MIN_MS`] to [`RECONNECT_BACKOFF_MAX_MS`].
+//! Between voters, connections are one-way: each voter keeps one outbound connection per
+//! other voter (a [`PeerSender`] task) and writes its requests and responses to that voter
+//! on it; what the voter says back arrives on its own outbound connection, accepted by this
+//! node's listener ([`serve_inbound`]). An observer (a broker) has no listener and is in no
+//! voter's peer list: a voter answers it on the connection its request came on
+//! ([`ReturnPaths`]), and the observer's peer task reads those answers. A message to a node
+//! that is not connected is dropped (Raft retries on its own timers), and the peer task
+//! reconnects with a backoff doubling from [`RECONNECT_BACKOFF_MIN_MS`] to
+//! [`RECONNECT_BACKOFF_MAX_MS`].
+//!
+//! The controller listener carries two protocols, told apart by the connection's first
+//! byte: [`CHANNEL_RAFT`] for the quorum's messages, [`CHANNEL_CONTROLLER`] for brokers'
+//! requests to the active controller, whose connections are handed whole to the
+//! controller's server (Kafka, likewise, serves its KRaft and controller APIs on one
+//! listener).
 //!
 //! Every write is flushed (madsim's simulated TCP delivers only on flush), and streams are
 //! split with `tokio::io::split` (`into_split` does not exist in simulation).
 
 use super::messages::{Message, NodeId};
 use bytes::{BufMut, BytesMut};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -35,7 +47,15 @@ pub const PEER_QUEUE: usize = 1024;
 pub const RECONNECT_BACKOFF_MIN_MS: u64 = 50;
 pub const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
 /// A connect that takes longer fails (a real network may never answer).
-const CONNECT_TIMEOUT_MS: u64 = 1000;
+pub const CONNECT_TIMEOUT_MS: u64 = 1000;
+/// The first byte of a connection that carries quorum messages.
+pub const CHANNEL_RAFT: u8 = b'R';
+/// The first byte of a connection that carries requests to the active controller.
+pub const CHANNEL_CONTROLLER: u8 = b'C';
+
+/// Connections on the controller listener that are not the quorum's: the stream (its
+/// channel byte already read) and the peer's address.
+pub type SideConnections = mpsc::Sender<(TcpStream, SocketAddr)>;
 
 /// What travels in one frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,9 +82,10 @@ impl std::fmt::Display for FrameError {
     }
 }
 
-/// The bytes of `frame` on the wire.
-pub fn encode_frame(frame: &WireFrame) -> BytesMut {
-    let json = serde_json::to_vec(frame).expect("quorum messages always serialize");
+/// The bytes of `frame` on the wire (any JSON-serialisable frame: the quorum's
+/// [`WireFrame`]s and the controller channel's requests share the framing).
+pub fn encode_frame<T: Serialize>(frame: &T) -> BytesMut {
+    let json = serde_json::to_vec(frame).expect("frames always serialize");
     let mut buf = BytesMut::with_capacity(4 + json.len());
     buf.put_u32(json.len() as u32);
     buf.put_slice(&json);
@@ -72,7 +93,7 @@ pub fn encode_frame(frame: &WireFrame) -> BytesMut {
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream.
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<WireFrame>, FrameError> {
+pub async fn read_frame<T: DeserializeOwned, R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<T>, FrameError> {
     let mut len = [0u8; 4];
     match reader.read_exact(&mut len).await {
         Ok(_) => {}
@@ -89,7 +110,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<W
 }
 
 /// Writes one frame and flushes it.
-pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, frame: &WireFrame) -> std::io::Result<()> {
+pub async fn write_frame<T: Serialize, W: AsyncWrite + Unpin>(writer: &mut W, frame: &T) -> std::io::Result<()> {
     writer.write_all(&encode_frame(frame)).await?;
     writer.flush().await
 }
@@ -97,6 +118,12 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, frame: &WireFram
 /// Tasks that are aborted when this is dropped: whoever holds it owns them.
 #[derive(Debug, Default)]
 pub struct OwnedTasks(Vec<JoinHandle<()>>);
+
+impl From<JoinHandle<()>> for OwnedTasks {
+    fn from(task: JoinHandle<()>) -> Self {
+        OwnedTasks(vec![task])
+    }
+}
 
 impl OwnedTasks {
     pub fn push(&mut self, task: JoinHandle<()>) {
@@ -120,11 +147,16 @@ pub struct PeerSender {
 }
 
 impl PeerSender {
-    /// Starts the task that keeps a connection from `local_id` to `address` and writes what
-    /// is queued; returns the queue and the task (owned by the caller).
-    pub fn start(local_id: NodeId, address: SocketAddr) -> (PeerSender, JoinHandle<()>) {
+    /// Starts the task that keeps a connection from `local_id` to `address`, writes what is
+    /// queued, and forwards what the peer answers on it (to an observer) to `inbound`;
+    /// returns the queue and the task (owned by the caller).
+    pub fn start(
+        local_id: NodeId,
+        address: SocketAddr,
+        inbound: mpsc::Sender<(NodeId, Message)>,
+    ) -> (PeerSender, JoinHandle<()>) {
         let (queue, receiver) = mpsc::channel(PEER_QUEUE);
-        let task = crate::runtime::spawn(run_peer(local_id, address, receiver));
+        let task = crate::runtime::spawn(run_peer(local_id, address, receiver, inbound));
         (PeerSender { queue }, task)
     }
 
@@ -134,7 +166,12 @@ impl PeerSender {
     }
 }
 
-async fn run_peer(local_id: NodeId, address: SocketAddr, mut queue: mpsc::Receiver<Message>) {
+async fn run_peer(
+    local_id: NodeId,
+    address: SocketAddr,
+    mut queue: mpsc::Receiver<Message>,
+    inbound: mpsc::Sender<(NodeId, Message)>,
+) {
     let mut backoff_ms = RECONNECT_BACKOFF_MIN_MS;
     loop {
         let connect = tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), TcpStream::connect(address));
@@ -151,7 +188,12 @@ async fn run_peer(local_id: NodeId, address: SocketAddr, mut queue: mpsc::Receiv
         };
         backoff_ms = RECONNECT_BACKOFF_MIN_MS;
         let _ = stream.set_nodelay(true);
-        let (_read, mut write) = tokio::io::split(stream);
+        let (read, mut write) = tokio::io::split(stream);
+        // What the peer answers on this connection (only an observer is answered here).
+        let _answers = OwnedTasks::from(crate::runtime::spawn(forward_frames(read, address, inbound.clone())));
+        if write.write_all(&[CHANNEL_RAFT]).await.is_err() {
+            continue;
+        }
         loop {
             let Some(message) = queue.recv().await else { return };
             let frame = WireFrame { from: local_id, message };
@@ -163,9 +205,54 @@ async fn run_peer(local_id: NodeId, address: SocketAddr, mut queue: mpsc::Receiv
     }
 }
 
-/// Accepts connections on `listener` and forwards every frame, tagged with its sender, to
-/// `inbound`. Runs until aborted (its connection tasks go with it) or `inbound` closes.
-pub async fn serve_inbound(listener: TcpListener, inbound: mpsc::Sender<(NodeId, Message)>) {
+/// Forwards each frame read from `read` to `inbound`, until the stream ends or fails.
+async fn forward_frames<R: AsyncRead + Unpin>(mut read: R, peer: SocketAddr, inbound: mpsc::Sender<(NodeId, Message)>) {
+    loop {
+        match read_frame::<WireFrame, _>(&mut read).await {
+            Ok(Some(frame)) => {
+                if inbound.send((frame.from, frame.message)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(name: "raft_frame_refused", peer = %peer, error = %error);
+                return;
+            }
+        }
+    }
+}
+
+/// The way back to nodes that connected to this one but are not its peers (observers): the
+/// queue into the writer of the latest connection from each.
+#[derive(Debug, Clone, Default)]
+pub struct ReturnPaths(Arc<Mutex<BTreeMap<NodeId, mpsc::Sender<Message>>>>);
+
+impl ReturnPaths {
+    /// Queues `message` for `to` if it has a live connection here; otherwise it is dropped.
+    pub fn send(&self, to: NodeId, message: Message) {
+        let paths = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(queue) = paths.get(&to) {
+            let _ = queue.try_send(message);
+        }
+    }
+
+    fn register(&self, from: NodeId, queue: mpsc::Sender<Message>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(from, queue);
+    }
+}
+
+/// Accepts connections on `listener`. A quorum connection's frames go, tagged with their
+/// sender, to `inbound`, and its sender becomes reachable through `returns`; a controller
+/// connection is handed to `side` (closed if there is none). Runs until aborted (its
+/// connection tasks go with it) or `inbound` closes.
+pub async fn serve_inbound(
+    listener: TcpListener,
+    local_id: NodeId,
+    inbound: mpsc::Sender<(NodeId, Message)>,
+    returns: ReturnPaths,
+    side: Option<SideConnections>,
+) {
     let mut connections = OwnedTasks::default();
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -176,26 +263,64 @@ pub async fn serve_inbound(listener: TcpListener, inbound: mpsc::Sender<(NodeId,
             }
         };
         let _ = stream.set_nodelay(true);
-        let sender = inbound.clone();
+        let (sender, returns, side) = (inbound.clone(), returns.clone(), side.clone());
         connections.push(crate::runtime::spawn(async move {
-            let (mut read, _write) = tokio::io::split(stream);
-            loop {
-                match read_frame(&mut read).await {
-                    Ok(Some(frame)) => {
-                        if sender.send((frame.from, frame.message)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => return,
-                    Err(error) => {
-                        tracing::warn!(name: "raft_frame_refused", peer = %peer, error = %error);
-                        return;
+            let mut stream = stream;
+            let mut channel = [0u8; 1];
+            if stream.read_exact(&mut channel).await.is_err() {
+                return;
+            }
+            match channel[0] {
+                CHANNEL_RAFT => serve_raft_connection(stream, peer, local_id, sender, returns).await,
+                CHANNEL_CONTROLLER => {
+                    if let Some(side) = side {
+                        let _ = side.send((stream, peer)).await;
                     }
                 }
+                other => tracing::warn!(name: "raft_connection_refused", peer = %peer, channel = other),
             }
         }));
         if inbound.is_closed() {
             return;
+        }
+    }
+}
+
+/// One inbound quorum connection: frames in, and (once its sender is known) a writer for
+/// the answers to a sender that is not a peer.
+async fn serve_raft_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    local_id: NodeId,
+    inbound: mpsc::Sender<(NodeId, Message)>,
+    returns: ReturnPaths,
+) {
+    let (mut read, write) = tokio::io::split(stream);
+    let mut writer = OwnedTasks::default();
+    let mut write = Some(write);
+    loop {
+        match read_frame::<WireFrame, _>(&mut read).await {
+            Ok(Some(frame)) => {
+                if let Some(mut write) = write.take() {
+                    let (queue, mut answers) = mpsc::channel::<Message>(PEER_QUEUE);
+                    returns.register(frame.from, queue);
+                    writer.push(crate::runtime::spawn(async move {
+                        while let Some(message) = answers.recv().await {
+                            if write_frame(&mut write, &WireFrame { from: local_id, message }).await.is_err() {
+                                return;
+                            }
+                        }
+                    }));
+                }
+                if inbound.send((frame.from, frame.message)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(name: "raft_frame_refused", peer = %peer, error = %error);
+                return;
+            }
         }
     }
 }

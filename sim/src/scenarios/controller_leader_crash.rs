@@ -244,7 +244,8 @@ async fn controller(
     let config = RaftDriverConfig {
         node_id: id,
         voters,
-        listen_address: SocketAddr::new(ip, PORT),
+        listen_address: Some(SocketAddr::new(ip, PORT)),
+        side_connections: None,
         metadata_dir: "/metadata".into(),
         raft: RaftConfig::default(),
         fault,

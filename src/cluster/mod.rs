@@ -1,0 +1,7 @@
+//! The shells that make nodes a cluster (docs/cluster.md): the metadata loader every node
+//! runs, the controller server of controller nodes, and the channel from brokers to the
+//! active controller. The cores they drive have no IO (`src/raft/`, `src/controller/`).
+
+pub mod controller_rpc;
+pub mod controller_server;
+pub mod metadata_loader;
