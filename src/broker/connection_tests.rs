@@ -90,7 +90,7 @@ async fn pipelined_acks_all_produces_are_appended_while_the_first_waits() {
     assert_eq!((first, produced(body)), (0, (0, 0)));
     // Served one at a time, the second request would not even be read before the first
     // answer left, so each would wait out an fsync of its own.
-    let partition = ctx.topics.get("t").await.unwrap().partitions[0].clone();
+    let partition = ctx.topics.get("t").await.unwrap().partitions[&0].clone();
     assert_eq!(partition.log().await.log_end_offset(), i64::from(count), "all appended before the first answer");
     for correlation_id in 1..count {
         let (answered, body) = read_response(&mut frames, &mut client).await;

@@ -23,4 +23,7 @@ pub struct BrokerContext {
     pub replica_manager: ReplicaManager,
     pub producer_ids: ProducerIds,
     pub clock: Clock,
+    /// In a cluster: the metadata image, the controller and this broker's registration
+    /// (`None` for a standalone broker, which owns its topics' metadata).
+    pub cluster: Option<crate::cluster::cluster_node::BrokerCluster>,
 }

@@ -110,7 +110,7 @@ async fn isr_changes_travel_from_the_leader_core_to_the_controller_and_back() {
         let request = follower.follower_fetch().await.unwrap();
         let answer = leader.read_for_follower(LAG_MS, request, 1 << 20).await;
         proposal = proposal.or(answer.alter_partition.clone());
-        follower.apply_leader_answer(LAG_MS, &answer).await.unwrap();
+        follower.apply_leader_answer(LAG_MS, follower.leader_epoch().unwrap(), &answer).await.unwrap();
     }
     let expand = proposal.expect("an expansion proposal");
     assert_eq!(expand.isr().len(), 2);

@@ -10,11 +10,13 @@ mod errors;
 mod handlers;
 pub mod local_changes;
 pub mod meta_properties;
+pub mod metadata_publisher;
 pub mod node;
 pub mod partition;
 pub mod producer_ids;
 pub mod replica_fetcher;
 pub mod replica_manager;
+pub mod topic_admin;
 pub mod topic_config;
 pub mod topics;
 

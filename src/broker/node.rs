@@ -20,6 +20,7 @@ use super::meta_properties;
 use super::producer_ids::ProducerIds;
 use super::replica_manager::ReplicaManager;
 use super::topics::{TopicError, Topics};
+use crate::cluster::cluster_node::{broker_side, BrokerSide, ClusterNode};
 use crate::runtime::{Clock, Disk, NodeRng};
 
 /// What a node is built from.
@@ -62,19 +63,21 @@ impl From<std::io::Error> for NodeError {
     }
 }
 
-/// A running broker.
+/// A running node: a broker (standalone, or in a cluster), a controller, or both.
 pub struct Node {
-    ctx: Arc<BrokerContext>,
-    listener: TcpListener,
+    /// The broker's shared state and client listener (none on a controller-only node).
+    broker: Option<(Arc<BrokerContext>, TcpListener)>,
+    /// The cluster half (none on a standalone broker).
+    cluster: Option<(ClusterNode, Option<BrokerSide>)>,
+    node_id: i32,
 }
 
 impl Node {
-    /// Recovers the logs in `log.dirs` and binds the first broker listener.
+    /// Formats or checks the log directory, recovers the logs in `log.dirs`, opens the
+    /// metadata log of a cluster node, and binds the first broker listener.
     pub async fn build(env: NodeEnv) -> Result<Node, NodeError> {
         let NodeEnv { config, disk, clock, mut rng } = env;
-        check_supported_roles(&config)?;
-        let listener_config =
-            config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
+        let in_cluster = is_cluster_node(&config);
         let log_dir = config.log_dir().to_path_buf();
         disk.create_dir_all(&log_dir).await?;
         let expected_cluster_id = config.kraft.cluster_id();
@@ -88,16 +91,46 @@ impl Node {
         .await
         .map_err(|e| NodeError::Config(e.to_string()))?;
         let cluster_id = meta.cluster_id;
+        let node_id = config.node_id;
+        let cluster = match in_cluster {
+            true => Some(ClusterNode::open(&config, disk.clone(), &mut rng).await.map_err(NodeError::Config)?),
+            false => None,
+        };
+        let is_broker = config.kraft.process_roles.broker || !in_cluster;
+        if !is_broker {
+            info!(name: "controller_started", node_id);
+            return Ok(Node { broker: None, cluster: cluster.map(|c| (c, None)), node_id });
+        }
+        let listener_config =
+            config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
         let config = Arc::new(config);
-        let topics =
-            Arc::new(Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng)).await?);
+        let topics = Arc::new(
+            Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng), !in_cluster)
+                .await?,
+        );
         let producer_ids = ProducerIds::load(disk.clone(), log_dir).await?;
         let listener = TcpListener::bind(listener_config.bind_address()).await.map_err(NodeError::Listen)?;
         let bound = listener.local_addr().map_err(NodeError::Listen)?;
-        let advertised = config.advertised_listener(&listener_config.name).cloned().unwrap_or(listener_config);
+        let advertised = config.advertised_listener(&listener_config.name).cloned().unwrap_or(listener_config.clone());
         let advertised_host =
             if advertised.host.is_empty() { "127.0.0.1".to_string() } else { advertised.host.clone() };
         let advertised_port = if advertised.port == 0 { bound.port() } else { advertised.port };
+        let side = match &cluster {
+            Some(cluster) => Some(
+                broker_side(
+                    &config,
+                    cluster.raft(),
+                    cluster.metadata(),
+                    topics.clone(),
+                    clock.clone(),
+                    &listener_config.name,
+                    (&advertised_host, advertised_port),
+                    &mut rng,
+                )
+                .map_err(NodeError::Config)?,
+            ),
+            None => None,
+        };
         let ctx = Arc::new(BrokerContext {
             node_id: config.node_id,
             cluster_id,
@@ -108,27 +141,48 @@ impl Node {
             topics,
             producer_ids,
             clock,
+            cluster: side.as_ref().map(|s| s.cluster.clone()),
         });
         info!(name: "broker_started", node_id = ctx.node_id, listener = %bound, advertised_port);
-        Ok(Node { ctx, listener })
+        Ok(Node { broker: Some((ctx, listener)), cluster: cluster.map(|c| (c, side)), node_id })
     }
 
     /// The shared state its connections are served with (for tests that serve one
     /// without a socket).
     #[cfg(test)]
     pub(crate) fn context(&self) -> Arc<BrokerContext> {
-        self.ctx.clone()
+        self.broker.as_ref().expect("a broker node").0.clone()
     }
 
-    /// The address the listener is bound to.
+    /// The address the broker listener is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match &self.broker {
+            Some((_, listener)) => listener.local_addr(),
+            None => Err(std::io::Error::other("a controller-only node has no broker listener")),
+        }
     }
 
-    /// Serves connections and runs the periodic work until `shutdown` resolves, then
-    /// flushes and checkpoints every log.
+    /// Serves connections and runs the periodic work and the cluster half until `shutdown`
+    /// resolves, then (after a controlled shutdown, in a cluster) flushes and checkpoints
+    /// every log.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let Node { ctx, listener } = self;
+        let Node { broker, cluster, node_id } = self;
+        let (stop_cluster, cluster_stopped) = tokio::sync::oneshot::channel::<()>();
+        let cluster_task = cluster.map(|(cluster, side)| {
+            let broker_part = side.zip(broker.as_ref().map(|(ctx, _)| ctx.clone()));
+            crate::runtime::spawn(cluster.run(broker_part, async move {
+                let _ = cluster_stopped.await;
+            }))
+        });
+        let Some((ctx, listener)) = broker else {
+            shutdown.await;
+            let _ = stop_cluster.send(());
+            if let Some(task) = cluster_task {
+                let _ = task.await;
+            }
+            info!(name: "controller_stopped", node_id);
+            return;
+        };
         let periodic = crate::runtime::spawn(periodic_work(ctx.clone()));
         let accept = async {
             loop {
@@ -151,29 +205,28 @@ impl Node {
             () = accept => {}
             () = shutdown => {}
         }
-        periodic.abort();
         info!(name: "broker_stopping", node_id = ctx.node_id);
+        // The cluster half first: a controlled shutdown needs the broker still serving its
+        // followers while leadership moves away.
+        let _ = stop_cluster.send(());
+        if let Some(task) = cluster_task {
+            let _ = task.await;
+        }
+        periodic.abort();
         ctx.topics.close().await;
         info!(name: "broker_stopped", node_id = ctx.node_id);
     }
 }
 
-/// What this build can run: a standalone broker, or a KRaft node that is the only voter of
-/// its quorum and both broker and controller (Kafka's single-node sample config), which is
-/// a standalone broker by another name. Nodes of a multi-node cluster are refused rather
-/// than run alone as if they were one.
-fn check_supported_roles(config: &BrokerConfig) -> Result<(), NodeError> {
+/// Whether the node runs the cluster half: a node with `process.roles` in a quorum of more
+/// than one voter, or a broker-only or controller-only node of any quorum. A single node
+/// that is both broker and the only voter (Kafka's single-node sample config) runs as a
+/// standalone broker, which owns its topics' metadata the same way (docs/cluster.md).
+fn is_cluster_node(config: &BrokerConfig) -> bool {
     let kraft = &config.kraft;
     let roles = kraft.process_roles;
     let single_combined = roles.broker && roles.controller && kraft.quorum_voters.len() == 1;
-    if roles.is_standalone() || single_combined {
-        return Ok(());
-    }
-    Err(NodeError::Config(format!(
-        "config key `process.roles`: this build runs a standalone broker or a single combined node; a \
-         {roles} node in a quorum of {} voters needs the replicated cluster, which is not finished yet",
-        kraft.quorum_voters.len()
-    )))
+    !roles.is_standalone() && !single_combined
 }
 
 /// How often the replica cores tick. Their shrink check runs every `replica.lag.time.max.ms / 2`
@@ -206,7 +259,7 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
 
 async fn scheduled_flush(ctx: &BrokerContext) {
     for topic in ctx.topics.all().await {
-        for partition in &topic.partitions {
+        for partition in topic.partitions.values() {
             if let Err(error) = partition.scheduled_flush(ctx.clock.now_ms()).await {
                 warn!(name: "scheduled_flush_failed", topic = %topic.name, partition = partition.index(), error = %error);
             }
@@ -216,7 +269,7 @@ async fn scheduled_flush(ctx: &BrokerContext) {
 
 async fn retention(ctx: &BrokerContext) {
     for topic in ctx.topics.all().await {
-        for partition in &topic.partitions {
+        for partition in topic.partitions.values() {
             if let Err(error) = partition.apply_retention(ctx.clock.now_ms()).await {
                 warn!(name: "retention_failed", topic = %topic.name, partition = partition.index(), error = %error);
             }
@@ -227,7 +280,7 @@ async fn retention(ctx: &BrokerContext) {
 async fn expire_producers(ctx: &BrokerContext) {
     let expiration_ms = i64::from(ctx.config.producer_id_expiration_ms);
     for topic in ctx.topics.all().await {
-        for partition in &topic.partitions {
+        for partition in topic.partitions.values() {
             partition.log().await.expire_producers(ctx.clock.now_ms(), expiration_ms);
         }
     }

@@ -61,7 +61,19 @@ impl FetcherHandle {
 
     /// Follows `partition` from now on (after a leader change to this fetcher's leader).
     pub fn add(&self, partition: Arc<Partition>) {
-        self.shared.partitions.lock().unwrap_or_else(|p| p.into_inner()).push(partition);
+        let mut partitions = self.shared.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        if !partitions.iter().any(|p| Arc::ptr_eq(p, &partition)) {
+            partitions.push(partition);
+        }
+    }
+
+    /// Stops following `partition` (it has another leader now, or none). An answer already
+    /// in flight for it is ignored by the partition, which checks the fetch's leader epoch.
+    /// Returns whether the fetcher follows nothing any more.
+    pub fn remove(&self, partition: &Arc<Partition>) -> bool {
+        let mut partitions = self.shared.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        partitions.retain(|p| !Arc::ptr_eq(p, partition));
+        partitions.is_empty()
     }
 
     /// Stops the fetcher and waits for its task: no answer is applied after this returns.
@@ -107,7 +119,7 @@ async fn run(config: FetcherConfig, leader_address: String, shared: Arc<Shared>,
                         .with_partitions(vec![request_partition]),
                 ),
             }
-            asked.push(partition);
+            asked.push((partition, fetch.current_leader_epoch));
         }
         if asked.is_empty() {
             connection = Some(conn);
@@ -131,8 +143,8 @@ async fn run(config: FetcherConfig, leader_address: String, shared: Arc<Shared>,
         let mut any_error = false;
         for topic in response.responses {
             for data in topic.partitions {
-                let Some(partition) =
-                    asked.iter().find(|p| p.topic() == topic.topic.as_str() && p.index() == data.partition_index)
+                let Some((partition, fetched_in_epoch)) =
+                    asked.iter().find(|(p, _)| p.topic() == topic.topic.as_str() && p.index() == data.partition_index)
                 else {
                     continue;
                 };
@@ -150,7 +162,7 @@ async fn run(config: FetcherConfig, leader_address: String, shared: Arc<Shared>,
                     any_error = true;
                     debug!(name: "replica_fetch_partition_error", topic = partition.topic(), partition = partition.index(), code = answer.error_code);
                 }
-                if let Err(error) = partition.apply_leader_answer(clock.now_ms(), &answer).await {
+                if let Err(error) = partition.apply_leader_answer(clock.now_ms(), *fetched_in_epoch, &answer).await {
                     any_error = true;
                     warn!(name: "replica_fetch_apply_failed", topic = partition.topic(), partition = partition.index(), error = %error);
                 }

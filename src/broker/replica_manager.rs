@@ -72,8 +72,9 @@ pub struct ReplicaManager {
     topics: Arc<Topics>,
     config: Arc<BrokerConfig>,
     clock: Clock,
-    /// ISR changes proposed by leaders, for the controller channel to send.
-    alter_partitions: std::sync::Mutex<Vec<crate::replication::AlterPartitionRequest>>,
+    /// ISR changes proposed by leaders, with their partitions, for the controller channel
+    /// to send.
+    alter_partitions: std::sync::Mutex<Vec<(Arc<Partition>, crate::replication::AlterPartitionRequest)>>,
 }
 
 impl ReplicaManager {
@@ -84,16 +85,16 @@ impl ReplicaManager {
     /// Ticks every partition's replica core; ISR changes they propose join the outbox.
     pub async fn tick(&self, now_ms: i64) {
         for topic in self.topics.all().await {
-            for partition in &topic.partitions {
+            for partition in topic.partitions.values() {
                 if let Some(proposal) = partition.tick(now_ms).await {
-                    self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(proposal);
+                    self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push((partition.clone(), proposal));
                 }
             }
         }
     }
 
     /// The ISR changes leaders proposed since the last call, oldest first.
-    pub fn take_alter_partitions(&self) -> Vec<crate::replication::AlterPartitionRequest> {
+    pub fn take_alter_partitions(&self) -> Vec<(Arc<Partition>, crate::replication::AlterPartitionRequest)> {
         std::mem::take(&mut *self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -133,7 +134,8 @@ impl ReplicaManager {
                 let max = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
                 let read = partition.read_for_follower(self.clock.now_ms(), fetch, max).await;
                 if let Some(request) = &read.alter_partition {
-                    self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(request.clone());
+                    let proposal = (partition.clone(), request.clone());
+                    self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(proposal);
                 }
                 any_error |= read.error_code != 0 || read.diverging.is_some();
                 total += read.records.len() as i64;

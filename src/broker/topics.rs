@@ -1,5 +1,13 @@
-//! The topics this broker hosts (Kafka's LogManager plus, for a single broker, the part of
-//! the controller that owns topic metadata).
+//! The topics this broker hosts (Kafka's LogManager plus, for a standalone broker, the part
+//! of the controller that owns topic metadata).
+//!
+//! Two ways to host:
+//! - **standalone**: the broker owns its topics' metadata, creates every partition of a
+//!   topic and leads each alone;
+//! - **cluster**: the metadata log decides. The broker's metadata publisher asks for the
+//!   partitions it replicates ([`Topics::host`]) and gives each its role; the logs found at
+//!   start-up open without a role until the publisher gives them one, and a partition the
+//!   broker no longer replicates is removed ([`Topics::unhost`]).
 //!
 //! On disk, as in Kafka: one directory per partition, `<log.dirs>/<topic>-<partition>`,
 //! holding the segments, a `partition.metadata` file (`version: 0`, `topic_id: <uuid>`)
@@ -29,19 +37,20 @@ const DELETE_SUFFIX: &str = "-delete";
 /// Kafka's limit on topic name length.
 const MAX_TOPIC_NAME_CHARS: usize = 249;
 
-/// One topic: its id, config and partitions.
+/// One topic: its id, config and the partitions this broker hosts (all of them when
+/// standalone, those it replicates in a cluster).
 #[derive(Debug)]
 pub struct Topic {
     pub name: String,
     pub id: Uuid,
     pub config: TopicConfig,
-    pub partitions: Vec<Arc<Partition>>,
+    pub partitions: BTreeMap<i32, Arc<Partition>>,
 }
 
 impl Topic {
-    /// Partition `index`, if the topic has it.
+    /// Partition `index`, if this broker hosts it.
     pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
-        usize::try_from(index).ok().and_then(|i| self.partitions.get(i).cloned())
+        self.partitions.get(&index).cloned()
     }
 }
 
@@ -55,6 +64,8 @@ pub enum TopicError {
     InvalidReplicationFactor(String),
     InvalidConfig(String),
     Storage(String),
+    /// Another Kafka error, as the active controller answered it.
+    Other(i16, String),
 }
 
 impl TopicError {
@@ -68,6 +79,7 @@ impl TopicError {
             TopicError::InvalidReplicationFactor(_) => 38, // INVALID_REPLICATION_FACTOR
             TopicError::InvalidConfig(_) => 40,            // INVALID_CONFIG
             TopicError::Storage(_) => 56,                  // KAFKA_STORAGE_ERROR
+            TopicError::Other(code, _) => *code,
         }
     }
 
@@ -79,7 +91,8 @@ impl TopicError {
             | TopicError::InvalidPartitions(m)
             | TopicError::InvalidReplicationFactor(m)
             | TopicError::InvalidConfig(m)
-            | TopicError::Storage(m) => m,
+            | TopicError::Storage(m)
+            | TopicError::Other(_, m) => m,
         }
     }
 }
@@ -118,8 +131,9 @@ pub struct NewTopic {
 /// The topics of this broker.
 ///
 /// Invariants:
-/// - every topic in `topics` has at least one partition, numbered 0..n, each with an open
-///   log in `<log_dir>/<name>-<index>`;
+/// - standalone, every topic in `topics` has at least one partition, numbered 0..n; in a
+///   cluster, at least one (a topic whose last hosted partition goes is dropped); each has
+///   an open log in `<log_dir>/<name>-<index>`;
 /// - topic ids are unique;
 /// - every open partition has exactly one flusher task, in `flushers`, owned here: it is
 ///   stopped and awaited before its log closes (topic deleted, broker stopping).
@@ -130,6 +144,8 @@ pub struct Topics {
     broker: Arc<BrokerConfig>,
     clock: Clock,
     rng: Mutex<NodeRng>,
+    /// Whether the broker owns its topics' metadata and leads every partition alone.
+    standalone: bool,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serialises creations, deletions and partition additions.
     admin: Mutex<()>,
@@ -139,12 +155,13 @@ pub struct Topics {
 
 impl Topics {
     /// Opens every topic found in the log directory (recovering each log) and finishes
-    /// interrupted deletions.
+    /// interrupted deletions. `standalone`: see the module's header.
     pub async fn load(
         disk: Arc<dyn Disk>,
         broker: Arc<BrokerConfig>,
         clock: Clock,
         rng: NodeRng,
+        standalone: bool,
     ) -> Result<Topics, TopicError> {
         let log_dir = broker.log_dir().to_path_buf();
         disk.create_dir_all(&log_dir).await?;
@@ -167,6 +184,7 @@ impl Topics {
             broker,
             clock,
             rng: Mutex::new(rng),
+            standalone,
             topics: RwLock::new(BTreeMap::new()),
             admin: Mutex::new(()),
             flushers: std::sync::Mutex::new(BTreeMap::new()),
@@ -190,9 +208,13 @@ impl Topics {
         let declared = found.iter().map(|m| m.partitions).max().unwrap_or(0);
         let metadata = &found[0];
         let config = read_topic_config(self.disk.as_ref(), &dirs[0].1).await?;
-        let total = declared.max(dirs.last().map_or(0, |(index, _)| index + 1));
-        let mut partitions = Vec::new();
-        for index in 0..total {
+        // In a cluster the metadata log, not the directory, says which partitions exist.
+        let total = if self.standalone { declared.max(dirs.last().map_or(0, |(index, _)| index + 1)) } else { 0 };
+        let mut partitions = BTreeMap::new();
+        for index in (0..total).chain(dirs.iter().map(|(index, _)| *index)) {
+            if partitions.contains_key(&index) {
+                continue;
+            }
             let dir = self.partition_dir(name, index);
             let partition = if dirs.iter().any(|(i, _)| *i == index) {
                 let log =
@@ -202,14 +224,15 @@ impl Topics {
                 warn!(name: "partition_creation_completed", topic = name, partition = index);
                 self.create_partition(name, index, &dir, metadata.topic_id, total, &config).await?
             };
-            partitions.push(partition);
+            partitions.insert(index, partition);
         }
         self.disk.sync_dir(&self.log_dir).await?;
         info!(name: "topic_loaded", topic = name, partitions = partitions.len());
         Ok(Topic { name: name.to_string(), id: metadata.topic_id, config, partitions })
     }
 
-    /// Opens a partition this standalone broker leads alone, and starts its flusher.
+    /// Opens a partition (led alone by a standalone broker; without a role in a cluster,
+    /// until the metadata publisher gives it one), and starts its flusher.
     async fn start_partition(
         &self,
         topic: &str,
@@ -220,8 +243,12 @@ impl Topics {
     ) -> Arc<Partition> {
         let min_insync_replicas = config.min_insync_replicas(&self.broker);
         let now_ms = self.clock.now_ms();
-        let partition =
-            Partition::lead_alone(topic, index, log, self.replica_config(min_insync_replicas), now_ms).await;
+        let config = self.replica_config(min_insync_replicas);
+        let partition = if self.standalone {
+            Partition::lead_alone(topic, index, log, config, now_ms).await
+        } else {
+            Partition::new(topic, index, log, config)
+        };
         let flusher = crate::runtime::spawn(partition.clone().run_flusher(self.clock.clone()));
         let replaced = self.lock_flushers().insert((topic_id, index), flusher);
         assert!(replaced.is_none(), "{topic}-{index} already had a flusher");
@@ -287,10 +314,11 @@ impl Topics {
             let mut rng = self.rng.lock().await;
             uuid::Builder::from_random_bytes(rng.random()).into_uuid()
         };
-        let mut partitions = Vec::new();
+        let mut partitions = BTreeMap::new();
         for index in 0..plan.partitions {
             let dir = self.partition_dir(&new.name, index);
-            partitions.push(self.create_partition(&new.name, index, &dir, id, plan.partitions, &plan.config).await?);
+            let partition = self.create_partition(&new.name, index, &dir, id, plan.partitions, &plan.config).await?;
+            partitions.insert(index, partition);
         }
         self.disk.sync_dir(&self.log_dir).await?;
         let topic = Arc::new(Topic { name: new.name.clone(), id, config: plan.config, partitions });
@@ -362,7 +390,7 @@ impl Topics {
         let mut partitions = topic.partitions.clone();
         for index in current..total {
             let dir = self.partition_dir(name, index);
-            partitions.push(self.create_partition(name, index, &dir, topic.id, total, &topic.config).await?);
+            partitions.insert(index, self.create_partition(name, index, &dir, topic.id, total, &topic.config).await?);
         }
         self.disk.sync_dir(&self.log_dir).await?;
         let grown = Topic { name: topic.name.clone(), id: topic.id, config: topic.config.clone(), partitions };
@@ -374,25 +402,9 @@ impl Topics {
     /// Deletes a topic: its directories are renamed for deletion (durably), then removed.
     pub async fn delete(&self, name: &str) -> Result<Uuid, TopicError> {
         let _admin = self.admin.lock().await;
-        let topic = self.topics.write().await.remove(name);
+        let topic = self.get(name).await;
         let topic = topic.ok_or_else(|| TopicError::UnknownTopic(format!("Topic '{name}' does not exist.")))?;
-        for partition in &topic.partitions {
-            self.close_partition(&topic, partition).await;
-        }
-        let mut doomed = Vec::new();
-        for partition in &topic.partitions {
-            let dir = self.partition_dir(name, partition.index());
-            let renamed =
-                self.log_dir.join(format!("{name}-{}.{}{DELETE_SUFFIX}", partition.index(), topic.id.simple()));
-            self.disk.rename(&dir, &renamed).await?;
-            doomed.push(renamed);
-        }
-        self.disk.sync_dir(&self.log_dir).await?;
-        for dir in doomed {
-            if let Err(error) = remove_partition_dir(self.disk.as_ref(), &dir).await {
-                warn!(name: "topic_deletion_deferred", dir = %dir.display(), error = %error);
-            }
-        }
+        self.remove_topic(&topic).await?;
         info!(name: "topic_deleted", topic = name, topic_id = %topic.id);
         Ok(topic.id)
     }
@@ -406,10 +418,95 @@ impl Topics {
     pub async fn close(&self) {
         let _admin = self.admin.lock().await;
         for topic in self.all().await {
-            for partition in &topic.partitions {
+            for partition in topic.partitions.values() {
                 self.close_partition(&topic, partition).await;
             }
         }
+    }
+
+    /// Hosts partition `index` of topic `name` (id `topic_id`, config overrides `configs`)
+    /// for a cluster: the open partition if there is one, else its log, opened or created
+    /// (durably) without a role. A partition of an older topic of the same name (deleted and
+    /// created again) is removed first.
+    pub async fn host(
+        &self,
+        name: &str,
+        topic_id: Uuid,
+        index: i32,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<Arc<Partition>, TopicError> {
+        assert!(!self.standalone, "a standalone broker hosts every partition of its own topics");
+        let _admin = self.admin.lock().await;
+        if let Some(topic) = self.get(name).await {
+            if topic.id == topic_id {
+                if let Some(partition) = topic.partition(index) {
+                    return Ok(partition);
+                }
+            } else {
+                self.remove_topic(&topic).await?;
+            }
+        }
+        let config = TopicConfig::validate_and_build(&self.broker, configs.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))
+            .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
+        let dir = self.partition_dir(name, index);
+        let partition = self.create_partition(name, index, &dir, topic_id, 0, &config).await?;
+        self.disk.sync_dir(&self.log_dir).await?;
+        let mut topics = self.topics.write().await;
+        let mut partitions = topics.get(name).map(|t| t.partitions.clone()).unwrap_or_default();
+        partitions.insert(index, partition.clone());
+        topics.insert(name.to_string(), Arc::new(Topic { name: name.to_string(), id: topic_id, config, partitions }));
+        info!(name: "partition_hosted", topic = name, topic_id = %topic_id, partition = index);
+        Ok(partition)
+    }
+
+    /// Stops hosting partition `index` of topic `topic_id`: its log closes and its
+    /// directory is removed (the metadata log no longer places a replica here).
+    pub async fn unhost(&self, topic_id: Uuid, index: i32) -> Result<(), TopicError> {
+        let _admin = self.admin.lock().await;
+        let Some(topic) = self.get_by_id(topic_id).await else { return Ok(()) };
+        let Some(partition) = topic.partition(index) else { return Ok(()) };
+        {
+            let mut topics = self.topics.write().await;
+            let mut partitions = topic.partitions.clone();
+            partitions.remove(&index);
+            if partitions.is_empty() {
+                topics.remove(&topic.name);
+            } else {
+                let rest = Topic { name: topic.name.clone(), id: topic.id, config: topic.config.clone(), partitions };
+                topics.insert(topic.name.clone(), Arc::new(rest));
+            }
+        }
+        self.close_partition(&topic, &partition).await;
+        self.remove_partition_dirs(&topic, [index]).await?;
+        info!(name: "partition_unhosted", topic = %topic.name, topic_id = %topic_id, partition = index);
+        Ok(())
+    }
+
+    /// Removes a whole topic's hosted partitions (called with the admin lock held).
+    async fn remove_topic(&self, topic: &Topic) -> Result<(), TopicError> {
+        self.topics.write().await.remove(&topic.name);
+        for partition in topic.partitions.values() {
+            self.close_partition(topic, partition).await;
+        }
+        self.remove_partition_dirs(topic, topic.partitions.keys().copied()).await
+    }
+
+    /// Renames the partitions' directories for deletion (durably), then removes them.
+    async fn remove_partition_dirs(&self, topic: &Topic, indexes: impl IntoIterator<Item = i32>) -> Result<(), TopicError> {
+        let mut doomed = Vec::new();
+        for index in indexes {
+            let dir = self.partition_dir(&topic.name, index);
+            let renamed = self.log_dir.join(format!("{}-{index}.{}{DELETE_SUFFIX}", topic.name, topic.id.simple()));
+            self.disk.rename(&dir, &renamed).await?;
+            doomed.push(renamed);
+        }
+        self.disk.sync_dir(&self.log_dir).await?;
+        for dir in doomed {
+            if let Err(error) = remove_partition_dir(self.disk.as_ref(), &dir).await {
+                warn!(name: "topic_deletion_deferred", dir = %dir.display(), error = %error);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::storage::LogError;
 async fn deleting_a_topic_stops_its_flushers_and_closes_its_logs() {
     let disk = Arc::new(MemDisk::new(4));
     let config = Arc::new(BrokerConfig::from_properties("log.dirs=/data", &[]).unwrap());
-    let topics = Topics::load(disk.clone(), config, Clock::system(), seeded(4)).await.unwrap();
+    let topics = Topics::load(disk.clone(), config, Clock::system(), seeded(4), true).await.unwrap();
     let new = |name: &str| NewTopic { name: name.into(), partitions: 2, replication_factor: 1, configs: Vec::new() };
     topics.create(new("doomed")).await.unwrap();
     topics.create(new("kept")).await.unwrap();

@@ -2,6 +2,8 @@
 //! runs, the controller server of controller nodes, and the channel from brokers to the
 //! active controller. The cores they drive have no IO (`src/raft/`, `src/controller/`).
 
+pub mod broker_lifecycle;
+pub mod cluster_node;
 pub mod controller_rpc;
 pub mod controller_server;
 pub mod metadata_loader;

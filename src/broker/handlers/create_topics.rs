@@ -8,6 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use crate::broker::context::BrokerContext;
+use crate::broker::topic_admin;
 use crate::broker::topics::{NewTopic, TopicError};
 
 pub async fn handle(ctx: &BrokerContext, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
@@ -46,21 +47,19 @@ pub async fn handle(ctx: &BrokerContext, request: CreateTopicsRequest, version: 
         };
         let outcome = match assignment_error {
             Some(error) => Err(error),
-            None if request.validate_only => {
-                ctx.topics.validate(&new).await.map(|valid| (None, valid.partitions, valid.config))
-            }
-            None => ctx.topics.create(new).await.map(|t| (Some(t.id), t.partitions.len() as i32, t.config.clone())),
+            None => topic_admin::create(ctx, new, request.validate_only).await,
         };
         match outcome {
-            Ok((id, partitions, config)) => {
+            Ok(created) => {
                 if version >= 7 {
-                    result.topic_id = id.unwrap_or_default();
+                    result.topic_id = created.topic_id.unwrap_or_default();
                 }
                 if version >= 5 {
-                    result.num_partitions = partitions;
-                    result.replication_factor = 1;
+                    result.num_partitions = created.partitions;
+                    result.replication_factor = created.replication_factor;
                     result.configs = Some(
-                        config
+                        created
+                            .config
                             .describe(&ctx.config)
                             .into_iter()
                             .map(|entry| {

@@ -7,6 +7,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use crate::broker::context::BrokerContext;
+use crate::broker::topic_admin;
 
 pub async fn handle(ctx: &BrokerContext, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
     let mut response = DeleteTopicsResponse::default();
@@ -19,14 +20,14 @@ pub async fn handle(ctx: &BrokerContext, request: DeleteTopicsRequest, version: 
         result.topic_id = id;
         let resolved = match (&name, id) {
             (Some(name), _) => Some(name.as_str().to_string()),
-            (None, id) => ctx.topics.get_by_id(id).await.map(|t| t.name.clone()),
+            (None, id) => topic_admin::name_of(ctx, id).await,
         };
         if !ctx.config.delete_topic_enable {
             result.error_code = ResponseError::TopicDeletionDisabled.code();
         } else {
             match resolved {
                 None => result.error_code = ResponseError::UnknownTopicId.code(),
-                Some(topic) => match ctx.topics.delete(&topic).await {
+                Some(topic) => match topic_admin::delete(ctx, &topic).await {
                     Ok(deleted_id) => {
                         result.name = Some(TopicName(StrBytes::from_string(topic)));
                         if version >= 6 {

@@ -1,5 +1,8 @@
-//! Metadata: the one broker, and the topics asked for (auto-creating unknown ones when
-//! both the request and `auto.create.topics.enable` allow it).
+//! Metadata: the brokers, and the topics asked for (auto-creating unknown ones when both the
+//! request and `auto.create.topics.enable` allow it). A standalone broker describes itself
+//! and its own topics; a cluster's broker answers from the metadata image it has applied
+//! (Kafka's `KRaftMetadataCache`): the unfenced brokers, and each partition's leader,
+//! replicas, ISR, ELR and leader epoch as the controller committed them.
 
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -10,9 +13,16 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use crate::broker::context::BrokerContext;
-use crate::broker::topics::{NewTopic, Topic};
+use crate::broker::topic_admin;
+use crate::broker::topics::{NewTopic, Topic, TopicError};
+use crate::cluster::cluster_node::BrokerCluster;
+use crate::controller::image::TopicImage;
+use crate::controller::records::NO_LEADER;
 
 pub async fn handle(ctx: &BrokerContext, request: MetadataRequest, version: i16) -> MetadataResponse {
+    if let Some(cluster) = &ctx.cluster {
+        return from_image(ctx, cluster, request, version).await;
+    }
     let mut response = MetadataResponse::default();
     let mut broker = MetadataResponseBroker::default();
     broker.node_id = BrokerId(ctx.node_id);
@@ -84,7 +94,7 @@ fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
     }
     out.partitions = topic
         .partitions
-        .iter()
+        .values()
         .map(|p| {
             let mut partition = MetadataResponsePartition::default();
             partition.partition_index = p.index();
@@ -101,6 +111,134 @@ fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
                     partition.error_code = kafka_protocol::ResponseError::LeaderNotAvailable.code();
                     partition.leader_id = BrokerId(-1);
                 }
+            }
+            partition
+        })
+        .collect();
+    out
+}
+
+/// The answer of a cluster's broker, from its metadata image.
+async fn from_image(
+    ctx: &BrokerContext,
+    cluster: &BrokerCluster,
+    request: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
+    let mut response = MetadataResponse::default();
+    let mut loaded = cluster.metadata.current();
+    let listener = ctx.config.broker_listeners().next().map(|l| l.name.clone()).unwrap_or_default();
+    let requested = match request.topics {
+        Some(topics) if version > 0 || !topics.is_empty() => Some(topics),
+        _ => None,
+    };
+    let auto_create = ctx.config.auto_create_topics_enable && (version < 4 || request.allow_auto_topic_creation);
+    let mut answers: Vec<Result<Uuid, (i16, Option<TopicName>, Uuid)>> = Vec::new();
+    match requested {
+        None => answers.extend(loaded.image.topics.keys().map(|id| Ok(*id))),
+        Some(requested) => {
+            for wanted in requested {
+                let found = match (&wanted.name, wanted.topic_id) {
+                    (Some(name), _) => match loaded.image.topic_ids.get(name.as_str()) {
+                        Some(id) => Ok(*id),
+                        None if auto_create => {
+                            let new = NewTopic {
+                                name: name.to_string(),
+                                partitions: -1,
+                                replication_factor: -1,
+                                configs: Vec::new(),
+                            };
+                            match topic_admin::create(ctx, new, false).await {
+                                // Created: the partitions may not have leaders here yet, the
+                                // client asks again (Kafka answers LEADER_NOT_AVAILABLE too).
+                                Ok(_) | Err(TopicError::AlreadyExists(_)) => {
+                                    Err((ResponseError::LeaderNotAvailable.code(), wanted.name.clone(), Uuid::nil()))
+                                }
+                                Err(error) => Err((error.code(), wanted.name.clone(), Uuid::nil())),
+                            }
+                        }
+                        None => Err((ResponseError::UnknownTopicOrPartition.code(), wanted.name.clone(), Uuid::nil())),
+                    },
+                    (None, id) if loaded.image.topics.contains_key(&id) => Ok(id),
+                    (None, id) if id != Uuid::nil() => Err((ResponseError::UnknownTopicId.code(), None, id)),
+                    (None, id) => Err((ResponseError::InvalidRequest.code(), None, id)),
+                };
+                answers.push(found);
+            }
+            // Creations made the image newer: describe from the newest.
+            loaded = cluster.metadata.current();
+        }
+    }
+    let image = &loaded.image;
+    response.brokers = image
+        .brokers
+        .values()
+        .filter(|b| !b.fenced)
+        .filter_map(|b| {
+            let endpoint = b.endpoints.iter().find(|e| e.name == listener)?;
+            let mut broker = MetadataResponseBroker::default();
+            broker.node_id = BrokerId(b.id);
+            broker.host = StrBytes::from_string(endpoint.host.clone());
+            broker.port = i32::from(endpoint.port);
+            if version >= 1 {
+                broker.rack = b.rack.clone().map(StrBytes::from_string);
+            }
+            Some(broker)
+        })
+        .collect();
+    if version >= 2 {
+        response.cluster_id = Some(StrBytes::from_string(ctx.cluster_id.clone()));
+    }
+    if version >= 1 {
+        // KRaft brokers name a live broker: clients send controller-bound admin requests
+        // to it and it forwards them.
+        response.controller_id = response.brokers.first().map_or(BrokerId(-1), |b| b.node_id);
+    }
+    for answer in answers {
+        response.topics.push(match answer {
+            Ok(id) => match image.topics.get(&id) {
+                Some(topic) => describe_image_topic(topic, version),
+                None => unknown_topic(ResponseError::UnknownTopicId.code(), None, id),
+            },
+            Err((code, name, id)) => unknown_topic(code, name, id),
+        });
+    }
+    response
+}
+
+fn unknown_topic(code: i16, name: Option<TopicName>, id: Uuid) -> MetadataResponseTopic {
+    let mut unknown = MetadataResponseTopic::default();
+    unknown.error_code = code;
+    unknown.name = name;
+    unknown.topic_id = id;
+    unknown
+}
+
+fn describe_image_topic(topic: &TopicImage, version: i16) -> MetadataResponseTopic {
+    let mut out = MetadataResponseTopic::default();
+    out.name = Some(TopicName(StrBytes::from_string(topic.name.clone())));
+    if version >= 10 {
+        out.topic_id = topic.id;
+    }
+    let ids = |ids: &[i32]| ids.iter().copied().map(BrokerId).collect::<Vec<_>>();
+    out.partitions = topic
+        .partitions
+        .iter()
+        .map(|(index, registration)| {
+            let mut partition = MetadataResponsePartition::default();
+            partition.partition_index = *index;
+            partition.leader_id = BrokerId(registration.leader);
+            if registration.leader == NO_LEADER {
+                partition.error_code = ResponseError::LeaderNotAvailable.code();
+            }
+            if version >= 7 {
+                partition.leader_epoch = registration.leader_epoch;
+            }
+            partition.replica_nodes = ids(&registration.replicas);
+            partition.isr_nodes = ids(&registration.isr);
+            if version >= 5 {
+                let offline: Vec<i32> = Vec::new();
+                partition.offline_replicas = ids(&offline);
             }
             partition
         })

@@ -53,12 +53,27 @@ impl Partition {
     /// core decides (§3.10); else appends the leader's batches as they are and, with
     /// `fsync_before_ack`, makes them durable before returning, so the next fetch's offset
     /// acknowledges only durable records; then takes the follower's HW from the leader's.
-    /// Returns the truncation if there was one.
-    pub async fn apply_leader_answer(&self, now_ms: i64, answer: &FollowerRead) -> LogResult<Option<Truncation>> {
+    /// Returns the truncation if there was one. An answer to a fetch sent in another
+    /// leader epoch than `fetched_in_epoch`'s (metadata moved on while it was in flight,
+    /// making this replica a leader or the follower of another epoch) is ignored.
+    pub async fn apply_leader_answer(
+        &self,
+        now_ms: i64,
+        fetched_in_epoch: i32,
+        answer: &FollowerRead,
+    ) -> LogResult<Option<Truncation>> {
         if answer.error_code != 0 {
             return Ok(None);
         }
         let mut log = self.log.lock().await;
+        let current = {
+            let replica = self.lock_replica();
+            matches!(replica.role(), crate::replication::Role::Follower(_))
+                && replica.leader_epoch() == Some(fetched_in_epoch)
+        };
+        if !current {
+            return Ok(None);
+        }
         if let Some((epoch, end_offset)) = answer.diverging {
             let end = log.log_end_offset();
             let truncation = self.lock_replica().on_diverging_epoch(epoch, end_offset, log.leader_epoch_cache(), end);

@@ -180,7 +180,7 @@ mod replicating_in_process {
     pub(super) async fn fetch_once(leader: &Partition, follower: &Partition) -> FollowerRead {
         let request = follower.follower_fetch().await.expect("following");
         let answer = leader.read_for_follower(0, request, 1 << 20).await;
-        follower.apply_leader_answer(0, &answer).await.unwrap();
+        follower.apply_leader_answer(0, follower.leader_epoch().unwrap(), &answer).await.unwrap();
         answer
     }
 

@@ -1,0 +1,159 @@
+//! A broker's life as the controller sees it (Kafka's `BrokerLifecycleManager`,
+//! REPLICATION.md §2.2–2.3): register with a fresh incarnation id and learn the broker
+//! epoch, heartbeat every `broker.heartbeat.interval.ms` with the metadata offset applied so
+//! far (the controller unfences a broker once it has caught up to its own registration),
+//! register again when the controller no longer knows the epoch, and on shutdown ask for a
+//! controlled shutdown, so leadership moves away before the broker stops.
+//!
+//! The epoch is what the broker's AlterPartition requests carry (KIP-903): a request from
+//! an older incarnation is refused by the controller.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::ResponseError;
+use tracing::{info, warn};
+
+use super::controller_rpc::{ControllerClient, ControllerRequest, ControllerResponse};
+use super::metadata_loader::MetadataCell;
+use crate::controller::cluster_control::{BrokerHeartbeatRequest, BrokerRegistrationRequest};
+
+/// How often a fenced broker heartbeats while it catches up (Kafka heartbeats at once after
+/// each answer until the broker is unfenced; a short pause keeps a slow quorum unflooded).
+const CATCH_UP_HEARTBEAT_MS: u64 = 100;
+
+/// What the rest of the broker reads of its lifecycle.
+#[derive(Debug)]
+pub struct BrokerLifecycle {
+    broker_id: i32,
+    /// -1 until registered.
+    broker_epoch: AtomicI64,
+    fenced: AtomicBool,
+}
+
+impl BrokerLifecycle {
+    pub fn new(broker_id: i32) -> Arc<Self> {
+        Arc::new(BrokerLifecycle { broker_id, broker_epoch: AtomicI64::new(-1), fenced: AtomicBool::new(true) })
+    }
+
+    pub fn broker_id(&self) -> i32 {
+        self.broker_id
+    }
+
+    /// The epoch of this incarnation's registration, or -1 before it is known.
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::Acquire)
+    }
+
+    /// Whether the controller last said this broker is fenced.
+    pub fn is_fenced(&self) -> bool {
+        self.fenced.load(Ordering::Acquire)
+    }
+
+    /// Registers and heartbeats until the task is stopped by its owner.
+    pub async fn run(
+        self: Arc<Self>,
+        client: Arc<ControllerClient>,
+        registration: BrokerRegistrationRequest,
+        metadata: Arc<MetadataCell>,
+        heartbeat_interval: Duration,
+        request_timeout: Duration,
+    ) {
+        loop {
+            let pause = if self.broker_epoch() < 0 {
+                self.register(&client, &registration, request_timeout).await
+            } else {
+                self.heartbeat(&client, &metadata, false, request_timeout).await.map(|_| ())
+            };
+            let wait = match pause {
+                Ok(()) if !self.is_fenced() => heartbeat_interval,
+                _ => Duration::from_millis(CATCH_UP_HEARTBEAT_MS),
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn register(
+        &self,
+        client: &ControllerClient,
+        registration: &BrokerRegistrationRequest,
+        timeout: Duration,
+    ) -> Result<(), ()> {
+        match client.send(ControllerRequest::BrokerRegistration(registration.clone()), timeout).await {
+            Ok(ControllerResponse::BrokerRegistration(epoch)) => {
+                info!(name: "broker_registered", broker_id = self.broker_id, broker_epoch = epoch);
+                self.fenced.store(true, Ordering::Release);
+                self.broker_epoch.store(epoch, Ordering::Release);
+                Ok(())
+            }
+            other => {
+                warn!(name: "broker_registration_failed", broker_id = self.broker_id, answer = ?other);
+                Err(())
+            }
+        }
+    }
+
+    /// One heartbeat; `Ok(true)` when the controller says the broker may shut down now.
+    async fn heartbeat(
+        &self,
+        client: &ControllerClient,
+        metadata: &MetadataCell,
+        want_shut_down: bool,
+        timeout: Duration,
+    ) -> Result<bool, ()> {
+        let request = BrokerHeartbeatRequest {
+            broker_id: self.broker_id,
+            broker_epoch: self.broker_epoch(),
+            current_metadata_offset: metadata.current().applied_offset,
+            want_fence: false,
+            want_shut_down,
+        };
+        match client.send(ControllerRequest::BrokerHeartbeat(request), timeout).await {
+            Ok(ControllerResponse::BrokerHeartbeat(reply)) => {
+                if reply.is_fenced != self.is_fenced() {
+                    info!(name: "broker_fencing_changed", broker_id = self.broker_id, fenced = reply.is_fenced);
+                }
+                self.fenced.store(reply.is_fenced, Ordering::Release);
+                Ok(reply.should_shut_down)
+            }
+            Err(error)
+                if error.code == ResponseError::StaleBrokerEpoch.code()
+                    || error.code == ResponseError::BrokerIdNotRegistered.code() =>
+            {
+                // The controller lost this incarnation (its session ended): register anew.
+                warn!(name: "broker_registration_lost", broker_id = self.broker_id, error = %error);
+                self.broker_epoch.store(-1, Ordering::Release);
+                Err(())
+            }
+            other => {
+                warn!(name: "broker_heartbeat_failed", broker_id = self.broker_id, answer = ?other);
+                Err(())
+            }
+        }
+    }
+
+    /// Controlled shutdown: heartbeats asking to shut down until the controller has moved
+    /// this broker's leaderships away and says it may stop, or `within` passes.
+    pub async fn controlled_shutdown(
+        &self,
+        client: &ControllerClient,
+        metadata: &MetadataCell,
+        within: Duration,
+        request_timeout: Duration,
+    ) -> bool {
+        if self.broker_epoch() < 0 {
+            return true;
+        }
+        let deadline = crate::runtime::now() + within;
+        while crate::runtime::now() < deadline {
+            if let Ok(true) = self.heartbeat(client, metadata, true, request_timeout).await {
+                info!(name: "controlled_shutdown_done", broker_id = self.broker_id);
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(CATCH_UP_HEARTBEAT_MS)).await;
+        }
+        warn!(name: "controlled_shutdown_timed_out", broker_id = self.broker_id);
+        false
+    }
+}
