@@ -20,6 +20,7 @@ pub mod scenario;
 pub mod scenarios;
 pub mod seeds;
 pub mod trace;
+pub mod workloads;
 pub mod world;
 
 pub use checker::{Checker, Violation};

@@ -5,10 +5,12 @@
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
 mod controller_leader_crash;
+mod partition_leader_crash;
 mod single_broker_crash;
 mod storage_crash_recovery;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
+pub use partition_leader_crash::PartitionLeaderCrash;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
 
@@ -20,6 +22,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &StorageCrashRecovery { lying_fsync: false },
         &SingleBrokerCrash { lying_fsync: false },
         &ControllerLeaderCrash { fault: None },
+        &PartitionLeaderCrash,
     ]
 }
 

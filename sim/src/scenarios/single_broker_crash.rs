@@ -24,20 +24,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use rand::Rng;
 use seedlog::broker::config::BrokerConfig;
 use seedlog::broker::{Node, NodeEnv};
-use seedlog::client::{
-    Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset,
-};
-use seedlog::events::{AuditDone, Event, RecordAcked, RecordAudited, RecordConsumed};
+use seedlog::client::NewTopic;
 use seedlog::runtime::{Disk, MemDiskFaults};
 use tracing::{info, warn};
 
 use crate::checker::Checker;
 use crate::checkers::{AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset};
 use crate::scenario::{Scenario, SuperviseFuture};
+use crate::workloads;
 use crate::world::{NodeEnv as SimEnv, World};
 
 const BROKER: &str = "broker";
@@ -84,9 +81,13 @@ impl Scenario for SingleBrokerCrash {
             let bootstrap = SocketAddr::new(world.ip(BROKER), PORT).to_string();
             let stop = Arc::new(AtomicBool::new(false));
             let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
-            world.add_node("producer", move |env| produce(env, producer_bootstrap.clone(), producer_stop.clone()));
+            world.add_node("producer", move |env| {
+                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+            });
             let (consumer_bootstrap, consumer_stop) = (bootstrap.clone(), stop.clone());
-            world.add_node("consumer", move |env| consume(env, consumer_bootstrap.clone(), consumer_stop.clone()));
+            world.add_node("consumer", move |env| {
+                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_stop.clone())
+            });
 
             let crashes = rng.random_range(3..8);
             for _ in 0..crashes {
@@ -104,7 +105,9 @@ impl Scenario for SingleBrokerCrash {
             world.restart(BROKER);
             let done = Arc::new(AtomicBool::new(false));
             let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
-            world.add_node("auditor", move |_env| audit(audit_bootstrap.clone(), audit_done.clone()));
+            world.add_node("auditor", move |_env| {
+                workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
+            });
             while !done.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -135,116 +138,8 @@ async fn broker(env: SimEnv) {
     }
 }
 
-/// The producer node: creates the topic, then sends numbered records, a bounded window in
-/// flight, reporting each acknowledgement.
-async fn produce(env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
-    let SimEnv { clock, mut rng, incarnation, .. } = env;
-    let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
-    let topic = NewTopic {
-        name: TOPIC.to_string(),
-        partitions: Some(PARTITIONS),
-        replication_factor: Some(1),
-        configs: Vec::new(),
-    };
-    // TOPIC_ALREADY_EXISTS (36) after a restart of this node; anything else: retry.
-    while let Err(error) = admin.create_topic(&topic).await {
-        if error.code() == 36 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let config =
-        ProducerConfig { request_timeout_ms: 2_000, delivery_timeout_ms: 600_000, ..ProducerConfig::default() };
-    let producer =
-        Producer::new(&bootstrap, config, clock, seedlog::runtime::fork(&mut rng)).expect("producer config is valid");
-    let mut seq = 0u64;
-    while !stop.load(Ordering::SeqCst) {
-        let window: Vec<_> = (0..rng.random_range(1..8))
-            .map(|_| {
-                seq += 1;
-                let value = format!("p{incarnation}-{seq}");
-                let key = Bytes::from(format!("k{}", seq % 17));
-                (value.clone(), producer.send(ProducerRecord::new(TOPIC, Bytes::from(value)).with_key(key)))
-            })
-            .collect();
-        for (value, delivery) in window {
-            match delivery.await {
-                Ok(metadata) => RecordAcked {
-                    topic: TOPIC.to_string(),
-                    partition: metadata.partition,
-                    offset: metadata.offset,
-                    acks: -1,
-                    value,
-                }
-                .emit(),
-                Err(error) => info!(name: "record_failed", value = %value, error = %error),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(1..30))).await;
-    }
-}
 
-/// The consumer node: reads every partition from the start, reporting each record.
-async fn consume(_env: SimEnv, bootstrap: String, stop: Arc<AtomicBool>) {
-    let mut consumer = Consumer::new(&bootstrap, ConsumerConfig::default()).expect("bootstrap parses");
-    let partitions: Vec<i32> = (0..PARTITIONS).collect();
-    consumer.assign(TOPIC, &partitions, StartOffset::Earliest);
-    while !stop.load(Ordering::SeqCst) {
-        match consumer.poll(Duration::from_millis(200)).await {
-            Ok(records) => {
-                for record in records {
-                    RecordConsumed {
-                        topic: TOPIC.to_string(),
-                        partition: record.partition,
-                        offset: record.offset,
-                        value: String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned(),
-                    }
-                    .emit();
-                }
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-/// The auditor: after the last restart, reads each partition from its start to its end.
-async fn audit(bootstrap: String, done: Arc<AtomicBool>) {
-    let mut consumer = Consumer::new(&bootstrap, ConsumerConfig::default()).expect("bootstrap parses");
-    let partitions: Vec<i32> = (0..PARTITIONS).collect();
-    consumer.assign(TOPIC, &partitions, StartOffset::Earliest);
-    let mut quiet_polls = 0;
-    // The end is reached when several polls in a row bring nothing and every partition's
-    // position has caught up with its high watermark.
-    while quiet_polls < 5 {
-        match consumer.poll(Duration::from_millis(200)).await {
-            Ok(records) if !records.is_empty() => {
-                quiet_polls = 0;
-                for record in records {
-                    RecordAudited {
-                        topic: TOPIC.to_string(),
-                        partition: record.partition,
-                        offset: record.offset,
-                        value: String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned(),
-                    }
-                    .emit();
-                }
-            }
-            Ok(_) => {
-                let caught_up = consumer.assignment().iter().all(|tp| {
-                    consumer.high_watermark(tp).is_some_and(|hw| consumer.position(tp).is_some_and(|p| p >= hw))
-                });
-                quiet_polls = if caught_up { quiet_polls + 1 } else { 0 };
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    for tp in consumer.assignment() {
-        AuditDone {
-            topic: TOPIC.to_string(),
-            partition: tp.partition,
-            end_offset: consumer.position(&tp).unwrap_or(0),
-        }
-        .emit();
-    }
-    done.store(true, Ordering::SeqCst);
+/// The topic the producer creates: a replica set of one.
+fn topic() -> NewTopic {
+    NewTopic { name: TOPIC.to_string(), partitions: Some(PARTITIONS), replication_factor: Some(1), configs: Vec::new() }
 }

@@ -1,0 +1,127 @@
+//! The clients scenarios run: an idempotent acks=all producer, a consumer and an auditor,
+//! on seedlog's Rust client in their own simulated nodes. Each reports what it saw as the
+//! events the data-plane checkers read (`RecordAcked`, `RecordConsumed`, `RecordAudited`,
+//! `AuditDone`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::Rng;
+use seedlog::client::{
+    Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord, StartOffset,
+};
+use seedlog::events::{AuditDone, Event, RecordAcked, RecordAudited, RecordConsumed};
+use tracing::info;
+
+use crate::world::NodeEnv as SimEnv;
+
+/// The producer node: creates `topic`, then sends numbered records, a bounded window in
+/// flight, reporting each acknowledgement.
+pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, stop: Arc<AtomicBool>) {
+    let SimEnv { clock, mut rng, incarnation, .. } = env;
+    let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
+    let name = topic.name.clone();
+    // TOPIC_ALREADY_EXISTS (36) after a restart of this node; anything else: retry.
+    while let Err(error) = admin.create_topic(&topic).await {
+        if error.code() == 36 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let config =
+        ProducerConfig { request_timeout_ms: 2_000, delivery_timeout_ms: 600_000, ..ProducerConfig::default() };
+    let producer =
+        Producer::new(&bootstrap, config, clock, seedlog::runtime::fork(&mut rng)).expect("producer config is valid");
+    let mut seq = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let window: Vec<_> = (0..rng.random_range(1..8))
+            .map(|_| {
+                seq += 1;
+                let value = format!("p{incarnation}-{seq}");
+                let key = Bytes::from(format!("k{}", seq % 17));
+                (value.clone(), producer.send(ProducerRecord::new(&name, Bytes::from(value)).with_key(key)))
+            })
+            .collect();
+        for (value, delivery) in window {
+            match delivery.await {
+                Ok(metadata) => RecordAcked {
+                    topic: name.clone(),
+                    partition: metadata.partition,
+                    offset: metadata.offset,
+                    acks: -1,
+                    value,
+                }
+                .emit(),
+                Err(error) => info!(name: "record_failed", value = %value, error = %error),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(1..30))).await;
+    }
+}
+
+/// The consumer node: reads every partition from the start, reporting each record.
+pub async fn consume(_env: SimEnv, bootstrap: String, topic: &str, partitions: i32, stop: Arc<AtomicBool>) {
+    let mut consumer = Consumer::new(&bootstrap, ConsumerConfig::default()).expect("bootstrap parses");
+    let partitions: Vec<i32> = (0..partitions).collect();
+    consumer.assign(topic, &partitions, StartOffset::Earliest);
+    while !stop.load(Ordering::SeqCst) {
+        match consumer.poll(Duration::from_millis(200)).await {
+            Ok(records) => {
+                for record in records {
+                    RecordConsumed {
+                        topic: topic.to_string(),
+                        partition: record.partition,
+                        offset: record.offset,
+                        value: String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned(),
+                    }
+                    .emit();
+                }
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// The auditor: after the last restart, reads each partition from its start to its end.
+pub async fn audit(bootstrap: String, topic: &str, partitions: i32, done: Arc<AtomicBool>) {
+    let mut consumer = Consumer::new(&bootstrap, ConsumerConfig::default()).expect("bootstrap parses");
+    let partitions: Vec<i32> = (0..partitions).collect();
+    consumer.assign(topic, &partitions, StartOffset::Earliest);
+    let mut quiet_polls = 0;
+    // The end is reached when several polls in a row bring nothing and every partition's
+    // position has caught up with its high watermark.
+    while quiet_polls < 5 {
+        match consumer.poll(Duration::from_millis(200)).await {
+            Ok(records) if !records.is_empty() => {
+                quiet_polls = 0;
+                for record in records {
+                    RecordAudited {
+                        topic: topic.to_string(),
+                        partition: record.partition,
+                        offset: record.offset,
+                        value: String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned(),
+                    }
+                    .emit();
+                }
+            }
+            Ok(_) => {
+                let caught_up = consumer.assignment().iter().all(|tp| {
+                    consumer.high_watermark(tp).is_some_and(|hw| consumer.position(tp).is_some_and(|p| p >= hw))
+                });
+                quiet_polls = if caught_up { quiet_polls + 1 } else { 0 };
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    for tp in consumer.assignment() {
+        AuditDone {
+            topic: topic.to_string(),
+            partition: tp.partition,
+            end_offset: consumer.position(&tp).unwrap_or(0),
+        }
+        .emit();
+    }
+    done.store(true, Ordering::SeqCst);
+}
