@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use seedlog::broker::config::{parse_override, BrokerConfig};
-use seedlog::broker::{Node, NodeEnv};
+use seedlog::broker::{Node, NodeEnv, NodeExit};
 use seedlog::runtime::{Clock, Disk, FileDisk, OpenMode};
 use seedlog::tools::{self, ConsoleConsumerArgs, ConsoleProducerArgs, TopicsArgs};
 use tracing_subscriber::EnvFilter;
@@ -112,8 +112,13 @@ async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCod
             return ExitCode::FAILURE;
         }
     };
-    node.run(shutdown_signal()).await;
-    ExitCode::SUCCESS
+    match node.run(shutdown_signal()).await {
+        NodeExit::Shutdown => ExitCode::SUCCESS,
+        NodeExit::Halted(why) => {
+            eprintln!("seedlog broker: halted: {why}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// A panic anywhere in the broker is a failed invariant: stop the whole process. Tokio

@@ -225,3 +225,36 @@ fn node_ip(index: usize) -> IpAddr {
     let n = u32::try_from(index + 1).expect("too many nodes");
     IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | n))
 }
+
+/// Nodes whose process stopped on its own (a broker that halted after a disk error), for
+/// the supervisor to restart as a process supervisor would.
+#[derive(Clone, Debug, Default)]
+pub struct Halts(Arc<Mutex<Vec<String>>>);
+
+impl Halts {
+    /// Called by a node's main future when its process stops on its own.
+    pub fn report(&self, name: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name.to_string());
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl World {
+    /// Sleeps `ms`, restarting every node that halted meanwhile (100 ms after its halt).
+    pub async fn sleep_restarting(&self, halts: &Halts, ms: u64) {
+        let mut slept = 0;
+        while slept < ms {
+            let step = (ms - slept).min(100);
+            tokio::time::sleep(std::time::Duration::from_millis(step)).await;
+            slept += step;
+            for name in halts.take() {
+                if !self.is_killed(&name) {
+                    self.restart(&name);
+                }
+            }
+        }
+    }
+}

@@ -153,8 +153,12 @@ impl MetadataPublisher {
             Some(fetcher) => fetcher.add(partition.clone()),
             None => {
                 info!(name: "replica_fetcher_started", leader, address = %address);
-                let fetcher =
-                    FetcherHandle::start(self.config.fetcher.clone(), address, vec![partition.clone()], self.clock.clone());
+                let fetcher = FetcherHandle::start(
+                    self.config.fetcher.clone(),
+                    address,
+                    vec![partition.clone()],
+                    self.clock.clone(),
+                );
                 self.fetchers.insert(leader, fetcher);
             }
         }

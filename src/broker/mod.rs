@@ -20,4 +20,4 @@ pub mod topic_admin;
 pub mod topic_config;
 pub mod topics;
 
-pub use node::{Node, NodeEnv, NodeError};
+pub use node::{Node, NodeEnv, NodeError, NodeExit};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::config::BrokerConfig;
 use super::connection;
@@ -61,6 +61,18 @@ impl From<std::io::Error> for NodeError {
     fn from(e: std::io::Error) -> Self {
         NodeError::Storage(e.to_string())
     }
+}
+
+/// How a node's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeExit {
+    /// `shutdown` resolved: a clean stop.
+    Shutdown,
+    /// A cluster broker whose log directory failed stops at once, as Kafka's does when its
+    /// last log dir goes offline: its replicas must not linger as leaders of logs that can
+    /// no longer be written; the controller fences it and moves leadership, and a
+    /// supervisor restarts it, which recovers from what is durable.
+    Halted(String),
 }
 
 /// A running node: a broker (standalone, or in a cluster), a controller, or both.
@@ -165,8 +177,9 @@ impl Node {
     /// Serves connections and runs the periodic work and the cluster half until `shutdown`
     /// resolves, then (after a controlled shutdown, in a cluster) flushes and checkpoints
     /// every log.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> NodeExit {
         let Node { broker, cluster, node_id } = self;
+        let in_cluster = cluster.is_some();
         let (stop_cluster, cluster_stopped) = tokio::sync::oneshot::channel::<()>();
         let cluster_task = cluster.map(|(cluster, side)| {
             let broker_part = side.zip(broker.as_ref().map(|(ctx, _)| ctx.clone()));
@@ -181,9 +194,17 @@ impl Node {
                 let _ = task.await;
             }
             info!(name: "controller_stopped", node_id);
-            return;
+            return NodeExit::Shutdown;
         };
         let periodic = crate::runtime::spawn(periodic_work(ctx.clone()));
+        let log_dir_failed = async {
+            loop {
+                tokio::time::sleep(REPLICA_TICK).await;
+                if let Some(offline) = first_offline_partition(&ctx).await {
+                    return offline;
+                }
+            }
+        };
         let accept = async {
             loop {
                 match listener.accept().await {
@@ -198,12 +219,19 @@ impl Node {
                 }
             }
         };
-        tokio::select! {
+        let halted = tokio::select! {
             // Polled in order: an unbiased select draws from tokio's process-wide RNG,
             // which the simulator does not seed.
             biased;
-            () = accept => {}
-            () = shutdown => {}
+            () = accept => None,
+            () = shutdown => None,
+            offline = log_dir_failed, if in_cluster => Some(offline),
+        };
+        if let Some(offline) = halted {
+            // No controlled shutdown, no flush: stop now, as after a crash.
+            error!(name: "broker_halted", node_id, partition = %offline, "a log went offline after a disk error");
+            periodic.abort();
+            return NodeExit::Halted(format!("the log of {offline} went offline after a disk error"));
         }
         info!(name: "broker_stopping", node_id = ctx.node_id);
         // The cluster half first: a controlled shutdown needs the broker still serving its
@@ -215,7 +243,18 @@ impl Node {
         periodic.abort();
         ctx.topics.close().await;
         info!(name: "broker_stopped", node_id = ctx.node_id);
+        NodeExit::Shutdown
     }
+}
+
+/// The first hosted partition whose log went offline, as `topic-index`.
+async fn first_offline_partition(ctx: &BrokerContext) -> Option<String> {
+    for topic in ctx.topics.all().await {
+        if let Some(partition) = topic.partitions.values().find(|p| p.is_offline()) {
+            return Some(format!("{}-{}", topic.name, partition.index()));
+        }
+    }
+    None
 }
 
 /// Whether the node runs the cluster half: a node with `process.roles` in a quorum of more

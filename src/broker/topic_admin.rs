@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::context::BrokerContext;
 use super::topic_config::TopicConfig;
 use super::topics::{validate_topic_name, NewTopic, TopicError};
-use crate::cluster::controller_rpc::{CreatableTopic, ControllerRequest, ControllerResponse};
+use crate::cluster::controller_rpc::{ControllerRequest, ControllerResponse, CreatableTopic};
 use crate::controller::ControllerError;
 
 /// A topic as created (or as it would be, for `validate_only`).
@@ -30,11 +30,21 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
     let Some(cluster) = &ctx.cluster else {
         return if validate_only {
             let valid = ctx.topics.validate(&new).await?;
-            Ok(CreatedTopic { topic_id: None, partitions: valid.partitions, replication_factor: 1, config: valid.config })
+            Ok(CreatedTopic {
+                topic_id: None,
+                partitions: valid.partitions,
+                replication_factor: 1,
+                config: valid.config,
+            })
         } else {
             let topic = ctx.topics.create(new).await?;
             let partitions = topic.partitions.len() as i32;
-            Ok(CreatedTopic { topic_id: Some(topic.id), partitions, replication_factor: 1, config: topic.config.clone() })
+            Ok(CreatedTopic {
+                topic_id: Some(topic.id),
+                partitions,
+                replication_factor: 1,
+                config: topic.config.clone(),
+            })
         };
     };
     validate_topic_name(&new.name)?;

@@ -446,8 +446,9 @@ impl Topics {
                 self.remove_topic(&topic).await?;
             }
         }
-        let config = TopicConfig::validate_and_build(&self.broker, configs.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))
-            .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
+        let config =
+            TopicConfig::validate_and_build(&self.broker, configs.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))
+                .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
         let dir = self.partition_dir(name, index);
         let partition = self.create_partition(name, index, &dir, topic_id, 0, &config).await?;
         self.disk.sync_dir(&self.log_dir).await?;
@@ -492,7 +493,11 @@ impl Topics {
     }
 
     /// Renames the partitions' directories for deletion (durably), then removes them.
-    async fn remove_partition_dirs(&self, topic: &Topic, indexes: impl IntoIterator<Item = i32>) -> Result<(), TopicError> {
+    async fn remove_partition_dirs(
+        &self,
+        topic: &Topic,
+        indexes: impl IntoIterator<Item = i32>,
+    ) -> Result<(), TopicError> {
         let mut doomed = Vec::new();
         for index in indexes {
             let dir = self.partition_dir(&topic.name, index);

@@ -23,10 +23,10 @@ use super::controller_rpc::{ControllerClient, ControllerRequest, ControllerRespo
 use super::controller_server::ControllerServer;
 use super::metadata_loader::{run_loader, MetadataCell};
 use crate::broker::config::BrokerConfig;
+use crate::broker::context::BrokerContext;
 use crate::broker::controller_types::{alter_partition_item, alter_partition_response};
 use crate::broker::metadata_publisher::{MetadataPublisher, PublisherConfig};
 use crate::broker::replica_fetcher::FetcherConfig;
-use crate::broker::context::BrokerContext;
 use crate::broker::topics::Topics;
 use crate::controller::cluster_control::BrokerRegistrationRequest;
 use crate::controller::image::MetadataImage;
@@ -198,7 +198,10 @@ impl ClusterNode {
         };
         if let (Some(cluster), false) = (&broker_stop, raft_ended_early) {
             let within = Duration::from_millis(CONTROLLED_SHUTDOWN_MS);
-            cluster.lifecycle.controlled_shutdown(&cluster.controller, &metadata, within, cluster.request_timeout).await;
+            cluster
+                .lifecycle
+                .controlled_shutdown(&cluster.controller, &metadata, within, cluster.request_timeout)
+                .await;
         }
         if let (Some(stop), Some(task)) = (stop_publisher, publisher_task) {
             let _ = stop.send(());
@@ -278,7 +281,8 @@ pub fn broker_side(
         response_max_bytes: config.replica_fetch_max_bytes.max(10 << 20),
         backoff_ms: 1000,
     };
-    let publisher_config = PublisherConfig { broker_id: config.node_id, listener_name: listener_name.to_string(), fetcher };
+    let publisher_config =
+        PublisherConfig { broker_id: config.node_id, listener_name: listener_name.to_string(), fetcher };
     let publisher = MetadataPublisher::new(publisher_config, topics, clock, empty_image(config));
     let heartbeat_interval = Duration::from_millis(config.kraft.broker_heartbeat_interval_ms.max(1) as u64);
     Ok(BrokerSide { cluster, registration, publisher, heartbeat_interval })
@@ -321,7 +325,9 @@ async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) 
                     Ok(_) => kafka_protocol::ResponseError::UnknownServerError.code(),
                 };
                 for (partition, proposal_id) in sent {
-                    partition.on_alter_partition_response(now_ms, proposal_id, AlterPartitionResponse::error(code)).await;
+                    partition
+                        .on_alter_partition_response(now_ms, proposal_id, AlterPartitionResponse::error(code))
+                        .await;
                 }
             }
         }

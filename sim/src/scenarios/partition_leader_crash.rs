@@ -8,7 +8,8 @@
 //! was not synced — often the one leading partitions that are being written to, and
 //! restarts it a moment later. The controller fences the dead broker, elects new leaders
 //! from the ISR, and the restarted broker truncates by leader epoch, catches up and
-//! rejoins. At the end every node runs, and an auditor reads every partition.
+//! rejoins. A broker whose disk fails an fsync halts (as Kafka's does) and is restarted
+//! like a crashed one. At the end every node runs, and an auditor reads every partition.
 //!
 //! What must hold:
 //! - `AckedRecordsSurvive`: every record acknowledged with acks=all is read back by the
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use seedlog::broker::config::BrokerConfig;
-use seedlog::broker::{Node, NodeEnv};
+use seedlog::broker::{Node, NodeEnv, NodeExit};
 use seedlog::client::NewTopic;
 use seedlog::runtime::{Disk, MemDiskFaults};
 use tracing::{info, warn};
@@ -34,7 +35,7 @@ use crate::checker::Checker;
 use crate::checkers::{raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset};
 use crate::scenario::{Scenario, SuperviseFuture};
 use crate::workloads;
-use crate::world::{NodeEnv as SimEnv, World};
+use crate::world::{Halts, NodeEnv as SimEnv, World};
 
 const NODES: [&str; 3] = ["n1", "n2", "n3"];
 const TOPIC: &str = "events";
@@ -78,10 +79,13 @@ impl Scenario for PartitionLeaderCrash {
             // Every node needs every voter's address; a node reads them when it first runs,
             // after the supervisor has added all three (it has not yielded yet).
             let voters: Arc<Mutex<Vec<String>>> = Arc::default();
+            let halts = Halts::default();
             for (i, name) in NODES.iter().enumerate() {
-                let node_voters = voters.clone();
+                let (node_voters, node_halts) = (voters.clone(), halts.clone());
                 let id = i as i32 + 1;
-                world.add_node_with_faults(name, faults.clone(), move |env| node(env, id, node_voters.clone()));
+                world.add_node_with_faults(name, faults.clone(), move |env| {
+                    node(env, id, node_voters.clone(), node_halts.clone())
+                });
                 let address = SocketAddr::new(world.ip(name), CONTROLLER_PORT);
                 voters.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{id}@{address}"));
             }
@@ -99,27 +103,26 @@ impl Scenario for PartitionLeaderCrash {
             });
 
             // Let the quorum form, the brokers register and the topic appear.
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            world.sleep_restarting(&halts, 5_000).await;
             let crashes = rng.random_range(2..6);
             for _ in 0..crashes {
-                tokio::time::sleep(Duration::from_millis(rng.random_range(1_000..4_000))).await;
+                world.sleep_restarting(&halts, rng.random_range(1_000..4_000)).await;
                 let victim = NODES[rng.random_range(0..NODES.len())];
                 world.kill(victim);
-                info!(name: "node_killed", node = victim);
-                tokio::time::sleep(Duration::from_millis(rng.random_range(100..3_000))).await;
+                world.sleep_restarting(&halts, rng.random_range(100..3_000)).await;
                 world.restart(victim);
             }
-            tokio::time::sleep(Duration::from_millis(rng.random_range(1_000..3_000))).await;
+            world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
             stop.store(true, Ordering::SeqCst);
             // Let in-flight sends settle and the restarted replicas catch up, then audit.
-            tokio::time::sleep(Duration::from_secs(10)).await;
+            world.sleep_restarting(&halts, 10_000).await;
             let done = Arc::new(AtomicBool::new(false));
             let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
             world.add_node("auditor", move |_env| {
                 workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
             });
             while !done.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                world.sleep_restarting(&halts, 100).await;
             }
             info!(name: "scenario_finished", crashes);
         })
@@ -137,7 +140,7 @@ fn topic() -> NewTopic {
 }
 
 /// One node: broker and controller, the production node on the simulated disk and network.
-async fn node(env: SimEnv, id: i32, voters: Arc<Mutex<Vec<String>>>) {
+async fn node(env: SimEnv, id: i32, voters: Arc<Mutex<Vec<String>>>, halts: Halts) {
     let voters = voters.lock().unwrap_or_else(|p| p.into_inner()).join(",");
     let overrides: Vec<(String, String)> = [
         ("node.id", id.to_string()),
@@ -158,7 +161,12 @@ async fn node(env: SimEnv, id: i32, voters: Arc<Mutex<Vec<String>>>) {
     let disk: Arc<dyn Disk> = env.disk.clone();
     let node_env = NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng };
     match Node::build(node_env).await {
-        Ok(node) => node.run(std::future::pending()).await,
+        Ok(node) => {
+            if let NodeExit::Halted(why) = node.run(std::future::pending()).await {
+                warn!(name: "node_halted", why = %why);
+                halts.report(&env.name);
+            }
+        }
         Err(error) => warn!(name: "node_start_failed", error = %error),
     }
 }

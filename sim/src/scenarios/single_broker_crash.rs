@@ -133,11 +133,12 @@ async fn broker(env: SimEnv) {
     let disk: Arc<dyn Disk> = env.disk.clone();
     let node_env = NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng };
     match Node::build(node_env).await {
-        Ok(node) => node.run(std::future::pending()).await,
+        Ok(node) => {
+            node.run(std::future::pending()).await;
+        }
         Err(error) => warn!(name: "broker_start_failed", error = %error),
     }
 }
-
 
 /// The topic the producer creates: a replica set of one.
 fn topic() -> NewTopic {

@@ -42,6 +42,11 @@ impl Partition {
     /// one: from its log end offset, with the epoch of its last record (for divergence).
     pub async fn follower_fetch(&self) -> Option<FollowerFetch> {
         let log = self.log.lock().await;
+        // An offline log's end offset is what memory holds, not what is on disk: a fetch
+        // from it would acknowledge records a failed fsync may have lost.
+        if self.note_log_state(&log) {
+            return None;
+        }
         let (end, last_epoch, start) = (log.log_end_offset(), log.latest_epoch(), log.log_start_offset());
         let replica = self.lock_replica();
         // Before KIP-101 a fetch carried no epoch, so the leader could not see divergence.
@@ -86,10 +91,14 @@ impl Partition {
             return Ok(truncation);
         }
         if !answer.records.is_empty() {
-            log.append_as_follower(now_ms, answer.records.clone()).await?;
+            let appended = log.append_as_follower(now_ms, answer.records.clone()).await;
+            self.note_log_state(&log);
+            appended?;
             self.emit_batches_replicated(&answer.records, 0, 0, false);
             if self.lock_replica().config().fsync_before_ack {
-                log.flush(now_ms).await?;
+                let flushed = log.flush(now_ms).await;
+                self.note_log_state(&log);
+                flushed?;
             }
         }
         let moved = self.lock_replica().on_fetch_response_high_watermark(answer.high_watermark, log.log_end_offset());

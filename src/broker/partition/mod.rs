@@ -282,6 +282,17 @@ impl Partition {
         self.offline.load(Ordering::Acquire)
     }
 
+    /// Takes the partition offline if its log is (a failed write or fsync took the log
+    /// offline: what it holds in memory may no longer be on disk, so nothing may be
+    /// acknowledged from it). Wakes every waiter, which then sees the partition offline.
+    fn note_log_state(&self, log: &Log) -> bool {
+        if log.is_offline() && !self.offline.swap(true, Ordering::AcqRel) {
+            warn!(name: "partition_offline", topic = %self.topic, partition = self.index, error = "log offline");
+            self.high_watermark_moved.notify_waiters();
+        }
+        self.is_offline()
+    }
+
     /// Locks the log for reads and administration.
     pub async fn log(&self) -> MutexGuard<'_, Log> {
         self.log.lock().await
@@ -323,7 +334,9 @@ impl Partition {
             replica.check_produce(acks).map_err(AppendError::Replica)?;
             replica.leader_epoch().expect("a leader has an epoch")
         };
-        let info = log.append(now_ms, records.clone(), leader_epoch).await?;
+        let appended = log.append(now_ms, records.clone(), leader_epoch).await;
+        self.note_log_state(&log);
+        let info = appended?;
         if !info.duplicate {
             self.emit_batches_replicated(&records, info.first_offset, leader_epoch, true);
         }
