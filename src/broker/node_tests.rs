@@ -76,15 +76,82 @@ async fn clean_shutdown_closes_every_log_with_a_producer_snapshot() {
     assert!(matches!(refused, Err(AppendError::Log(crate::storage::LogError::Closed))), "{refused:?}");
 }
 
-#[tokio::test]
-async fn a_node_of_a_multi_node_quorum_is_refused_rather_than_run_alone() {
-    let text = "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0\nlog.dirs=/data\n\
-                process.roles=broker,controller\nnode.id=1\ncontroller.listener.names=CONTROLLER\n\
-                controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9094,3@127.0.0.1:9095";
-    let config = BrokerConfig::from_properties(text, &[]).unwrap();
-    let env = NodeEnv { config, disk: Arc::new(MemDisk::new(4)), clock: Clock::system(), rng: seeded(4) };
-    let refused = Node::build(env).await.err().expect("refused").to_string();
-    assert!(refused.contains("process.roles") && refused.contains("3 voters"), "{refused}");
+/// Three combined nodes on loopback form a cluster: the quorum elects, the brokers
+/// register, a topic of three replicas is created through the controller, and an acks=all
+/// record is acknowledged by the replicated partition and read back through another broker's
+/// metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
+    use crate::client::{
+        Admin, ConnectionConfig, Consumer, ConsumerConfig, NewTopic as ClientTopic, Producer, ProducerConfig,
+        ProducerRecord, StartOffset,
+    };
+    // Free ports: bound and released (the nodes bind them again at once).
+    let mut ports = Vec::new();
+    for _ in 0..6 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ports.push(listener.local_addr().unwrap().port());
+    }
+    let voters: Vec<String> = (0..3).map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[3 + i])).collect();
+    let mut stops = Vec::new();
+    let mut runs = Vec::new();
+    for i in 0..3 {
+        let text = format!(
+            "node.id={}\nprocess.roles=broker,controller\ncontroller.listener.names=CONTROLLER\n\
+             listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}\ncontroller.quorum.voters={}\n\
+             log.dirs=/data\nmin.insync.replicas=2",
+            i + 1,
+            ports[i],
+            ports[3 + i],
+            voters.join(",")
+        );
+        let config = BrokerConfig::from_properties(&text, &[]).unwrap();
+        let env = NodeEnv {
+            config,
+            disk: Arc::new(MemDisk::new(10 + i as u64)),
+            clock: Clock::system(),
+            rng: seeded(i as u64),
+        };
+        let node = Node::build(env).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop);
+        runs.push(crate::runtime::spawn(node.run(async move {
+            let _ = stopped.await;
+        })));
+    }
+    let bootstrap = format!("127.0.0.1:{}", ports[0]);
+    let admin = Admin::new(&bootstrap, ConnectionConfig::default()).unwrap();
+    let topic = ClientTopic { name: "r".into(), partitions: Some(1), replication_factor: Some(3), configs: Vec::new() };
+    let mut created = false;
+    for _ in 0..200 {
+        // Until the quorum has a leader and all three brokers are registered and unfenced.
+        if admin.create_topic(&topic).await.is_ok() {
+            created = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(created, "the cluster never created a topic of three replicas");
+    let config = ProducerConfig { delivery_timeout_ms: 30_000, ..ProducerConfig::default() };
+    let producer = Producer::new(&bootstrap, config, Clock::system(), seeded(9)).unwrap();
+    let acked = producer.send(ProducerRecord::new("r", Bytes::from_static(b"replicated"))).await.unwrap();
+    assert_eq!(acked.offset, 0);
+    let mut consumer = Consumer::new(&format!("127.0.0.1:{}", ports[2]), ConsumerConfig::default()).unwrap();
+    consumer.assign("r", &[0], StartOffset::Earliest);
+    let mut read = Vec::new();
+    for _ in 0..100 {
+        read.extend(consumer.poll(Duration::from_millis(100)).await.unwrap_or_default());
+        if !read.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(read.first().and_then(|r| r.value.clone()), Some(Bytes::from_static(b"replicated")));
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for run in runs {
+        let _ = tokio::time::timeout(Duration::from_secs(30), run).await;
+    }
 }
 
 /// `high.watermark.fsync.enable`: by default an appended record counts toward the high
