@@ -9,6 +9,21 @@ seedlog::events! {
     /// The supervisor started a killed node again.
     NodeRestarted = "node_restarted", INFO { node: String }
 
+    /// A node's process stopped on its own (a broker that halted after a disk error); it is
+    /// down until the supervisor restarts it (`NodeRestarted`).
+    NodeHalted = "node_halted", WARN { node: String, why: String }
+
+    /// The inspector (a client polling Metadata) saw a partition's state change: its leader
+    /// (-1: none), leader epoch, replicas and ISR (broker ids joined by `,`).
+    PartitionObserved = "partition_observed", INFO {
+        topic: String,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        replicas: String,
+        isr: String,
+    }
+
     /// storage-crash-recovery's workload is about to append a batch (reported before the
     /// append, since a crash may make it durable before the append returns). `digest`
     /// covers every byte of the stored batch except `partitionLeaderEpoch`.

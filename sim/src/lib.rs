@@ -12,6 +12,7 @@
 pub mod checker;
 pub mod checkers;
 pub mod cli;
+pub mod cluster;
 pub mod events;
 pub mod fnv;
 pub mod network;

@@ -187,9 +187,30 @@ impl Node {
                 let _ = cluster_stopped.await;
             }))
         });
+        let mut cluster_task = cluster_task;
+        // Resolves with why the cluster half failed on its own (never, without one).
+        let cluster_failed = async {
+            match cluster_task.as_mut() {
+                Some(task) => match task.await {
+                    Ok(Some(why)) => why,
+                    Ok(None) => "the cluster half stopped".to_string(),
+                    Err(e) => format!("the cluster half ended: {e}"),
+                },
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(cluster_failed);
         let Some((ctx, listener)) = broker else {
-            shutdown.await;
+            tokio::select! {
+                biased;
+                why = &mut cluster_failed => {
+                    error!(name: "node_halted", node_id, why = %why);
+                    return NodeExit::Halted(why);
+                }
+                () = shutdown => {}
+            }
             let _ = stop_cluster.send(());
+            drop(cluster_failed);
             if let Some(task) = cluster_task {
                 let _ = task.await;
             }
@@ -225,14 +246,18 @@ impl Node {
             biased;
             () = accept => None,
             () = shutdown => None,
-            offline = log_dir_failed, if in_cluster => Some(offline),
+            offline = log_dir_failed, if in_cluster => {
+                Some(format!("the log of {offline} went offline after a disk error"))
+            }
+            why = &mut cluster_failed => Some(why),
         };
-        if let Some(offline) = halted {
+        if let Some(why) = halted {
             // No controlled shutdown, no flush: stop now, as after a crash.
-            error!(name: "broker_halted", node_id, partition = %offline, "a log went offline after a disk error");
+            error!(name: "broker_halted", node_id, why = %why);
             periodic.abort();
-            return NodeExit::Halted(format!("the log of {offline} went offline after a disk error"));
+            return NodeExit::Halted(why);
         }
+        drop(cluster_failed);
         info!(name: "broker_stopping", node_id = ctx.node_id);
         // The cluster half first: a controlled shutdown needs the broker still serving its
         // followers while leadership moves away.

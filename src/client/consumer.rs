@@ -210,6 +210,7 @@ impl Consumer {
             let listed = list_offsets(&self.cluster, &topic, &partitions, spec, self.config.isolation_level).await?;
             for offset in listed {
                 if let Some(state) = self.partitions.get_mut(&TopicPartition::new(topic.clone(), offset.partition)) {
+                    debug!(name: "consumer_position_reset", topic = %topic, partition = offset.partition, earliest, offset = offset.offset);
                     state.position = Some(offset.offset);
                 }
             }

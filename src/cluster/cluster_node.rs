@@ -139,12 +139,13 @@ impl ClusterNode {
     }
 
     /// Runs until `shutdown` resolves or the Raft member stops on its own; see the module
-    /// header for the order of the stop.
+    /// header for the order of the stop. Returns why the Raft member failed, if it did (the
+    /// node must then halt: without the metadata log its broker serves a stale picture).
     pub async fn run(
         self,
         broker: Option<(BrokerSide, Arc<BrokerContext>)>,
         shutdown: impl std::future::Future<Output = ()>,
-    ) {
+    ) -> Option<String> {
         let ClusterNode { driver, committed, metadata, controller } = self;
         let (stop_raft, raft_stopped) = oneshot::channel::<()>();
         let mut raft_task = crate::runtime::spawn(driver.run(async move {
@@ -185,17 +186,19 @@ impl ClusterNode {
         }
 
         tokio::pin!(shutdown);
-        let raft_ended_early = tokio::select! {
+        let failure = tokio::select! {
             biased;
             result = &mut raft_task => {
-                match result {
-                    Ok(Err(e)) => error!(name: "metadata_log_failed", error = %e),
-                    other => error!(name: "metadata_log_stopped", result = ?other.map(|_| ())),
-                }
-                true
+                let why = match result {
+                    Ok(Err(e)) => format!("the metadata log failed: {e}"),
+                    other => format!("the metadata log stopped: {:?}", other.map(|_| ())),
+                };
+                error!(name: "metadata_log_failed", error = %why);
+                Some(why)
             }
-            () = &mut shutdown => false,
+            () = &mut shutdown => None,
         };
+        let raft_ended_early = failure.is_some();
         if let (Some(cluster), false) = (&broker_stop, raft_ended_early) {
             let within = Duration::from_millis(CONTROLLED_SHUTDOWN_MS);
             cluster
@@ -217,6 +220,7 @@ impl ClusterNode {
                 warn!(name: "metadata_log_stop_failed", error = %e);
             }
         }
+        failure
     }
 }
 

@@ -8,14 +8,12 @@
 //! stretch its start, the first entry a leader appended in it and when each controller's
 //! high watermark first passed that entry.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use seedlog::events::{RaftAppended, RaftHighWatermark, RaftState, RaftTransition};
 
+use super::faults_in_force::FaultsInForce;
 use crate::checker::{Checker, Violation};
-use crate::events::{
-    LinkCut, LinkLagged, NetworkHealed, NetworkPartitioned, NodeKilled, NodePaused, NodeRestarted, NodeResumed,
-};
 use crate::trace::TraceEvent;
 
 const NAME: &str = "RaftCommitsAfterHeal";
@@ -24,10 +22,7 @@ const NAME: &str = "RaftCommitsAfterHeal";
 pub struct RaftCommitsAfterHeal {
     controllers: Vec<String>,
     bound_ns: u64,
-    killed: BTreeSet<String>,
-    paused: BTreeSet<String>,
-    partitioned: bool,
-    links_faulted: bool,
+    faults: FaultsInForce,
     states: BTreeMap<String, RaftState>,
     /// When the current fault-free stretch began (`None` while a fault is in force).
     healed_at: Option<u64>,
@@ -44,10 +39,7 @@ impl RaftCommitsAfterHeal {
         RaftCommitsAfterHeal {
             controllers: controllers.iter().map(|c| c.to_string()).collect(),
             bound_ns: bound_ms * 1_000_000,
-            killed: BTreeSet::new(),
-            paused: BTreeSet::new(),
-            partitioned: false,
-            links_faulted: false,
+            faults: FaultsInForce::default(),
             states: BTreeMap::new(),
             healed_at: Some(0),
             target: None,
@@ -55,13 +47,9 @@ impl RaftCommitsAfterHeal {
         }
     }
 
-    fn faulted(&self) -> bool {
-        !self.killed.is_empty() || !self.paused.is_empty() || self.partitioned || self.links_faulted
-    }
-
     /// Re-judges whether a fault is in force after a fault event at `time_ns`.
     fn update(&mut self, time_ns: u64) {
-        if self.faulted() {
+        if self.faults.any() {
             self.healed_at = None;
             self.target = None;
             self.reached.clear();
@@ -71,28 +59,15 @@ impl RaftCommitsAfterHeal {
     }
 
     fn on_fault_event(&mut self, ev: &TraceEvent) -> bool {
-        if let Some(e) = ev.parse::<NodeKilled>() {
-            self.killed.insert(e.node.clone());
-            self.paused.remove(&e.node);
-            self.states.remove(&e.node);
-        } else if let Some(e) = ev.parse::<NodeRestarted>() {
-            self.killed.remove(&e.node);
-        } else if let Some(e) = ev.parse::<NodePaused>() {
-            self.paused.insert(e.node);
-        } else if let Some(e) = ev.parse::<NodeResumed>() {
-            self.paused.remove(&e.node);
-        } else if let Some(e) = ev.parse::<NetworkPartitioned>() {
-            self.partitioned = e.groups.contains('|');
-        } else if ev.parse::<LinkCut>().is_some() || ev.parse::<LinkLagged>().is_some() {
-            self.links_faulted = true;
-        } else if ev.parse::<NetworkHealed>().is_some() {
-            self.partitioned = false;
-            self.links_faulted = false;
-            self.paused.clear();
-        } else {
-            return false;
+        match self.faults.on_event(ev) {
+            Some(down) => {
+                if let Some(node) = down {
+                    self.states.remove(&node);
+                }
+                true
+            }
+            None => false,
         }
-        true
     }
 }
 
@@ -124,10 +99,7 @@ impl Checker for RaftCommitsAfterHeal {
 
     fn finish(&mut self) -> Vec<Violation> {
         let Some(healed_at) = self.healed_at else {
-            let message = format!(
-                "the run ended with faults in force (killed {:?}, paused {:?}, partitioned {}, cuts or lags {})",
-                self.killed, self.paused, self.partitioned, self.links_faulted
-            );
+            let message = format!("the run ended with faults in force ({})", self.faults.describe());
             return vec![Violation::new(NAME, 0, message)];
         };
         let deadline = healed_at + self.bound_ns;

@@ -8,7 +8,8 @@ use crate::replication::{
     FollowerFetch, MetadataIgnored, PartitionState,
 };
 use crate::storage::record_batch::CrcCheck;
-use crate::storage::Log;
+use crate::storage::record_batch::read_header;
+use crate::storage::{LeaderEpochCache, Log, LogError};
 
 impl Partition {
     /// Metadata makes this broker the partition's leader (Kafka's `makeLeader`): a new leader
@@ -51,6 +52,7 @@ impl Partition {
             },
             FetchDecision::Read { high_watermark_before, log_end_offset_before, effects } => {
                 let reader = log.reader(fetch_offset, log_end_offset_before);
+                let epochs = log.leader_epoch_cache().clone();
                 drop(log);
                 let alter_partition = effects.alter_partition.clone();
                 self.publish(effects, log_end_offset_before);
@@ -64,7 +66,7 @@ impl Partition {
                     alter_partition,
                     ..FollowerRead::default()
                 };
-                match records {
+                match records.and_then(|records| check_batch_epochs(records, &epochs)) {
                     Ok(records) => read.records = records,
                     Err(error) => read.error_code = crate::broker::errors::log_error_code(&error),
                 }
@@ -116,4 +118,29 @@ impl Partition {
         self.publish(effects, log.log_end_offset());
         outcome
     }
+}
+
+/// Each batch's `partitionLeaderEpoch` must be the epoch the leader-epoch cache gives its
+/// base offset. The field is outside the batch CRC (a leader stamps it without recomputing
+/// the CRC), so a bit flipped in it on a read passes the CRC check; a follower that took it
+/// would record an epoch no leader had, and diverge from the leader later. A mismatch fails
+/// the read like a CRC failure (KAFKA_STORAGE_ERROR); the follower retries.
+fn check_batch_epochs(records: bytes::Bytes, epochs: &LeaderEpochCache) -> Result<bytes::Bytes, LogError> {
+    let mut at = 0;
+    while at < records.len() {
+        let header = read_header(&records[at..]);
+        if let Some(expected) = epochs.epoch_for_offset(header.base_offset) {
+            if header.partition_leader_epoch != expected {
+                return Err(LogError::Corrupt {
+                    offset_hint: header.base_offset,
+                    reason: format!(
+                        "batch read with leader epoch {} where the epoch cache has {expected}",
+                        header.partition_leader_epoch
+                    ),
+                });
+            }
+        }
+        at += header.size_bytes;
+    }
+    Ok(records)
 }
