@@ -454,6 +454,12 @@ public final class ClientCases {
             // The first offset whose timestamp is >= the target: in p0, offset 1 (base+9000).
             check(byTime.get(p0).offset() == 1 && byTime.get(p0).timestamp() == base + 9_000, "forTimestamp(base+3500) of p0: %s", byTime.get(p0));
             check(byTime.get(p1).offset() == 3 && byTime.get(p1).timestamp() == base + 3, "forTimestamp(base+3) of p1: %s", byTime.get(p1));
+            // Without tiered storage the local log starts at the log start offset, and
+            // there is no tiered offset (-1) (ListOffsets v8 and v9).
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> local = admin.listOffsets(Map.of(p0, OffsetSpec.earliestLocal())).all().get();
+            check(local.get(p0).offset() == 0, "earliestLocal of p0: %s", local.get(p0));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> tiered = admin.listOffsets(Map.of(p0, OffsetSpec.latestTiered())).all().get();
+            check(tiered.get(p0).offset() == -1, "latestTiered of p0: %s", tiered.get(p0));
         }
     }
 
