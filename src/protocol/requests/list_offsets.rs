@@ -74,7 +74,10 @@ mod tests {
         let mut full = ListOffsetsRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_topics(vec![
-                topic("orders", vec![partition(0, -1), partition(1, -2), partition(2, 1_700_000_000_000), partition(3, -5)]),
+                topic(
+                    "orders",
+                    vec![partition(0, -1), partition(1, -2), partition(2, 1_700_000_000_000), partition(3, -5)],
+                ),
                 topic("none", vec![]),
             ])
             .with_unknown_tagged_fields(unknown_tags(tags));
