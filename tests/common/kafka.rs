@@ -9,6 +9,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types, dead_code)] // test scaffolding
 
 use std::fs;
+use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -102,21 +103,34 @@ impl Kafka {
         command
     }
 
-    /// Compiles every `tests/java/*.java` against kafka-clients, once per test process, into
-    /// a folder of the target dir, and returns that folder.
+    /// Compiles every `tests/java/*.java` against kafka-clients into a folder of the target
+    /// dir named after a hash of the sources and the Kafka version, and returns that folder.
+    /// Compiled at most once per test process, and not at all when an earlier run compiled
+    /// the same sources against the same Kafka.
     pub fn compiled_java_tests(&self) -> &'static Path {
         static COMPILED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
         let compiled = COMPILED.get_or_init(|| {
-            let sources: Vec<PathBuf> = fs::read_dir(repo_root().join("tests/java"))
+            let mut sources: Vec<PathBuf> = fs::read_dir(repo_root().join("tests/java"))
                 .map_err(|e| format!("read tests/java: {e}"))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|path| path.extension().is_some_and(|ext| ext == "java"))
                 .collect();
+            sources.sort();
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            self.version.hash(&mut hasher);
+            for source in &sources {
+                source.file_name().hash(&mut hasher);
+                fs::read(source).map_err(|e| format!("read {}: {e}", source.display()))?.hash(&mut hasher);
+            }
+            let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("java-tests");
+            let done = base.join(format!("{:016x}", hasher.finish()));
+            // The stamp is written last: a folder without it is an interrupted compile.
+            if done.join(".compiled").exists() {
+                return Ok(done);
+            }
             // Compile into a folder of this process, then move it in place: two test
             // processes at once never see each other's half-written classes.
-            let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-            let building = base.join(format!("java-tests.{}", std::process::id()));
-            let done = base.join("java-tests");
+            let building = base.join(format!("building.{}", std::process::id()));
             let _ = fs::remove_dir_all(&building);
             fs::create_dir_all(&building).map_err(|e| format!("create {}: {e}", building.display()))?;
             let mut javac = Command::new("javac");
@@ -128,6 +142,7 @@ impl Kafka {
             if !run.success() {
                 return Err(format!("javac of tests/java failed:\n{}", run.report()));
             }
+            fs::write(building.join(".compiled"), &run.command).map_err(|e| e.to_string())?;
             let _ = fs::remove_dir_all(&done);
             match fs::rename(&building, &done) {
                 Ok(()) => Ok(done),
