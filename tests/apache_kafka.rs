@@ -5,7 +5,9 @@
 //!   idempotence, every codec, headers; consume by assign, seek, offsetsForTimes; the admin
 //!   calls) in one JVM against a fresh broker.
 //! - `java_client_against_apache_kafka`: the same program against a real Apache Kafka node,
-//!   the baseline that proves the cases assert what Kafka does (and that [`KafkaNode`] works).
+//!   the baseline that proves the cases assert what Kafka does (and that [`KafkaNode`] works);
+//!   then `seedlog dump-log` reads the segments Kafka wrote and must agree with Kafka's
+//!   DumpLogSegments on every batch.
 //! - `kafka_tools_against_seedlog`: TopicCommand, the console producer and consumer,
 //!   GetOffsetShell, ProducerPerformance, VerifiableProducer against one broker; then the
 //!   broker is stopped and DumpLogSegments verifies every segment, index and snapshot.
@@ -23,6 +25,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::kafka::{kafka, run, KafkaNode, Run};
@@ -71,6 +74,10 @@ fn java_client_against_seedlog() {
     }
 }
 
+/// The Java client cases against a real Apache Kafka node (the baseline); then, the other
+/// way round, `seedlog dump-log` reads every segment that Kafka wrote (the cases' topics, in
+/// every codec, with producer ids and headers, and Kafka's own metadata log) and must agree
+/// with Kafka's DumpLogSegments on every batch.
 #[test]
 fn java_client_against_apache_kafka() {
     let started = Instant::now();
@@ -87,6 +94,64 @@ fn java_client_against_apache_kafka() {
             alive.err().unwrap_or_else(|| node.log_tail())
         ),
     }
+    node.kill();
+    if let Err(report) = seedlog_dump_log_agrees_with_kafka(&node.log_dir()) {
+        panic!("seedlog dump-log disagrees with Kafka's DumpLogSegments on Kafka's own segments:\n{report}");
+    }
+}
+
+/// Runs `seedlog dump-log` and Kafka's DumpLogSegments over every `.log` segment under
+/// `log_dir` (of a killed node: nothing writes to them any more), and compares, file by
+/// file, every batch line. Kafka's line has one field seedlog's lacks, `deleteHorizonMs`
+/// (only compaction sets it; seedlog does not compact), which is taken out before comparing.
+fn seedlog_dump_log_agrees_with_kafka(log_dir: &Path) -> Result<(), String> {
+    let mut segments = Vec::new();
+    for partition in fs::read_dir(log_dir).map_err(|e| e.to_string())? {
+        let partition = partition.map_err(|e| e.to_string())?.path();
+        if partition.is_dir() {
+            for file in fs::read_dir(&partition).map_err(|e| e.to_string())? {
+                let file = file.map_err(|e| e.to_string())?.path();
+                if file.extension().is_some_and(|x| x == "log") {
+                    segments.push(file);
+                }
+            }
+        }
+    }
+    segments.sort();
+    let batches = |stdout: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("Dumping ") || l.starts_with("baseOffset: "))
+            .map(|l| l.replace(" deleteHorizonMs: OptionalLong.empty", ""))
+            .collect()
+    };
+    let mut ours = Command::new(env!("CARGO_BIN_EXE_seedlog"));
+    ours.arg("dump-log").args(&segments);
+    let ours = run(&mut ours, None, JAVA_TIMEOUT);
+    check(ours.success(), || ours.report())?;
+    let list = segments.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(",");
+    let mut theirs = kafka().java("kafka.tools.DumpLogSegments");
+    theirs.args(["--files", &list]);
+    let theirs = run(&mut theirs, None, JAVA_TIMEOUT);
+    check(theirs.success(), || theirs.report())?;
+    let (ours_lines, theirs_lines) = (batches(&ours.stdout), batches(&theirs.stdout));
+    let batch_count = theirs_lines.iter().filter(|l| l.starts_with("baseOffset: ")).count();
+    // The cases write over a hundred batches, in every codec; Kafka's metadata log adds its own.
+    check(batch_count >= 50 && segments.len() >= 20, || {
+        format!("only {batch_count} batches in {} segments:\n{}", segments.len(), theirs.report())
+    })?;
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let marker = format!(" compresscodec: {codec} ");
+        check(theirs_lines.iter().any(|l| l.contains(&marker)), || format!("no {codec} batch among Kafka's segments"))?;
+    }
+    for (i, (a, b)) in ours_lines.iter().zip(&theirs_lines).enumerate() {
+        check(a == b, || format!("line {i} differs:\nseedlog dump-log: {a}\nDumpLogSegments:  {b}"))?;
+    }
+    check(ours_lines.len() == theirs_lines.len(), || {
+        format!("seedlog dump-log printed {} lines, DumpLogSegments {}", ours_lines.len(), theirs_lines.len())
+    })?;
+    eprintln!("seedlog dump-log agrees with DumpLogSegments on {batch_count} batches in {} segments", segments.len());
+    Ok(())
 }
 
 /// Runs one Kafka tool (its main class and arguments), feeding it `stdin`; Err with a

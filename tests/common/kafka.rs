@@ -398,6 +398,13 @@ impl KafkaNode {
         )
     }
 
+    /// SIGKILL and reap: its files stay as they are (what it wrote is in the page cache), and
+    /// nothing writes to them any more (a live node appends to its metadata log every 500 ms).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Is it still running? Err with its exit status and output if not.
     pub fn check_alive(&mut self) -> Result<(), String> {
         match self.child.try_wait() {
@@ -410,8 +417,7 @@ impl KafkaNode {
 
 impl Drop for KafkaNode {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         if !thread::panicking() {
             let _ = fs::remove_dir_all(&self.dir);
         }
