@@ -85,6 +85,7 @@ public final class ClientCases {
             cases.put("codec-" + codec, () -> produceWithCodec(codec));
         }
         cases.put("headers", ClientCases::headers);
+        cases.put("log-append-time", ClientCases::logAppendTime);
         cases.put("consume-assign-seek", ClientCases::consumeAssignSeek);
         cases.put("consume-out-of-range", ClientCases::consumeOutOfRange);
         cases.put("consume-offsets-for-times", ClientCases::offsetsForTimes);
@@ -216,6 +217,29 @@ public final class ClientCases {
         sent.add(new ProducerRecord<>(topic, 0, null, bytes("k3"), null, List.of(new RecordHeader("tombstone", bytes("yes")))));
         send(sent, Map.of(ProducerConfig.LINGER_MS_CONFIG, "10"));
         assertSameRecords(sent, readAll(new TopicPartition(topic, 0), sent.size()), 0);
+    }
+
+    /**
+     * A topic with message.timestamp.type=LogAppendTime: the broker stamps each batch with its
+     * own clock, whatever the producer set; the acknowledgement and the consumer both report it.
+     */
+    static void logAppendTime() throws Exception {
+        String topic = createTopic("log-append-time", 1, Map.of("message.timestamp.type", "LogAppendTime"));
+        long before = System.currentTimeMillis();
+        List<ProducerRecord<byte[], byte[]>> sent = new ArrayList<>();
+        for (int i = 0; i < 20; i++) sent.add(new ProducerRecord<>(topic, 0, 1_000L + i, bytes("k" + i), bytes("v" + i)));
+        List<RecordMetadata> acked = send(sent, Map.of(ProducerConfig.LINGER_MS_CONFIG, "10"));
+        long after = System.currentTimeMillis();
+        for (RecordMetadata m : acked) {
+            check(m.timestamp() >= before - 1_000 && m.timestamp() <= after + 1_000, "acknowledged timestamp %d outside [%d, %d]", m.timestamp(), before, after);
+        }
+        List<ConsumerRecord<byte[], byte[]>> read = readAll(new TopicPartition(topic, 0), sent.size());
+        for (int i = 0; i < read.size(); i++) {
+            ConsumerRecord<byte[], byte[]> r = read.get(i);
+            check(r.timestampType() == TimestampType.LOG_APPEND_TIME, "record %d timestamp type %s", i, r.timestampType());
+            check(r.timestamp() == acked.get(i).timestamp(), "record %d timestamp %d, acknowledged %d", i, r.timestamp(), acked.get(i).timestamp());
+            check(Arrays.equals(r.value(), sent.get(i).value()), "record %d value %s", i, show(r.value()));
+        }
     }
 
     // ---- consume ----
