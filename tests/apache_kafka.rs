@@ -205,7 +205,7 @@ fn kafka_tools_against_seedlog() {
         }
     };
 
-    step("TopicCommand create, describe, delete, list", topic_command(&bootstrap));
+    step("TopicCommand create, alter, describe, delete, list", topic_command(&bootstrap));
     step("console producer and consumer", console_producer_and_consumer(&bootstrap));
     step("ProducerPerformance", producer_performance(&bootstrap));
     step("VerifiableProducer", verifiable_producer(&bootstrap));
@@ -239,8 +239,8 @@ fn kafka_tools_against_seedlog() {
     let _ = fs::remove_dir_all(dir);
 }
 
-/// TopicCommand: create (with a config and with partitions), describe every topic, delete
-/// one, and list what is left.
+/// TopicCommand: create (with a config and with partitions), alter (grow) one, describe every
+/// topic, delete one, and list what is left.
 fn topic_command(bootstrap: &str) -> Result<(), String> {
     const TOPICS: &str = "org.apache.kafka.tools.TopicCommand";
     let create = |topic: &str, partitions: usize, config: &[&str]| -> Result<(), String> {
@@ -256,6 +256,10 @@ fn topic_command(bootstrap: &str) -> Result<(), String> {
     // Small segments: the perf records roll several, so DumpLogSegments sees rolled segments too.
     create("perf", PERF_PARTITIONS, &["segment.bytes=1048576"])?;
     create("doomed", 2, &[])?;
+    // --alter --partitions: CreatePartitions.
+    let run =
+        tool(TOPICS, &["--bootstrap-server", bootstrap, "--alter", "--topic", "doomed", "--partitions", "3"], None)?;
+    check(quiet(&run), || run.report())?;
 
     let run = tool(TOPICS, &["--bootstrap-server", bootstrap, "--describe"], None)?;
     let describe = &run.stdout;
@@ -272,7 +276,8 @@ fn topic_command(bootstrap: &str) -> Result<(), String> {
     })?;
     // One line per partition: led by the one broker, which is the only replica and in sync.
     let partitions: Vec<&str> = describe.lines().filter(|l| l.starts_with("\tTopic: ")).collect();
-    check(partitions.len() == 1 + PERF_PARTITIONS + 2, || format!("expected 6 partition lines:\n{}", run.report()))?;
+    check(header("doomed").contains("PartitionCount: 3\t"), || format!("doomed not grown to 3:\n{}", run.report()))?;
+    check(partitions.len() == 1 + PERF_PARTITIONS + 3, || format!("expected 7 partition lines:\n{}", run.report()))?;
     for line in &partitions {
         check(line.contains("Leader: 1\tReplicas: 1\tIsr: 1"), || {
             format!("partition line {line:?}:\n{}", run.report())
