@@ -91,7 +91,7 @@ fn describe(position: u64, h: &BatchHeader, valid: &str) -> String {
         line,
         "baseOffset: {} lastOffset: {} count: {} baseSequence: {} lastSequence: {last_sequence} \
          producerId: {} producerEpoch: {} partitionLeaderEpoch: {} isTransactional: {} \
-         isControl: {} position: {position} CreateTime: {} size: {} magic: 2 \
+         isControl: {} position: {position} {}: {} size: {} magic: 2 \
          compresscodec: {codec} crc: {} isvalid: {valid}",
         h.base_offset,
         h.last_offset(),
@@ -102,6 +102,8 @@ fn describe(position: u64, h: &BatchHeader, valid: &str) -> String {
         h.partition_leader_epoch,
         h.is_transactional(),
         h.is_control(),
+        // Attributes bit 3, as Kafka's DumpLogSegments names it.
+        if h.attributes & 0x08 != 0 { "LogAppendTime" } else { "CreateTime" },
         h.max_timestamp,
         h.size_bytes,
         h.crc,
@@ -143,16 +145,21 @@ mod tests {
         let producer = ProducerFields { producer_id: 42, producer_epoch: 3, base_sequence: 10 };
         log.append(0, batch(&records, producer), 4).await.unwrap();
         log.append(0, batch(&[records[0].clone(), records[0].clone()], ProducerFields::NONE), 6).await.unwrap();
+        let mut stamped = batch(&records, ProducerFields::NONE).to_vec();
+        record_batch::set_log_append_time(&mut stamped, 9_000);
+        log.append(0, bytes::Bytes::from(stamped), 6).await.unwrap();
         log.close(0).await.unwrap();
         let path = dir.join("00000000000000000000.log");
         let lines = dump_file(&disk, &path).await.unwrap();
-        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines.len(), 5, "{lines:?}");
         assert!(lines[2].starts_with(
             "baseOffset: 0 lastOffset: 0 count: 1 baseSequence: 10 lastSequence: 10 producerId: 42 producerEpoch: 3"
         ));
         assert!(lines[2].ends_with("isvalid: true"));
         assert!(lines[3].starts_with("baseOffset: 1 lastOffset: 2 count: 2"));
-        assert!(lines[3].contains("CreateTime: 7"));
+        assert!(lines[3].contains(" position: 69 CreateTime: 7 "), "{}", lines[3]);
+        // The timestamp type is the batch's (attributes bit 3), named as DumpLogSegments does.
+        assert!(lines[4].contains(" LogAppendTime: 9000 "), "{}", lines[4]);
         // The leader's epoch, stamped on each batch by its append.
         assert!(lines[2].contains(" partitionLeaderEpoch: 4 "), "{}", lines[2]);
         assert!(lines[3].contains(" partitionLeaderEpoch: 6 "), "{}", lines[3]);

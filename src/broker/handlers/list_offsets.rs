@@ -1,6 +1,11 @@
-//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7) or the first record at
-//! or after a timestamp, for consumers (only offsets below the high watermark, or the last
-//! stable offset for read_committed, which is the same until transactions exist).
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7), earliest local (-4, v8),
+//! latest tiered (-5, v9) or the first record at or after a timestamp, for consumers (only
+//! offsets below the high watermark, or the last stable offset for read_committed, which is
+//! the same until transactions exist).
+//!
+//! seedlog has no tiered storage, so, as Kafka without remote storage answers: the earliest
+//! local offset is the log start offset, and the latest tiered offset is "none" (offset -1,
+//! timestamp -1, no error). Kafka's GetOffsetShell asks for both (`--time -4`, `--time -5`).
 
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
@@ -15,6 +20,8 @@ use crate::storage::{Log, LogError, TimestampMatch};
 pub const LATEST: i64 = -1;
 pub const EARLIEST: i64 = -2;
 pub const MAX_TIMESTAMP: i64 = -3;
+pub const EARLIEST_LOCAL: i64 = -4;
+pub const LATEST_TIERED: i64 = -5;
 
 pub async fn handle(ctx: &BrokerContext, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let mut response = ListOffsetsResponse::default();
@@ -58,7 +65,8 @@ async fn lookup(partition: &Partition, timestamp: i64) -> Result<Option<(i64, i6
     let log = partition.log().await;
     match timestamp {
         LATEST => Ok(Some((high_watermark, -1))),
-        EARLIEST => Ok(Some((log.log_start_offset(), -1))),
+        EARLIEST | EARLIEST_LOCAL => Ok(Some((log.log_start_offset(), -1))),
+        LATEST_TIERED => Ok(None),
         MAX_TIMESTAMP => {
             let found = log.find_max_timestamp().await.map_err(|e| log_error_code(&e))?;
             exact_record(&log, found, high_watermark, |t| t.timestamp_ms == found.map_or(-1, |f| f.batch_max_timestamp))

@@ -1,8 +1,10 @@
-//! ListOffsets (api key 2), versions 1..=7; flexible from 6.
+//! ListOffsets (api key 2), versions 1..=10; flexible from 6.
 //!
 //! `replica_id` int32, v2+ `isolation_level` int8, `topics[]`: `name`, `partitions[]`:
-//! `partition_index` int32, v4+ `current_leader_epoch` int32, `timestamp` int64.
-//! (v0's `max_num_offsets` and v10's `timeout_ms` lie outside the supported range.)
+//! `partition_index` int32, v4+ `current_leader_epoch` int32, `timestamp` int64; v10+
+//! `timeout_ms` int32 (how long a tiered-storage lookup may take). v8 and v9 add no field:
+//! they are the versions from which a client may ask for the earliest local offset (-4) and
+//! the latest tiered offset (-5). (v0's `max_num_offsets` lies outside the supported range.)
 
 use bytes::Bytes;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic};
@@ -20,6 +22,9 @@ pub(super) fn decode(body: Bytes, version: i16) -> Result<ListOffsetsRequest, De
         req = req.with_isolation_level(r.int8("isolation_level")?);
     }
     req = req.with_topics(r.array("topics", |r| topic(r, version))?);
+    if version >= 10 {
+        req = req.with_timeout_ms(r.int32("timeout_ms")?);
+    }
     r.skip_tagged_fields("tagged_fields")?;
     Ok(req)
 }
@@ -69,12 +74,18 @@ mod tests {
         let mut full = ListOffsetsRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_topics(vec![
-                topic("orders", vec![partition(0, -1), partition(1, -2), partition(2, 1_700_000_000_000)]),
+                topic(
+                    "orders",
+                    vec![partition(0, -1), partition(1, -2), partition(2, 1_700_000_000_000), partition(3, -5)],
+                ),
                 topic("none", vec![]),
             ])
             .with_unknown_tagged_fields(unknown_tags(tags));
         if version >= 2 {
             full = full.with_isolation_level(1);
+        }
+        if version >= 10 {
+            full = full.with_timeout_ms(30_000);
         }
         vec![ListOffsetsRequest::default(), full]
     }

@@ -92,7 +92,7 @@ macro_rules! apis {
 apis! {
     Produce => produce, ProduceRequest, 3..=9;
     Fetch => fetch, FetchRequest, 4..=12;
-    ListOffsets => list_offsets, ListOffsetsRequest, 1..=7;
+    ListOffsets => list_offsets, ListOffsetsRequest, 1..=10;
     Metadata => metadata, MetadataRequest, 0..=12;
     ApiVersions => api_versions, ApiVersionsRequest, 0..=3;
     CreateTopics => create_topics, CreateTopicsRequest, 2..=7;
