@@ -12,8 +12,8 @@ use std::time::Duration;
 use seedlog::broker::config::BrokerConfig;
 use seedlog::broker::{Node, NodeEnv, NodeExit};
 use seedlog::client::{Admin, ConnectionConfig, PartitionInfo};
-use seedlog::runtime::{Disk, MemDiskFaults};
 use seedlog::events::Event;
+use seedlog::runtime::{Disk, MemDiskFaults};
 use tracing::warn;
 
 use crate::events::{NodeHalted, PartitionObserved};
@@ -47,8 +47,12 @@ impl ClusterSpec {
     }
 }
 
-/// Partition states as the inspector last saw them, by (topic, partition).
-pub type Observed = Arc<Mutex<BTreeMap<(String, i32), PartitionInfo>>>;
+/// Partition states as the inspector last saw them, by (topic, partition), with when.
+pub type Observed = Arc<Mutex<BTreeMap<(String, i32), (PartitionInfo, tokio::time::Instant)>>>;
+
+/// The inspector reports an unchanged partition again after this long, so that a checker
+/// (or a wait) can tell a fresh observation from one made before a fault.
+const REPORT_AGAIN_MS: u64 = 1_000;
 
 /// A running simulated cluster.
 pub struct SimCluster {
@@ -89,13 +93,8 @@ impl SimCluster {
         }
         let bootstrap: Vec<String> =
             brokers.iter().map(|n| SocketAddr::new(world.ip(n), BROKER_PORT).to_string()).collect();
-        let cluster = SimCluster {
-            brokers,
-            controllers,
-            halts,
-            bootstrap: bootstrap.join(","),
-            observed: Observed::default(),
-        };
+        let cluster =
+            SimCluster { brokers, controllers, halts, bootstrap: bootstrap.join(","), observed: Observed::default() };
         let (inspector_bootstrap, observed) = (cluster.bootstrap.clone(), cluster.observed.clone());
         world.add_node("inspector", move |_env| inspect(inspector_bootstrap.clone(), observed.clone()));
         cluster
@@ -108,7 +107,8 @@ impl SimCluster {
 
     /// The partition's leader, ISR and epoch as last seen by the inspector.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<PartitionInfo> {
-        self.observed.lock().unwrap_or_else(|p| p.into_inner()).get(&(topic.to_string(), partition)).cloned()
+        let observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        observed.get(&(topic.to_string(), partition)).map(|(info, _)| info.clone())
     }
 
     /// The node name of the partition's leader, if it has one.
@@ -118,20 +118,24 @@ impl SimCluster {
     }
 
     /// Waits (restarting halted nodes) until every observed partition has a leader and a
-    /// full ISR, or `bound_ms` passes; whether they converged. `PartitionsConvergeAfterHeal`
-    /// judges the same from the trace.
+    /// full ISR, seen after the wait began and after the last restart, or `bound_ms` passes;
+    /// whether they converged. `PartitionsConvergeAfterHeal` judges the same from the trace.
     pub async fn wait_converged(&self, world: &World, bound_ms: u64) -> bool {
+        let start = tokio::time::Instant::now();
         let mut waited_ms = 0;
         while waited_ms < bound_ms {
+            // Observations count from the wait's start, or from a halted node's restart
+            // during it (that ended a fault: what was seen before may be gone).
+            let since = self.halts.last_restart().map_or(start, |restart| restart.max(start));
             let converged = {
                 let seen = self.observed.lock().unwrap_or_else(|p| p.into_inner());
                 !seen.is_empty()
-                    && seen.values().all(|p| {
+                    && seen.values().all(|(p, at)| {
                         let mut isr = p.isr.clone();
                         let mut replicas = p.replicas.clone();
                         isr.sort_unstable();
                         replicas.sort_unstable();
-                        p.leader >= 0 && isr == replicas
+                        *at > since && p.leader >= 0 && isr == replicas
                     })
             };
             if converged {
@@ -165,7 +169,7 @@ pub fn broker_name(id: i32) -> String {
     format!("b{id}")
 }
 
-/// One node of the cluster, restarted by the scenario when it halts.
+/// One node of the cluster, restarted by the scenario when it halts or fails to start.
 async fn node(
     env: SimEnv,
     id: i32,
@@ -206,11 +210,18 @@ async fn node(
                 halts.report(&env.name);
             }
         }
-        Err(error) => warn!(name: "node_start_failed", error = %error),
+        Err(error) => {
+            // As a process supervisor would, the scenario starts it again: a transient read
+            // error (an injected bit flip in a small metadata file) passes on the next start.
+            warn!(name: "node_start_failed", error = %error);
+            NodeHalted { node: env.name.clone(), why: error.to_string() }.emit();
+            halts.report(&env.name);
+        }
     }
 }
 
-/// The inspector: describes every topic every 200 ms and keeps the last answer.
+/// The inspector: describes every topic every 200 ms and keeps the last answer; reports a
+/// partition when it changed, and again every second.
 async fn inspect(bootstrap: String, observed: Observed) {
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
     loop {
@@ -219,9 +230,13 @@ async fn inspect(bootstrap: String, observed: Observed) {
             for topic in topics.topics.values() {
                 for partition in &topic.partitions {
                     let key = (topic.name.clone(), partition.partition);
-                    if seen.get(&key) != Some(partition) {
+                    let now = tokio::time::Instant::now();
+                    let stale = seen.get(&key).is_none_or(|(last, at)| {
+                        last != partition || now.duration_since(*at) >= Duration::from_millis(REPORT_AGAIN_MS)
+                    });
+                    if stale {
                         report(&topic.name, partition);
-                        seen.insert(key, partition.clone());
+                        seen.insert(key, (partition.clone(), now));
                     }
                 }
             }

@@ -229,16 +229,31 @@ fn node_ip(index: usize) -> IpAddr {
 /// Nodes whose process stopped on its own (a broker that halted after a disk error), for
 /// the supervisor to restart as a process supervisor would.
 #[derive(Clone, Debug, Default)]
-pub struct Halts(Arc<Mutex<Vec<String>>>);
+pub struct Halts(Arc<Mutex<HaltState>>);
+
+#[derive(Debug, Default)]
+struct HaltState {
+    halted: Vec<String>,
+    last_restart: Option<tokio::time::Instant>,
+}
 
 impl Halts {
     /// Called by a node's main future when its process stops on its own.
     pub fn report(&self, name: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name.to_string());
+        self.lock().halted.push(name.to_string());
+    }
+
+    /// When the supervisor last restarted a halted node (a fault ended then).
+    pub fn last_restart(&self) -> Option<tokio::time::Instant> {
+        self.lock().last_restart
     }
 
     fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut self.lock().halted)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HaltState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -253,6 +268,7 @@ impl World {
             for name in halts.take() {
                 if !self.is_killed(&name) {
                     self.restart(&name);
+                    halts.lock().last_restart = Some(tokio::time::Instant::now());
                 }
             }
         }

@@ -241,6 +241,10 @@ impl Consumer {
         }
         let mut records = Vec::new();
         let mut progressed = false;
+        // Positions move as partitions are taken: an error after some were taken must not
+        // drop their records (the application would never see them). The error waits for
+        // the next poll, which meets it again.
+        let mut failure = None;
         for (leader, partitions, call) in calls {
             let response = match call.await {
                 Ok(Ok(response)) => response,
@@ -250,21 +254,41 @@ impl Consumer {
                     partitions.iter().for_each(|at| self.cluster.mark_stale(&at.tp.topic));
                     continue;
                 }
-                Ok(Err(error)) => return Err(error),
-                Err(join_error) => return Err(ClientError::Connection(format!("fetch task: {join_error}"))),
+                Ok(Err(error)) => {
+                    failure = Some(error);
+                    break;
+                }
+                Err(join_error) => {
+                    failure = Some(ClientError::Connection(format!("fetch task: {join_error}")));
+                    break;
+                }
             };
             if response.error_code != code::NONE {
-                return Err(ClientError::kafka(response.error_code, "Fetch"));
+                failure = Some(ClientError::kafka(response.error_code, "Fetch"));
+                break;
             }
             for topic in &response.responses {
                 for data in &topic.partitions {
                     let tp = TopicPartition::new(topic.topic.0.to_string(), data.partition_index);
                     let Some(at) = partitions.iter().find(|at| at.tp == tp) else { continue };
-                    progressed |= self.take_partition(at, leader, data, &mut records)?;
+                    match self.take_partition(at, leader, data, &mut records) {
+                        Ok(taken) => progressed |= taken,
+                        Err(error) => failure = failure.or(Some(error)),
+                    }
                 }
             }
+            if failure.is_some() {
+                break;
+            }
         }
-        Ok((records, progressed))
+        match failure {
+            Some(error) if records.is_empty() => Err(error),
+            Some(error) => {
+                debug!(name: "consumer_fetch_error_deferred", error = %error, records = records.len());
+                Ok((records, progressed))
+            }
+            None => Ok((records, progressed)),
+        }
     }
 
     fn fetch_request(&self, partitions: &[FetchAt], wait_ms: i32) -> FetchRequest {
@@ -367,6 +391,14 @@ impl Consumer {
         let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
         let bytes = data.records.clone().unwrap_or_default();
         let decoded = decode_fetched(bytes, fetched_at, read_committed, &aborted)?;
+        debug!(
+            name: "consumer_fetched",
+            partition = %tp,
+            fetched_at,
+            next_offset = decoded.next_offset.unwrap_or(-1),
+            records = decoded.records.len(),
+            high_watermark = data.high_watermark
+        );
         if let Some(next) = decoded.next_offset {
             state.position = Some(next.max(fetched_at));
         }

@@ -2,7 +2,8 @@
 //! leader and a full ISR (every replica back in sync) within the bound, as a client sees it
 //! through Metadata (REPLICATION.md §6's liveness after the faults heal). Judged at the end of
 //! the run on the last fault-free stretch, which must exist, over every partition the
-//! inspector ever observed (at least one: a run that observed none fails).
+//! inspector ever observed (at least one: a run that observed none fails). Only observations
+//! made after the heal count (the inspector reports every partition again every second).
 //!
 //! State: the faults in force, each partition's last observed state, and for the current
 //! fault-free stretch its start and when each partition was first seen converged in it.
@@ -36,15 +37,10 @@ impl PartitionsConvergeAfterHeal {
         }
     }
 
-    /// Marks every partition whose last observation is converged, at `time_ns`.
-    fn note_converged(&mut self, time_ns: u64) {
-        if self.healed_at.is_none() {
-            return;
-        }
-        for (key, observed) in &self.last {
-            if is_converged(observed) {
-                self.converged.entry(key.clone()).or_insert(time_ns);
-            }
+    /// Marks the partition `key` converged at `time_ns` if its observation says so.
+    fn note_converged(&mut self, key: (String, i32), time_ns: u64) {
+        if self.healed_at.is_some() && self.last.get(&key).is_some_and(is_converged) {
+            self.converged.entry(key).or_insert(time_ns);
         }
     }
 }
@@ -66,13 +62,14 @@ impl Checker for PartitionsConvergeAfterHeal {
                 self.healed_at = None;
                 self.converged.clear();
             } else if self.healed_at.is_none() {
+                // Only observations made after the heal count: the last one before it may
+                // be older than the faults.
                 self.healed_at = Some(ev.time_ns);
-                // What is already converged counts from the heal.
-                self.note_converged(ev.time_ns);
             }
         } else if let Some(observed) = ev.parse::<PartitionObserved>() {
-            self.last.insert((observed.topic.clone(), observed.partition), observed);
-            self.note_converged(ev.time_ns);
+            let key = (observed.topic.clone(), observed.partition);
+            self.last.insert(key.clone(), observed);
+            self.note_converged(key, ev.time_ns);
         }
     }
 
@@ -90,7 +87,10 @@ impl Checker for PartitionsConvergeAfterHeal {
             .iter()
             .filter(|(key, _)| self.converged.get(*key).is_none_or(|at| *at > deadline))
             .map(|((topic, partition), observed)| {
-                format!("{topic}-{partition} (leader {}, isr [{}] of [{}])", observed.leader, observed.isr, observed.replicas)
+                format!(
+                    "{topic}-{partition} (leader {}, isr [{}] of [{}])",
+                    observed.leader, observed.isr, observed.replicas
+                )
             })
             .collect();
         if late.is_empty() {
@@ -154,6 +154,14 @@ mod tests {
         let found = run(PartitionsConvergeAfterHeal::new(1_000), &events);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.contains("t-0") && found[0].message.contains("t-1"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn an_observation_from_before_the_faults_does_not_count() {
+        let events = [observed(0, 1, "1,2,3", 5), at(killed("b2"), 10), at(restarted("b2"), 100)];
+        let found = run(PartitionsConvergeAfterHeal::new(1_000), &events);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("t-0"), "{}", found[0].message);
     }
 
     #[test]

@@ -30,11 +30,11 @@ use seedlog::client::NewTopic;
 use tracing::info;
 
 use crate::checker::Checker;
-use crate::cluster::{ClusterSpec, SimCluster};
 use crate::checkers::{
     raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset,
     PartitionsConvergeAfterHeal,
 };
+use crate::cluster::{ClusterSpec, SimCluster};
 use crate::scenario::{Scenario, SuperviseFuture};
 use crate::workloads;
 use crate::world::World;
@@ -122,6 +122,9 @@ impl Scenario for PartitionLeaderCrash {
             while !done.load(Ordering::SeqCst) {
                 world.sleep_restarting(&halts, 100).await;
             }
+            // A node may have halted during the audit (a disk error): the cluster must
+            // converge after that too before the run ends.
+            cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             info!(name: "scenario_finished", crashes);
         })
     }

@@ -7,8 +7,8 @@ use crate::replication::{
     AlterPartitionOutcome, AlterPartitionRequest, AlterPartitionResponse, BrokerRegistration, FetchDecision,
     FollowerFetch, MetadataIgnored, PartitionState,
 };
-use crate::storage::record_batch::CrcCheck;
 use crate::storage::record_batch::read_header;
+use crate::storage::record_batch::CrcCheck;
 use crate::storage::{LeaderEpochCache, Log, LogError};
 
 impl Partition {
