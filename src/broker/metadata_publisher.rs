@@ -97,7 +97,7 @@ impl MetadataPublisher {
             let Some(partition) = self.host(after, local).await else { continue };
             self.stop_following(local.topic_id, local.partition).await;
             let state = partition_state(&local.registration).expect("the image holds valid partitions");
-            if let Err(error) = partition.make_leader(self.clock.now_ms(), state).await {
+            if let Err(error) = partition.make_leader(state).await {
                 warn!(name: "make_leader_failed", topic = %local.topic, partition = local.partition, error = ?error);
             }
         }
@@ -126,9 +126,8 @@ impl MetadataPublisher {
             }
         };
         if local.is_new {
-            let now_ms = self.clock.now_ms();
             for broker in image.brokers.values() {
-                partition.on_broker_registration(now_ms, broker.id, Some(broker_registration(broker))).await;
+                partition.on_broker_registration(broker.id, Some(broker_registration(broker))).await;
             }
         }
         Some(partition)
@@ -198,11 +197,10 @@ impl MetadataPublisher {
         if changed.is_empty() {
             return;
         }
-        let now_ms = self.clock.now_ms();
         for topic in self.topics.all().await {
             for partition in topic.partitions.values() {
                 for (id, registration) in &changed {
-                    partition.on_broker_registration(now_ms, *id, *registration).await;
+                    partition.on_broker_registration(*id, *registration).await;
                 }
             }
         }

@@ -316,7 +316,7 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
             _ = flush_tick.tick() => scheduled_flush(&ctx).await,
             _ = retention_tick.tick() => retention(&ctx).await,
             _ = expiry_tick.tick() => expire_producers(&ctx).await,
-            _ = replica_tick.tick() => ctx.replica_manager.tick(ctx.clock.now_ms()).await,
+            _ = replica_tick.tick() => ctx.replica_manager.tick().await,
         }
     }
 }

@@ -242,10 +242,9 @@ impl Topics {
         config: &TopicConfig,
     ) -> Arc<Partition> {
         let min_insync_replicas = config.min_insync_replicas(&self.broker);
-        let now_ms = self.clock.now_ms();
         let config = self.replica_config(min_insync_replicas);
         let partition = if self.standalone {
-            Partition::lead_alone(topic, index, log, config, now_ms).await
+            Partition::lead_alone(topic, index, log, config).await
         } else {
             Partition::new(topic, index, log, config)
         };

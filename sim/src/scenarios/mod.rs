@@ -8,11 +8,13 @@ mod controller_leader_crash;
 mod partition_leader_crash;
 mod single_broker_crash;
 mod storage_crash_recovery;
+mod swarm;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
+pub use swarm::Swarm;
 
 use crate::scenario::Scenario;
 
@@ -23,6 +25,8 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &SingleBrokerCrash { lying_fsync: false },
         &ControllerLeaderCrash { fault: None },
         &PartitionLeaderCrash,
+        &Swarm { combined: false },
+        &Swarm { combined: true },
     ]
 }
 
