@@ -225,7 +225,8 @@ async fn node(
 async fn inspect(bootstrap: String, observed: Observed) {
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
     loop {
-        if let Ok(topics) = admin.cluster().refresh_metadata(None).await.map(|_| admin.cluster().metadata()) {
+        let refreshed = admin.cluster().refresh_metadata(None).await;
+        if let Ok(topics) = refreshed.map(|_| admin.cluster().metadata()) {
             let mut seen = observed.lock().unwrap_or_else(|p| p.into_inner());
             for topic in topics.topics.values() {
                 for partition in &topic.partitions {

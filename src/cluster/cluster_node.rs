@@ -328,9 +328,7 @@ async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) 
                     Ok(_) => kafka_protocol::ResponseError::UnknownServerError.code(),
                 };
                 for (partition, proposal_id) in sent {
-                    partition
-                        .on_alter_partition_response(proposal_id, AlterPartitionResponse::error(code))
-                        .await;
+                    partition.on_alter_partition_response(proposal_id, AlterPartitionResponse::error(code)).await;
                 }
             }
         }

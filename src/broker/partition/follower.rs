@@ -21,7 +21,8 @@ impl Partition {
     pub async fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
         let mut log = self.log.lock().await;
         let reported = state.clone();
-        let restart = self.lock_replica().become_follower(self.replica_now_ms(), state).map_err(LeaderChangeError::Ignored)?;
+        let restart =
+            self.lock_replica().become_follower(self.replica_now_ms(), state).map_err(LeaderChangeError::Ignored)?;
         self.emit_make_follower(&reported);
         let (truncate, high_watermark) = {
             let replica = self.lock_replica();
@@ -29,7 +30,9 @@ impl Partition {
         };
         if truncate && restart && high_watermark < log.log_end_offset() {
             warn!(name: "truncated_to_high_watermark", topic = %self.topic, partition = self.index, high_watermark);
-            log.truncate_to(now_ms, high_watermark).await.map_err(LeaderChangeError::Log)?;
+            let truncated = log.truncate_to(now_ms, high_watermark).await;
+            self.note_log_state(&log);
+            truncated.map_err(LeaderChangeError::Log)?;
             self.emit_truncated(log.log_end_offset(), high_watermark, "pre-KIP-101 truncation to the high watermark");
         }
         drop(log);

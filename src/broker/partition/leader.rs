@@ -19,7 +19,9 @@ impl Partition {
         let mut log = self.log.lock().await;
         let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
         if new_epoch {
-            log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
+            let assigned = log.assign_epoch_start_offset(state.leader_epoch()).await;
+            self.note_log_state(&log);
+            assigned.map_err(LeaderChangeError::Log)?;
         }
         self.take_leadership(state, &log).map_err(LeaderChangeError::Ignored)
     }
@@ -110,7 +112,8 @@ impl Partition {
         response: AlterPartitionResponse,
     ) -> AlterPartitionOutcome {
         let log = self.log.lock().await;
-        let (outcome, effects) = self.lock_replica().on_alter_partition_response(self.replica_now_ms(), proposal_id, response);
+        let (outcome, effects) =
+            self.lock_replica().on_alter_partition_response(self.replica_now_ms(), proposal_id, response);
         if outcome == AlterPartitionOutcome::Committed {
             self.emit_isr_changed(&self.lock_replica());
         }

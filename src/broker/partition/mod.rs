@@ -227,6 +227,7 @@ impl Partition {
 
     /// Re-evaluates the core after the log changed (append, flush, retention).
     fn log_changed(&self, log: &Log) {
+        self.note_log_state(log);
         let effects = self.lock_replica().on_leader_log_changed(self.replica_now_ms(), log);
         self.publish(effects, log.log_end_offset());
     }
@@ -451,6 +452,7 @@ impl Partition {
     pub async fn scheduled_flush(&self, now_ms: i64) -> LogResult<()> {
         let mut log = self.log.lock().await;
         if log.is_offline() || log.is_closed() {
+            self.note_log_state(&log);
             return Ok(());
         }
         log.record_high_watermark(self.high_watermark());
@@ -463,6 +465,7 @@ impl Partition {
     pub async fn apply_retention(&self, now_ms: i64) -> LogResult<()> {
         let mut log = self.log.lock().await;
         if log.is_offline() || log.is_closed() {
+            self.note_log_state(&log);
             return Ok(());
         }
         let deleted = log.delete_old_segments(now_ms, self.high_watermark()).await.map(drop);
