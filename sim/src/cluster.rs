@@ -121,7 +121,7 @@ impl SimCluster {
     /// full ISR, seen after the wait began and after the last restart, or `bound_ms` passes;
     /// whether they converged. `PartitionsConvergeAfterHeal` judges the same from the trace.
     pub async fn wait_converged(&self, world: &World, bound_ms: u64) -> bool {
-        let start = tokio::time::Instant::now();
+        let start = seedlog::runtime::now();
         let mut waited_ms = 0;
         while waited_ms < bound_ms {
             // Observations count from the wait's start, or from a halted node's restart
@@ -231,7 +231,7 @@ async fn inspect(bootstrap: String, observed: Observed) {
             for topic in topics.topics.values() {
                 for partition in &topic.partitions {
                     let key = (topic.name.clone(), partition.partition);
-                    let now = tokio::time::Instant::now();
+                    let now = seedlog::runtime::now();
                     let stale = seen.get(&key).is_none_or(|(last, at)| {
                         last != partition || now.duration_since(*at) >= Duration::from_millis(REPORT_AGAIN_MS)
                     });

@@ -80,7 +80,17 @@ async fn round_trip(
     leader.on_alter_partition_response(proposal.proposal_id, alter_partition_response(&answer)).await
 }
 
-#[tokio::test(start_paused = true)]
+/// Moves the runtime's clock (paused in this test) by `by`.
+async fn advance(by: Duration) {
+    #[cfg(not(madsim))]
+    tokio::time::advance(by).await;
+    #[cfg(madsim)]
+    tokio::time::advance(by);
+}
+
+// Paused, hand-moved time (tokio's test-util; the simulation's clock is virtual anyway).
+#[cfg_attr(not(madsim), tokio::test(start_paused = true))]
+#[cfg_attr(madsim, tokio::test)]
 async fn isr_changes_travel_from_the_leader_core_to_the_controller_and_back() {
     let (mut controller, topic, epochs) = controller_with_topic();
     let registration = controller.image().partition(topic, 0).unwrap().clone();
@@ -98,9 +108,9 @@ async fn isr_changes_travel_from_the_leader_core_to_the_controller_and_back() {
     // The follower never fetches: after replica.lag.time.max.ms the leader proposes to drop it.
     // The replica core runs on monotonic time: this test's runtime clock is paused and
     // moved by hand.
-    tokio::time::advance(Duration::from_millis(LAG_MS as u64 / 2)).await;
+    advance(Duration::from_millis(LAG_MS as u64 / 2)).await;
     assert!(leader.tick().await.is_none(), "still caught up");
-    tokio::time::advance(Duration::from_millis(LAG_MS as u64 / 2 + 1)).await;
+    advance(Duration::from_millis(LAG_MS as u64 / 2 + 1)).await;
     let shrink = leader.tick().await.expect("a shrink proposal");
     assert_eq!(shrink.isr(), vec![leader_id]);
     assert_eq!(round_trip(&mut controller, topic, &leader, &shrink).await, AlterPartitionOutcome::Committed);

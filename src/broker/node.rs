@@ -210,7 +210,6 @@ impl Node {
                 () = shutdown => {}
             }
             let _ = stop_cluster.send(());
-            drop(cluster_failed);
             if let Some(task) = cluster_task {
                 let _ = task.await;
             }
@@ -255,7 +254,6 @@ impl Node {
             periodic.abort();
             return NodeExit::Halted(why);
         }
-        drop(cluster_failed);
         info!(name: "broker_stopping", node_id = ctx.node_id);
         // The cluster half first: a controlled shutdown needs the broker still serving its
         // followers while leadership moves away.
