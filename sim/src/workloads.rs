@@ -15,7 +15,57 @@ use seedlog::client::{
 use seedlog::events::{AuditDone, Event, RecordAcked, RecordAudited, RecordConsumed};
 use tracing::info;
 
-use crate::world::NodeEnv as SimEnv;
+use crate::world::{Halts, NodeEnv as SimEnv, World};
+
+/// A scenario's producer and consumer, each on its own node, and the audit at the end.
+pub struct Clients {
+    control: Arc<Control>,
+    bootstrap: String,
+    topic: String,
+    partitions: i32,
+}
+
+impl Clients {
+    /// Adds the `producer` node (it creates `topic` first) and the `consumer` node.
+    pub fn start(world: &World, bootstrap: &str, topic: NewTopic) -> Clients {
+        let partitions = topic.partitions.expect("a scenario's topic names its partition count");
+        let clients =
+            Clients { control: Arc::default(), bootstrap: bootstrap.to_string(), topic: topic.name.clone(), partitions };
+        let (producer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());
+        world.add_node("producer", move |env| produce(env, producer_bootstrap.clone(), topic.clone(), control.clone()));
+        let (consumer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());
+        let name = clients.topic.clone();
+        world.add_node("consumer", move |env| {
+            let (bootstrap, name, control) = (consumer_bootstrap.clone(), name.clone(), control.clone());
+            async move { consume(env, bootstrap, &name, partitions, control).await }
+        });
+        clients
+    }
+
+    /// Stops both and waits (restarting halted nodes) until every send is answered: an
+    /// audit before that could miss a record acknowledged after it.
+    pub async fn stop(&self, world: &World, halts: &Halts) {
+        self.control.stop();
+        while !self.control.producer_done() {
+            world.sleep_restarting(halts, 50).await;
+        }
+    }
+
+    /// Adds the `auditor` node and waits (restarting halted nodes) until it has read every
+    /// partition to its end.
+    pub async fn audit(&self, world: &World, halts: &Halts) {
+        let done = Arc::new(AtomicBool::new(false));
+        let (bootstrap, name, partitions, audit_done) =
+            (self.bootstrap.clone(), self.topic.clone(), self.partitions, done.clone());
+        world.add_node("auditor", move |_env| {
+            let (bootstrap, name, audit_done) = (bootstrap.clone(), name.clone(), audit_done.clone());
+            async move { audit(bootstrap, &name, partitions, audit_done).await }
+        });
+        while !done.load(Ordering::SeqCst) {
+            world.sleep_restarting(halts, 50).await;
+        }
+    }
+}
 
 /// How the supervisor stops the clients, and learns that the producer has settled.
 #[derive(Debug, Default)]

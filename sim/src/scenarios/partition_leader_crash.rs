@@ -21,8 +21,6 @@
 //! - the data-plane invariants of REPLICATION.md §6 (`replication_checkers`) and the Raft
 //!   checkers of the metadata quorum (`raft_checkers`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -36,7 +34,7 @@ use crate::checkers::{
 };
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::scenario::{Scenario, SuperviseFuture};
-use crate::workloads;
+use crate::workloads::Clients;
 use crate::world::World;
 
 const TOPIC: &str = "events";
@@ -83,15 +81,7 @@ impl Scenario for PartitionLeaderCrash {
             let cluster = SimCluster::start(&world, &spec);
             let halts = cluster.halts.clone();
             let bootstrap = cluster.bootstrap();
-            let control = Arc::new(workloads::Control::default());
-            let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("producer", move |env| {
-                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_control.clone())
-            });
-            let (consumer_bootstrap, consumer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("consumer", move |env| {
-                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_control.clone())
-            });
+            let clients = Clients::start(&world, &bootstrap, topic());
 
             // Let the quorum form, the brokers register and the topic appear.
             world.sleep_restarting(&halts, 5_000).await;
@@ -109,23 +99,12 @@ impl Scenario for PartitionLeaderCrash {
                 world.restart(&victim);
             }
             world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
-            control.stop();
-            // Every send answered before the audit: a late acknowledgement would be missed.
-            while !control.producer_done() {
-                world.sleep_restarting(&halts, 100).await;
-            }
+            clients.stop(&world, &halts).await;
             // Every fault is over: the partitions must get leaders and full ISRs again, then
             // the audit reads what the cluster holds.
             world.sleep_restarting(&halts, 2_000).await;
             cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
-            let done = Arc::new(AtomicBool::new(false));
-            let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
-            world.add_node("auditor", move |_env| {
-                workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
-            });
-            while !done.load(Ordering::SeqCst) {
-                world.sleep_restarting(&halts, 100).await;
-            }
+            clients.audit(&world, &halts).await;
             // A node may have halted during the audit (a disk error): the cluster must
             // converge after that too before the run ends.
             cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;

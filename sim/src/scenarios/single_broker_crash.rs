@@ -20,7 +20,6 @@
 //! acknowledged records vanish and the checkers must say so.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,8 +33,8 @@ use tracing::{info, warn};
 use crate::checker::Checker;
 use crate::checkers::{AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset};
 use crate::scenario::{Scenario, SuperviseFuture};
-use crate::workloads;
-use crate::world::{NodeEnv as SimEnv, World};
+use crate::workloads::Clients;
+use crate::world::{Halts, NodeEnv as SimEnv, World};
 
 const BROKER: &str = "broker";
 const TOPIC: &str = "events";
@@ -79,15 +78,7 @@ impl Scenario for SingleBrokerCrash {
             let faults = MemDiskFaults { read_error_rate: 0.0, lying_fsync, ..MemDiskFaults::typical() };
             world.add_node_with_faults(BROKER, faults, broker);
             let bootstrap = SocketAddr::new(world.ip(BROKER), PORT).to_string();
-            let control = Arc::new(workloads::Control::default());
-            let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("producer", move |env| {
-                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_control.clone())
-            });
-            let (consumer_bootstrap, consumer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("consumer", move |env| {
-                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_control.clone())
-            });
+            let clients = Clients::start(&world, &bootstrap, topic());
 
             let crashes = rng.random_range(3..8);
             for _ in 0..crashes {
@@ -97,23 +88,13 @@ impl Scenario for SingleBrokerCrash {
                 world.restart(BROKER);
             }
             tokio::time::sleep(Duration::from_millis(rng.random_range(200..1_000))).await;
-            control.stop();
-            while !control.producer_done() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            clients.stop(&world, &Halts::default()).await;
             // Let in-flight sends settle, then heal the disk and audit after a last crash.
             tokio::time::sleep(Duration::from_secs(3)).await;
             world.kill(BROKER);
             world.disk(BROKER).set_faults(MemDiskFaults { lying_fsync, ..MemDiskFaults::none() });
             world.restart(BROKER);
-            let done = Arc::new(AtomicBool::new(false));
-            let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
-            world.add_node("auditor", move |_env| {
-                workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
-            });
-            while !done.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            clients.audit(&world, &Halts::default()).await;
             info!(name: "scenario_finished", crashes);
         })
     }

@@ -16,8 +16,6 @@
 //! of the last fault), the data-plane checkers of REPLICATION.md §6
 //! (`replication_checkers`) and the ten Raft checkers of the metadata quorum.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -34,7 +32,7 @@ use crate::checkers::{
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::events::{ClockJumped, DiskFaultsChanged};
 use crate::scenario::{Scenario, SuperviseFuture};
-use crate::workloads;
+use crate::workloads::Clients;
 use crate::world::World;
 
 const TOPIC: &str = "events";
@@ -99,15 +97,7 @@ impl Scenario for Swarm {
             let cluster = SimCluster::start(&world, &spec);
             let halts = cluster.halts.clone();
             let bootstrap = cluster.bootstrap();
-            let control = Arc::new(workloads::Control::default());
-            let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("producer", move |env| {
-                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_control.clone())
-            });
-            let (consumer_bootstrap, consumer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("consumer", move |env| {
-                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_control.clone())
-            });
+            let clients = Clients::start(&world, &bootstrap, topic());
             let mut nodes: Vec<String> = cluster.brokers.clone();
             if !combined {
                 nodes.extend(cluster.controllers.iter().cloned());
@@ -180,21 +170,10 @@ impl Scenario for Swarm {
             world.heal();
             restart_all(&world, &mut faults);
             world.sleep_restarting(&halts, 1_000).await;
-            control.stop();
-            // Every send answered before the audit: a late acknowledgement would be missed.
-            while !control.producer_done() {
-                world.sleep_restarting(&halts, 100).await;
-            }
+            clients.stop(&world, &halts).await;
             world.sleep_restarting(&halts, 2_000).await;
             let converged = cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
-            let done = Arc::new(AtomicBool::new(false));
-            let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
-            world.add_node("auditor", move |_env| {
-                workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
-            });
-            while !done.load(Ordering::SeqCst) {
-                world.sleep_restarting(&halts, 100).await;
-            }
+            clients.audit(&world, &halts).await;
             cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             info!(name: "scenario_finished", steps, converged);
         })
