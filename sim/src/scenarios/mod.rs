@@ -6,11 +6,15 @@
 
 mod controller_leader_crash;
 mod partition_leader_crash;
+// kip's scenarios (power loss, historical replays)
+mod power_loss;
 mod single_broker_crash;
 mod storage_crash_recovery;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
+// kip's scenarios
+pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
 
@@ -23,6 +27,9 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &SingleBrokerCrash { lying_fsync: false },
         &ControllerLeaderCrash { fault: None },
         &PartitionLeaderCrash,
+        // kip's scenarios
+        &PowerLoss { kafka_durability: false },
+        &PowerLoss { kafka_durability: true },
     ]
 }
 
