@@ -143,7 +143,12 @@ impl Scenario for PowerLoss {
                 for node in &cluster.brokers {
                     world.restart(node);
                 }
-                // The cluster comes back before the next outage.
+                // The cluster comes back before the next outage. The restarted brokers act on
+                // the replayed metadata at once, but the new active controller started their
+                // old incarnations' sessions afresh: they register again only once those
+                // expire (`broker.session.timeout.ms`, 9 s), uncleanly, which takes them out
+                // of every ISR one by one. The story waits for that too.
+                world.sleep_restarting(&halts, rng.random_range(10_000..14_000)).await;
                 cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             }
             world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
