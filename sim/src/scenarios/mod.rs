@@ -7,13 +7,16 @@
 mod controller_leader_crash;
 mod partition_leader_crash;
 // kip's scenarios (power loss, historical replays)
+mod kip_101_truncation;
 mod power_loss;
+mod replay;
 mod single_broker_crash;
 mod storage_crash_recovery;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
 // kip's scenarios
+pub use kip_101_truncation::Kip101Truncation;
 pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
@@ -30,6 +33,8 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         // kip's scenarios
         &PowerLoss { kafka_durability: false },
         &PowerLoss { kafka_durability: true },
+        &Kip101Truncation { truncate_to_high_watermark: false },
+        &Kip101Truncation { truncate_to_high_watermark: true },
     ]
 }
 

@@ -1,0 +1,123 @@
+//! What the scripted replays of HISTORICAL-BUGS.md share: a cluster of three brokers and three
+//! separate controllers (so cutting brokers apart never costs the metadata quorum), one
+//! partition with three replicas and `min.insync.replicas=2` under an acks=all producer and
+//! a consumer, waits on what the inspector observes, and the ending every story shares (heal,
+//! restart, converge, audit).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use seedlog::client::{NewTopic, PartitionInfo};
+use seedlog::runtime::MemDiskFaults;
+
+use crate::cluster::{broker_name, ClusterSpec, SimCluster};
+use crate::workloads;
+use crate::world::World;
+
+pub const TOPIC: &str = "events";
+/// From the end of the faults to a leader and a full ISR.
+pub const CONVERGENCE_BOUND_MS: u64 = 30_000;
+
+/// A running replay: the cluster and the workload's stop flag.
+pub struct Replay {
+    pub cluster: SimCluster,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Replay {
+    /// Three brokers (`b1`–`b3`) and three controllers (`c1`–`c3`) with `overrides`, a producer
+    /// and a consumer. Disks without injected faults: the story's faults are its own.
+    pub fn start(world: &World, overrides: &[(&str, &str)]) -> Replay {
+        let mut all = vec![("default.replication.factor", "3"), ("min.insync.replicas", "2")];
+        all.extend_from_slice(overrides);
+        let spec = ClusterSpec {
+            controllers: 3,
+            disk_faults: MemDiskFaults::none(),
+            ..ClusterSpec::combined(3, &all)
+        };
+        let cluster = SimCluster::start(world, &spec);
+        let bootstrap = cluster.bootstrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
+        world.add_node("producer", move |env| {
+            workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+        });
+        let consumer_stop = stop.clone();
+        world.add_node("consumer", move |env| {
+            workloads::consume(env, bootstrap.clone(), TOPIC, 1, consumer_stop.clone())
+        });
+        Replay { cluster, stop }
+    }
+
+    /// The partition as last observed.
+    pub fn partition(&self) -> Option<PartitionInfo> {
+        self.cluster.partition(TOPIC, 0)
+    }
+
+    /// Waits (up to `bound_ms`) until the observed partition satisfies `wanted`; whether it did.
+    pub async fn wait_for(&self, world: &World, bound_ms: u64, wanted: impl Fn(&PartitionInfo) -> bool) -> bool {
+        let mut waited_ms = 0;
+        while waited_ms < bound_ms {
+            if self.partition().is_some_and(|p| wanted(&p)) {
+                return true;
+            }
+            world.sleep_restarting(&self.cluster.halts, 100).await;
+            waited_ms += 100;
+        }
+        false
+    }
+
+    /// Waits until the partition has a leader and all three replicas in its ISR.
+    pub async fn wait_full_isr(&self, world: &World, bound_ms: u64) -> bool {
+        self.wait_for(world, bound_ms, |p| p.leader >= 0 && p.isr.len() == p.replicas.len() && p.replicas.len() == 3)
+            .await
+    }
+
+    /// The broker names of the current leader and the other two replicas, in replica order.
+    pub fn roles(&self) -> Option<(String, Vec<String>)> {
+        let p = self.partition()?;
+        (p.leader >= 0).then(|| {
+            let others = p.replicas.iter().filter(|id| **id != p.leader).map(|id| broker_name(*id)).collect();
+            (broker_name(p.leader), others)
+        })
+    }
+
+    /// The shared ending: every fault healed and every node running, the producer stopped,
+    /// the partition converged, an audit of everything, converged again.
+    pub async fn finish(&self, world: &World) {
+        world.heal();
+        for name in world.node_names() {
+            if world.is_killed(&name) {
+                world.restart(&name);
+            }
+        }
+        let halts = &self.cluster.halts;
+        world.sleep_restarting(halts, 2_000).await;
+        self.stop.store(true, Ordering::SeqCst);
+        world.sleep_restarting(halts, 1_000).await;
+        self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
+        let done = Arc::new(AtomicBool::new(false));
+        let (bootstrap, audit_done) = (self.cluster.bootstrap(), done.clone());
+        world.add_node("auditor", move |_env| workloads::audit(bootstrap.clone(), TOPIC, 1, audit_done.clone()));
+        while !done.load(Ordering::SeqCst) {
+            world.sleep_restarting(halts, 100).await;
+        }
+        self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
+    }
+}
+
+/// Cuts the broker links between `a` and `b`, both ways.
+pub fn cut_both_ways(world: &World, a: &str, b: &str) {
+    world.cut_one_way(a, b);
+    world.cut_one_way(b, a);
+}
+
+/// One partition, three replicas, acknowledged by at least two.
+fn topic() -> NewTopic {
+    NewTopic {
+        name: TOPIC.to_string(),
+        partitions: Some(1),
+        replication_factor: Some(3),
+        configs: vec![("min.insync.replicas".to_string(), "2".to_string())],
+    }
+}
