@@ -8,6 +8,7 @@ mod controller_leader_crash;
 mod partition_leader_crash;
 // kip's scenarios (power loss, historical replays)
 mod kip_101_truncation;
+mod kip_966_last_replica_standing;
 mod power_loss;
 mod replay;
 mod single_broker_crash;
@@ -17,6 +18,7 @@ pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
 // kip's scenarios
 pub use kip_101_truncation::Kip101Truncation;
+pub use kip_966_last_replica_standing::Kip966LastReplicaStanding;
 pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
@@ -35,6 +37,8 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &PowerLoss { kafka_durability: true },
         &Kip101Truncation { truncate_to_high_watermark: false },
         &Kip101Truncation { truncate_to_high_watermark: true },
+        &Kip966LastReplicaStanding { unclean: false },
+        &Kip966LastReplicaStanding { unclean: true },
     ]
 }
 
