@@ -8,6 +8,7 @@ mod controller_leader_crash;
 mod partition_leader_crash;
 // kip's scenarios (power loss, historical replays)
 mod kip_101_truncation;
+mod kip_279_fast_leader_change;
 mod kip_966_last_replica_standing;
 mod power_loss;
 mod replay;
@@ -18,6 +19,7 @@ pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
 // kip's scenarios
 pub use kip_101_truncation::Kip101Truncation;
+pub use kip_279_fast_leader_change::Kip279FastLeaderChange;
 pub use kip_966_last_replica_standing::Kip966LastReplicaStanding;
 pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
@@ -37,6 +39,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &PowerLoss { kafka_durability: true },
         &Kip101Truncation { truncate_to_high_watermark: false },
         &Kip101Truncation { truncate_to_high_watermark: true },
+        &Kip279FastLeaderChange,
         &Kip966LastReplicaStanding { unclean: false },
         &Kip966LastReplicaStanding { unclean: true },
     ]

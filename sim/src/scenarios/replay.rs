@@ -1,6 +1,6 @@
 //! What the scripted replays of HISTORICAL-BUGS.md share: a cluster of three brokers and three
 //! separate controllers (so cutting brokers apart never costs the metadata quorum), one
-//! partition with three replicas and `min.insync.replicas=2` under an acks=all producer and
+//! partition (by default three replicas and `min.insync.replicas=2`) under an acks=all producer and
 //! a consumer, waits on what the inspector observes, and the ending every story shares (heal,
 //! restart, converge, audit).
 
@@ -28,6 +28,17 @@ impl Replay {
     /// Three brokers (`b1`–`b3`) and three controllers (`c1`–`c3`) with `overrides`, a producer
     /// and a consumer. Disks without injected faults: the story's faults are its own.
     pub fn start(world: &World, overrides: &[(&str, &str)]) -> Replay {
+        Replay::start_with_topic(world, overrides, 3, 2)
+    }
+
+    /// Like [`Replay::start`], the topic with `replication_factor` replicas and
+    /// `min_insync_replicas`.
+    pub fn start_with_topic(
+        world: &World,
+        overrides: &[(&str, &str)],
+        replication_factor: i16,
+        min_insync_replicas: i32,
+    ) -> Replay {
         let mut all = vec![("default.replication.factor", "3"), ("min.insync.replicas", "2")];
         all.extend_from_slice(overrides);
         let spec = ClusterSpec {
@@ -40,7 +51,12 @@ impl Replay {
         let stop = Arc::new(AtomicBool::new(false));
         let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
         world.add_node("producer", move |env| {
-            workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+            workloads::produce(
+                env,
+                producer_bootstrap.clone(),
+                topic(replication_factor, min_insync_replicas),
+                producer_stop.clone(),
+            )
         });
         let consumer_stop = stop.clone();
         world.add_node("consumer", move |env| {
@@ -67,9 +83,9 @@ impl Replay {
         false
     }
 
-    /// Waits until the partition has a leader and all three replicas in its ISR.
+    /// Waits until the partition has a leader and all its replicas in its ISR.
     pub async fn wait_full_isr(&self, world: &World, bound_ms: u64) -> bool {
-        self.wait_for(world, bound_ms, |p| p.leader >= 0 && p.isr.len() == p.replicas.len() && p.replicas.len() == 3)
+        self.wait_for(world, bound_ms, |p| p.leader >= 0 && !p.replicas.is_empty() && p.isr.len() == p.replicas.len())
             .await
     }
 
@@ -112,12 +128,13 @@ pub fn cut_both_ways(world: &World, a: &str, b: &str) {
     world.cut_one_way(b, a);
 }
 
-/// One partition, three replicas, acknowledged by at least two.
-fn topic() -> NewTopic {
+/// One partition with `replication_factor` replicas, acknowledged by at least
+/// `min_insync_replicas`.
+fn topic(replication_factor: i16, min_insync_replicas: i32) -> NewTopic {
     NewTopic {
         name: TOPIC.to_string(),
         partitions: Some(1),
-        replication_factor: Some(3),
-        configs: vec![("min.insync.replicas".to_string(), "2".to_string())],
+        replication_factor: Some(replication_factor),
+        configs: vec![("min.insync.replicas".to_string(), min_insync_replicas.to_string())],
     }
 }

@@ -157,6 +157,11 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: i64,
     /// `unclean.leader.election.enable`. Default false.
     pub unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable`: the active controller moves each partition's
+    /// leadership back to its preferred (first) replica where that is in the ISR. Default true.
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`: how often it does. Default 300.
+    pub leader_imbalance_check_interval_seconds: i64,
     /// `seedlog.replica.truncate.to.high.watermark.enable` (seedlog's own key, a historical
     /// design for simulation scenarios): a replica that becomes a follower truncates its log
     /// to its high watermark and fetches without a last fetched epoch, as Kafka did before
@@ -334,6 +339,13 @@ impl BrokerConfig {
             replica_fetch_wait_max_ms: r.i32("replica.fetch.wait.max.ms", 500, 0)?,
             replica_lag_time_max_ms: r.int("replica.lag.time.max.ms", 30_000, 1, i64::MAX)?,
             unclean_leader_election_enable: r.bool("unclean.leader.election.enable", false)?,
+            auto_leader_rebalance_enable: r.bool("auto.leader.rebalance.enable", true)?,
+            leader_imbalance_check_interval_seconds: r.int(
+                "leader.imbalance.check.interval.seconds",
+                300,
+                1,
+                i64::MAX / 1000,
+            )?,
             replica_truncate_to_high_watermark_enable: r
                 .bool("seedlog.replica.truncate.to.high.watermark.enable", false)?,
             alter_partition_broker_epoch_check_enable: r
