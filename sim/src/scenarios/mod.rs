@@ -49,3 +49,27 @@ pub fn all() -> Vec<&'static dyn Scenario> {
 pub fn find(name: &str) -> Option<&'static dyn Scenario> {
     all().into_iter().find(|scenario| scenario.name() == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::all;
+
+    /// A scenario that expects a checker it does not run could never pass a sweep.
+    #[test]
+    fn every_expected_checker_is_one_the_scenario_runs() {
+        for scenario in all() {
+            if let Some(expected) = scenario.expectation().checker() {
+                let names: Vec<&str> = scenario.checkers().iter().map(|c| c.name()).collect();
+                assert!(names.contains(&expected), "{} expects {expected}, runs {names:?}", scenario.name());
+            }
+        }
+    }
+
+    #[test]
+    fn scenario_names_are_unique() {
+        let names: Vec<&str> = all().iter().map(|s| s.name()).collect();
+        assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len(), "{names:?}");
+    }
+}
