@@ -130,7 +130,10 @@ fn check_expectation(scenario: &dyn Scenario) -> Result<(), UsageError> {
     if scenario.checkers().iter().any(|c| c.name() == expected) {
         Ok(())
     } else {
-        Err(UsageError(format!("scenario `{}` expects a violation of {expected}, a checker it does not run", scenario.name())))
+        Err(UsageError(format!(
+            "scenario `{}` expects a violation of {expected}, a checker it does not run",
+            scenario.name()
+        )))
     }
 }
 

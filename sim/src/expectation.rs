@@ -74,7 +74,12 @@ impl SeedVerdict {
 }
 
 /// Judges one seed: its violations, whether it panicked, whether a determinism check failed.
-pub fn judge(expectation: Expectation, violations: &[Violation], panicked: bool, nondeterministic: bool) -> SeedVerdict {
+pub fn judge(
+    expectation: Expectation,
+    violations: &[Violation],
+    panicked: bool,
+    nondeterministic: bool,
+) -> SeedVerdict {
     if panicked || nondeterministic {
         return SeedVerdict::Failed;
     }

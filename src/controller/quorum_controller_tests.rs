@@ -26,7 +26,11 @@ struct Cluster {
 
 impl Cluster {
     fn new(min_isr: usize, elr_enabled: bool) -> Self {
-        Cluster::with_config(ControllerConfig { min_insync_replicas: min_isr, elr_enabled, ..ControllerConfig::default() })
+        Cluster::with_config(ControllerConfig {
+            min_insync_replicas: min_isr,
+            elr_enabled,
+            ..ControllerConfig::default()
+        })
     }
 
     fn with_config(config: ControllerConfig) -> Self {

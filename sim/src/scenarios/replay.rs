@@ -41,11 +41,7 @@ impl Replay {
     ) -> Replay {
         let mut all = vec![("default.replication.factor", "3"), ("min.insync.replicas", "2")];
         all.extend_from_slice(overrides);
-        let spec = ClusterSpec {
-            controllers: 3,
-            disk_faults: MemDiskFaults::none(),
-            ..ClusterSpec::combined(3, &all)
-        };
+        let spec = ClusterSpec { controllers: 3, disk_faults: MemDiskFaults::none(), ..ClusterSpec::combined(3, &all) };
         let cluster = SimCluster::start(world, &spec);
         let bootstrap = cluster.bootstrap();
         let stop = Arc::new(AtomicBool::new(false));

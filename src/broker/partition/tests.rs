@@ -81,8 +81,8 @@ async fn a_failed_epoch_checkpoint_at_make_leader_takes_the_partition_offline() 
         if failing {
             disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
         }
-        let state = PartitionState::new(vec![1, 2], vec![1, 2], 1, 3, 0, LeaderRecoveryState::Recovered, Vec::new())
-            .unwrap();
+        let state =
+            PartitionState::new(vec![1, 2], vec![1, 2], 1, 3, 0, LeaderRecoveryState::Recovered, Vec::new()).unwrap();
         let made = partition.make_leader(0, state).await;
         assert_eq!(made.is_err(), failing, "{made:?}");
         assert_eq!(partition.is_offline(), failing, "the partition is offline iff the checkpoint failed");
