@@ -121,7 +121,7 @@ impl SimCluster {
     /// full ISR, seen after the wait began and after the last restart, or `bound_ms` passes;
     /// whether they converged. `PartitionsConvergeAfterHeal` judges the same from the trace.
     pub async fn wait_converged(&self, world: &World, bound_ms: u64) -> bool {
-        let start = tokio::time::Instant::now();
+        let start = seedlog::runtime::now();
         let mut waited_ms = 0;
         while waited_ms < bound_ms {
             // Observations count from the wait's start, or from a halted node's restart
@@ -225,12 +225,13 @@ async fn node(
 async fn inspect(bootstrap: String, observed: Observed) {
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
     loop {
-        if let Ok(topics) = admin.cluster().refresh_metadata(None).await.map(|_| admin.cluster().metadata()) {
+        let refreshed = admin.cluster().refresh_metadata(None).await;
+        if let Ok(topics) = refreshed.map(|_| admin.cluster().metadata()) {
             let mut seen = observed.lock().unwrap_or_else(|p| p.into_inner());
             for topic in topics.topics.values() {
                 for partition in &topic.partitions {
                     let key = (topic.name.clone(), partition.partition);
-                    let now = tokio::time::Instant::now();
+                    let now = seedlog::runtime::now();
                     let stale = seen.get(&key).is_none_or(|(last, at)| {
                         last != partition || now.duration_since(*at) >= Duration::from_millis(REPORT_AGAIN_MS)
                     });

@@ -9,6 +9,14 @@ seedlog::events! {
     /// The supervisor started a killed node again.
     NodeRestarted = "node_restarted", INFO { node: String }
 
+    /// The supervisor moved a node's wall clock by `delta_ms` (NTP stepping it, a VM
+    /// resuming); monotonic time is unaffected.
+    ClockJumped = "clock_jumped", INFO { node: String, delta_ms: i64 }
+
+    /// The supervisor made a node's disk fail fsyncs at `sync_errors_per_million` per fsync
+    /// (its usual rate: healed).
+    DiskFaultsChanged = "disk_faults_changed", INFO { node: String, sync_errors_per_million: u64 }
+
     /// A node's process stopped on its own (a broker that halted after a disk error); it is
     /// down until the supervisor restarts it (`NodeRestarted`).
     NodeHalted = "node_halted", WARN { node: String, why: String }

@@ -17,9 +17,33 @@ use tracing::info;
 
 use crate::world::NodeEnv as SimEnv;
 
+/// How the supervisor stops the clients, and learns that the producer has settled.
+#[derive(Debug, Default)]
+pub struct Control {
+    stop: AtomicBool,
+    producer_done: AtomicBool,
+}
+
+impl Control {
+    /// Asks the producer and the consumer to stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Whether the producer stopped and every send it made has its answer (an audit before
+    /// that could miss a record acknowledged after it).
+    pub fn producer_done(&self) -> bool {
+        self.producer_done.load(Ordering::SeqCst)
+    }
+}
+
 /// The producer node: creates `topic`, then sends numbered records, a bounded window in
-/// flight, reporting each acknowledgement.
-pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, stop: Arc<AtomicBool>) {
+/// flight, reporting each acknowledgement, until stopped; then says it is done.
+pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, control: Arc<Control>) {
     let SimEnv { clock, mut rng, incarnation, .. } = env;
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
     let name = topic.name.clone();
@@ -35,7 +59,7 @@ pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, stop: Arc<
     let producer =
         Producer::new(&bootstrap, config, clock, seedlog::runtime::fork(&mut rng)).expect("producer config is valid");
     let mut seq = 0u64;
-    while !stop.load(Ordering::SeqCst) {
+    while !control.is_stopped() {
         let window: Vec<_> = (0..rng.random_range(1..8))
             .map(|_| {
                 seq += 1;
@@ -59,14 +83,15 @@ pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, stop: Arc<
         }
         tokio::time::sleep(Duration::from_millis(rng.random_range(1..30))).await;
     }
+    control.producer_done.store(true, Ordering::SeqCst);
 }
 
 /// The consumer node: reads every partition from the start, reporting each record.
-pub async fn consume(_env: SimEnv, bootstrap: String, topic: &str, partitions: i32, stop: Arc<AtomicBool>) {
+pub async fn consume(_env: SimEnv, bootstrap: String, topic: &str, partitions: i32, control: Arc<Control>) {
     let mut consumer = Consumer::new(&bootstrap, ConsumerConfig::default()).expect("bootstrap parses");
     let partitions: Vec<i32> = (0..partitions).collect();
     consumer.assign(topic, &partitions, StartOffset::Earliest);
-    while !stop.load(Ordering::SeqCst) {
+    while !control.is_stopped() {
         match consumer.poll(Duration::from_millis(200)).await {
             Ok(records) => {
                 for record in records {

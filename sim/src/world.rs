@@ -268,7 +268,7 @@ impl World {
             for name in halts.take() {
                 if !self.is_killed(&name) {
                     self.restart(&name);
-                    halts.lock().last_restart = Some(tokio::time::Instant::now());
+                    halts.lock().last_restart = Some(seedlog::runtime::now());
                 }
             }
         }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::*;
@@ -75,10 +77,20 @@ async fn round_trip(
         partitions: vec![alter_partition_item(topic, 0, proposal)],
     };
     let answer = controller.alter_partition(&request).unwrap().reply.remove(0);
-    leader.on_alter_partition_response(0, proposal.proposal_id, alter_partition_response(&answer)).await
+    leader.on_alter_partition_response(proposal.proposal_id, alter_partition_response(&answer)).await
 }
 
-#[tokio::test]
+/// Moves the runtime's clock (paused in this test) by `by`.
+async fn advance(by: Duration) {
+    #[cfg(not(madsim))]
+    tokio::time::advance(by).await;
+    #[cfg(madsim)]
+    tokio::time::advance(by);
+}
+
+// Paused, hand-moved time (tokio's test-util; the simulation's clock is virtual anyway).
+#[cfg_attr(not(madsim), tokio::test(start_paused = true))]
+#[cfg_attr(madsim, tokio::test)]
 async fn isr_changes_travel_from_the_leader_core_to_the_controller_and_back() {
     let (mut controller, topic, epochs) = controller_with_topic();
     let registration = controller.image().partition(topic, 0).unwrap().clone();
@@ -87,15 +99,19 @@ async fn isr_changes_travel_from_the_leader_core_to_the_controller_and_back() {
         (registration.leader, registration.replicas.iter().copied().find(|r| *r != registration.leader).unwrap());
     let leader = replica(leader_id, epochs[leader_id as usize - 1]).await;
     let follower = replica(follower_id, epochs[follower_id as usize - 1]).await;
-    leader.make_leader(0, state.clone()).await.unwrap();
+    leader.make_leader(state.clone()).await.unwrap();
     follower.make_follower(0, state).await.unwrap();
     for broker in controller.image().brokers.values() {
-        leader.on_broker_registration(0, broker.id, Some(broker_registration(broker))).await;
+        leader.on_broker_registration(broker.id, Some(broker_registration(broker))).await;
     }
 
     // The follower never fetches: after replica.lag.time.max.ms the leader proposes to drop it.
-    assert!(leader.tick(LAG_MS / 2).await.is_none(), "still caught up");
-    let shrink = leader.tick(LAG_MS + 1).await.expect("a shrink proposal");
+    // The replica core runs on monotonic time: this test's runtime clock is paused and
+    // moved by hand.
+    advance(Duration::from_millis(LAG_MS as u64 / 2)).await;
+    assert!(leader.tick().await.is_none(), "still caught up");
+    advance(Duration::from_millis(LAG_MS as u64 / 2 + 1)).await;
+    let shrink = leader.tick().await.expect("a shrink proposal");
     assert_eq!(shrink.isr(), vec![leader_id]);
     assert_eq!(round_trip(&mut controller, topic, &leader, &shrink).await, AlterPartitionOutcome::Committed);
     assert_eq!(controller.image().partition(topic, 0).unwrap().isr, vec![leader_id]);
@@ -108,7 +124,7 @@ async fn isr_changes_travel_from_the_leader_core_to_the_controller_and_back() {
     let mut proposal = None;
     for _ in 0..3 {
         let request = follower.follower_fetch().await.unwrap();
-        let answer = leader.read_for_follower(LAG_MS, request, 1 << 20).await;
+        let answer = leader.read_for_follower(request, 1 << 20).await;
         proposal = proposal.or(answer.alter_partition.clone());
         follower.apply_leader_answer(LAG_MS, follower.leader_epoch().unwrap(), &answer).await.unwrap();
     }

@@ -25,7 +25,7 @@ use super::controller_types::{broker_registration, partition_state};
 use super::local_changes::{local_changes, LocalPartition};
 use super::partition::Partition;
 use super::replica_fetcher::{FetcherConfig, FetcherHandle};
-use super::topics::Topics;
+use super::topics::{TopicError, Topics};
 use crate::cluster::metadata_loader::{LoadedImage, MetadataCell};
 use crate::controller::image::MetadataImage;
 use crate::controller::records::{BrokerId, NO_LEADER};
@@ -91,13 +91,15 @@ impl MetadataPublisher {
             self.stop_following(removed.topic_id, removed.partition).await;
             if let Err(error) = self.topics.unhost(removed.topic_id, removed.partition).await {
                 warn!(name: "unhost_failed", topic = %removed.topic, partition = removed.partition, error = %error);
+                let what = format!("removing {}-{}: {error}", removed.topic, removed.partition);
+                self.topics.note_storage_failure(what);
             }
         }
         for local in &changes.leaders {
             let Some(partition) = self.host(after, local).await else { continue };
             self.stop_following(local.topic_id, local.partition).await;
             let state = partition_state(&local.registration).expect("the image holds valid partitions");
-            if let Err(error) = partition.make_leader(self.clock.now_ms(), state).await {
+            if let Err(error) = partition.make_leader(state).await {
                 warn!(name: "make_leader_failed", topic = %local.topic, partition = local.partition, error = ?error);
             }
         }
@@ -122,13 +124,17 @@ impl MetadataPublisher {
             Ok(partition) => partition,
             Err(error) => {
                 warn!(name: "host_failed", topic = %local.topic, partition = local.partition, error = %error);
+                // The log directory failed (the broker halts on it, as Kafka's does); a config
+                // the broker refuses is not a disk error and leaves it running.
+                if let TopicError::Storage(_) = error {
+                    self.topics.note_storage_failure(format!("hosting {}-{}: {error}", local.topic, local.partition));
+                }
                 return None;
             }
         };
         if local.is_new {
-            let now_ms = self.clock.now_ms();
             for broker in image.brokers.values() {
-                partition.on_broker_registration(now_ms, broker.id, Some(broker_registration(broker))).await;
+                partition.on_broker_registration(broker.id, Some(broker_registration(broker))).await;
             }
         }
         Some(partition)
@@ -198,11 +204,10 @@ impl MetadataPublisher {
         if changed.is_empty() {
             return;
         }
-        let now_ms = self.clock.now_ms();
         for topic in self.topics.all().await {
             for partition in topic.partitions.values() {
                 for (id, registration) in &changed {
-                    partition.on_broker_registration(now_ms, *id, *registration).await;
+                    partition.on_broker_registration(*id, *registration).await;
                 }
             }
         }

@@ -204,13 +204,12 @@ impl Node {
             tokio::select! {
                 biased;
                 why = &mut cluster_failed => {
-                    error!(name: "node_halted", node_id, why = %why);
+                    error!(name: "controller_halted", node_id, why = %why);
                     return NodeExit::Halted(why);
                 }
                 () = shutdown => {}
             }
             let _ = stop_cluster.send(());
-            drop(cluster_failed);
             if let Some(task) = cluster_task {
                 let _ = task.await;
             }
@@ -221,8 +220,8 @@ impl Node {
         let log_dir_failed = async {
             loop {
                 tokio::time::sleep(REPLICA_TICK).await;
-                if let Some(offline) = first_offline_partition(&ctx).await {
-                    return offline;
+                if let Some(failure) = log_dir_failure(&ctx).await {
+                    return failure;
                 }
             }
         };
@@ -246,9 +245,7 @@ impl Node {
             biased;
             () = accept => None,
             () = shutdown => None,
-            offline = log_dir_failed, if in_cluster => {
-                Some(format!("the log of {offline} went offline after a disk error"))
-            }
+            failure = log_dir_failed, if in_cluster => Some(failure),
             why = &mut cluster_failed => Some(why),
         };
         if let Some(why) = halted {
@@ -257,7 +254,6 @@ impl Node {
             periodic.abort();
             return NodeExit::Halted(why);
         }
-        drop(cluster_failed);
         info!(name: "broker_stopping", node_id = ctx.node_id);
         // The cluster half first: a controlled shutdown needs the broker still serving its
         // followers while leadership moves away.
@@ -272,14 +268,15 @@ impl Node {
     }
 }
 
-/// The first hosted partition whose log went offline, as `topic-index`.
-async fn first_offline_partition(ctx: &BrokerContext) -> Option<String> {
+/// Why the log directory failed, if it did: the first hosted partition whose log went
+/// offline, or a disk error met while hosting or removing a partition.
+async fn log_dir_failure(ctx: &BrokerContext) -> Option<String> {
     for topic in ctx.topics.all().await {
         if let Some(partition) = topic.partitions.values().find(|p| p.is_offline()) {
-            return Some(format!("{}-{}", topic.name, partition.index()));
+            return Some(format!("the log of {}-{} went offline after a disk error", topic.name, partition.index()));
         }
     }
-    None
+    ctx.topics.storage_failure()
 }
 
 /// Whether the node runs the cluster half: a node with `process.roles` in a quorum of more
@@ -316,7 +313,7 @@ async fn periodic_work(ctx: Arc<BrokerContext>) {
             _ = flush_tick.tick() => scheduled_flush(&ctx).await,
             _ = retention_tick.tick() => retention(&ctx).await,
             _ = expiry_tick.tick() => expire_producers(&ctx).await,
-            _ = replica_tick.tick() => ctx.replica_manager.tick(ctx.clock.now_ms()).await,
+            _ = replica_tick.tick() => ctx.replica_manager.tick().await,
         }
     }
 }

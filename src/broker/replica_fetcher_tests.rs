@@ -43,7 +43,7 @@ async fn a_follower_replicates_over_tcp_and_acks_all_waits_for_it() {
     let (follower_ctx, _) = broker(2).await;
     let leader = leader_ctx.topics.partition("t", 0).await.unwrap();
     let follower = follower_ctx.topics.partition("t", 0).await.unwrap();
-    leader.make_leader(0, two_replicas(1)).await.unwrap();
+    leader.make_leader(two_replicas(1)).await.unwrap();
     follower.make_follower(0, two_replicas(1)).await.unwrap();
 
     let producer_config = ProducerConfig { acks: -1, request_timeout_ms: 1_000, ..ProducerConfig::default() };

@@ -83,10 +83,10 @@ impl ReplicaManager {
     }
 
     /// Ticks every partition's replica core; ISR changes they propose join the outbox.
-    pub async fn tick(&self, now_ms: i64) {
+    pub async fn tick(&self) {
         for topic in self.topics.all().await {
             for partition in topic.partitions.values() {
-                if let Some(proposal) = partition.tick(now_ms).await {
+                if let Some(proposal) = partition.tick().await {
                     self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push((partition.clone(), proposal));
                 }
             }
@@ -132,7 +132,7 @@ impl ReplicaManager {
                     log_start_offset: target.log_start_offset,
                 };
                 let max = i64::from(target.partition_max_bytes.max(0)).min(remaining).max(0) as usize;
-                let read = partition.read_for_follower(self.clock.now_ms(), fetch, max).await;
+                let read = partition.read_for_follower(fetch, max).await;
                 if let Some(request) = &read.alter_partition {
                     let proposal = (partition.clone(), request.clone());
                     self.alter_partitions.lock().unwrap_or_else(|p| p.into_inner()).push(proposal);

@@ -151,6 +151,9 @@ pub struct Topics {
     admin: Mutex<()>,
     /// Each open partition's flusher task, by (topic id, partition).
     flushers: std::sync::Mutex<BTreeMap<(Uuid, i32), tokio::task::JoinHandle<()>>>,
+    /// The first disk error met outside a partition's log (creating or removing a
+    /// partition's directory): in a cluster the broker halts on it, as on an offline log.
+    storage_failure: std::sync::Mutex<Option<String>>,
 }
 
 impl Topics {
@@ -188,6 +191,7 @@ impl Topics {
             topics: RwLock::new(BTreeMap::new()),
             admin: Mutex::new(()),
             flushers: std::sync::Mutex::new(BTreeMap::new()),
+            storage_failure: std::sync::Mutex::new(None),
         };
         for (name, mut dirs) in found {
             dirs.sort();
@@ -242,10 +246,9 @@ impl Topics {
         config: &TopicConfig,
     ) -> Arc<Partition> {
         let min_insync_replicas = config.min_insync_replicas(&self.broker);
-        let now_ms = self.clock.now_ms();
         let config = self.replica_config(min_insync_replicas);
         let partition = if self.standalone {
-            Partition::lead_alone(topic, index, log, config, now_ms).await
+            Partition::lead_alone(topic, index, log, config).await
         } else {
             Partition::new(topic, index, log, config)
         };
@@ -423,6 +426,16 @@ impl Topics {
                 self.close_partition(&topic, partition).await;
             }
         }
+    }
+
+    /// Records a disk error met while hosting or removing a partition (the first one is kept).
+    pub fn note_storage_failure(&self, what: String) {
+        self.storage_failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(what);
+    }
+
+    /// The first disk error recorded by [`Topics::note_storage_failure`], if any.
+    pub fn storage_failure(&self) -> Option<String> {
+        self.storage_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Hosts partition `index` of topic `name` (id `topic_id`, config overrides `configs`)

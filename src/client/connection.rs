@@ -223,7 +223,19 @@ impl Connection {
             Ok(Err(_)) => return Err(self.closed_error()),
             Err(_) => return Err(ClientError::Timeout(format!("{what}: no free in-flight slot"))),
         };
-        let reply = self.write_request(api_key, api_version, body, expect_response, slot).await?;
+        // The write is bounded too: a peer that stopped reading (frozen, or cut off without a
+        // reset) must not hold this request, and every later one, forever.
+        let written =
+            tokio::time::timeout(timeout, self.write_request(api_key, api_version, body, expect_response, slot));
+        let reply = match written.await {
+            Ok(reply) => reply?,
+            Err(_) => {
+                let error = ClientError::Timeout(format!("{what}: the request could not be written"));
+                self.shared.close(error.clone());
+                self.reader.abort();
+                return Err(error);
+            }
+        };
         let Some(reply) = reply else { return Ok(None) };
         match tokio::time::timeout(timeout, reply).await {
             Ok(Ok(result)) => result.map(Some),

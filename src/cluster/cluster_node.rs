@@ -299,7 +299,7 @@ pub fn broker_side(
 /// back to its partition. An unanswered request gives every proposal in it the error, so
 /// each partition's core retries on its own schedule.
 async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) {
-    let (replica_manager, topics, clock) = (&ctx.replica_manager, &ctx.topics, &ctx.clock);
+    let (replica_manager, topics) = (&ctx.replica_manager, &ctx.topics);
     loop {
         tokio::time::sleep(Duration::from_millis(ALTER_PARTITION_POLL_MS)).await;
         let proposals = replica_manager.take_alter_partitions();
@@ -319,11 +319,10 @@ async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) 
             partitions: items,
         };
         let answer = cluster.controller.send(ControllerRequest::AlterPartition(request), cluster.request_timeout).await;
-        let now_ms = clock.now_ms();
         match answer {
             Ok(ControllerResponse::AlterPartition(results)) => {
                 for ((partition, proposal_id), result) in sent.into_iter().zip(results) {
-                    partition.on_alter_partition_response(now_ms, proposal_id, alter_partition_response(&result)).await;
+                    partition.on_alter_partition_response(proposal_id, alter_partition_response(&result)).await;
                 }
             }
             other => {
@@ -332,9 +331,7 @@ async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) 
                     Ok(_) => kafka_protocol::ResponseError::UnknownServerError.code(),
                 };
                 for (partition, proposal_id) in sent {
-                    partition
-                        .on_alter_partition_response(now_ms, proposal_id, AlterPartitionResponse::error(code))
-                        .await;
+                    partition.on_alter_partition_response(proposal_id, AlterPartitionResponse::error(code)).await;
                 }
             }
         }

@@ -237,8 +237,15 @@ impl ReturnPaths {
         }
     }
 
-    fn register(&self, from: NodeId, queue: mpsc::Sender<Message>) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(from, queue);
+    /// Makes `queue` the way back to `from`, unless it already is. Called for every frame, so
+    /// the way back is always the connection `from` used last: an older one may be dead
+    /// without this node knowing (a restarted observer's old connection, or one a network
+    /// partition held and released late).
+    fn register(&self, from: NodeId, queue: &mpsc::Sender<Message>) {
+        let mut paths = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !paths.get(&from).is_some_and(|current| current.same_channel(queue)) {
+            paths.insert(from, queue.clone());
+        }
     }
 }
 
@@ -295,23 +302,19 @@ async fn serve_raft_connection(
     inbound: mpsc::Sender<(NodeId, Message)>,
     returns: ReturnPaths,
 ) {
-    let (mut read, write) = tokio::io::split(stream);
-    let mut writer = OwnedTasks::default();
-    let mut write = Some(write);
+    let (mut read, mut write) = tokio::io::split(stream);
+    let (queue, mut answers) = mpsc::channel::<Message>(PEER_QUEUE);
+    let _writer = OwnedTasks::from(crate::runtime::spawn(async move {
+        while let Some(message) = answers.recv().await {
+            if write_frame(&mut write, &WireFrame { from: local_id, message }).await.is_err() {
+                return;
+            }
+        }
+    }));
     loop {
         match read_frame::<WireFrame, _>(&mut read).await {
             Ok(Some(frame)) => {
-                if let Some(mut write) = write.take() {
-                    let (queue, mut answers) = mpsc::channel::<Message>(PEER_QUEUE);
-                    returns.register(frame.from, queue);
-                    writer.push(crate::runtime::spawn(async move {
-                        while let Some(message) = answers.recv().await {
-                            if write_frame(&mut write, &WireFrame { from: local_id, message }).await.is_err() {
-                                return;
-                            }
-                        }
-                    }));
-                }
+                returns.register(frame.from, &queue);
                 if inbound.send((frame.from, frame.message)).await.is_err() {
                     return;
                 }

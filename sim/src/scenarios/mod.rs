@@ -14,6 +14,7 @@ mod power_loss;
 mod replay;
 mod single_broker_crash;
 mod storage_crash_recovery;
+mod swarm;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
@@ -24,6 +25,7 @@ pub use kip_966_last_replica_standing::Kip966LastReplicaStanding;
 pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
+pub use swarm::Swarm;
 
 use crate::scenario::Scenario;
 
@@ -34,6 +36,8 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &SingleBrokerCrash { lying_fsync: false },
         &ControllerLeaderCrash { fault: None },
         &PartitionLeaderCrash,
+        &Swarm { combined: false },
+        &Swarm { combined: true },
         // kip's scenarios
         &PowerLoss { kafka_durability: false },
         &PowerLoss { kafka_durability: true },

@@ -120,14 +120,14 @@ impl Scenario for PowerLoss {
             let cluster = SimCluster::start(&world, &spec);
             let halts = cluster.halts.clone();
             let bootstrap = cluster.bootstrap();
-            let stop = Arc::new(AtomicBool::new(false));
-            let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
+            let control = Arc::new(workloads::Control::default());
+            let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
             world.add_node("producer", move |env| {
-                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_control.clone())
             });
-            let (consumer_bootstrap, consumer_stop) = (bootstrap.clone(), stop.clone());
+            let (consumer_bootstrap, consumer_control) = (bootstrap.clone(), control.clone());
             world.add_node("consumer", move |env| {
-                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_stop.clone())
+                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_control.clone())
             });
 
             // Let the quorum form, the brokers register and the topic appear.
@@ -152,7 +152,11 @@ impl Scenario for PowerLoss {
                 cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             }
             world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
-            stop.store(true, Ordering::SeqCst);
+            control.stop();
+            // Every send answered before the audit: a late acknowledgement would be missed.
+            while !control.producer_done() {
+                world.sleep_restarting(&halts, 100).await;
+            }
             world.sleep_restarting(&halts, 2_000).await;
             cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             let done = Arc::new(AtomicBool::new(false));

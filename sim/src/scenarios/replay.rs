@@ -11,17 +11,17 @@ use seedlog::client::{NewTopic, PartitionInfo};
 use seedlog::runtime::MemDiskFaults;
 
 use crate::cluster::{broker_name, ClusterSpec, SimCluster};
-use crate::workloads;
+use crate::workloads::{self, Control};
 use crate::world::World;
 
 pub const TOPIC: &str = "events";
 /// From the end of the faults to a leader and a full ISR.
 pub const CONVERGENCE_BOUND_MS: u64 = 30_000;
 
-/// A running replay: the cluster and the workload's stop flag.
+/// A running replay: the cluster and the workload's control.
 pub struct Replay {
     pub cluster: SimCluster,
-    pub stop: Arc<AtomicBool>,
+    pub control: Arc<Control>,
 }
 
 impl Replay {
@@ -44,21 +44,21 @@ impl Replay {
         let spec = ClusterSpec { controllers: 3, disk_faults: MemDiskFaults::none(), ..ClusterSpec::combined(3, &all) };
         let cluster = SimCluster::start(world, &spec);
         let bootstrap = cluster.bootstrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
+        let control = Arc::new(Control::default());
+        let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
         world.add_node("producer", move |env| {
             workloads::produce(
                 env,
                 producer_bootstrap.clone(),
                 topic(replication_factor, min_insync_replicas),
-                producer_stop.clone(),
+                producer_control.clone(),
             )
         });
-        let consumer_stop = stop.clone();
+        let consumer_control = control.clone();
         world.add_node("consumer", move |env| {
-            workloads::consume(env, bootstrap.clone(), TOPIC, 1, consumer_stop.clone())
+            workloads::consume(env, bootstrap.clone(), TOPIC, 1, consumer_control.clone())
         });
-        Replay { cluster, stop }
+        Replay { cluster, control }
     }
 
     /// The partition as last observed.
@@ -105,7 +105,11 @@ impl Replay {
         }
         let halts = &self.cluster.halts;
         world.sleep_restarting(halts, 2_000).await;
-        self.stop.store(true, Ordering::SeqCst);
+        self.control.stop();
+        // Every send answered before the audit: a late acknowledgement would be missed.
+        while !self.control.producer_done() {
+            world.sleep_restarting(halts, 100).await;
+        }
         world.sleep_restarting(halts, 1_000).await;
         self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
         let done = Arc::new(AtomicBool::new(false));

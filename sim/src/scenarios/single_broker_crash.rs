@@ -79,14 +79,14 @@ impl Scenario for SingleBrokerCrash {
             let faults = MemDiskFaults { read_error_rate: 0.0, lying_fsync, ..MemDiskFaults::typical() };
             world.add_node_with_faults(BROKER, faults, broker);
             let bootstrap = SocketAddr::new(world.ip(BROKER), PORT).to_string();
-            let stop = Arc::new(AtomicBool::new(false));
-            let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
+            let control = Arc::new(workloads::Control::default());
+            let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
             world.add_node("producer", move |env| {
-                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_control.clone())
             });
-            let (consumer_bootstrap, consumer_stop) = (bootstrap.clone(), stop.clone());
+            let (consumer_bootstrap, consumer_control) = (bootstrap.clone(), control.clone());
             world.add_node("consumer", move |env| {
-                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_stop.clone())
+                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_control.clone())
             });
 
             let crashes = rng.random_range(3..8);
@@ -97,7 +97,10 @@ impl Scenario for SingleBrokerCrash {
                 world.restart(BROKER);
             }
             tokio::time::sleep(Duration::from_millis(rng.random_range(200..1_000))).await;
-            stop.store(true, Ordering::SeqCst);
+            control.stop();
+            while !control.producer_done() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             // Let in-flight sends settle, then heal the disk and audit after a last crash.
             tokio::time::sleep(Duration::from_secs(3)).await;
             world.kill(BROKER);

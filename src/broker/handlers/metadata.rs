@@ -118,6 +118,9 @@ fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
     out
 }
 
+/// One requested topic: its id, or the error code, name and id to answer with.
+type TopicAnswer = Result<Uuid, (i16, Option<TopicName>, Uuid)>;
+
 /// The answer of a cluster's broker, from its metadata image.
 async fn from_image(
     ctx: &BrokerContext,
@@ -133,7 +136,7 @@ async fn from_image(
         _ => None,
     };
     let auto_create = ctx.config.auto_create_topics_enable && (version < 4 || request.allow_auto_topic_creation);
-    let mut answers: Vec<Result<Uuid, (i16, Option<TopicName>, Uuid)>> = Vec::new();
+    let mut answers: Vec<TopicAnswer> = Vec::new();
     match requested {
         None => answers.extend(loaded.image.topics.keys().map(|id| Ok(*id))),
         Some(requested) => {

@@ -21,7 +21,8 @@ impl Partition {
     pub async fn make_follower(&self, now_ms: i64, state: PartitionState) -> Result<bool, LeaderChangeError> {
         let mut log = self.log.lock().await;
         let reported = state.clone();
-        let restart = self.lock_replica().become_follower(now_ms, state).map_err(LeaderChangeError::Ignored)?;
+        let restart =
+            self.lock_replica().become_follower(self.replica_now_ms(), state).map_err(LeaderChangeError::Ignored)?;
         self.emit_make_follower(&reported);
         let (truncate, high_watermark) = {
             let replica = self.lock_replica();

@@ -15,25 +15,22 @@ impl Partition {
     /// Metadata makes this broker the partition's leader (Kafka's `makeLeader`): a new leader
     /// epoch starts at the log end offset in the epoch cache, durably, before the core takes
     /// the new state. Metadata that is not news is ignored.
-    pub async fn make_leader(&self, now_ms: i64, state: PartitionState) -> Result<(), LeaderChangeError> {
+    pub async fn make_leader(&self, state: PartitionState) -> Result<(), LeaderChangeError> {
         let mut log = self.log.lock().await;
         let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
         if new_epoch {
             let assigned = log.assign_epoch_start_offset(state.leader_epoch()).await;
-            // A failed checkpoint write took the log offline: the partition goes offline with
-            // it, so the broker halts (docs/cluster.md) instead of staying registered as a
-            // leader that never took leadership (found by `power-loss-fsync`, seed 180).
             self.note_log_state(&log);
             assigned.map_err(LeaderChangeError::Log)?;
         }
-        self.take_leadership(now_ms, state, &log).map_err(LeaderChangeError::Ignored)
+        self.take_leadership(state, &log).map_err(LeaderChangeError::Ignored)
     }
 
     /// The core takes `state` as leader (the log borrowed by the caller); reported and its
     /// effects published.
-    pub(super) fn take_leadership(&self, now_ms: i64, state: PartitionState, log: &Log) -> Result<(), MetadataIgnored> {
+    pub(super) fn take_leadership(&self, state: PartitionState, log: &Log) -> Result<(), MetadataIgnored> {
         let reported = state.clone();
-        let effects = self.lock_replica().become_leader(now_ms, state, log)?;
+        let effects = self.lock_replica().become_leader(self.replica_now_ms(), state, log)?;
         self.emit_make_leader(&reported);
         self.publish(effects, log.log_end_offset());
         Ok(())
@@ -43,10 +40,10 @@ impl Partition {
     /// for divergence; a valid fetch reads from `fetch_offset` below the log end offset as of
     /// before the fetch was recorded, with every CRC checked, while the core records the
     /// follower's progress (which may move the high watermark or propose an ISR change).
-    pub async fn read_for_follower(&self, now_ms: i64, fetch: FollowerFetch, max_bytes: usize) -> FollowerRead {
+    pub async fn read_for_follower(&self, fetch: FollowerFetch, max_bytes: usize) -> FollowerRead {
         let (fetch_offset, fetch_replica_id) = (fetch.fetch_offset, fetch.replica_id);
         let log = self.log.lock().await;
-        let decision = self.lock_replica().on_follower_fetch(now_ms, fetch, &*log);
+        let decision = self.lock_replica().on_follower_fetch(self.replica_now_ms(), fetch, &*log);
         let log_start_offset = log.log_start_offset();
         match decision {
             FetchDecision::Diverging { epoch, end_offset } => FollowerRead {
@@ -90,9 +87,9 @@ impl Partition {
 
     /// The leader's periodic work (`replica.lag.time.max.ms / 2`): may propose shrinking the
     /// ISR, or re-send a proposal after its backoff. Returns the proposal to send.
-    pub async fn tick(&self, now_ms: i64) -> Option<AlterPartitionRequest> {
+    pub async fn tick(&self) -> Option<AlterPartitionRequest> {
         let log = self.log.lock().await;
-        let effects = self.lock_replica().tick(now_ms);
+        let effects = self.lock_replica().tick(self.replica_now_ms());
         let proposal = effects.alter_partition.clone();
         self.publish(effects, log.log_end_offset());
         proposal
@@ -100,9 +97,9 @@ impl Partition {
 
     /// A broker's registration changed (registered, fenced, shutting down, a new epoch, or
     /// gone): the leader weighs ISR eligibility by it, and the HW may move.
-    pub async fn on_broker_registration(&self, now_ms: i64, broker_id: i32, registration: Option<BrokerRegistration>) {
+    pub async fn on_broker_registration(&self, broker_id: i32, registration: Option<BrokerRegistration>) {
         let log = self.log.lock().await;
-        let effects = self.lock_replica().on_broker_registration(now_ms, broker_id, registration);
+        let effects = self.lock_replica().on_broker_registration(self.replica_now_ms(), broker_id, registration);
         self.publish(effects, log.log_end_offset());
     }
 
@@ -111,12 +108,12 @@ impl Partition {
     /// move the HW; the outcome says what became of the proposal.
     pub async fn on_alter_partition_response(
         &self,
-        now_ms: i64,
         proposal_id: u64,
         response: AlterPartitionResponse,
     ) -> AlterPartitionOutcome {
         let log = self.log.lock().await;
-        let (outcome, effects) = self.lock_replica().on_alter_partition_response(now_ms, proposal_id, response);
+        let (outcome, effects) =
+            self.lock_replica().on_alter_partition_response(self.replica_now_ms(), proposal_id, response);
         if outcome == AlterPartitionOutcome::Committed {
             self.emit_isr_changed(&self.lock_replica());
         }

@@ -152,6 +152,8 @@ pub struct Partition {
     data_appended: Notify,
     /// Set by [`Partition::stop_flusher`]: the flusher exits at its next wake-up.
     flusher_stopping: AtomicBool,
+    /// The origin of [`Partition::replica_now_ms`].
+    created_at: tokio::time::Instant,
 }
 
 impl Partition {
@@ -173,12 +175,13 @@ impl Partition {
             appended: Notify::new(),
             data_appended: Notify::new(),
             flusher_stopping: AtomicBool::new(false),
+            created_at: crate::runtime::now(),
         })
     }
 
     /// A standalone broker's partition: led by this broker (`config.broker_id`) alone, in
     /// leader epoch 0.
-    pub async fn lead_alone(topic: &str, index: i32, log: Log, config: ReplicaConfig, now_ms: i64) -> Arc<Self> {
+    pub async fn lead_alone(topic: &str, index: i32, log: Log, config: ReplicaConfig) -> Arc<Self> {
         let broker_id = config.broker_id;
         let partition = Partition::new(topic, index, log, config);
         let alone = PartitionState::new(
@@ -192,10 +195,17 @@ impl Partition {
         )
         .expect("a replica set of one is valid");
         let log = partition.log.lock().await;
-        let led = partition.take_leadership(now_ms, alone, &log);
+        let led = partition.take_leadership(alone, &log);
         led.expect("a new replica accepts its first leadership");
         drop(log);
         partition
+    }
+
+    /// The replica core's time: monotonic milliseconds, never the wall clock. The core
+    /// times followers' lag and the ISR by it; a wall clock stepped back or forward (NTP, a
+    /// VM resume) would shrink ISRs for nothing or run its timers backwards (docs/replication.md).
+    fn replica_now_ms(&self) -> i64 {
+        i64::try_from((crate::runtime::now() - self.created_at).as_millis()).unwrap_or(i64::MAX)
     }
 
     fn lock_replica(&self) -> std::sync::MutexGuard<'_, Replica> {
@@ -216,8 +226,9 @@ impl Partition {
     }
 
     /// Re-evaluates the core after the log changed (append, flush, retention).
-    fn log_changed(&self, now_ms: i64, log: &Log) {
-        let effects = self.lock_replica().on_leader_log_changed(now_ms, log);
+    fn log_changed(&self, log: &Log) {
+        self.note_log_state(log);
+        let effects = self.lock_replica().on_leader_log_changed(self.replica_now_ms(), log);
         self.publish(effects, log.log_end_offset());
     }
 
@@ -341,7 +352,7 @@ impl Partition {
             self.emit_batches_replicated(&records, info.first_offset, leader_epoch, true);
         }
         // `flush.messages` may have flushed inside the append.
-        self.log_changed(now_ms, &log);
+        self.log_changed(&log);
         let log_start_offset = log.log_start_offset();
         drop(log);
         // The group-commit flusher serves `high.watermark.fsync.enable`: the HW waits for it.
@@ -395,7 +406,7 @@ impl Partition {
                     let now_ms = clock.now_ms();
                     let completed = log.complete_flush(now_ms, pending, synced);
                     if completed.is_ok() {
-                        self.log_changed(now_ms, &log);
+                        self.log_changed(&log);
                     }
                     completed
                 }
@@ -437,7 +448,7 @@ impl Partition {
     async fn flush_and_close_log(&self, now_ms: i64) -> LogResult<()> {
         let mut log = self.log.lock().await;
         log.flush(now_ms).await?;
-        self.log_changed(now_ms, &log);
+        self.log_changed(&log);
         log.record_high_watermark(self.high_watermark());
         log.close(now_ms).await
     }
@@ -447,11 +458,12 @@ impl Partition {
     pub async fn scheduled_flush(&self, now_ms: i64) -> LogResult<()> {
         let mut log = self.log.lock().await;
         if log.is_offline() || log.is_closed() {
+            self.note_log_state(&log);
             return Ok(());
         }
         log.record_high_watermark(self.high_watermark());
         let flushed = log.maybe_flush(now_ms).await;
-        self.log_changed(now_ms, &log);
+        self.log_changed(&log);
         flushed
     }
 
@@ -459,10 +471,11 @@ impl Partition {
     pub async fn apply_retention(&self, now_ms: i64) -> LogResult<()> {
         let mut log = self.log.lock().await;
         if log.is_offline() || log.is_closed() {
+            self.note_log_state(&log);
             return Ok(());
         }
         let deleted = log.delete_old_segments(now_ms, self.high_watermark()).await.map(drop);
-        self.log_changed(now_ms, &log);
+        self.log_changed(&log);
         deleted
     }
 }

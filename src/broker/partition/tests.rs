@@ -22,7 +22,7 @@ fn records(value: &[u8]) -> Bytes {
 async fn appends_do_not_wait_for_a_fetch_reading_the_disk() {
     let disk = Arc::new(MemDisk::new(5));
     let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
-    let partition = Partition::lead_alone("t", 0, log, ReplicaConfig::new(1, -1), 0).await;
+    let partition = Partition::lead_alone("t", 0, log, ReplicaConfig::new(1, -1)).await;
     partition.append_as_leader(0, records(b"first"), 1).await.unwrap();
     partition.scheduled_flush(i64::MAX).await.unwrap();
     assert_eq!(partition.high_watermark(), 1, "the flush moved the HW");
@@ -83,7 +83,7 @@ async fn a_failed_epoch_checkpoint_at_make_leader_takes_the_partition_offline() 
         }
         let state =
             PartitionState::new(vec![1, 2], vec![1, 2], 1, 3, 0, LeaderRecoveryState::Recovered, Vec::new()).unwrap();
-        let made = partition.make_leader(0, state).await;
+        let made = partition.make_leader(state).await;
         assert_eq!(made.is_err(), failing, "{made:?}");
         assert_eq!(partition.is_offline(), failing, "the partition is offline iff the checkpoint failed");
     }
@@ -98,7 +98,7 @@ async fn only_the_fsync_rule_wakes_the_flusher_on_append() {
         let disk = Arc::new(MemDisk::new(8));
         let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
         let config = ReplicaConfig { fsync_before_ack, ..ReplicaConfig::new(1, -1) };
-        let partition = Partition::lead_alone("t", 0, log, config, 0).await;
+        let partition = Partition::lead_alone("t", 0, log, config).await;
         let flusher = tokio::spawn(partition.clone().run_flusher(crate::runtime::Clock::system()));
         partition.append_as_leader(0, records(b"a"), 1).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -126,7 +126,7 @@ mod leading_a_follower {
         let state =
             PartitionState::new(vec![1, 2], vec![1, 2], 1, EPOCH, 0, LeaderRecoveryState::Recovered, Vec::new())
                 .unwrap();
-        partition.make_leader(0, state).await.unwrap();
+        partition.make_leader(state).await.unwrap();
         partition
     }
 
@@ -149,13 +149,13 @@ mod leading_a_follower {
         partition.scheduled_flush(i64::MAX).await.unwrap();
         assert_eq!(partition.high_watermark(), 0, "the follower has not fetched in this epoch yet");
 
-        let read = partition.read_for_follower(2, fetch(0, EPOCH, -1), 1 << 20).await;
+        let read = partition.read_for_follower(fetch(0, EPOCH, -1), 1 << 20).await;
         assert_eq!((read.error_code, read.high_watermark), (0, 0));
         assert_eq!(read.records.len(), 2 * records(b"a").len(), "both batches, below the leader's end");
         assert_eq!(partition.high_watermark(), 0, "fetching from 0 acknowledges nothing yet");
 
         let waiting = partition.wait_for_ack(first.leader_epoch, first.info.last_offset);
-        let read = partition.read_for_follower(3, fetch(2, EPOCH, EPOCH), 1 << 20).await;
+        let read = partition.read_for_follower(fetch(2, EPOCH, EPOCH), 1 << 20).await;
         assert!(read.records.is_empty());
         assert_eq!(partition.high_watermark(), 2, "the follower's fetch at 2 moved the HW");
         waiting.await.unwrap();
@@ -164,8 +164,8 @@ mod leading_a_follower {
     #[tokio::test]
     async fn a_follower_fetch_in_another_leader_epoch_is_fenced() {
         let partition = leader_of_two().await;
-        assert_eq!(partition.read_for_follower(1, fetch(0, EPOCH - 1, -1), 100).await.error_code, 74);
-        assert_eq!(partition.read_for_follower(1, fetch(0, EPOCH + 1, -1), 100).await.error_code, 75);
+        assert_eq!(partition.read_for_follower(fetch(0, EPOCH - 1, -1), 100).await.error_code, 74);
+        assert_eq!(partition.read_for_follower(fetch(0, EPOCH + 1, -1), 100).await.error_code, 75);
     }
 
     #[tokio::test]
@@ -174,7 +174,7 @@ mod leading_a_follower {
         partition.append_as_leader(1, records(b"a"), 1).await.unwrap();
         // The follower has 5 records of epoch 0 that this leader never had: its epoch 1
         // began at offset 0, so epoch 0 ends there.
-        let read = partition.read_for_follower(1, fetch(5, EPOCH, 0), 100).await;
+        let read = partition.read_for_follower(fetch(5, EPOCH, 0), 100).await;
         assert_eq!((read.error_code, read.diverging), (0, Some((0, 0))));
         assert!(read.records.is_empty());
     }
@@ -184,7 +184,7 @@ mod leading_a_follower {
         let partition = leader_of_two().await;
         let alone =
             PartitionState::new(vec![1, 2], vec![1], 1, EPOCH, 1, LeaderRecoveryState::Recovered, Vec::new()).unwrap();
-        partition.make_leader(1, alone).await.unwrap();
+        partition.make_leader(alone).await.unwrap();
         let refused = partition.append_as_leader(1, records(b"a"), -1).await.unwrap_err();
         assert!(matches!(refused, AppendError::Replica(crate::replication::ProduceError::NotEnoughReplicas)));
         assert!(partition.append_as_leader(1, records(b"a"), 1).await.is_ok(), "acks=1 still writes");
@@ -221,7 +221,7 @@ mod replicating_in_process {
     /// One fetch round trip from `follower` to `leader`.
     pub(super) async fn fetch_once(leader: &Partition, follower: &Partition) -> FollowerRead {
         let request = follower.follower_fetch().await.expect("following");
-        let answer = leader.read_for_follower(0, request, 1 << 20).await;
+        let answer = leader.read_for_follower(request, 1 << 20).await;
         follower.apply_leader_answer(0, follower.leader_epoch().unwrap(), &answer).await.unwrap();
         answer
     }
@@ -236,7 +236,7 @@ mod replicating_in_process {
     #[tokio::test]
     async fn a_follower_copies_the_leader_and_both_high_watermarks_follow() {
         let (leader, follower) = (replica(1, 21).await, replica(2, 22).await);
-        leader.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        leader.make_leader(state(1, &[1, 2], 1, 0)).await.unwrap();
         follower.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         for value in [b"a", b"b", b"c"] {
             leader.append_as_leader(0, records(value), 1).await.unwrap();
@@ -260,7 +260,7 @@ mod replicating_in_process {
         let open = || Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0);
         let leader = replica(1, 26).await;
         let follower = Partition::new("t", 0, open().await.unwrap(), ReplicaConfig::new(2, 12));
-        leader.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        leader.make_leader(state(1, &[1, 2], 1, 0)).await.unwrap();
         follower.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         for value in [b"a", b"b"] {
             leader.append_as_leader(0, records(value), 1).await.unwrap();
@@ -284,13 +284,13 @@ mod replicating_in_process {
     #[tokio::test]
     async fn a_replica_with_a_divergent_tail_truncates_by_leader_epoch() {
         let (a, b) = (replica(1, 23).await, replica(2, 24).await);
-        a.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        a.make_leader(state(1, &[1, 2], 1, 0)).await.unwrap();
         b.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         a.append_as_leader(0, records(b"m0"), 1).await.unwrap();
         fetch_once(&a, &b).await;
         a.append_as_leader(0, records(b"m1"), 1).await.unwrap();
 
-        b.make_leader(0, state(2, &[2], 2, 1)).await.unwrap();
+        b.make_leader(state(2, &[2], 2, 1)).await.unwrap();
         b.append_as_leader(0, records(b"m2"), 1).await.unwrap();
         a.make_follower(0, state(2, &[2], 2, 1)).await.unwrap();
 
@@ -323,7 +323,7 @@ mod historical_truncation {
         let open = |disk: &Arc<MemDisk>| Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0);
         let b = Partition::new("t", 0, open(&leader_disk).await.unwrap(), config(1));
         let a = Partition::new("t", 0, open(&follower_disk).await.unwrap(), config(2));
-        b.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        b.make_leader(state(1, &[1, 2], 1, 0)).await.unwrap();
         a.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         // 1. B appends m0, m1. 2. A fetches both. 3. A fetches from 2: B's HW moves to 2 and
         // m1 is acknowledged.
@@ -338,7 +338,7 @@ mod historical_truncation {
         let a = Partition::new("t", 0, open(&follower_disk).await.unwrap(), config(2));
         a.make_follower(0, state(1, &[1, 2], 1, 0)).await.unwrap();
         // 6. B crashes; A, in the ISR, leads epoch 2, and the next write lands.
-        a.make_leader(0, state(2, &[2], 2, 1)).await.unwrap();
+        a.make_leader(state(2, &[2], 2, 1)).await.unwrap();
         a.append_as_leader(0, records(b"m2"), 1).await.unwrap();
         let log = a.log().await;
         let bytes = log.read(0, 1 << 20, log.log_end_offset(), true).await.unwrap();

@@ -1,0 +1,56 @@
+//! The real Kafka clients the integration tests drive (`.venv`, kcat), installed once per
+//! test binary by `scripts/install-test-clients.sh`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn venv_python() -> PathBuf {
+    repo_root().join(".venv/bin/python")
+}
+
+/// Install the clients once per test binary, unless `.venv/.seedlog-clients-ok` already
+/// lists every pin of tests/clients/requirements.txt.
+pub fn ensure_clients() {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = INSTALLED.get_or_init(|| {
+        let root = repo_root();
+        if clients_installed(&root) {
+            return Ok(());
+        }
+        eprintln!("real_clients: installing the test clients (scripts/install-test-clients.sh)");
+        let status = Command::new("bash")
+            .arg("scripts/install-test-clients.sh")
+            .current_dir(&root)
+            .status()
+            .map_err(|e| format!("could not run scripts/install-test-clients.sh: {e}"))?;
+        if !status.success() {
+            return Err(format!("scripts/install-test-clients.sh failed ({status}); see its output above"));
+        }
+        if !clients_installed(&root) {
+            return Err(
+                "scripts/install-test-clients.sh succeeded but .venv/.seedlog-clients-ok is missing or stale".into()
+            );
+        }
+        Ok(())
+    });
+    if let Err(message) = result {
+        panic!("{message}");
+    }
+}
+
+fn clients_installed(root: &Path) -> bool {
+    let Ok(marker) = fs::read_to_string(root.join(".venv/.seedlog-clients-ok")) else { return false };
+    let Ok(requirements) = fs::read_to_string(root.join("tests/clients/requirements.txt")) else { return false };
+    venv_python().exists()
+        && requirements
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.starts_with('#') && line.contains("=="))
+            .all(|pin| marker.lines().any(|line| line.trim() == pin))
+}
