@@ -46,7 +46,10 @@ impl Node {
             "process.roles=broker,controller".to_string(),
             format!("controller.quorum.voters={voters}"),
             "controller.listener.names=CONTROLLER".to_string(),
-            format!("listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}", self.broker_port, self.controller_port),
+            format!(
+                "listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
+                self.broker_port, self.controller_port
+            ),
             format!("log.dirs={}", self.dir.display()),
             "min.insync.replicas=2".to_string(),
             "default.replication.factor=3".to_string(),
@@ -108,7 +111,8 @@ fn kcat_partition(bootstrap: &str) -> Option<PartitionView> {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
     let partition = json["topics"].as_array()?.first()?["partitions"].as_array()?.first()?.clone();
     let leader = partition["leader"].as_i64()? as i32;
-    let mut isr: Vec<i32> = partition["isrs"].as_array()?.iter().filter_map(|r| r["id"].as_i64()).map(|id| id as i32).collect();
+    let mut isr: Vec<i32> =
+        partition["isrs"].as_array()?.iter().filter_map(|r| r["id"].as_i64()).map(|id| id as i32).collect();
     isr.sort_unstable();
     Some(PartitionView { leader, isr })
 }
@@ -219,7 +223,20 @@ fn a_replicated_partition_keeps_every_acknowledged_record_through_its_leaders_si
     assert_eq!(acked.len(), RECORDS, "every send acknowledged");
 
     // Every acknowledged record, exactly once, at its acknowledged offset.
-    let read = run(Command::new("kcat").args(["-b", &bootstrap, "-C", "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-J"]));
+    let read = run(Command::new("kcat").args([
+        "-b",
+        &bootstrap,
+        "-C",
+        "-t",
+        TOPIC,
+        "-p",
+        "0",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        "-J",
+    ]));
     assert!(read.status.success(), "kcat -C failed: {}", String::from_utf8_lossy(&read.stderr));
     let mut log: BTreeMap<i64, String> = BTreeMap::new();
     for line in String::from_utf8_lossy(&read.stdout).lines() {

@@ -35,7 +35,6 @@ mod common;
 
 use common::clients::{ensure_clients, repo_root, venv_python};
 
-
 /// The last `max` characters of `text`, marked as cut when they are not all of it.
 fn tail(text: &str, max: usize) -> String {
     let count = text.chars().count();

@@ -4,6 +4,12 @@
 //! first; `run NAME --seed N` ends with `PASS|FAIL scenario=NAME seed=N events=E
 //! sim_time_ms=T trace_hash=HEX`; `run NAME --seeds A..B` ends with `PASS|FAIL scenario=NAME
 //! seeds=A..B passed=P failed=F`. Exit 0: all passed; 1: a seed failed; 2: usage error.
+//!
+//! A scenario that expects a violation (`Scenario::expectation`, see [`crate::expectation`])
+//! adds its expectation to these lines: a single run ends `… trace_hash=HEX
+//! expected=violation:CHECKER found=yes|no` (a seed that found it passes, as does a clean
+//! one); a sweep ends `… failed=F expected=violation:CHECKER found=K` and passes only when no
+//! seed failed and K ≥ 1. `list` prints `NAME  expects=pass|violation:CHECKER  STORY`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::expectation::{Expectation, SeedVerdict, SweepTally};
 use crate::runner::{run_seed, run_seed_checking_determinism, SeedOutcome};
 use crate::scenario::Scenario;
 use crate::scenarios;
@@ -28,7 +35,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the scenarios: name, two spaces, its story.
+    /// List the scenarios: name, its expectation (`expects=pass` or
+    /// `expects=violation:CHECKER`), its story; separated by two spaces.
     List,
     /// Run one seed or a range of seeds of a scenario.
     Run(RunArgs),
@@ -83,12 +91,13 @@ pub fn main() -> ExitCode {
 
 fn list() {
     for scenario in scenarios::all() {
-        println!("{}  {}", scenario.name(), scenario.story());
+        println!("{}  expects={}  {}", scenario.name(), scenario.expectation().label(), scenario.story());
     }
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
     let scenario = scenarios::find(&args.name).ok_or_else(|| unknown_scenario(&args.name))?;
+    check_expectation(scenario)?;
     if let Some(seed) = args.seed {
         return Ok(run_one(scenario, seed, args.check_determinism));
     }
@@ -104,6 +113,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
 fn sweep(spec: &str) -> Result<ExitCode, UsageError> {
     let range: SeedRange = spec.parse().map_err(|e| UsageError(format!("--seeds: {e}")))?;
     let scenarios = scenarios::all();
+    scenarios.iter().try_for_each(|scenario| check_expectation(*scenario))?;
     let mut failed = 0;
     for scenario in &scenarios {
         if run_sweep(*scenario, spec, range, None, true) != ExitCode::SUCCESS {
@@ -112,6 +122,19 @@ fn sweep(spec: &str) -> Result<ExitCode, UsageError> {
     }
     println!("{} sweep scenarios={} seeds={spec} failed_scenarios={failed}", verdict(failed == 0), scenarios.len());
     Ok(exit_code(failed == 0))
+}
+
+/// A scenario that expects a checker it does not run could never pass: a usage error.
+fn check_expectation(scenario: &dyn Scenario) -> Result<(), UsageError> {
+    let Some(expected) = scenario.expectation().checker() else { return Ok(()) };
+    if scenario.checkers().iter().any(|c| c.name() == expected) {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "scenario `{}` expects a violation of {expected}, a checker it does not run",
+            scenario.name()
+        )))
+    }
 }
 
 fn unknown_scenario(name: &str) -> UsageError {
@@ -132,8 +155,16 @@ fn run_one(scenario: &dyn Scenario, seed: u64, check_determinism: bool) -> ExitC
     let outcome = run_once(scenario, seed, check_determinism);
     print_failure_lines(&outcome);
     print_trace_path(&outcome);
+    let expected = match scenario.expectation() {
+        Expectation::Pass => String::new(),
+        expectation => format!(
+            " expected={} found={}",
+            expectation.label(),
+            if outcome.verdict == SeedVerdict::Found { "yes" } else { "no" }
+        ),
+    };
     println!(
-        "{} scenario={} seed={seed} events={} sim_time_ms={} trace_hash={:016x}",
+        "{} scenario={} seed={seed} events={} sim_time_ms={} trace_hash={:016x}{expected}",
         verdict(outcome.passed),
         scenario.name(),
         outcome.events,
@@ -150,22 +181,45 @@ fn run_sweep(
     shard: Option<Shard>,
     check_determinism: bool,
 ) -> ExitCode {
-    let (mut passed, mut failed) = (0u64, 0u64);
+    let expectation = scenario.expectation();
+    let mut tally = SweepTally::new(expectation);
     for seed in range.seeds(shard) {
         let outcome = run_once(scenario, seed, check_determinism);
-        println!("{} seed={seed} trace_hash={:016x}", verdict(outcome.passed), outcome.trace_hash);
-        if outcome.passed {
-            passed += 1;
-        } else {
-            failed += 1;
-            print_failure_lines(&outcome);
-            print_trace_path(&outcome);
-            println!("  reproduce: cargo sim run {} --seed {seed}", scenario.name());
+        let found = if outcome.verdict == SeedVerdict::Found { " found" } else { "" };
+        println!("{} seed={seed} trace_hash={:016x}{found}", verdict(outcome.passed), outcome.trace_hash);
+        match outcome.verdict {
+            SeedVerdict::Clean => {}
+            SeedVerdict::Found => {
+                // The expected bug: its first report, and the first such seed's trace.
+                let first = outcome.violations.iter().find(|v| Some(v.checker) == expectation.checker());
+                if let Some(violation) = first {
+                    println!("  expected: {violation}");
+                }
+                if tally.first_found.is_none() {
+                    print_trace_path(&outcome);
+                }
+            }
+            SeedVerdict::Failed => {
+                print_failure_lines(&outcome);
+                print_trace_path(&outcome);
+                println!("  reproduce: cargo sim run {} --seed {seed}", scenario.name());
+            }
         }
+        tally.add(seed, outcome.verdict);
         let _ = std::io::stdout().flush();
     }
-    println!("{} scenario={} seeds={spec} passed={passed} failed={failed}", verdict(failed == 0), scenario.name());
-    exit_code(failed == 0)
+    if let (Some(checker), 0) = (expectation.checker(), tally.found) {
+        println!("  expected a {checker} violation, and no seed of {spec} showed one");
+    }
+    println!(
+        "{} scenario={} seeds={spec} passed={} failed={}{}",
+        verdict(tally.passed()),
+        scenario.name(),
+        tally.passed,
+        tally.failed,
+        tally.suffix()
+    );
+    exit_code(tally.passed())
 }
 
 fn print_failure_lines(outcome: &SeedOutcome) {

@@ -14,6 +14,7 @@ pub mod checkers;
 pub mod cli;
 pub mod cluster;
 pub mod events;
+pub mod expectation;
 pub mod fnv;
 pub mod network;
 pub mod runner;
@@ -25,6 +26,7 @@ pub mod workloads;
 pub mod world;
 
 pub use checker::{Checker, Violation};
+pub use expectation::{Expectation, SeedVerdict};
 pub use network::lag_flow;
 pub use runner::{run_seed, run_seed_checking_determinism, SeedOutcome};
 pub use scenario::{Scenario, SuperviseFuture};

@@ -11,6 +11,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Registry;
 
 use crate::checker::Violation;
+use crate::expectation::{judge, SeedVerdict};
 use crate::scenario::Scenario;
 use crate::trace::TraceRecorder;
 
@@ -24,8 +25,11 @@ pub struct SeedOutcome {
     pub scenario: &'static str,
     /// The seed.
     pub seed: u64,
-    /// No violation, no panic, deterministic (when checked).
+    /// The seed passed: no panic, deterministic (when checked), and no violation or the
+    /// scenario's expected one (`verdict` says which).
     pub passed: bool,
+    /// Clean, found the scenario's expected violation, or failed.
+    pub verdict: SeedVerdict,
     /// What the checkers found.
     pub violations: Vec<Violation>,
     /// FNV-1a over the JSONL trace: the run's fingerprint.
@@ -93,10 +97,12 @@ pub fn run_seed(scenario: &dyn Scenario, seed: u64) -> SeedOutcome {
         Ok(elapsed) => (u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), None),
         Err(message) => (summary.last_time_ns, Some(message)),
     };
+    let verdict = judge(scenario.expectation(), &summary.violations, panic.is_some(), false);
     SeedOutcome {
         scenario: scenario.name(),
         seed,
-        passed: panic.is_none() && summary.violations.is_empty(),
+        passed: verdict.passed(),
+        verdict,
         violations: summary.violations,
         trace_hash: summary.hash,
         events: summary.events,
@@ -113,6 +119,7 @@ pub fn run_seed_checking_determinism(scenario: &dyn Scenario, seed: u64) -> Seed
     let second = run_seed(scenario, seed);
     if first.trace_hash != second.trace_hash {
         first.passed = false;
+        first.verdict = SeedVerdict::Failed;
         first.nondeterminism = Some(Nondeterminism {
             first_hash: first.trace_hash,
             second_hash: second.trace_hash,

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::checker::Checker;
+use crate::expectation::Expectation;
 
 /// The supervisor's future: builds the world, drives workload and faults, returns when the
 /// story is over (nodes still running then are dropped).
@@ -16,6 +17,12 @@ pub trait Scenario: Sync {
     fn name(&self) -> &'static str;
     /// The story in one line, shown by `cargo sim list`.
     fn story(&self) -> &'static str;
+    /// What its seeds must show (see [`crate::expectation`]): `Pass` (the default), or
+    /// `Violation(checker)` for a scenario that replays a historical design and must find its
+    /// bug in at least one seed of a sweep. The checker must be one of [`Scenario::checkers`].
+    fn expectation(&self) -> Expectation {
+        Expectation::Pass
+    }
     /// Fresh checkers for one run.
     fn checkers(&self) -> Vec<Box<dyn Checker>>;
     /// The supervisor for one seed; runs on madsim's main node (trace node `sim`).

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use sim::{run_seed, run_seed_checking_determinism, Checker, NodeEnv, Scenario, SuperviseFuture};
-use sim::{TraceEvent, Violation, World};
+use sim::{Expectation, SeedVerdict, TraceEvent, Violation, World};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -23,6 +23,8 @@ struct Ping {
     panic_in_supervisor: bool,
     panic_in_node: bool,
     time_limit: Option<Duration>,
+    /// The scenario expects the checker's violation (a historical-design scenario).
+    expects_violation: bool,
 }
 
 impl Scenario for Ping {
@@ -32,6 +34,14 @@ impl Scenario for Ping {
 
     fn story(&self) -> &'static str {
         "a client pings a server that is killed and restarted"
+    }
+
+    fn expectation(&self) -> Expectation {
+        if self.expects_violation {
+            Expectation::Violation("PongCounter")
+        } else {
+            Expectation::Pass
+        }
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
@@ -188,6 +198,20 @@ fn a_violation_fails_the_seed() {
     assert!(!outcome.violations.is_empty());
     assert!(outcome.violations.iter().all(|v| v.checker == "PongCounter"));
     assert!(outcome.failure_lines()[0].starts_with("PongCounter at "), "{:?}", outcome.failure_lines());
+}
+
+#[test]
+fn an_expected_violation_passes_the_seed_as_found() {
+    let expecting = Ping { broken_checker: true, expects_violation: true, ..Ping::default() };
+    let outcome = run_seed(&expecting, 4);
+    assert!(outcome.passed, "{:?}", outcome.failure_lines());
+    assert_eq!(outcome.verdict, SeedVerdict::Found);
+    let clean = run_seed(&Ping { expects_violation: true, ..Ping::default() }, 4);
+    assert_eq!((clean.passed, clean.verdict), (true, SeedVerdict::Clean));
+    let panicking = Ping { panic_in_supervisor: true, ..expecting };
+    assert_eq!(run_seed(&panicking, 4).verdict, SeedVerdict::Failed, "a panic fails even an expecting scenario");
+    let checked = run_seed_checking_determinism(&expecting, 4);
+    assert_eq!(checked.verdict, SeedVerdict::Found, "{:?}", checked.failure_lines());
 }
 
 #[test]

@@ -270,6 +270,7 @@ impl Topics {
             min_insync_replicas,
             fsync_before_ack: self.broker.high_watermark_fsync_enable,
             replica_lag_time_max_ms: self.broker.replica_lag_time_max_ms,
+            truncate_to_high_watermark_on_follow: self.broker.replica_truncate_to_high_watermark_enable,
             ..crate::replication::ReplicaConfig::new(self.broker.node_id, -1)
         }
     }

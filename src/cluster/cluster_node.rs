@@ -238,6 +238,9 @@ pub fn controller_config(config: &BrokerConfig) -> ControllerConfig {
         min_insync_replicas: config.min_insync_replicas.max(1) as usize,
         elr_enabled: config.kraft.eligible_leader_replicas_enable,
         unclean_leader_election_enable: config.unclean_leader_election_enable,
+        alter_partition_broker_epoch_check: config.alter_partition_broker_epoch_check_enable,
+        auto_leader_rebalance_enable: config.auto_leader_rebalance_enable,
+        leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_seconds * 1000,
         ..ControllerConfig::default()
     }
 }

@@ -39,6 +39,10 @@ pub struct ControllerConfig {
     pub leader_imbalance_check_interval_ms: i64,
     /// `auto.leader.rebalance.enable`.
     pub auto_leader_rebalance_enable: bool,
+    /// `seedlog.alter.partition.broker.epoch.check.enable`: an AlterPartition naming an ISR
+    /// member by a broker epoch other than its registered one is INELIGIBLE_REPLICA (KIP-903).
+    /// False is the design before KIP-903, kept as a switch for the simulator.
+    pub alter_partition_broker_epoch_check: bool,
 }
 
 impl Default for ControllerConfig {
@@ -52,6 +56,7 @@ impl Default for ControllerConfig {
             unclean_leader_election_enable: false,
             leader_imbalance_check_interval_ms: 300_000,
             auto_leader_rebalance_enable: true,
+            alter_partition_broker_epoch_check: true,
         }
     }
 }

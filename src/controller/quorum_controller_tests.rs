@@ -26,7 +26,15 @@ struct Cluster {
 
 impl Cluster {
     fn new(min_isr: usize, elr_enabled: bool) -> Self {
-        let config = ControllerConfig { min_insync_replicas: min_isr, elr_enabled, ..ControllerConfig::default() };
+        Cluster::with_config(ControllerConfig {
+            min_insync_replicas: min_isr,
+            elr_enabled,
+            ..ControllerConfig::default()
+        })
+    }
+
+    fn with_config(config: ControllerConfig) -> Self {
+        let (min_isr, elr_enabled) = (config.min_insync_replicas, config.elr_enabled);
         let image = MetadataImage::new(min_isr, elr_enabled);
         Cluster {
             controller: QuorumController::new(0, config, image.clone(), 0, seeded(11)),
@@ -213,6 +221,18 @@ fn alter_partition_checks_run_in_kafkas_order() {
 #[test]
 fn kip_903_an_isr_addition_naming_a_restarted_replicas_old_epoch_is_ineligible() {
     let mut cluster = Cluster::new(1, true);
+    kip_903_sequence(&mut cluster, true);
+}
+
+/// The switch `seedlog.alter.partition.broker.epoch.check.enable=false` brings KIP-903's bug
+/// back: the delayed addition naming the old incarnation is accepted.
+#[test]
+fn without_the_broker_epoch_check_a_stale_isr_addition_is_accepted() {
+    let config = ControllerConfig { alter_partition_broker_epoch_check: false, ..ControllerConfig::default() };
+    kip_903_sequence(&mut Cluster::with_config(config), false);
+}
+
+fn kip_903_sequence(cluster: &mut Cluster, epoch_checked: bool) {
     cluster.start(0, 1, true).unwrap();
     let topic = cluster.create("t", 1, 1);
     cluster.start(0, 2, true).unwrap();
@@ -230,8 +250,12 @@ fn kip_903_an_isr_addition_naming_a_restarted_replicas_old_epoch_is_ineligible()
     cluster.heartbeat(SESSION_MS + 1, leader, false);
     let new_epoch = cluster.start(SESSION_MS + 2, follower, false).unwrap();
     assert!(new_epoch > old_epoch);
-    let refused = cluster.alter(leader, topic, &[(leader, leader_epoch), (follower, old_epoch)]);
-    assert_eq!(refused, Err(107), "INELIGIBLE_REPLICA");
+    let stale = cluster.alter(leader, topic, &[(leader, leader_epoch), (follower, old_epoch)]);
+    if !epoch_checked {
+        assert_eq!(stale.expect("accepted without the check").isr.len(), 2, "the empty incarnation joined");
+        return;
+    }
+    assert_eq!(stale, Err(107), "INELIGIBLE_REPLICA");
     let accepted = cluster.alter(leader, topic, &[(leader, leader_epoch), (follower, new_epoch)]).unwrap();
     assert_eq!(accepted.isr.len(), 2);
 }

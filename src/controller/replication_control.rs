@@ -186,9 +186,14 @@ impl QuorumController {
                 format!("partition epoch {} is below {}", item.partition_epoch, partition.partition_epoch),
             );
         }
+        // Before KIP-903 (the switch off) the joiner's broker epoch was not compared.
+        let check_epoch = self.config.alter_partition_broker_epoch_check;
         for (id, epoch) in &item.new_isr_with_epochs {
-            let eligible =
-                self.image.brokers.get(id).is_some_and(|b| b.is_active() && (*epoch == -1 || b.epoch == *epoch));
+            let eligible = self
+                .image
+                .brokers
+                .get(id)
+                .is_some_and(|b| b.is_active() && (*epoch == -1 || !check_epoch || b.epoch == *epoch));
             if !eligible {
                 return error(
                     ResponseError::IneligibleReplica,

@@ -13,9 +13,13 @@ use crate::trace::TraceEvent;
 const NAME: &str = "AckedRecordsSurvive";
 
 /// Acknowledged records and what the audit read.
+///
+/// Every acknowledgement is kept, also a later one at an offset already acknowledged: when a
+/// loss lets the offset be written again, the first record's ack must still be judged (it
+/// once was overwritten in this map, and a whole-cluster power loss went unreported here).
 #[derive(Default)]
 pub struct AckedRecordsSurvive {
-    acked: BTreeMap<Offset, (String, u64)>,
+    acked: BTreeMap<Offset, Vec<(String, u64)>>,
     audited: BTreeMap<Offset, String>,
     audit_done: bool,
     last_time_ns: u64,
@@ -30,7 +34,12 @@ impl Checker for AckedRecordsSurvive {
         self.last_time_ns = ev.time_ns;
         if let Some(acked) = ev.parse::<RecordAcked>() {
             if acked.acks == -1 {
-                self.acked.insert(Offset::new(&acked.topic, acked.partition, acked.offset), (acked.value, ev.time_ns));
+                let at = Offset::new(&acked.topic, acked.partition, acked.offset);
+                let acks = self.acked.entry(at).or_default();
+                // A retried send acknowledged twice is one record.
+                if !acks.iter().any(|(value, _)| *value == acked.value) {
+                    acks.push((acked.value, ev.time_ns));
+                }
             }
         } else if let Some(audited) = ev.parse::<RecordAudited>() {
             self.audited.insert(Offset::new(&audited.topic, audited.partition, audited.offset), audited.value);
@@ -45,7 +54,7 @@ impl Checker for AckedRecordsSurvive {
             violations.push(Violation::new(NAME, self.last_time_ns, "the final audit never finished"));
             return violations;
         }
-        for (at, (value, acked_ns)) in &self.acked {
+        for (at, (value, acked_ns)) in self.acked.iter().flat_map(|(at, acks)| acks.iter().map(move |a| (at, a))) {
             match self.audited.get(at) {
                 Some(read) if read == value => {}
                 Some(read) => violations.push(Violation::new(
@@ -96,6 +105,14 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found[0].message.contains("reads back as \"x\""));
         assert!(found[1].message.contains("is gone"));
+    }
+
+    #[test]
+    fn fires_when_an_offset_acked_twice_lost_its_first_record() {
+        let found = run(&[acked(0, "a"), acked(0, "b"), audited(0, "b"), DONE()]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("acked as \"a\" but reads back as \"b\""), "{found:?}");
+        assert!(run(&[acked(0, "a"), acked(0, "a"), audited(0, "a"), DONE()]).is_empty(), "a repeated ack");
     }
 
     #[test]

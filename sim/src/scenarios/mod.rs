@@ -6,12 +6,23 @@
 
 mod controller_leader_crash;
 mod partition_leader_crash;
+// kip's scenarios (power loss, historical replays)
+mod kip_101_truncation;
+mod kip_279_fast_leader_change;
+mod kip_966_last_replica_standing;
+mod power_loss;
+mod replay;
 mod single_broker_crash;
 mod storage_crash_recovery;
 mod swarm;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use partition_leader_crash::PartitionLeaderCrash;
+// kip's scenarios
+pub use kip_101_truncation::Kip101Truncation;
+pub use kip_279_fast_leader_change::Kip279FastLeaderChange;
+pub use kip_966_last_replica_standing::Kip966LastReplicaStanding;
+pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
 pub use swarm::Swarm;
@@ -27,10 +38,42 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &PartitionLeaderCrash,
         &Swarm { combined: false },
         &Swarm { combined: true },
+        // kip's scenarios
+        &PowerLoss { kafka_durability: false },
+        &PowerLoss { kafka_durability: true },
+        &Kip101Truncation { truncate_to_high_watermark: false },
+        &Kip101Truncation { truncate_to_high_watermark: true },
+        &Kip279FastLeaderChange,
+        &Kip966LastReplicaStanding { unclean: false },
+        &Kip966LastReplicaStanding { unclean: true },
     ]
 }
 
 /// The registered scenario called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Scenario> {
     all().into_iter().find(|scenario| scenario.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::all;
+
+    /// A scenario that expects a checker it does not run could never pass a sweep.
+    #[test]
+    fn every_expected_checker_is_one_the_scenario_runs() {
+        for scenario in all() {
+            if let Some(expected) = scenario.expectation().checker() {
+                let names: Vec<&str> = scenario.checkers().iter().map(|c| c.name()).collect();
+                assert!(names.contains(&expected), "{} expects {expected}, runs {names:?}", scenario.name());
+            }
+        }
+    }
+
+    #[test]
+    fn scenario_names_are_unique() {
+        let names: Vec<&str> = all().iter().map(|s| s.name()).collect();
+        assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), names.len(), "{names:?}");
+    }
 }

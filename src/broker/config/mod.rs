@@ -157,6 +157,23 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: i64,
     /// `unclean.leader.election.enable`. Default false.
     pub unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable`: the active controller moves each partition's
+    /// leadership back to its preferred (first) replica where that is in the ISR. Default true.
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`: how often it does. Default 300.
+    pub leader_imbalance_check_interval_seconds: i64,
+    /// `seedlog.replica.truncate.to.high.watermark.enable` (seedlog's own key, a historical
+    /// design for simulation scenarios): a replica that becomes a follower truncates its log
+    /// to its high watermark and fetches without a last fetched epoch, as Kafka did before
+    /// KIP-101, which loses acknowledged records (HISTORICAL-BUGS.md). Default false:
+    /// truncation by leader epoch. See docs/replication.md.
+    pub replica_truncate_to_high_watermark_enable: bool,
+    /// `seedlog.alter.partition.broker.epoch.check.enable` (seedlog's own key, a historical
+    /// design for simulation scenarios): the controller refuses an AlterPartition whose new
+    /// ISR names a broker by an epoch other than its registered one (KIP-903). False brings
+    /// back the design before KIP-903, where a delayed request can add a broker's new, empty
+    /// incarnation to the ISR. Default true. See docs/controller.md.
+    pub alter_partition_broker_epoch_check_enable: bool,
     /// `fetch.max.bytes`, at least 1024. Default 57671680.
     pub fetch_max_bytes: i32,
     /// `max.connections`. Default Int.MAX.
@@ -322,6 +339,17 @@ impl BrokerConfig {
             replica_fetch_wait_max_ms: r.i32("replica.fetch.wait.max.ms", 500, 0)?,
             replica_lag_time_max_ms: r.int("replica.lag.time.max.ms", 30_000, 1, i64::MAX)?,
             unclean_leader_election_enable: r.bool("unclean.leader.election.enable", false)?,
+            auto_leader_rebalance_enable: r.bool("auto.leader.rebalance.enable", true)?,
+            leader_imbalance_check_interval_seconds: r.int(
+                "leader.imbalance.check.interval.seconds",
+                300,
+                1,
+                i64::MAX / 1000,
+            )?,
+            replica_truncate_to_high_watermark_enable: r
+                .bool("seedlog.replica.truncate.to.high.watermark.enable", false)?,
+            alter_partition_broker_epoch_check_enable: r
+                .bool("seedlog.alter.partition.broker.epoch.check.enable", true)?,
             fetch_max_bytes: r.i32("fetch.max.bytes", 57_671_680, 1024)?,
             max_connections: r.i32("max.connections", i32::MAX, 0)?,
             group_initial_rebalance_delay_ms: r.i32("group.initial.rebalance.delay.ms", 3000, 0)?,

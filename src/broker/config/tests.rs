@@ -161,6 +161,36 @@ fn every_error_names_its_key() {
     assert_eq!(error_key("log.dirs= , "), "log.dirs");
 }
 
+/// The historical-design switches: off by default, settable, and errors name their keys.
+#[test]
+fn historical_switches_default_off_and_name_their_keys() {
+    let config = BrokerConfig::default();
+    assert!(!config.replica_truncate_to_high_watermark_enable);
+    assert!(config.alter_partition_broker_epoch_check_enable);
+    assert!(!config.unclean_leader_election_enable);
+    let all = "seedlog.replica.truncate.to.high.watermark.enable=true\n\
+               seedlog.alter.partition.broker.epoch.check.enable=false\n\
+               unclean.leader.election.enable=true";
+    let config = parse(all).unwrap();
+    assert!(config.replica_truncate_to_high_watermark_enable);
+    assert!(!config.alter_partition_broker_epoch_check_enable);
+    assert!(config.unclean_leader_election_enable);
+    let controller = crate::cluster::cluster_node::controller_config(&config);
+    assert!(controller.unclean_leader_election_enable && !controller.alter_partition_broker_epoch_check);
+    let key = "seedlog.replica.truncate.to.high.watermark.enable";
+    assert_eq!(error_key(&format!("{key}=yes")), key);
+    let defaults = crate::cluster::cluster_node::controller_config(&BrokerConfig::default());
+    assert!(defaults.auto_leader_rebalance_enable);
+    assert_eq!(defaults.leader_imbalance_check_interval_ms, 300_000);
+    let rebalance = parse("auto.leader.rebalance.enable=false\nleader.imbalance.check.interval.seconds=5").unwrap();
+    let controller = crate::cluster::cluster_node::controller_config(&rebalance);
+    assert!(!controller.auto_leader_rebalance_enable);
+    assert_eq!(controller.leader_imbalance_check_interval_ms, 5_000);
+    assert_eq!(error_key("leader.imbalance.check.interval.seconds=0"), "leader.imbalance.check.interval.seconds");
+    let key = "seedlog.alter.partition.broker.epoch.check.enable";
+    assert_eq!(error_key(&format!("{key}=1")), key);
+}
+
 #[test]
 fn syntax_errors_name_the_line() {
     let error = parse("# comment\n\nnum.partitions=1\nbroken\n").unwrap_err();

@@ -340,10 +340,10 @@ impl Partition {
     /// the flusher.
     pub async fn append_as_leader(&self, now_ms: i64, records: Bytes, acks: i16) -> Result<LeaderAppend, AppendError> {
         let mut log = self.log.lock().await;
-        let leader_epoch = {
+        let (leader_epoch, fsync_before_ack) = {
             let replica = self.lock_replica();
             replica.check_produce(acks).map_err(AppendError::Replica)?;
-            replica.leader_epoch().expect("a leader has an epoch")
+            (replica.leader_epoch().expect("a leader has an epoch"), replica.config().fsync_before_ack)
         };
         let appended = log.append(now_ms, records.clone(), leader_epoch).await;
         self.note_log_state(&log);
@@ -355,7 +355,13 @@ impl Partition {
         self.log_changed(&log);
         let log_start_offset = log.log_start_offset();
         drop(log);
-        self.appended.notify_one();
+        // The group-commit flusher serves `high.watermark.fsync.enable`: the HW waits for it.
+        // Under Kafka's rule (off) the HW does not, and the log follows Kafka's flush policy
+        // (`log.flush.*`, segment rolls) alone, as a Kafka leader's does: what a power loss
+        // takes back is then what it would take from Kafka.
+        if fsync_before_ack {
+            self.appended.notify_one();
+        }
         self.data_appended.notify_waiters();
         Ok(LeaderAppend { info, leader_epoch, log_start_offset })
     }

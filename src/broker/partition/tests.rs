@@ -68,6 +68,48 @@ async fn a_read_raced_by_truncation_is_not_current() {
     assert!(fresh.read(1 << 20, true, crate::storage::record_batch::CrcCheck::Verify).await.unwrap().is_empty());
 }
 
+/// A new leader epoch that cannot be written to the epoch checkpoint takes the log offline,
+/// and the partition with it (so a cluster broker halts), rather than leaving a replica the
+/// controller names leader but that never took leadership.
+#[tokio::test]
+async fn a_failed_epoch_checkpoint_at_make_leader_takes_the_partition_offline() {
+    use crate::replication::{LeaderRecoveryState, PartitionState};
+    for failing in [false, true] {
+        let disk = Arc::new(MemDisk::new(7));
+        let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
+        let partition = Partition::new("t", 0, log, ReplicaConfig::new(1, 10));
+        if failing {
+            disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
+        }
+        let state =
+            PartitionState::new(vec![1, 2], vec![1, 2], 1, 3, 0, LeaderRecoveryState::Recovered, Vec::new()).unwrap();
+        let made = partition.make_leader(state).await;
+        assert_eq!(made.is_err(), failing, "{made:?}");
+        assert_eq!(partition.is_offline(), failing, "the partition is offline iff the checkpoint failed");
+    }
+}
+
+/// The group-commit flusher serves `high.watermark.fsync.enable` only: under Kafka's rule a
+/// leader's appends are not fsynced by it (the log follows `log.flush.*` alone), so a power
+/// loss takes back what it would take from Kafka; by default each append is made durable.
+#[tokio::test]
+async fn only_the_fsync_rule_wakes_the_flusher_on_append() {
+    for fsync_before_ack in [true, false] {
+        let disk = Arc::new(MemDisk::new(8));
+        let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
+        let config = ReplicaConfig { fsync_before_ack, ..ReplicaConfig::new(1, -1) };
+        let partition = Partition::lead_alone("t", 0, log, config).await;
+        let flusher = tokio::spawn(partition.clone().run_flusher(crate::runtime::Clock::system()));
+        partition.append_as_leader(0, records(b"a"), 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let recovery_point = partition.log().await.recovery_point();
+        assert_eq!(recovery_point, i64::from(fsync_before_ack), "fsync_before_ack={fsync_before_ack}");
+        assert_eq!(partition.high_watermark(), 1, "the HW moved either way (durable, or Kafka's rule)");
+        partition.stop_flusher();
+        flusher.await.unwrap();
+    }
+}
+
 mod leading_a_follower {
     //! The leader's side of replication, in-process: broker 1 leads, broker 2 fetches.
 
