@@ -4,12 +4,19 @@
 //! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
+mod cluster_story;
 mod controller_leader_crash;
+mod follower_torn_tail;
+mod isr_lagging_follower;
+mod leader_minority_partition;
 mod partition_leader_crash;
 mod single_broker_crash;
 mod storage_crash_recovery;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
+pub use follower_torn_tail::FollowerTornTail;
+pub use isr_lagging_follower::IsrLaggingFollower;
+pub use leader_minority_partition::LeaderMinorityPartition;
 pub use partition_leader_crash::PartitionLeaderCrash;
 pub use single_broker_crash::SingleBrokerCrash;
 pub use storage_crash_recovery::StorageCrashRecovery;
@@ -23,6 +30,9 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &SingleBrokerCrash { lying_fsync: false },
         &ControllerLeaderCrash { fault: None },
         &PartitionLeaderCrash,
+        &FollowerTornTail,
+        &LeaderMinorityPartition,
+        &IsrLaggingFollower,
     ]
 }
 

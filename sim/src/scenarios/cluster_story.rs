@@ -1,0 +1,82 @@
+//! What the cluster scenarios share around their faults: a 3-node KRaft cluster in combined
+//! mode with a topic of three partitions, three replicas each and `min.insync.replicas=2`,
+//! written by an idempotent acks=all producer and read by a consumer; and the ending every
+//! such story needs: stop the clients, wait for every partition to have a leader and a full
+//! ISR, let an auditor read every partition from the start, and wait again (a node may halt
+//! on a disk error during the audit).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use seedlog::client::NewTopic;
+
+use crate::cluster::{ClusterSpec, SimCluster};
+use crate::workloads;
+use crate::world::World;
+
+pub const TOPIC: &str = "events";
+pub const PARTITIONS: i32 = 3;
+/// From the heal (or the last restart) to every partition's full ISR. A broker fenced while
+/// it was away may wait out its old session (`broker.session.timeout.ms`, 9 s) before it
+/// registers again, and a stream held by a partition takes up to 10 s to drain (see
+/// `network.rs`); then it catches up.
+pub const CONVERGENCE_BOUND_MS: u64 = 30_000;
+
+/// The cluster overrides every story starts from: RF 3, min ISR 2.
+pub const REPLICATED: [(&str, &str); 2] = [("default.replication.factor", "3"), ("min.insync.replicas", "2")];
+
+/// A running cluster with its producer and consumer.
+pub struct ClusterStory {
+    pub cluster: SimCluster,
+    stop: Arc<AtomicBool>,
+}
+
+impl ClusterStory {
+    /// Starts the cluster of `spec` and the producer (which creates the topic) and consumer.
+    pub fn start(world: &World, spec: &ClusterSpec) -> ClusterStory {
+        let cluster = SimCluster::start(world, spec);
+        let bootstrap = cluster.bootstrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
+        world.add_node("producer", move |env| {
+            workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+        });
+        let (consumer_bootstrap, consumer_stop) = (bootstrap, stop.clone());
+        world.add_node("consumer", move |env| {
+            workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_stop.clone())
+        });
+        ClusterStory { cluster, stop }
+    }
+
+    /// Sleeps `ms`, restarting nodes that halted meanwhile.
+    pub async fn sleep(&self, world: &World, ms: u64) {
+        world.sleep_restarting(&self.cluster.halts, ms).await;
+    }
+
+    /// Ends the story once every fault is lifted: stops the clients, waits for convergence,
+    /// audits every partition, waits for convergence again.
+    pub async fn finish(&self, world: &World) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.sleep(world, 2_000).await;
+        self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
+        let done = Arc::new(AtomicBool::new(false));
+        let (audit_bootstrap, audit_done) = (self.cluster.bootstrap(), done.clone());
+        world.add_node("auditor", move |_env| {
+            workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
+        });
+        while !done.load(Ordering::SeqCst) {
+            self.sleep(world, 100).await;
+        }
+        self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
+    }
+}
+
+/// The topic: three replicas per partition, acknowledged by at least two.
+fn topic() -> NewTopic {
+    NewTopic {
+        name: TOPIC.to_string(),
+        partitions: Some(PARTITIONS),
+        replication_factor: Some(3),
+        configs: vec![("min.insync.replicas".to_string(), "2".to_string())],
+    }
+}
