@@ -29,6 +29,8 @@ pub const REPLICATED: [(&str, &str); 2] = [("default.replication.factor", "3"), 
 pub struct ClusterStory {
     pub cluster: SimCluster,
     stop: Arc<AtomicBool>,
+    /// Set when the producer has returned: every send it made has its answer.
+    producer_done: Arc<AtomicBool>,
 }
 
 impl ClusterStory {
@@ -37,15 +39,21 @@ impl ClusterStory {
         let cluster = SimCluster::start(world, spec);
         let bootstrap = cluster.bootstrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let (producer_bootstrap, producer_stop) = (bootstrap.clone(), stop.clone());
+        let producer_done = Arc::new(AtomicBool::new(false));
+        let (producer_bootstrap, producer_stop, done) = (bootstrap.clone(), stop.clone(), producer_done.clone());
         world.add_node("producer", move |env| {
-            workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone())
+            let produce = workloads::produce(env, producer_bootstrap.clone(), topic(), producer_stop.clone());
+            let done = done.clone();
+            async move {
+                produce.await;
+                done.store(true, Ordering::SeqCst);
+            }
         });
         let (consumer_bootstrap, consumer_stop) = (bootstrap, stop.clone());
         world.add_node("consumer", move |env| {
             workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_stop.clone())
         });
-        ClusterStory { cluster, stop }
+        ClusterStory { cluster, stop, producer_done }
     }
 
     /// Sleeps `ms`, restarting nodes that halted meanwhile.
@@ -53,11 +61,16 @@ impl ClusterStory {
         world.sleep_restarting(&self.cluster.halts, ms).await;
     }
 
-    /// Ends the story once every fault is lifted: stops the clients, waits for convergence,
+    /// Ends the story once every fault is lifted: stops the clients and waits until the
+    /// producer has every answer (a send still in flight may be acknowledged late, and an
+    /// acknowledgement after the audit would count as a lost record), waits for convergence,
     /// audits every partition, waits for convergence again.
     pub async fn finish(&self, world: &World) {
         self.stop.store(true, Ordering::SeqCst);
         self.sleep(world, 2_000).await;
+        while !self.producer_done.load(Ordering::SeqCst) {
+            self.sleep(world, 100).await;
+        }
         self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
         let done = Arc::new(AtomicBool::new(false));
         let (audit_bootstrap, audit_done) = (self.cluster.bootstrap(), done.clone());
