@@ -272,8 +272,12 @@ impl Node {
     }
 }
 
-/// The first hosted partition whose log went offline, as `topic-index`.
+/// The first hosted partition whose log went offline, as `topic-index`, or the partition
+/// whose log could not be created or removed on a disk error.
 async fn first_offline_partition(ctx: &BrokerContext) -> Option<String> {
+    if let Some(failed) = ctx.topics.log_dir_failure() {
+        return Some(failed);
+    }
     for topic in ctx.topics.all().await {
         if let Some(partition) = topic.partitions.values().find(|p| p.is_offline()) {
             return Some(format!("{}-{}", topic.name, partition.index()));

@@ -2,8 +2,9 @@
 //!
 //! Story: three nodes (`b1`–`b3`, each broker and controller) form a KRaft cluster with a
 //! topic of three partitions, three replicas each and `min.insync.replicas=2`, written by an
-//! idempotent acks=all producer and read by a consumer; `replica.lag.time.max.ms` is 3 s
-//! (Kafka's default is 30 s) to keep runs short. After a while the supervisor picks a
+//! idempotent acks=all producer and read by a consumer; `replica.lag.time.max.ms` is 1 s
+//! (Kafka's default is 30 s), so that a lag well under the broker session makes a follower
+//! miss it. After a while the supervisor picks a
 //! partition being written to and one of its in-sync followers, and slows the links between
 //! that follower and the partition's leader: both directions lag (held for several seconds
 //! at a time, longer than `replica.lag.time.max.ms`, then flowing), or, in some seeds, the
@@ -44,8 +45,9 @@ use crate::scenario::{Scenario, SuperviseFuture};
 use crate::world::World;
 
 /// `replica.lag.time.max.ms` of the scenario: a follower that has not caught up for this long
-/// leaves the ISR (checked every half of it).
-const REPLICA_LAG_TIME_MAX_MS: u64 = 3_000;
+/// leaves the ISR (checked every half of it). Short, because the lag that makes a follower
+/// miss it must stay well under the broker session (see `supervise`).
+const REPLICA_LAG_TIME_MAX_MS: u64 = 1_000;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct IsrLaggingFollower;
@@ -111,11 +113,20 @@ impl Scenario for IsrLaggingFollower {
             let cut = rng.random_bool(0.25);
             let fault_ms = if cut {
                 // Fetches arrive, answers never do: the follower's log end offset stays put.
+                // Shorter than the broker session (9 s) less a heartbeat interval: the cut
+                // also holds the controller's answers if the leader is the active controller.
                 world.cut_one_way(&leader, &follower);
-                rng.random_range(5_000..8_000)
+                rng.random_range(4_000..6_500)
             } else {
-                // Held longer than `replica.lag.time.max.ms`, then flowing as long again.
-                let delay = Duration::from_millis(rng.random_range(REPLICA_LAG_TIME_MAX_MS + 500..6_000));
+                // Held longer than `replica.lag.time.max.ms` plus the leader's check interval
+                // (half of it), so a check finds the follower behind within each hold; then
+                // flowing as long again. The lag also holds the heartbeats of whichever of the
+                // two is not the active controller, and a write held for `h` may arrive up to
+                // about `2h` later (madsim's retest backoff, see `network.rs`): 2h plus a
+                // heartbeat interval (2 s) stays under the broker session (9 s), so the
+                // controller fences neither.
+                let min_delay_ms = REPLICA_LAG_TIME_MAX_MS * 3 / 2 + 1_000;
+                let delay = Duration::from_millis(rng.random_range(min_delay_ms..min_delay_ms + 500));
                 world.lag(&follower, &leader, delay);
                 world.lag(&leader, &follower, delay);
                 rng.random_range(8_000..16_000)
