@@ -4,11 +4,12 @@
 //! topic of three partitions, three replicas each and `min.insync.replicas=2`, written by an
 //! idempotent acks=all producer and read by a consumer; `replica.lag.time.max.ms` is 1 s
 //! (Kafka's default is 30 s), so that a lag well under the broker session makes a follower
-//! miss it. After a while the supervisor picks a
-//! partition being written to and one of its in-sync followers, and slows the links between
-//! that follower and the partition's leader: both directions lag (held for several seconds
-//! at a time, longer than `replica.lag.time.max.ms`, then flowing), or, in some seeds, the
-//! leader's replies to the follower are cut one way. The follower's fetches no longer reach
+//! miss it, and no disk fails an fsync (a halted broker would stall the producer, see
+//! `supervise`). After a while the supervisor picks a partition being written to and one of
+//! its in-sync followers, and slows the links between that follower and the partition's
+//! leader: both directions lag (held for a few seconds
+//! at a time, longer than `replica.lag.time.max.ms`, then flowing as long), or, in some
+//! seeds, only the fetches or only their answers. The follower's fetches no longer reach
 //! the leader's log end offset in time: the leader proposes an ISR without it
 //! (AlterPartition) and the controller commits the shrink, while the two others keep
 //! acknowledging. While the lag lets traffic through, the follower may catch up and rejoin,
@@ -84,10 +85,15 @@ impl Scenario for IsrLaggingFollower {
             let world = World::new(seed);
             let mut rng = world.fork_rng();
             let lag_time_max_ms = REPLICA_LAG_TIME_MAX_MS.to_string();
-            let spec = ClusterSpec::combined(
+            let mut spec = ClusterSpec::combined(
                 3,
                 &[REPLICATED[0], REPLICATED[1], ("replica.lag.time.max.ms", lag_time_max_ms.as_str())],
             );
+            // No fsync failures: a broker that halts on one stalls the producer (its window
+            // waits for the partitions that broker led until the controller fences it), and a
+            // follower that is not behind a moving log end stays in the ISR, as it should;
+            // the lag would then prove nothing. Other scenarios cover halts.
+            spec.disk_faults.sync_error_rate = 0.0;
             let story = ClusterStory::start(&world, &spec);
             let cluster = &story.cluster;
 
@@ -110,32 +116,37 @@ impl Scenario for IsrLaggingFollower {
                 leader_id: node_id(&leader),
             }
             .emit();
-            let cut = rng.random_bool(0.25);
-            let fault_ms = if cut {
-                // Fetches arrive, answers never do: the follower's log end offset stays put.
-                // Shorter than the broker session (9 s) less a heartbeat interval: the cut
-                // also holds the controller's answers if the leader is the active controller.
-                world.cut_one_way(&leader, &follower);
-                rng.random_range(4_000..6_500)
-            } else {
-                // Held longer than `replica.lag.time.max.ms` plus the leader's check interval
-                // (half of it), so a check finds the follower behind within each hold; then
-                // flowing as long again. The lag also holds the heartbeats of whichever of the
-                // two is not the active controller, and a write held for `h` may arrive up to
-                // about `2h` later (madsim's retest backoff, see `network.rs`): 2h plus a
-                // heartbeat interval (2 s) stays under the broker session (9 s), so the
-                // controller fences neither.
-                let min_delay_ms = REPLICA_LAG_TIME_MAX_MS * 3 / 2 + 1_000;
-                let delay = Duration::from_millis(rng.random_range(min_delay_ms..min_delay_ms + 500));
-                world.lag(&follower, &leader, delay);
-                world.lag(&leader, &follower, delay);
-                rng.random_range(8_000..16_000)
+            // Every hold is longer than `replica.lag.time.max.ms` plus the leader's check
+            // interval (half of it), so that a check finds the follower behind. It also holds
+            // the heartbeats of whichever of the two is not the active controller, and a write
+            // held for `h` may arrive up to about `2h` later (madsim's retest backoff, see
+            // `network.rs`): `2h` plus a heartbeat interval (2 s) must stay under the broker
+            // session (9 s), or the controller fences the leader (and may elect the lagged
+            // follower) instead. The flows between holds let the producer's other partitions
+            // move on: a producer stalled on them would write nothing to this partition, and
+            // a follower at the end of a log that does not grow stays in sync. (For that
+            // reason there is no plain one-way cut: it stalls the producer for its whole
+            // length.)
+            let min_hold_ms = REPLICA_LAG_TIME_MAX_MS * 3 / 2 + 1_000;
+            let delay = Duration::from_millis(rng.random_range(min_hold_ms..min_hold_ms + 500));
+            // Mostly both directions; sometimes only the fetches, or only their answers.
+            let directions = match rng.random_range(0..5) {
+                0 => "follower_to_leader",
+                1 => "leader_to_follower",
+                _ => "both",
             };
+            if directions != "leader_to_follower" {
+                world.lag(&follower, &leader, delay);
+            }
+            if directions != "follower_to_leader" {
+                world.lag(&leader, &follower, delay);
+            }
+            let fault_ms = rng.random_range(8_000..16_000);
             story.sleep(&world, fault_ms).await;
             world.heal();
             story.sleep(&world, rng.random_range(1_000..3_000)).await;
             story.finish(&world).await;
-            info!(name: "scenario_finished", partition, follower = %follower, leader = %leader, cut, fault_ms);
+            info!(name: "scenario_finished", partition, follower = %follower, leader = %leader, directions, fault_ms);
         })
     }
 }
