@@ -29,7 +29,9 @@ impl Partition {
         };
         if truncate && restart && high_watermark < log.log_end_offset() {
             warn!(name: "truncated_to_high_watermark", topic = %self.topic, partition = self.index, high_watermark);
-            log.truncate_to(now_ms, high_watermark).await.map_err(LeaderChangeError::Log)?;
+            let truncated = log.truncate_to(now_ms, high_watermark).await;
+            self.note_log_state(&log);
+            truncated.map_err(LeaderChangeError::Log)?;
             self.emit_truncated(log.log_end_offset(), high_watermark, "pre-KIP-101 truncation to the high watermark");
         }
         drop(log);

@@ -19,7 +19,12 @@ impl Partition {
         let mut log = self.log.lock().await;
         let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
         if new_epoch {
-            log.assign_epoch_start_offset(state.leader_epoch()).await.map_err(LeaderChangeError::Log)?;
+            let assigned = log.assign_epoch_start_offset(state.leader_epoch()).await;
+            // A failed epoch-cache write takes the log offline: so must it the partition (a
+            // cluster broker then halts instead of staying the leader of a partition it
+            // cannot serve).
+            self.note_log_state(&log);
+            assigned.map_err(LeaderChangeError::Log)?;
         }
         self.take_leadership(now_ms, state, &log).map_err(LeaderChangeError::Ignored)
     }
