@@ -189,10 +189,11 @@ impl ClusterNode {
                     _ = &mut stopped => return,
                     () = lifecycle.wait_caught_up(&metadata) => {}
                 }
-                side.publisher.run(metadata, async move {
-                    let _ = stopped.await;
-                })
-                .await;
+                side.publisher
+                    .run(metadata, async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
             }));
         }
 

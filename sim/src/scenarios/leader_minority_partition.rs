@@ -107,8 +107,11 @@ impl Scenario for LeaderMinorityPartition {
                 world.partition(&[&[leader.as_str()], &majority]);
                 // Mostly long enough for the controller to fence the isolated broker (a 9 s
                 // session) and move its partitions; sometimes shorter.
-                let split_ms =
-                    if rng.random_bool(0.75) { rng.random_range(12_000..20_000) } else { rng.random_range(1_000..8_000) };
+                let split_ms = if rng.random_bool(0.75) {
+                    rng.random_range(12_000..20_000)
+                } else {
+                    rng.random_range(1_000..8_000)
+                };
                 story.sleep(&world, split_ms).await;
                 world.heal();
                 // Let the old leader come back and catch up before the next split.
