@@ -192,7 +192,8 @@ impl QuorumController {
     }
 
     /// Takes `id` out of the ISR of every partition it is in (electing new leaders), and with
-    /// `unclean` also out of every ELR: after an unclean shutdown its log may lack records.
+    /// `unclean` also out of every ELR and last known leader: after an unclean shutdown its
+    /// log may lack records.
     pub(super) fn remove_from_partitions(
         &mut self,
         id: BrokerId,
@@ -204,7 +205,11 @@ impl QuorumController {
             .topics
             .values()
             .flat_map(|t| t.partitions.iter().map(move |(index, p)| (t.id, *index, p)))
-            .filter(|(_, _, p)| p.isr.contains(&id) || p.leader == id || (unclean && p.elr.contains(&id)))
+            .filter(|(_, _, p)| {
+                p.isr.contains(&id)
+                    || p.leader == id
+                    || (unclean && (p.elr.contains(&id) || p.last_known_elr.contains(&id)))
+            })
             .map(|(topic, index, _)| (topic, index))
             .collect();
         for (topic_id, index) in affected {

@@ -146,6 +146,9 @@ impl<'a> PartitionChangeBuilder<'a> {
                 last_known_elr.clear();
             }
         }
+        // A replica that shut down uncleanly may lack committed records: it is no longer the
+        // last known leader either, or a later election (at its unfence) would pick it.
+        last_known_elr.retain(|r| !self.unclean_shutdown_replicas.contains(r));
         let changed = |new: &Vec<BrokerId>, old: &Vec<BrokerId>| (new != old).then(|| new.clone());
         let record = PartitionChangeRecord {
             topic_id: self.topic_id,

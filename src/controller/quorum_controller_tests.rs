@@ -267,6 +267,30 @@ fn an_unclean_restart_leaves_the_elr_and_a_clean_one_keeps_it() {
     }
 }
 
+/// The last known leader remembered when the ISR emptied restarts uncleanly, and so does
+/// everyone else: none of them may be elected by a clean election afterwards, the last
+/// known leader included (its log may have lost committed records; `follower-torn-tail`
+/// found exactly that loss when the remembered leader came back and was elected).
+#[test]
+fn an_unclean_restart_forgets_the_last_known_leader() {
+    let mut cluster = Cluster::new(2, true);
+    for id in 1..=2 {
+        cluster.start(0, id, true).unwrap();
+    }
+    let topic = cluster.create("t", 1, 2);
+    // Both go silent: the ISR empties into the ELR, and the last leader is remembered.
+    cluster.tick(SESSION_MS + 1);
+    let p = cluster.partition(topic);
+    assert_eq!((p.leader, p.last_known_elr.len()), (NO_LEADER, 1), "{p:?}");
+    // Both come back uncleanly (and are unfenced, which runs an election).
+    for id in 1..=2 {
+        cluster.start(SESSION_MS + 2, id, false).unwrap();
+    }
+    let p = cluster.partition(topic);
+    assert_eq!(p.leader, NO_LEADER, "an uncleanly restarted last known leader was elected: {p:?}");
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "unclean restarts are not eligible: {p:?}");
+}
+
 #[test]
 fn controlled_shutdown_moves_leadership_before_the_broker_stops() {
     let (mut cluster, topic) = Cluster::with_topic(1, 2);

@@ -10,12 +10,15 @@
 //! random times the supervisor crashes a follower of a partition being written to (an ISR
 //! member that does not lead it) — SIGKILL plus a disk whose crash mostly tears the unsynced
 //! tail: a block-aligned prefix survives, or the new size survives with zeros where the data
-//! never reached the platter. The follower restarts a moment later: log recovery cuts the
-//! torn batches, the follower fetches with its last epoch and truncates where its log
-//! diverges from the leader's (by leader epoch, not to its high watermark), catches up and
-//! rejoins the ISR. Meanwhile the two other replicas keep acknowledging. A broker whose disk
-//! fails an fsync halts and is restarted. At the end every node runs, and an auditor reads
-//! every partition.
+//! never reached the platter. In half the rounds its answers stop reaching the others for a
+//! moment before the crash (a one-way cut, lifted at the crash), so that the partitions it
+//! leads hold an unreplicated tail when it dies. The follower restarts a moment later: log
+//! recovery cuts the torn batches, the broker waits until its new registration is applied
+//! (the controller has taken it out of every ISR and moved its leaderships), then fetches
+//! with its last epoch and truncates where its log diverges from the new leader's (by leader
+//! epoch, not to its high watermark), catches up and rejoins the ISR. Meanwhile the two
+//! other replicas keep acknowledging. A broker whose disk fails an fsync halts and is
+//! restarted. At the end every node runs, and an auditor reads every partition.
 //!
 //! What must hold:
 //! - `AckedRecordsSurvive`: every record acknowledged with acks=all is read back at its
@@ -113,7 +116,22 @@ impl Scenario for FollowerTornTail {
                     continue;
                 };
                 followers_crashed += 1;
+                // Often its answers stop reaching the others first, for a moment: the
+                // partitions it leads keep appending what their followers no longer get (an
+                // unreplicated tail, never acknowledged), so that after the crash and a new
+                // leader's election its surviving tail diverges and is truncated by leader
+                // epoch. Lifted at the crash.
+                let stalled = rng.random_bool(0.5);
+                if stalled {
+                    for other in cluster.brokers.iter().filter(|name| **name != victim) {
+                        world.cut_one_way(&victim, other);
+                    }
+                    story.sleep(&world, rng.random_range(100..800)).await;
+                }
                 world.kill(&victim);
+                if stalled {
+                    world.heal();
+                }
                 story.sleep(&world, rng.random_range(100..3_000)).await;
                 world.restart(&victim);
                 // Let it catch up before the next crash (it may rejoin later; the next crash
