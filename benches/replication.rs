@@ -36,7 +36,9 @@ mod real {
     use std::time::{Duration, Instant};
 
     use bytes::Bytes;
-    use seedlog::client::{Admin, ConnectionConfig, DeliveryFuture, NewTopic, Producer, ProducerConfig, ProducerRecord};
+    use seedlog::client::{
+        Admin, ConnectionConfig, DeliveryFuture, NewTopic, Producer, ProducerConfig, ProducerRecord,
+    };
     use seedlog::runtime::{seeded, Clock};
 
     use crate::support::{env_usize, mib_per_s, Figure, RemoveOnDrop};
@@ -94,8 +96,10 @@ mod real {
     /// One standalone broker; returns its bootstrap.
     fn single(dir: &Path) -> (Processes, String) {
         let port = free_port();
-        let overrides =
-            vec![format!("listeners=PLAINTEXT://127.0.0.1:{port}"), format!("log.dirs={}", dir.join("single").display())];
+        let overrides = vec![
+            format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+            format!("log.dirs={}", dir.join("single").display()),
+        ];
         let child = spawn(&overrides, &dir.join("single.log"), port);
         (Processes(vec![child]), format!("127.0.0.1:{port}"))
     }
@@ -103,7 +107,8 @@ mod real {
     /// Three combined KRaft nodes; returns the bootstrap list.
     fn cluster(dir: &Path) -> (Processes, String) {
         let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-        let voters: Vec<String> = ports.iter().enumerate().map(|(i, (_, c))| format!("{}@127.0.0.1:{c}", i + 1)).collect();
+        let voters: Vec<String> =
+            ports.iter().enumerate().map(|(i, (_, c))| format!("{}@127.0.0.1:{c}", i + 1)).collect();
         let mut children = Vec::new();
         for (i, (b, c)) in ports.iter().enumerate() {
             let overrides = vec![
@@ -251,8 +256,16 @@ mod real {
         println!("single broker, acks=1:    {}", describe(&single_mib, "MiB/s"));
         println!("RF=3 cluster, acks=all:   {}", describe(&cluster_mib, "MiB/s"));
         let verdict = |ok: bool| if ok { "meets" } else { "MISSES" };
-        println!("replicated ÷ single:      {} ({} the ≥ {TARGET_RATIO} target)", describe(&ratio, ""), verdict(ratio.median() >= TARGET_RATIO));
+        println!(
+            "replicated ÷ single:      {} ({} the ≥ {TARGET_RATIO} target)",
+            describe(&ratio, ""),
+            verdict(ratio.median() >= TARGET_RATIO)
+        );
         println!("p50 at half the RF=3 rate: {}", describe(&p50, "ms"));
-        println!("p99 at half the RF=3 rate: {} ({} the ≤ {TARGET_P99_MS} ms target)", describe(&p99, "ms"), verdict(p99.median() <= TARGET_P99_MS));
+        println!(
+            "p99 at half the RF=3 rate: {} ({} the ≤ {TARGET_P99_MS} ms target)",
+            describe(&p99, "ms"),
+            verdict(p99.median() <= TARGET_P99_MS)
+        );
     }
 }

@@ -60,6 +60,11 @@ seedlog::events! {
     /// A paused node runs again.
     NodeResumed = "node_resumed", INFO { node: String }
 
+    /// The supervisor slowed or cut the links between broker `broker` and `leader_id`, the
+    /// leader of the partition: the broker is expected to leave the partition's ISR and,
+    /// once the links heal, to rejoin it (`IsrShrankAndRejoined`).
+    FollowerLagged = "follower_lagged", INFO { topic: String, partition: i32, broker: i32, leader_id: i32 }
+
     /// Every network fault was lifted: how many partition groups, cuts, lags and paused
     /// nodes there were.
     NetworkHealed = "network_healed", INFO { partition_groups: u64, cuts: u64, lags: u64, resumed: u64 }

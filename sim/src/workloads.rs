@@ -29,8 +29,12 @@ impl Clients {
     /// Adds the `producer` node (it creates `topic` first) and the `consumer` node.
     pub fn start(world: &World, bootstrap: &str, topic: NewTopic) -> Clients {
         let partitions = topic.partitions.expect("a scenario's topic names its partition count");
-        let clients =
-            Clients { control: Arc::default(), bootstrap: bootstrap.to_string(), topic: topic.name.clone(), partitions };
+        let clients = Clients {
+            control: Arc::default(),
+            bootstrap: bootstrap.to_string(),
+            topic: topic.name.clone(),
+            partitions,
+        };
         let (producer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());
         world.add_node("producer", move |env| produce(env, producer_bootstrap.clone(), topic.clone(), control.clone()));
         let (consumer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());

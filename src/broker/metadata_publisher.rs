@@ -25,7 +25,7 @@ use super::controller_types::{broker_registration, partition_state};
 use super::local_changes::{local_changes, LocalPartition};
 use super::partition::Partition;
 use super::replica_fetcher::{FetcherConfig, FetcherHandle};
-use super::topics::{TopicError, Topics};
+use super::topics::Topics;
 use crate::cluster::metadata_loader::{LoadedImage, MetadataCell};
 use crate::controller::image::MetadataImage;
 use crate::controller::records::{BrokerId, NO_LEADER};
@@ -90,9 +90,8 @@ impl MetadataPublisher {
         for removed in &changes.removed {
             self.stop_following(removed.topic_id, removed.partition).await;
             if let Err(error) = self.topics.unhost(removed.topic_id, removed.partition).await {
+                // A disk error fails the log directory (`Topics::log_dir_failure`): the broker halts.
                 warn!(name: "unhost_failed", topic = %removed.topic, partition = removed.partition, error = %error);
-                let what = format!("removing {}-{}: {error}", removed.topic, removed.partition);
-                self.topics.note_storage_failure(what);
             }
         }
         for local in &changes.leaders {
@@ -124,11 +123,8 @@ impl MetadataPublisher {
             Ok(partition) => partition,
             Err(error) => {
                 warn!(name: "host_failed", topic = %local.topic, partition = local.partition, error = %error);
-                // The log directory failed (the broker halts on it, as Kafka's does); a config
-                // the broker refuses is not a disk error and leaves it running.
-                if let TopicError::Storage(_) = error {
-                    self.topics.note_storage_failure(format!("hosting {}-{}: {error}", local.topic, local.partition));
-                }
+                // A disk error fails the log directory (`Topics::log_dir_failure`: the broker
+                // halts, as Kafka's does); a config the broker refuses leaves it running.
                 return None;
             }
         };

@@ -268,15 +268,18 @@ impl Node {
     }
 }
 
-/// Why the log directory failed, if it did: the first hosted partition whose log went
-/// offline, or a disk error met while hosting or removing a partition.
+/// Why the log directory failed, if it did: a disk error met while hosting or removing a
+/// partition, or the first hosted partition whose log went offline.
 async fn log_dir_failure(ctx: &BrokerContext) -> Option<String> {
+    if let Some(failed) = ctx.topics.log_dir_failure() {
+        return Some(format!("a disk error while hosting or removing {failed}"));
+    }
     for topic in ctx.topics.all().await {
         if let Some(partition) = topic.partitions.values().find(|p| p.is_offline()) {
             return Some(format!("the log of {}-{} went offline after a disk error", topic.name, partition.index()));
         }
     }
-    ctx.topics.storage_failure()
+    None
 }
 
 /// Whether the node runs the cluster half: a node with `process.roles` in a quorum of more

@@ -151,9 +151,10 @@ pub struct Topics {
     admin: Mutex<()>,
     /// Each open partition's flusher task, by (topic id, partition).
     flushers: std::sync::Mutex<BTreeMap<(Uuid, i32), tokio::task::JoinHandle<()>>>,
-    /// The first disk error met outside a partition's log (creating or removing a
-    /// partition's directory): in a cluster the broker halts on it, as on an offline log.
-    storage_failure: std::sync::Mutex<Option<String>>,
+    /// The partition (`topic-index`) whose hosting or unhosting failed on a disk error in a
+    /// cluster: the log directory is then as good as offline (Kafka fails the log dir on
+    /// any IO error while creating or deleting a log), and a cluster broker halts.
+    log_dir_failure: std::sync::Mutex<Option<String>>,
 }
 
 impl Topics {
@@ -191,7 +192,7 @@ impl Topics {
             topics: RwLock::new(BTreeMap::new()),
             admin: Mutex::new(()),
             flushers: std::sync::Mutex::new(BTreeMap::new()),
-            storage_failure: std::sync::Mutex::new(None),
+            log_dir_failure: std::sync::Mutex::new(None),
         };
         for (name, mut dirs) in found {
             dirs.sort();
@@ -428,16 +429,6 @@ impl Topics {
         }
     }
 
-    /// Records a disk error met while hosting or removing a partition (the first one is kept).
-    pub fn note_storage_failure(&self, what: String) {
-        self.storage_failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(what);
-    }
-
-    /// The first disk error recorded by [`Topics::note_storage_failure`], if any.
-    pub fn storage_failure(&self) -> Option<String> {
-        self.storage_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
     /// Hosts partition `index` of topic `name` (id `topic_id`, config overrides `configs`)
     /// for a cluster: the open partition if there is one, else its log, opened or created
     /// (durably) without a role. A partition of an older topic of the same name (deleted and
@@ -464,14 +455,31 @@ impl Topics {
             TopicConfig::validate_and_build(&self.broker, configs.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))
                 .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
         let dir = self.partition_dir(name, index);
-        let partition = self.create_partition(name, index, &dir, topic_id, 0, &config).await?;
-        self.disk.sync_dir(&self.log_dir).await?;
+        let created = match self.create_partition(name, index, &dir, topic_id, 0, &config).await {
+            Ok(partition) => self.disk.sync_dir(&self.log_dir).await.map(|()| partition).map_err(TopicError::from),
+            Err(error) => Err(error),
+        };
+        let partition = created.inspect_err(|error| self.note_log_dir_failure(name, index, error))?;
         let mut topics = self.topics.write().await;
         let mut partitions = topics.get(name).map(|t| t.partitions.clone()).unwrap_or_default();
         partitions.insert(index, partition.clone());
         topics.insert(name.to_string(), Arc::new(Topic { name: name.to_string(), id: topic_id, config, partitions }));
         info!(name: "partition_hosted", topic = name, topic_id = %topic_id, partition = index);
         Ok(partition)
+    }
+
+    /// The partition (`topic-index`) whose hosting or unhosting failed on a disk error, if
+    /// any: the broker's log directory is to be treated as offline from then on.
+    pub fn log_dir_failure(&self) -> Option<String> {
+        self.log_dir_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records a disk error (`TopicError::Storage`) of hosting or unhosting `topic-index`.
+    fn note_log_dir_failure(&self, topic: &str, index: i32, error: &TopicError) {
+        if let TopicError::Storage(_) = error {
+            let mut failure = self.log_dir_failure.lock().unwrap_or_else(|p| p.into_inner());
+            failure.get_or_insert_with(|| format!("{topic}-{index}"));
+        }
     }
 
     /// Stops hosting partition `index` of topic `topic_id`: its log closes and its
@@ -492,7 +500,8 @@ impl Topics {
             }
         }
         self.close_partition(&topic, &partition).await;
-        self.remove_partition_dirs(&topic, [index]).await?;
+        let removed = self.remove_partition_dirs(&topic, [index]).await;
+        removed.inspect_err(|error| self.note_log_dir_failure(&topic.name, index, error))?;
         info!(name: "partition_unhosted", topic = %topic.name, topic_id = %topic_id, partition = index);
         Ok(())
     }

@@ -16,7 +16,7 @@ use kafka_protocol::ResponseError;
 use tracing::{info, warn};
 
 use super::controller_rpc::{ControllerClient, ControllerRequest, ControllerResponse};
-use super::metadata_loader::MetadataCell;
+use super::metadata_loader::{LoadedImage, MetadataCell};
 use crate::controller::cluster_control::{BrokerHeartbeatRequest, BrokerRegistrationRequest};
 
 /// How often a fenced broker heartbeats while it catches up (Kafka heartbeats at once after
@@ -49,6 +49,32 @@ impl BrokerLifecycle {
     /// Whether the controller last said this broker is fenced.
     pub fn is_fenced(&self) -> bool {
         self.fenced.load(Ordering::Acquire)
+    }
+
+    /// Whether this incarnation is registered and `image` holds its registration (Kafka's
+    /// initial catch-up): everything the controller wrote before it, the removal of a
+    /// restarted broker from the ISRs and leaderships it held included, is then applied.
+    pub fn is_caught_up(&self, image: &LoadedImage) -> bool {
+        let epoch = self.broker_epoch();
+        epoch >= 0 && image.image.brokers.get(&self.broker_id).is_some_and(|b| b.epoch == epoch)
+    }
+
+    /// Waits until [`is_caught_up`](Self::is_caught_up). The broker applies no image to its
+    /// replicas before (Kafka installs its metadata publishers only after
+    /// `initialCatchUpFuture`): the images before its registration may still make it leader
+    /// of partitions in epochs it led before a crash, with a log that lost its unsynced tail;
+    /// leading them again in the same epoch would let it write other records at offsets the
+    /// followers already hold, which no epoch comparison detects.
+    pub async fn wait_caught_up(&self, metadata: &MetadataCell) {
+        let (mut seen, mut image) = metadata.versioned();
+        while !self.is_caught_up(&image) {
+            // The epoch comes from the controller's answer, the image from the log: wake on
+            // either.
+            tokio::select! {
+                (version, next) = metadata.changed_since(seen) => (seen, image) = (version, next),
+                () = tokio::time::sleep(Duration::from_millis(CATCH_UP_HEARTBEAT_MS)) => image = metadata.current(),
+            }
+        }
     }
 
     /// Registers and heartbeats until the task is stopped by its owner.
@@ -155,5 +181,68 @@ impl BrokerLifecycle {
         }
         warn!(name: "controlled_shutdown_timed_out", broker_id = self.broker_id);
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::cluster::metadata_loader::run_loader;
+    use crate::controller::image::MetadataImage;
+    use crate::controller::records::{MetadataRecord, RegisterBrokerRecord};
+    use crate::raft::{Entry, EntryKind};
+
+    /// Broker 2's registration at `offset` (its epoch), as the committed entry.
+    fn registration(offset: i64) -> Entry {
+        let record = MetadataRecord::RegisterBroker(RegisterBrokerRecord {
+            broker_id: 2,
+            incarnation_id: Uuid::from_u128(offset as u128),
+            broker_epoch: offset,
+            endpoints: Vec::new(),
+            rack: None,
+            fenced: true,
+            in_controlled_shutdown: false,
+        });
+        Entry { offset, epoch: 1, kind: EntryKind::Data, payload: Bytes::from(record.encode()) }
+    }
+
+    fn loaded(entries: &[Entry]) -> LoadedImage {
+        let mut loaded = LoadedImage { image: MetadataImage::new(1, true), applied_offset: -1 };
+        entries.iter().for_each(|entry| crate::cluster::metadata_loader::apply_entry(&mut loaded, entry));
+        loaded
+    }
+
+    #[test]
+    fn caught_up_only_once_the_image_holds_this_incarnations_registration() {
+        let lifecycle = BrokerLifecycle::new(2);
+        let previous = loaded(&[registration(3)]);
+        // Not registered yet: the image's registration is an older incarnation's.
+        assert!(!lifecycle.is_caught_up(&previous));
+        lifecycle.broker_epoch.store(7, Ordering::Release);
+        assert!(!lifecycle.is_caught_up(&loaded(&[])));
+        assert!(!lifecycle.is_caught_up(&previous), "the old incarnation's registration");
+        assert!(lifecycle.is_caught_up(&loaded(&[registration(3), registration(7)])));
+    }
+
+    #[tokio::test]
+    async fn wait_caught_up_returns_when_the_registration_is_applied() {
+        let lifecycle = BrokerLifecycle::new(2);
+        let cell = MetadataCell::new(MetadataImage::new(1, true));
+        let (send, receive) = mpsc::unbounded_channel();
+        let loader = tokio::spawn(run_loader(receive, cell.clone()));
+        send.send(registration(3)).unwrap();
+        lifecycle.broker_epoch.store(7, Ordering::Release);
+        let waiting = lifecycle.wait_caught_up(&cell);
+        tokio::pin!(waiting);
+        let early = tokio::time::timeout(Duration::from_millis(300), &mut waiting).await;
+        assert!(early.is_err(), "caught up before its registration was applied");
+        send.send(registration(7)).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("caught up once it was applied");
+        drop(send);
+        loader.await.unwrap();
     }
 }

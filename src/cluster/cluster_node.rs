@@ -178,11 +178,23 @@ impl ClusterNode {
         let mut publisher_task = None;
         let mut stop_publisher = None;
         if let Some((side, ..)) = broker {
-            let (stop, stopped) = oneshot::channel::<()>();
+            let (stop, mut stopped) = oneshot::channel::<()>();
             stop_publisher = Some(stop);
-            publisher_task = Some(crate::runtime::spawn(side.publisher.run(metadata.clone(), async move {
-                let _ = stopped.await;
-            })));
+            let (lifecycle, metadata) = (side.cluster.lifecycle.clone(), metadata.clone());
+            publisher_task = Some(crate::runtime::spawn(async move {
+                // No image reaches the replicas before the broker's registration is applied
+                // (see `BrokerLifecycle::wait_caught_up`).
+                tokio::select! {
+                    biased;
+                    _ = &mut stopped => return,
+                    () = lifecycle.wait_caught_up(&metadata) => {}
+                }
+                side.publisher
+                    .run(metadata, async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            }));
         }
 
         tokio::pin!(shutdown);

@@ -4,7 +4,11 @@
 //! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
+mod cluster_story;
 mod controller_leader_crash;
+mod follower_torn_tail;
+mod isr_lagging_follower;
+mod leader_minority_partition;
 mod partition_leader_crash;
 // kip's scenarios (power loss, historical replays)
 mod kip_101_truncation;
@@ -17,6 +21,9 @@ mod storage_crash_recovery;
 mod swarm;
 
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
+pub use follower_torn_tail::FollowerTornTail;
+pub use isr_lagging_follower::IsrLaggingFollower;
+pub use leader_minority_partition::LeaderMinorityPartition;
 pub use partition_leader_crash::PartitionLeaderCrash;
 // kip's scenarios
 pub use kip_101_truncation::Kip101Truncation;
@@ -46,6 +53,9 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &Kip279FastLeaderChange,
         &Kip966LastReplicaStanding { unclean: false },
         &Kip966LastReplicaStanding { unclean: true },
+        &FollowerTornTail,
+        &LeaderMinorityPartition,
+        &IsrLaggingFollower,
     ]
 }
 

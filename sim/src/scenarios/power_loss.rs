@@ -29,8 +29,6 @@
 //! the last restart), the data-plane checkers (`replication_checkers`) and the Raft checkers
 //! of the metadata quorum (`raft_checkers`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -45,7 +43,7 @@ use crate::checkers::{
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::expectation::Expectation;
 use crate::scenario::{Scenario, SuperviseFuture};
-use crate::workloads;
+use crate::workloads::Clients;
 use crate::world::World;
 
 const TOPIC: &str = "events";
@@ -119,16 +117,7 @@ impl Scenario for PowerLoss {
             );
             let cluster = SimCluster::start(&world, &spec);
             let halts = cluster.halts.clone();
-            let bootstrap = cluster.bootstrap();
-            let control = Arc::new(workloads::Control::default());
-            let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("producer", move |env| {
-                workloads::produce(env, producer_bootstrap.clone(), topic(), producer_control.clone())
-            });
-            let (consumer_bootstrap, consumer_control) = (bootstrap.clone(), control.clone());
-            world.add_node("consumer", move |env| {
-                workloads::consume(env, consumer_bootstrap.clone(), TOPIC, PARTITIONS, consumer_control.clone())
-            });
+            let clients = Clients::start(&world, &cluster.bootstrap(), topic());
 
             // Let the quorum form, the brokers register and the topic appear.
             world.sleep_restarting(&halts, 5_000).await;
@@ -152,21 +141,10 @@ impl Scenario for PowerLoss {
                 cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             }
             world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
-            control.stop();
-            // Every send answered before the audit: a late acknowledgement would be missed.
-            while !control.producer_done() {
-                world.sleep_restarting(&halts, 100).await;
-            }
+            clients.stop(&world, &halts).await;
             world.sleep_restarting(&halts, 2_000).await;
             cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
-            let done = Arc::new(AtomicBool::new(false));
-            let (audit_bootstrap, audit_done) = (bootstrap.clone(), done.clone());
-            world.add_node("auditor", move |_env| {
-                workloads::audit(audit_bootstrap.clone(), TOPIC, PARTITIONS, audit_done.clone())
-            });
-            while !done.load(Ordering::SeqCst) {
-                world.sleep_restarting(&halts, 100).await;
-            }
+            clients.audit(&world, &halts).await;
             cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             info!(name: "scenario_finished", power_losses);
         })

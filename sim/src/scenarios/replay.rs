@@ -4,24 +4,21 @@
 //! a consumer, waits on what the inspector observes, and the ending every story shares (heal,
 //! restart, converge, audit).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use seedlog::client::{NewTopic, PartitionInfo};
 use seedlog::runtime::MemDiskFaults;
 
 use crate::cluster::{broker_name, ClusterSpec, SimCluster};
-use crate::workloads::{self, Control};
+use crate::workloads::Clients;
 use crate::world::World;
 
 pub const TOPIC: &str = "events";
 /// From the end of the faults to a leader and a full ISR.
 pub const CONVERGENCE_BOUND_MS: u64 = 30_000;
 
-/// A running replay: the cluster and the workload's control.
+/// A running replay: the cluster and its clients.
 pub struct Replay {
     pub cluster: SimCluster,
-    pub control: Arc<Control>,
+    clients: Clients,
 }
 
 impl Replay {
@@ -43,22 +40,8 @@ impl Replay {
         all.extend_from_slice(overrides);
         let spec = ClusterSpec { controllers: 3, disk_faults: MemDiskFaults::none(), ..ClusterSpec::combined(3, &all) };
         let cluster = SimCluster::start(world, &spec);
-        let bootstrap = cluster.bootstrap();
-        let control = Arc::new(Control::default());
-        let (producer_bootstrap, producer_control) = (bootstrap.clone(), control.clone());
-        world.add_node("producer", move |env| {
-            workloads::produce(
-                env,
-                producer_bootstrap.clone(),
-                topic(replication_factor, min_insync_replicas),
-                producer_control.clone(),
-            )
-        });
-        let consumer_control = control.clone();
-        world.add_node("consumer", move |env| {
-            workloads::consume(env, bootstrap.clone(), TOPIC, 1, consumer_control.clone())
-        });
-        Replay { cluster, control }
+        let clients = Clients::start(world, &cluster.bootstrap(), topic(replication_factor, min_insync_replicas));
+        Replay { cluster, clients }
     }
 
     /// The partition as last observed.
@@ -105,19 +88,10 @@ impl Replay {
         }
         let halts = &self.cluster.halts;
         world.sleep_restarting(halts, 2_000).await;
-        self.control.stop();
-        // Every send answered before the audit: a late acknowledgement would be missed.
-        while !self.control.producer_done() {
-            world.sleep_restarting(halts, 100).await;
-        }
+        self.clients.stop(world, halts).await;
         world.sleep_restarting(halts, 1_000).await;
         self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
-        let done = Arc::new(AtomicBool::new(false));
-        let (bootstrap, audit_done) = (self.cluster.bootstrap(), done.clone());
-        world.add_node("auditor", move |_env| workloads::audit(bootstrap.clone(), TOPIC, 1, audit_done.clone()));
-        while !done.load(Ordering::SeqCst) {
-            world.sleep_restarting(halts, 100).await;
-        }
+        self.clients.audit(world, halts).await;
         self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
     }
 }

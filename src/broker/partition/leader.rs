@@ -20,6 +20,9 @@ impl Partition {
         let new_epoch = self.lock_replica().leader_epoch().is_none_or(|epoch| state.leader_epoch() > epoch);
         if new_epoch {
             let assigned = log.assign_epoch_start_offset(state.leader_epoch()).await;
+            // A failed epoch-cache write takes the log offline: so must it the partition (a
+            // cluster broker then halts instead of staying the leader of a partition it
+            // cannot serve).
             self.note_log_state(&log);
             assigned.map_err(LeaderChangeError::Log)?;
         }

@@ -301,6 +301,24 @@ mod replicating_in_process {
         assert_eq!(values(&a).await, vec![b"m0".to_vec(), b"m2".to_vec()]);
         assert_eq!(values(&a).await, values(&b).await, "one record per offset on both replicas");
     }
+
+    /// A leader change whose epoch-cache write fails takes the partition offline, not only
+    /// its log: a cluster broker halts on an offline partition, instead of staying the
+    /// leader of one it can no longer serve.
+    #[tokio::test]
+    async fn a_failed_epoch_cache_write_on_becoming_leader_takes_the_partition_offline() {
+        let disk = Arc::new(MemDisk::new(23));
+        let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
+        let partition = Partition::new("t", 0, log, ReplicaConfig::new(1, 11));
+        partition.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        assert!(!partition.is_offline());
+
+        disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
+        let failed = partition.make_leader(0, state(1, &[1, 2], 2, 1)).await;
+
+        assert!(failed.is_err(), "the epoch-cache write failed");
+        assert!(partition.is_offline(), "the partition stays online on an offline log");
+    }
 }
 
 mod historical_truncation {
