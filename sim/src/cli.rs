@@ -238,6 +238,13 @@ fn print_trace_path(outcome: &SeedOutcome) {
         Ok(()) => println!("  trace: {}", path.display()),
         Err(e) => eprintln!("warning: cannot write the trace to {}: {e}", path.display()),
     }
+    if let Some(nondeterminism) = &outcome.nondeterminism {
+        let path = path.with_extension("second.jsonl");
+        match write_trace(&path, &nondeterminism.second_trace_jsonl) {
+            Ok(()) => println!("  second run's trace: {}", path.display()),
+            Err(e) => eprintln!("warning: cannot write the trace to {}: {e}", path.display()),
+        }
+    }
 }
 
 /// `<workspace>/reports/traces/NAME-seedN.jsonl`.

@@ -55,6 +55,8 @@ pub struct Nondeterminism {
     pub second_hash: u64,
     /// 1-based trace line where they first differ, with both versions ("" = trace ended).
     pub first_divergence: (usize, String, String),
+    /// The second run's whole trace, to diff against the first.
+    pub second_trace_jsonl: String,
 }
 
 impl SeedOutcome {
@@ -124,6 +126,7 @@ pub fn run_seed_checking_determinism(scenario: &dyn Scenario, seed: u64) -> Seed
             first_hash: first.trace_hash,
             second_hash: second.trace_hash,
             first_divergence: first_divergence(&first.trace_jsonl, &second.trace_jsonl),
+            second_trace_jsonl: second.trace_jsonl,
         });
     }
     first

@@ -16,7 +16,7 @@
 //!
 //! What a produce error means for a batch is decided here too, so the rules sit in one place.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use super::accumulator::TopicPartition;
 use super::error::{code, is_retriable_code};
@@ -58,7 +58,7 @@ pub struct PartitionSequence {
 /// numbers a partition's batch only when the partition has no other unresolved batch.
 #[derive(Debug, Default, Clone)]
 pub struct SequenceTracker {
-    partitions: HashMap<TopicPartition, PartitionSequence>,
+    partitions: BTreeMap<TopicPartition, PartitionSequence>,
 }
 
 impl SequenceTracker {

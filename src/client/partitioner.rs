@@ -3,7 +3,7 @@
 //! from a Java, librdkafka (`murmur2_random`) or kafkajs producer; a keyless record goes
 //! round-robin per topic, from a start drawn from the seeded source handed in.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use rand::Rng;
 
@@ -56,12 +56,12 @@ pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
 #[derive(Debug)]
 pub struct Partitioner {
     rng: NodeRng,
-    next_by_topic: HashMap<String, u32>,
+    next_by_topic: BTreeMap<String, u32>,
 }
 
 impl Partitioner {
     pub fn new(rng: NodeRng) -> Self {
-        Partitioner { rng, next_by_topic: HashMap::new() }
+        Partitioner { rng, next_by_topic: BTreeMap::new() }
     }
 
     /// The partition for a record of `topic` with `key`, among `partitions` (> 0).

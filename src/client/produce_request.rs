@@ -4,7 +4,7 @@
 //! [`Completion`]. A request is given up when the earliest delivery deadline among its
 //! batches passes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -76,7 +76,7 @@ async fn send_produce(
     batches: &[SealedBatch],
     acks: i16,
     timeout_ms: i32,
-) -> Result<HashMap<TopicPartition, Result<PartitionAck>>> {
+) -> Result<BTreeMap<TopicPartition, Result<PartitionAck>>> {
     let connection = cluster.broker_connection(leader).await?;
     let version = connection.version(ApiKey::Produce)?;
     let mut topics: BTreeMap<&str, Vec<PartitionProduceData>> = BTreeMap::new();
@@ -99,7 +99,7 @@ async fn send_produce(
         return Ok(batches.iter().map(|b| (b.partition.clone(), Ok(unknown))).collect());
     }
     let response = connection.send(&request, version).await?;
-    let mut results = HashMap::new();
+    let mut results = BTreeMap::new();
     for topic in &response.responses {
         for p in &topic.partition_responses {
             let partition = TopicPartition::new(topic.name.0.to_string(), p.index);

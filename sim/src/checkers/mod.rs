@@ -103,6 +103,21 @@ pub fn replication_checkers() -> Vec<Box<dyn Checker>> {
     ]
 }
 
+/// What every cluster story checks: the client-side record checkers (acks survive, one record
+/// per offset, no read taken back), convergence within `convergence_bound_ms` of the last
+/// fault, the data-plane checkers and the Raft checkers of the metadata quorum.
+pub fn cluster_checkers(convergence_bound_ms: u64) -> Vec<Box<dyn Checker>> {
+    let mut checkers: Vec<Box<dyn Checker>> = vec![
+        Box::new(AckedRecordsSurvive::default()),
+        Box::new(OneRecordPerOffset::default()),
+        Box::new(NoVanishingReads::default()),
+        Box::new(PartitionsConvergeAfterHeal::new(convergence_bound_ms)),
+    ];
+    checkers.extend(replication_checkers());
+    checkers.extend(raft_checkers());
+    checkers
+}
+
 /// One offset of one topic partition, the key of the record checkers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Offset {

@@ -36,10 +36,7 @@ use tracing::info;
 
 use super::cluster_story::{ClusterStory, CONVERGENCE_BOUND_MS, PARTITIONS, REPLICATED, TOPIC};
 use crate::checker::Checker;
-use crate::checkers::{
-    raft_checkers, replication_checkers, AckedRecordsSurvive, IsrShrankAndRejoined, NoVanishingReads,
-    OneRecordPerOffset, PartitionsConvergeAfterHeal,
-};
+use crate::checkers::{cluster_checkers, IsrShrankAndRejoined};
 use crate::cluster::{node_id, ClusterSpec};
 use crate::events::FollowerLagged;
 use crate::scenario::{Scenario, SuperviseFuture};
@@ -64,15 +61,8 @@ impl Scenario for IsrLaggingFollower {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(IsrShrankAndRejoined::default()),
-            Box::new(AckedRecordsSurvive::default()),
-            Box::new(OneRecordPerOffset::default()),
-            Box::new(NoVanishingReads::default()),
-            Box::new(PartitionsConvergeAfterHeal::new(CONVERGENCE_BOUND_MS)),
-        ];
-        checkers.extend(replication_checkers());
-        checkers.extend(raft_checkers());
+        let mut checkers: Vec<Box<dyn Checker>> = vec![Box::new(IsrShrankAndRejoined::default())];
+        checkers.extend(cluster_checkers(CONVERGENCE_BOUND_MS));
         checkers
     }
 

@@ -33,10 +33,7 @@ use tracing::info;
 
 use super::replay::{cut_both_ways, Replay, CONVERGENCE_BOUND_MS};
 use crate::checker::Checker;
-use crate::checkers::{
-    raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset,
-    PartitionsConvergeAfterHeal,
-};
+use crate::checkers::cluster_checkers;
 use crate::cluster::broker_name;
 use crate::scenario::{Scenario, SuperviseFuture};
 use crate::world::World;
@@ -55,15 +52,7 @@ impl Scenario for Kip279FastLeaderChange {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(AckedRecordsSurvive::default()),
-            Box::new(OneRecordPerOffset::default()),
-            Box::new(NoVanishingReads::default()),
-            Box::new(PartitionsConvergeAfterHeal::new(CONVERGENCE_BOUND_MS)),
-        ];
-        checkers.extend(replication_checkers());
-        checkers.extend(raft_checkers());
-        checkers
+        cluster_checkers(CONVERGENCE_BOUND_MS)
     }
 
     fn time_limit(&self) -> Duration {

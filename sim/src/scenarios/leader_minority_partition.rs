@@ -37,10 +37,7 @@ use tracing::info;
 
 use super::cluster_story::{ClusterStory, CONVERGENCE_BOUND_MS, PARTITIONS, REPLICATED, TOPIC};
 use crate::checker::Checker;
-use crate::checkers::{
-    raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset,
-    PartitionsConvergeAfterHeal,
-};
+use crate::checkers::cluster_checkers;
 use crate::cluster::ClusterSpec;
 use crate::scenario::{Scenario, SuperviseFuture};
 use crate::world::World;
@@ -63,15 +60,7 @@ impl Scenario for LeaderMinorityPartition {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(AckedRecordsSurvive::default()),
-            Box::new(OneRecordPerOffset::default()),
-            Box::new(NoVanishingReads::default()),
-            Box::new(PartitionsConvergeAfterHeal::new(CONVERGENCE_BOUND_MS)),
-        ];
-        checkers.extend(replication_checkers());
-        checkers.extend(raft_checkers());
-        checkers
+        cluster_checkers(CONVERGENCE_BOUND_MS)
     }
 
     fn time_limit(&self) -> Duration {

@@ -36,10 +36,7 @@ use seedlog::client::NewTopic;
 use tracing::info;
 
 use crate::checker::Checker;
-use crate::checkers::{
-    raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset,
-    PartitionsConvergeAfterHeal,
-};
+use crate::checkers::cluster_checkers;
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::expectation::Expectation;
 use crate::scenario::{Scenario, SuperviseFuture};
@@ -86,15 +83,7 @@ impl Scenario for PowerLoss {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(AckedRecordsSurvive::default()),
-            Box::new(OneRecordPerOffset::default()),
-            Box::new(NoVanishingReads::default()),
-            Box::new(PartitionsConvergeAfterHeal::new(CONVERGENCE_BOUND_MS)),
-        ];
-        checkers.extend(replication_checkers());
-        checkers.extend(raft_checkers());
-        checkers
+        cluster_checkers(CONVERGENCE_BOUND_MS)
     }
 
     fn time_limit(&self) -> Duration {

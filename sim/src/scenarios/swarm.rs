@@ -25,10 +25,7 @@ use seedlog::runtime::MemDiskFaults;
 use tracing::info;
 
 use crate::checker::Checker;
-use crate::checkers::{
-    raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset,
-    PartitionsConvergeAfterHeal,
-};
+use crate::checkers::cluster_checkers;
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::events::{ClockJumped, DiskFaultsChanged};
 use crate::scenario::{Scenario, SuperviseFuture};
@@ -69,15 +66,7 @@ impl Scenario for Swarm {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(AckedRecordsSurvive::default()),
-            Box::new(OneRecordPerOffset::default()),
-            Box::new(NoVanishingReads::default()),
-            Box::new(PartitionsConvergeAfterHeal::new(CONVERGENCE_BOUND_MS)),
-        ];
-        checkers.extend(replication_checkers());
-        checkers.extend(raft_checkers());
-        checkers
+        cluster_checkers(CONVERGENCE_BOUND_MS)
     }
 
     fn time_limit(&self) -> Duration {
