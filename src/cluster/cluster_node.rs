@@ -253,7 +253,6 @@ pub fn controller_config(config: &BrokerConfig) -> ControllerConfig {
         alter_partition_broker_epoch_check: config.alter_partition_broker_epoch_check_enable,
         auto_leader_rebalance_enable: config.auto_leader_rebalance_enable,
         leader_imbalance_check_interval_ms: config.leader_imbalance_check_interval_seconds * 1000,
-        ..ControllerConfig::default()
     }
 }
 
