@@ -310,11 +310,11 @@ mod replicating_in_process {
         let disk = Arc::new(MemDisk::new(23));
         let log = Log::open(disk.clone(), PathBuf::from("/data/t-0"), LogConfig::default(), 0).await.unwrap();
         let partition = Partition::new("t", 0, log, ReplicaConfig::new(1, 11));
-        partition.make_leader(0, state(1, &[1, 2], 1, 0)).await.unwrap();
+        partition.make_leader(state(1, &[1, 2], 1, 0)).await.unwrap();
         assert!(!partition.is_offline());
 
         disk.set_faults(MemDiskFaults { sync_error_rate: 1.0, ..MemDiskFaults::none() });
-        let failed = partition.make_leader(0, state(1, &[1, 2], 2, 1)).await;
+        let failed = partition.make_leader(state(1, &[1, 2], 2, 1)).await;
 
         assert!(failed.is_err(), "the epoch-cache write failed");
         assert!(partition.is_offline(), "the partition stays online on an offline log");
