@@ -23,6 +23,9 @@ pub enum FaultPoint {
 }
 
 impl FaultPoint {
+    /// Every point.
+    pub const ALL: [FaultPoint; 1] = [FaultPoint::AlterPartitionSend];
+
     /// The point's name in the trace.
     pub fn name(self) -> &'static str {
         match self {
