@@ -16,8 +16,9 @@ seedlog::events! {
     /// by name): work reaching it there waits, reported by the node as `fault_point_held`.
     FaultPointArmed = "fault_point_armed", INFO { node: String, point: String }
 
-    /// The supervisor released fault point `point` on `node`; `waiting` tasks were held there.
-    FaultPointReleased = "fault_point_released", INFO { node: String, point: String, waiting: u64 }
+    /// The supervisor let the `waiting` tasks held at fault point `point` on `node` go; with
+    /// `still_held` the point keeps holding later work, else it is released.
+    FaultPointReleased = "fault_point_released", INFO { node: String, point: String, waiting: u64, still_held: bool }
 
     /// The supervisor moved a node's wall clock by `delta_ms` (NTP stepping it, a VM
     /// resuming); monotonic time is unaffected.

@@ -31,7 +31,18 @@ impl World {
         }
         let waiting = points.waiting(point) as u64;
         points.release(point);
-        FaultPointReleased { node: node.to_string(), point: point.name().to_string(), waiting }.emit();
+        FaultPointReleased { node: node.to_string(), point: point.name().to_string(), waiting, still_held: false }
+            .emit();
+    }
+
+    /// Lets the work waiting at `point` on `node` now go, and keeps holding the point for
+    /// later work. Emits `fault_point_released` with `still_held`.
+    pub fn let_through(&self, node: &str, point: FaultPoint) {
+        let points = self.fault_points(node);
+        let waiting = points.waiting(point) as u64;
+        points.let_through(point);
+        let (node, point) = (node.to_string(), point.name().to_string());
+        FaultPointReleased { node, point, waiting, still_held: true }.emit();
     }
 
     /// How many tasks wait at `point` on `node` now.

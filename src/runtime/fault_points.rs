@@ -55,12 +55,21 @@ impl FaultPoints {
 impl FaultPoints {
     /// From now on, `pass(point)` on this node waits until [`FaultPoints::release`].
     pub fn hold(&self, point: FaultPoint) {
-        self.state.lock().held.insert(point);
+        self.state.lock().held.entry(point).or_insert(0);
     }
 
     /// Lets every waiter at `point` go, and later ones pass.
     pub fn release(&self, point: FaultPoint) {
         self.state.lock().held.remove(&point);
+        self.state.released.notify_waiters();
+    }
+
+    /// Lets the tasks waiting at `point` now go and keeps holding it for later ones (one
+    /// delayed request delivered, the next ones delayed again).
+    pub fn let_through(&self, point: FaultPoint) {
+        if let Some(wave) = self.state.lock().held.get_mut(&point) {
+            *wave += 1;
+        }
         self.state.released.notify_waiters();
     }
 
@@ -77,7 +86,7 @@ impl FaultPoints {
 
 #[cfg(madsim)]
 mod held {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
     use std::sync::{Mutex, MutexGuard};
 
     use tokio::sync::Notify;
@@ -95,15 +104,15 @@ mod held {
 
     #[derive(Debug, Default)]
     pub(super) struct Points {
-        pub(super) held: BTreeSet<FaultPoint>,
+        /// The held points, each with its wave: a waiter passes once its point is released
+        /// or its wave has moved on (`let_through`).
+        pub(super) held: BTreeMap<FaultPoint, u64>,
         pub(super) waiting: BTreeMap<FaultPoint, usize>,
     }
 
     impl State {
         pub(super) async fn pass(&self, point: FaultPoint) {
-            if !self.is_held(point) {
-                return;
-            }
+            let Some(wave) = self.wave(point) else { return };
             let since = crate::runtime::now();
             let _waiting = Waiting::enter(self, point);
             info!(name: "fault_point_held", point = point.name());
@@ -112,7 +121,7 @@ mod held {
                 tokio::pin!(released);
                 // Registered before the check, so a release between the two is not missed.
                 released.as_mut().enable();
-                if !self.is_held(point) {
+                if self.wave(point) != Some(wave) {
                     break;
                 }
                 released.await;
@@ -122,7 +131,11 @@ mod held {
         }
 
         pub(super) fn is_held(&self, point: FaultPoint) -> bool {
-            self.lock().held.contains(&point)
+            self.wave(point).is_some()
+        }
+
+        fn wave(&self, point: FaultPoint) -> Option<u64> {
+            self.lock().held.get(&point).copied()
         }
 
         pub(super) fn lock(&self) -> MutexGuard<'_, Points> {

@@ -45,7 +45,9 @@ impl FaultsInForce {
         } else if let Some(e) = ev.parse::<FaultPointArmed>() {
             self.held.insert((e.node, e.point));
         } else if let Some(e) = ev.parse::<FaultPointReleased>() {
-            self.held.remove(&(e.node, e.point));
+            if !e.still_held {
+                self.held.remove(&(e.node, e.point));
+            }
         } else if ev.parse::<NetworkHealed>().is_some() {
             self.partitioned = false;
             self.links_faulted = false;

@@ -14,9 +14,12 @@
 //!    restarts. The controller fences B once its session expires
 //!    (`broker.session.timeout.ms`); the new incarnation then registers with a new broker
 //!    epoch and is unfenced. It cannot fetch from A: its log stays empty.
-//! 4. The held request is released: it reaches the controller after B's re-registration,
-//!    carrying B's old broker epoch.
-//! 5. A crashes; the network heals, A restarts; the audit reads the partition.
+//! 4. The held request is let through: it reaches the controller after B's re-registration,
+//!    carrying B's old broker epoch. A's later AlterPartitions stay held, as the same slow
+//!    path would delay them: among them the shrink that would soon drop a B that never
+//!    fetches (the window in which the bug bites, kept open).
+//! 5. A crashes; the network heals (releasing A's held requests), A restarts; the audit
+//!    reads the partition.
 //!
 //! `kip-903-stale-isr-join` runs the defaults: the controller compares the joiner's broker
 //! epoch with its registration (KIP-903) and refuses the addition with INELIGIBLE_REPLICA;
@@ -152,8 +155,8 @@ impl Scenario for Kip903StaleIsrJoin {
             .await;
             assert!(back, "{b}'s new incarnation never registered and unfenced");
             world.sleep_restarting(&halts, rng.random_range(200..1_000)).await;
-            // 4. The stale request arrives.
-            world.release(&a, FaultPoint::AlterPartitionSend);
+            // 4. The stale request arrives; A's next ones stay held.
+            world.let_through(&a, FaultPoint::AlterPartitionSend);
             let joined = replay.wait_for(&world, 5_000, |p| in_isr(&b, &p.isr)).await;
             world.sleep_restarting(&halts, rng.random_range(200..1_000)).await;
             // 5. A crashes: B can be elected only if the stale addition was taken.
