@@ -5,7 +5,8 @@
 //! release; the work it carries was built before the hold (an AlterPartition keeps the
 //! broker epochs it was built with), so a release delivers it late and unchanged, like a
 //! request delayed in flight. Holds survive a kill and restart of the node (a new
-//! incarnation reaching the point waits too); a kill drops the waiting tasks themselves.
+//! incarnation reaching the point waits too); a kill drops the waiting tasks themselves (when
+//! madsim next schedules them).
 //! [`World::heal`] releases every held point. The points are seedlog's
 //! (`seedlog::runtime::FaultPoint`); in seedlog's production build they cannot be armed.
 
