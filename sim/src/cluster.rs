@@ -219,7 +219,8 @@ async fn node(
     all.extend(overrides);
     let config = BrokerConfig::from_properties("", &all).expect("scenario config is valid");
     let disk: Arc<dyn Disk> = env.disk.clone();
-    let node_env = NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng, fault_points: env.fault_points.clone() };
+    let node_env =
+        NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng, fault_points: env.fault_points.clone() };
     match Node::build(node_env).await {
         Ok(node) => {
             if let NodeExit::Halted(why) = node.run(std::future::pending()).await {

@@ -88,16 +88,16 @@ fn hold_story(_seed: u64) -> SuperviseFuture {
 fn a_held_point_stops_only_its_node_until_let_through_or_released() {
     let outcome = run_seed(&Story { supervise: hold_story }, 1);
     assert!(outcome.passed, "{:?}", outcome.failure_lines());
-    let lines: Vec<serde_json::Value> = outcome
-        .trace_jsonl
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each trace line is JSON"))
-        .collect();
+    let lines: Vec<serde_json::Value> =
+        outcome.trace_jsonl.lines().map(|line| serde_json::from_str(line).expect("each trace line is JSON")).collect();
     let named = |name: &str| lines.iter().filter(|e| e["name"] == name).cloned().collect::<Vec<_>>();
     assert_eq!(named("fault_point_armed").len(), 1);
     let released = named("fault_point_released");
     assert_eq!(released.len(), 2, "{released:?}");
-    assert_eq!((released[0]["fields"]["waiting"].clone(), released[0]["fields"]["still_held"].clone()), (1.into(), true.into()));
+    assert_eq!(
+        (released[0]["fields"]["waiting"].clone(), released[0]["fields"]["still_held"].clone()),
+        (1.into(), true.into())
+    );
     assert_eq!(released[1]["fields"]["still_held"], false);
     assert!(named("fault_point_held").iter().all(|e| e["node"] == "held"));
     assert_eq!(named("fault_point_passed").len(), 2);

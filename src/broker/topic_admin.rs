@@ -71,7 +71,8 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
     }
     let configs = new.configs.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
     let topic = CreatableTopic { name: new.name.clone(), partitions, replication_factor, configs };
-    let answer = cluster.forwarding_channel.send(ControllerRequest::CreateTopics(vec![topic]), cluster.request_timeout).await;
+    let answer =
+        cluster.forwarding_channel.send(ControllerRequest::CreateTopics(vec![topic]), cluster.request_timeout).await;
     match answer {
         Ok(ControllerResponse::CreateTopics(mut results)) if results.len() == 1 => match results.remove(0) {
             Ok(created) => Ok(CreatedTopic {

@@ -33,9 +33,9 @@ use crate::controller::image::MetadataImage;
 use crate::controller::records::Endpoint;
 use crate::controller::replication_control::AlterPartitionRequest;
 use crate::controller::ControllerConfig;
-use crate::raft::{Entry, OwnedTasks, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle};
 use crate::events::lists::format_id_offsets;
 use crate::events::{AlterPartitionAnswered, Event};
+use crate::raft::{Entry, OwnedTasks, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle};
 use crate::replication::AlterPartitionResponse;
 use crate::runtime::{Clock, Disk, FaultPoint, FaultPoints, NodeRng};
 

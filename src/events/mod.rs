@@ -32,8 +32,9 @@ pub use raft::{
     STARTING_STATE,
 };
 pub use replication::{
-    effective_min_isr, AlterPartitionAnswered, BatchReplicated, FetchServed, FollowerHighWatermark, HighWatermarkAdvanced, IsrChanged,
-    MakeFollower, MakeLeader, ProduceAcked, ReplicaTruncated, UncleanLeaderElected, ROLE_FOLLOWER, ROLE_LEADER,
+    effective_min_isr, AlterPartitionAnswered, BatchReplicated, FetchServed, FollowerHighWatermark,
+    HighWatermarkAdvanced, IsrChanged, MakeFollower, MakeLeader, ProduceAcked, ReplicaTruncated, UncleanLeaderElected,
+    ROLE_FOLLOWER, ROLE_LEADER,
 };
 pub use storage::{LogFlushed, LogRecovered, LogStartOffsetAdvanced, LogTruncated};
 

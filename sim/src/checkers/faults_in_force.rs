@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use crate::events::{
-    FaultPointArmed, FaultPointReleased, LinkCut, LinkLagged, NetworkHealed, NetworkPartitioned, NodeHalted, NodeKilled, NodePaused, NodeRestarted,
-    NodeResumed,
+    FaultPointArmed, FaultPointReleased, LinkCut, LinkLagged, NetworkHealed, NetworkPartitioned, NodeHalted,
+    NodeKilled, NodePaused, NodeRestarted, NodeResumed,
 };
 use crate::trace::TraceEvent;
 
@@ -60,7 +60,11 @@ impl FaultsInForce {
 
     /// Whether any fault is in force.
     pub fn any(&self) -> bool {
-        !self.down.is_empty() || !self.paused.is_empty() || self.partitioned || self.links_faulted || !self.held.is_empty()
+        !self.down.is_empty()
+            || !self.paused.is_empty()
+            || self.partitioned
+            || self.links_faulted
+            || !self.held.is_empty()
     }
 
     /// The faults in force, for a message.

@@ -92,7 +92,8 @@ impl Scenario for Kip903StaleIsrJoin {
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let staged = if self.no_epoch_check { StaleIsrJoinArrived::committed() } else { StaleIsrJoinArrived::refused() };
+        let staged =
+            if self.no_epoch_check { StaleIsrJoinArrived::committed() } else { StaleIsrJoinArrived::refused() };
         let mut checkers: Vec<Box<dyn Checker>> = vec![
             Box::new(AckedRecordsSurvive::default()),
             Box::new(OneRecordPerOffset::default()),
@@ -135,7 +136,8 @@ impl Scenario for Kip903StaleIsrJoin {
             // 2. A's AlterPartition requests are held; B catches up and A proposes it.
             world.hold(&a, FaultPoint::AlterPartitionSend);
             world.partition(&[]);
-            let held = wait_until(&world, &replay, 30_000, || world.waiting_at(&a, FaultPoint::AlterPartitionSend) > 0).await;
+            let held =
+                wait_until(&world, &replay, 30_000, || world.waiting_at(&a, FaultPoint::AlterPartitionSend) > 0).await;
             assert!(held, "{a} never proposed adding {b} back");
             world.sleep_restarting(&halts, rng.random_range(100..500)).await;
             // 3. B fails hard and comes back on an empty disk, cut off from A.
@@ -149,10 +151,9 @@ impl Scenario for Kip903StaleIsrJoin {
             // reliably. So: wait out the session, then for B listed again (unfenced).
             world.sleep_restarting(&halts, BROKER_SESSION_TIMEOUT_MS + 1_000).await;
             let b_id = node_id(&b);
-            let back = wait_until(&world, &replay, REREGISTRATION_BOUND_MS, || {
-                replay.cluster.live_brokers().contains(&b_id)
-            })
-            .await;
+            let back =
+                wait_until(&world, &replay, REREGISTRATION_BOUND_MS, || replay.cluster.live_brokers().contains(&b_id))
+                    .await;
             assert!(back, "{b}'s new incarnation never registered and unfenced");
             world.sleep_restarting(&halts, rng.random_range(200..1_000)).await;
             // 4. The stale request arrives; A's next ones stay held.
