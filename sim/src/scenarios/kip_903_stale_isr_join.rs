@@ -137,7 +137,7 @@ impl Scenario for Kip903StaleIsrJoin {
             world.hold(&a, FaultPoint::AlterPartitionSend);
             world.partition(&[]);
             let held =
-                wait_until(&world, &replay, 30_000, || world.waiting_at(&a, FaultPoint::AlterPartitionSend) > 0).await;
+                replay.wait_until(&world, 30_000, || world.waiting_at(&a, FaultPoint::AlterPartitionSend) > 0).await;
             assert!(held, "{a} never proposed adding {b} back");
             world.sleep_restarting(&halts, rng.random_range(100..500)).await;
             // 3. B fails hard and comes back on an empty disk, cut off from A.
@@ -151,9 +151,9 @@ impl Scenario for Kip903StaleIsrJoin {
             // reliably. So: wait out the session, then for B listed again (unfenced).
             world.sleep_restarting(&halts, BROKER_SESSION_TIMEOUT_MS + 1_000).await;
             let b_id = node_id(&b);
-            let back =
-                wait_until(&world, &replay, REREGISTRATION_BOUND_MS, || replay.cluster.live_brokers().contains(&b_id))
-                    .await;
+            let back = replay
+                .wait_until(&world, REREGISTRATION_BOUND_MS, || replay.cluster.live_brokers().contains(&b_id))
+                .await;
             assert!(back, "{b}'s new incarnation never registered and unfenced");
             world.sleep_restarting(&halts, rng.random_range(200..1_000)).await;
             // 4. The stale request arrives; A's next ones stay held.
@@ -168,17 +168,4 @@ impl Scenario for Kip903StaleIsrJoin {
             replay.finish(&world).await;
         })
     }
-}
-
-/// Waits (up to `bound_ms`, restarting halted nodes) until `wanted` holds; whether it did.
-async fn wait_until(world: &World, replay: &Replay, bound_ms: u64, wanted: impl Fn() -> bool) -> bool {
-    let mut waited_ms = 0;
-    while waited_ms < bound_ms {
-        if wanted() {
-            return true;
-        }
-        world.sleep_restarting(&replay.cluster.halts, 100).await;
-        waited_ms += 100;
-    }
-    false
 }
