@@ -103,8 +103,13 @@ async fn broker(config_file: Option<PathBuf>, overrides: Vec<String>) -> ExitCod
     if !config.ignored_keys().is_empty() {
         tracing::warn!(name: "config_keys_ignored", keys = ?config.ignored_keys(), "Kafka settings seedlog does not act on");
     }
-    let env =
-        NodeEnv { config, disk: Arc::new(FileDisk::new()), clock: Clock::system(), rng: seedlog::runtime::from_os() };
+    let env = NodeEnv {
+        config,
+        disk: Arc::new(FileDisk::new()),
+        clock: Clock::system(),
+        rng: seedlog::runtime::from_os(),
+        fault_points: Default::default(),
+    };
     let node = match Node::build(env).await {
         Ok(node) => node,
         Err(error) => {

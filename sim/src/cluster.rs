@@ -4,7 +4,7 @@
 //! leaders and ISRs through Metadata, as an operator would; and restarts of nodes that
 //! halted (a broker whose log failed), as a process supervisor would.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,6 +50,9 @@ impl ClusterSpec {
 /// Partition states as the inspector last saw them, by (topic, partition), with when.
 pub type Observed = Arc<Mutex<BTreeMap<(String, i32), (PartitionInfo, tokio::time::Instant)>>>;
 
+/// The brokers the inspector last saw listed in Metadata (KRaft lists the unfenced ones).
+pub type LiveBrokers = Arc<Mutex<BTreeSet<i32>>>;
+
 /// The inspector reports an unchanged partition again after this long, so that a checker
 /// (or a wait) can tell a fresh observation from one made before a fault.
 const REPORT_AGAIN_MS: u64 = 1_000;
@@ -63,6 +66,7 @@ pub struct SimCluster {
     pub halts: Halts,
     bootstrap: String,
     observed: Observed,
+    live_brokers: LiveBrokers,
 }
 
 impl SimCluster {
@@ -93,10 +97,17 @@ impl SimCluster {
         }
         let bootstrap: Vec<String> =
             brokers.iter().map(|n| SocketAddr::new(world.ip(n), BROKER_PORT).to_string()).collect();
-        let cluster =
-            SimCluster { brokers, controllers, halts, bootstrap: bootstrap.join(","), observed: Observed::default() };
+        let cluster = SimCluster {
+            brokers,
+            controllers,
+            halts,
+            bootstrap: bootstrap.join(","),
+            observed: Observed::default(),
+            live_brokers: LiveBrokers::default(),
+        };
         let (inspector_bootstrap, observed) = (cluster.bootstrap.clone(), cluster.observed.clone());
-        world.add_node("inspector", move |_env| inspect(inspector_bootstrap.clone(), observed.clone()));
+        let live = cluster.live_brokers.clone();
+        world.add_node("inspector", move |_env| inspect(inspector_bootstrap.clone(), observed.clone(), live.clone()));
         cluster
     }
 
@@ -109,6 +120,12 @@ impl SimCluster {
     pub fn partition(&self, topic: &str, partition: i32) -> Option<PartitionInfo> {
         let observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
         observed.get(&(topic.to_string(), partition)).map(|(info, _)| info.clone())
+    }
+
+    /// The ids of the brokers the inspector last saw listed in Metadata: registered and
+    /// unfenced, as the answering broker's metadata had it.
+    pub fn live_brokers(&self) -> BTreeSet<i32> {
+        self.live_brokers.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The node name of the partition's leader, if it has one.
@@ -202,7 +219,8 @@ async fn node(
     all.extend(overrides);
     let config = BrokerConfig::from_properties("", &all).expect("scenario config is valid");
     let disk: Arc<dyn Disk> = env.disk.clone();
-    let node_env = NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng };
+    let node_env =
+        NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng, fault_points: env.fault_points.clone() };
     match Node::build(node_env).await {
         Ok(node) => {
             if let NodeExit::Halted(why) = node.run(std::future::pending()).await {
@@ -220,13 +238,14 @@ async fn node(
     }
 }
 
-/// The inspector: describes every topic every 200 ms and keeps the last answer; reports a
-/// partition when it changed, and again every second.
-async fn inspect(bootstrap: String, observed: Observed) {
+/// The inspector: describes every topic every 200 ms and keeps the last answer (and the
+/// brokers it lists); reports a partition when it changed, and again every second.
+async fn inspect(bootstrap: String, observed: Observed, live_brokers: LiveBrokers) {
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
     loop {
         let refreshed = admin.cluster().refresh_metadata(None).await;
         if let Ok(topics) = refreshed.map(|_| admin.cluster().metadata()) {
+            *live_brokers.lock().unwrap_or_else(|p| p.into_inner()) = topics.brokers.keys().copied().collect();
             let mut seen = observed.lock().unwrap_or_else(|p| p.into_inner());
             for topic in topics.topics.values() {
                 for partition in &topic.partitions {

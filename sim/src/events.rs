@@ -9,6 +9,17 @@ seedlog::events! {
     /// The supervisor started a killed node again.
     NodeRestarted = "node_restarted", INFO { node: String }
 
+    /// The supervisor swapped a killed node's disk for a new, empty one.
+    DiskReplaced = "disk_replaced", INFO { node: String }
+
+    /// The supervisor held fault point `point` on `node` (seedlog's `runtime::FaultPoint`,
+    /// by name): work reaching it there waits, reported by the node as `fault_point_held`.
+    FaultPointArmed = "fault_point_armed", INFO { node: String, point: String }
+
+    /// The supervisor let the `waiting` tasks held at fault point `point` on `node` go; with
+    /// `still_held` the point keeps holding later work, else it is released.
+    FaultPointReleased = "fault_point_released", INFO { node: String, point: String, waiting: u64, still_held: bool }
+
     /// The supervisor moved a node's wall clock by `delta_ms` (NTP stepping it, a VM
     /// resuming); monotonic time is unaffected.
     ClockJumped = "clock_jumped", INFO { node: String, delta_ms: i64 }

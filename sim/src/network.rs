@@ -341,8 +341,10 @@ impl World {
     }
 
     /// Lifts every partition, cut and lag, and resumes every paused node (emitting
-    /// `node_resumed` for each), then emits `network_healed`.
+    /// `node_resumed` for each), releases every held fault point (`fault_point_released`),
+    /// then emits `network_healed`.
     pub fn heal(&self) {
+        self.release_all();
         let healed = self.network_faults().heal();
         for name in &healed.paused {
             self.handle().resume(self.id(name));

@@ -24,9 +24,9 @@ use madsim::runtime::Handle;
 use madsim::task::NodeId;
 use rand::Rng;
 use seedlog::events::Event;
-use seedlog::runtime::{fork, seeded, Clock, MemDisk, MemDiskFaults, NodeRng};
+use seedlog::runtime::{fork, seeded, Clock, FaultPoints, MemDisk, MemDiskFaults, NodeRng};
 
-use crate::events::{NodeKilled, NodeRestarted};
+use crate::events::{DiskReplaced, NodeKilled, NodeRestarted};
 use crate::network::NetworkFaults;
 
 /// What a node's init closure gets on each (re)start.
@@ -43,6 +43,9 @@ pub struct NodeEnv {
     pub rng: NodeRng,
     /// 0 at the first start, +1 per restart.
     pub incarnation: u64,
+    /// The node's fault points: survive restarts, armed by the supervisor
+    /// (`sim/src/fault_points.rs`).
+    pub fault_points: FaultPoints,
 }
 
 /// The simulated nodes of one run. Build it inside `Scenario::supervise`.
@@ -59,6 +62,7 @@ struct SimNode {
     ip: IpAddr,
     disk: Arc<MemDisk>,
     clock: Clock,
+    fault_points: FaultPoints,
     killed: Cell<bool>,
 }
 
@@ -120,7 +124,8 @@ impl World {
         let clock = Clock::system();
         let ip = node_ip(self.nodes.borrow().len());
         let incarnations = Mutex::new(Incarnations { next: 0, rng: fork(&mut node_rng) });
-        let env = (name.to_string(), disk.clone(), clock.clone());
+        let fault_points = FaultPoints::default();
+        let env = (name.to_string(), disk.clone(), clock.clone(), fault_points.clone());
         let node = self
             .handle
             .create_node()
@@ -137,11 +142,12 @@ impl World {
                     clock: env.2.clone(),
                     rng: fork(&mut inc.rng),
                     incarnation,
+                    fault_points: env.3.clone(),
                 })
             })
             .build();
         let id = node.id();
-        let sim_node = SimNode { id, ip, disk, clock, killed: Cell::new(false) };
+        let sim_node = SimNode { id, ip, disk, clock, fault_points, killed: Cell::new(false) };
         self.nodes.borrow_mut().insert(name.to_string(), sim_node);
         self.network_faults().add_node(name, id);
         id
@@ -173,6 +179,17 @@ impl World {
         NodeRestarted { node: name.to_string() }.emit();
     }
 
+    /// Swaps the disk of a killed node for a new, empty one (a failed disk replaced): its next
+    /// incarnation starts with nothing, as a machine whose disk was changed. Emits
+    /// `disk_replaced`.
+    pub fn replace_disk(&self, name: &str) {
+        self.with_node(name, |node| {
+            assert!(node.killed.get(), "replace the disk of `{name}` only while it is down");
+            node.disk.replace_with_empty();
+        });
+        DiskReplaced { node: name.to_string() }.emit();
+    }
+
     /// Whether the node is down (killed and not restarted).
     pub fn is_killed(&self, name: &str) -> bool {
         self.with_node(name, |node| node.killed.get())
@@ -196,6 +213,11 @@ impl World {
     /// The node's wall clock (skew, drift, jump it).
     pub fn clock(&self, name: &str) -> Clock {
         self.with_node(name, |node| node.clock.clone())
+    }
+
+    /// The node's fault points (see `sim/src/fault_points.rs` for arming them).
+    pub(crate) fn fault_points(&self, name: &str) -> FaultPoints {
+        self.with_node(name, |node| node.fault_points.clone())
     }
 
     /// Names of all nodes, sorted.

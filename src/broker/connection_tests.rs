@@ -32,7 +32,13 @@ async fn broker_and_connection() -> (Arc<BrokerContext>, Arc<MemDisk>, DuplexStr
     let faults = MemDiskFaults { latency: Some((millisecond, millisecond)), ..MemDiskFaults::none() };
     let disk = Arc::new(MemDisk::with_faults(1, faults));
     let config = BrokerConfig::from_properties("listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=/data", &[]).unwrap();
-    let env = NodeEnv { config, disk: disk.clone(), clock: Clock::system(), rng: seeded(1) };
+    let env = NodeEnv {
+        config,
+        disk: disk.clone(),
+        clock: Clock::system(),
+        rng: seeded(1),
+        fault_points: Default::default(),
+    };
     let ctx = Node::build(env).await.unwrap().context();
     let topic = NewTopic { name: "t".into(), partitions: 1, replication_factor: 1, configs: Vec::new() };
     ctx.topics.create(topic).await.unwrap();

@@ -21,7 +21,7 @@ use super::producer_ids::ProducerIds;
 use super::replica_manager::ReplicaManager;
 use super::topics::{TopicError, Topics};
 use crate::cluster::cluster_node::{broker_side, BrokerSide, ClusterNode};
-use crate::runtime::{Clock, Disk, NodeRng};
+use crate::runtime::{Clock, Disk, FaultPoints, NodeRng};
 
 /// What a node is built from.
 pub struct NodeEnv {
@@ -29,6 +29,9 @@ pub struct NodeEnv {
     pub disk: Arc<dyn Disk>,
     pub clock: Clock,
     pub rng: NodeRng,
+    /// Where the simulator may hold work on this node; `FaultPoints::default()` elsewhere
+    /// (in the production build it can never hold anything).
+    pub fault_points: FaultPoints,
 }
 
 /// Why a node could not start.
@@ -88,7 +91,7 @@ impl Node {
     /// Formats or checks the log directory, recovers the logs in `log.dirs`, opens the
     /// metadata log of a cluster node, and binds the first broker listener.
     pub async fn build(env: NodeEnv) -> Result<Node, NodeError> {
-        let NodeEnv { config, disk, clock, mut rng } = env;
+        let NodeEnv { config, disk, clock, mut rng, fault_points } = env;
         let in_cluster = is_cluster_node(&config);
         let log_dir = config.log_dir().to_path_buf();
         disk.create_dir_all(&log_dir).await?;
@@ -137,6 +140,7 @@ impl Node {
                     clock.clone(),
                     &listener_config.name,
                     (&advertised_host, advertised_port),
+                    fault_points,
                     &mut rng,
                 )
                 .map_err(NodeError::Config)?,

@@ -25,7 +25,8 @@ fn idempotent_batch(timestamp_ms: i64, base_sequence: i32) -> Bytes {
 async fn node_with_topic(disk: Arc<MemDisk>, clock: Clock, extra: &str) -> Node {
     let text = format!("listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=/data\n{extra}");
     let config = BrokerConfig::from_properties(&text, &[]).unwrap();
-    let node = Node::build(NodeEnv { config, disk, clock, rng: seeded(3) }).await.unwrap();
+    let node =
+        Node::build(NodeEnv { config, disk, clock, rng: seeded(3), fault_points: Default::default() }).await.unwrap();
     let topic = NewTopic { name: "t".into(), partitions: 1, replication_factor: 1, configs: Vec::new() };
     node.context().topics.create(topic).await.unwrap();
     node
@@ -111,6 +112,7 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
             disk: Arc::new(MemDisk::new(10 + i as u64)),
             clock: Clock::system(),
             rng: seeded(i as u64),
+            fault_points: Default::default(),
         };
         let node = Node::build(env).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -23,6 +23,7 @@ async fn broker(node_id: i32) -> (Arc<BrokerContext>, String) {
         disk: Arc::new(MemDisk::new(node_id as u64)),
         clock: Clock::system(),
         rng: seeded(node_id as u64),
+        fault_points: Default::default(),
     };
     let node = Node::build(env).await.unwrap();
     let address = node.local_addr().unwrap().to_string();

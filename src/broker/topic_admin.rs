@@ -71,7 +71,8 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
     }
     let configs = new.configs.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
     let topic = CreatableTopic { name: new.name.clone(), partitions, replication_factor, configs };
-    let answer = cluster.controller.send(ControllerRequest::CreateTopics(vec![topic]), cluster.request_timeout).await;
+    let answer =
+        cluster.forwarding_channel.send(ControllerRequest::CreateTopics(vec![topic]), cluster.request_timeout).await;
     match answer {
         Ok(ControllerResponse::CreateTopics(mut results)) if results.len() == 1 => match results.remove(0) {
             Ok(created) => Ok(CreatedTopic {
@@ -93,7 +94,7 @@ pub async fn delete(ctx: &BrokerContext, name: &str) -> Result<Uuid, TopicError>
         return ctx.topics.delete(name).await;
     };
     let request = ControllerRequest::DeleteTopics(vec![name.to_string()]);
-    match cluster.controller.send(request, cluster.request_timeout).await {
+    match cluster.forwarding_channel.send(request, cluster.request_timeout).await {
         Ok(ControllerResponse::DeleteTopics(mut results)) if results.len() == 1 => {
             results.remove(0).map_err(from_controller)
         }

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 use super::controller_rpc::{ControllerClient, ControllerRequest, ControllerResponse};
 use super::metadata_loader::{LoadedImage, MetadataCell};
 use crate::controller::cluster_control::{BrokerHeartbeatRequest, BrokerRegistrationRequest};
+use crate::events::{BrokerRegistered, Event};
 
 /// How often a fenced broker heartbeats while it catches up (Kafka heartbeats at once after
 /// each answer until the broker is unfenced; a short pause keeps a slow quorum unflooded).
@@ -108,7 +109,7 @@ impl BrokerLifecycle {
     ) -> Result<(), ()> {
         match client.send(ControllerRequest::BrokerRegistration(registration.clone()), timeout).await {
             Ok(ControllerResponse::BrokerRegistration(epoch)) => {
-                info!(name: "broker_registered", broker_id = self.broker_id, broker_epoch = epoch);
+                BrokerRegistered { broker_id: self.broker_id, broker_epoch: epoch }.emit();
                 self.fenced.store(true, Ordering::Release);
                 self.broker_epoch.store(epoch, Ordering::Release);
                 Ok(())

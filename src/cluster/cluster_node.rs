@@ -33,9 +33,11 @@ use crate::controller::image::MetadataImage;
 use crate::controller::records::Endpoint;
 use crate::controller::replication_control::AlterPartitionRequest;
 use crate::controller::ControllerConfig;
+use crate::events::lists::format_id_offsets;
+use crate::events::{AlterPartitionAnswered, Event};
 use crate::raft::{Entry, OwnedTasks, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle};
 use crate::replication::AlterPartitionResponse;
-use crate::runtime::{Clock, Disk, NodeRng};
+use crate::runtime::{Clock, Disk, FaultPoint, FaultPoints, NodeRng};
 
 /// How long a broker's controlled shutdown may take before it stops anyway.
 const CONTROLLED_SHUTDOWN_MS: u64 = 10_000;
@@ -43,10 +45,23 @@ const CONTROLLED_SHUTDOWN_MS: u64 = 10_000;
 const ALTER_PARTITION_POLL_MS: u64 = 50;
 
 /// What the broker's request handlers use of the cluster.
+///
+/// A broker reaches the active controller on three channels, each its own connection, as
+/// Kafka's brokers do (its NodeToControllerChannelManagers "forwarding", "heartbeat" and
+/// "alter-partition"): a request waits for its answer, and the answer for the records'
+/// commitment, so a slow or delayed AlterPartition or CreateTopics on a shared connection
+/// would hold the heartbeats behind it, and the broker could be fenced for it.
 #[derive(Clone)]
 pub struct BrokerCluster {
     pub metadata: Arc<MetadataCell>,
-    pub controller: Arc<ControllerClient>,
+    /// Requests forwarded for clients: CreateTopics, DeleteTopics.
+    pub forwarding_channel: Arc<ControllerClient>,
+    /// The broker's lifecycle: registration, heartbeats, controlled shutdown.
+    pub heartbeat_channel: Arc<ControllerClient>,
+    /// The ISR changes the broker's leaders propose.
+    pub alter_partition_channel: Arc<ControllerClient>,
+    /// Where the simulator may hold this broker's AlterPartition requests.
+    pub fault_points: FaultPoints,
     pub lifecycle: Arc<BrokerLifecycle>,
     /// `controller.quorum.request.timeout.ms`-like bound on forwarded requests.
     pub request_timeout: Duration,
@@ -165,7 +180,7 @@ impl ClusterNode {
         if let Some((side, ctx)) = &broker {
             let cluster = side.cluster.clone();
             let lifecycle = cluster.lifecycle.clone().run(
-                cluster.controller.clone(),
+                cluster.heartbeat_channel.clone(),
                 side.registration.clone(),
                 metadata.clone(),
                 side.heartbeat_interval,
@@ -215,7 +230,7 @@ impl ClusterNode {
             let within = Duration::from_millis(CONTROLLED_SHUTDOWN_MS);
             cluster
                 .lifecycle
-                .controlled_shutdown(&cluster.controller, &metadata, within, cluster.request_timeout)
+                .controlled_shutdown(&cluster.heartbeat_channel, &metadata, within, cluster.request_timeout)
                 .await;
         }
         if let (Some(stop), Some(task)) = (stop_publisher, publisher_task) {
@@ -267,6 +282,7 @@ pub fn broker_side(
     clock: Clock,
     listener_name: &str,
     advertised: (&str, u16),
+    fault_points: FaultPoints,
     rng: &mut NodeRng,
 ) -> Result<BrokerSide, ClusterError> {
     use rand::Rng;
@@ -275,9 +291,13 @@ pub fn broker_side(
         voters.insert(voter.id, resolve(&voter.host, voter.port)?);
     }
     let request_timeout = Duration::from_millis(config.kraft.request_timeout_ms.max(1) as u64 * 5);
+    let channel = || Arc::new(ControllerClient::new(voters.clone(), Box::new(raft.clone())));
     let cluster = BrokerCluster {
         metadata,
-        controller: Arc::new(ControllerClient::new(voters, Box::new(raft))),
+        forwarding_channel: channel(),
+        heartbeat_channel: channel(),
+        alter_partition_channel: channel(),
+        fault_points,
         lifecycle: BrokerLifecycle::new(config.node_id),
         request_timeout,
     };
@@ -306,9 +326,10 @@ pub fn broker_side(
     Ok(BrokerSide { cluster, registration, publisher, heartbeat_interval })
 }
 
-/// Sends the ISR changes leaders proposed to the active controller and hands each answer
-/// back to its partition. An unanswered request gives every proposal in it the error, so
-/// each partition's core retries on its own schedule.
+/// Sends the ISR changes leaders proposed to the active controller, on the
+/// AlterPartition channel, and hands each answer back to its partition. An unanswered
+/// request gives every proposal in it the error, so each partition's core retries on its
+/// own schedule. Each answer is reported as `alter_partition_answered`.
 async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) {
     let (replica_manager, topics) = (&ctx.replica_manager, &ctx.topics);
     loop {
@@ -322,29 +343,40 @@ async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) 
         for (partition, proposal) in proposals {
             let Some(topic) = topics.get(partition.topic()).await else { continue };
             items.push(alter_partition_item(topic.id, partition.index(), &proposal));
-            sent.push((partition, proposal.proposal_id));
+            sent.push((partition, proposal));
         }
         let request = AlterPartitionRequest {
             broker_id: cluster.lifecycle_broker_id(),
             broker_epoch: cluster.lifecycle.broker_epoch(),
             partitions: items,
         };
-        let answer = cluster.controller.send(ControllerRequest::AlterPartition(request), cluster.request_timeout).await;
-        match answer {
-            Ok(ControllerResponse::AlterPartition(results)) => {
-                for ((partition, proposal_id), result) in sent.into_iter().zip(results) {
-                    partition.on_alter_partition_response(proposal_id, alter_partition_response(&result)).await;
-                }
-            }
+        // The request is built: holding it here is a request delayed on its way, carrying
+        // the broker epochs it was built with (KIP-903's story; a no-op in production).
+        cluster.fault_points.pass(FaultPoint::AlterPartitionSend).await;
+        let channel = &cluster.alter_partition_channel;
+        let answer = channel.send(ControllerRequest::AlterPartition(request), cluster.request_timeout).await;
+        let responses: Vec<AlterPartitionResponse> = match answer {
+            Ok(ControllerResponse::AlterPartition(results)) => results.iter().map(alter_partition_response).collect(),
             other => {
                 let code = match other {
                     Err(error) => error.code,
                     Ok(_) => kafka_protocol::ResponseError::UnknownServerError.code(),
                 };
-                for (partition, proposal_id) in sent {
-                    partition.on_alter_partition_response(proposal_id, AlterPartitionResponse::error(code)).await;
-                }
+                sent.iter().map(|_| AlterPartitionResponse::error(code)).collect()
             }
+        };
+        for ((partition, proposal), response) in sent.into_iter().zip(responses) {
+            AlterPartitionAnswered {
+                topic: partition.topic().to_string(),
+                partition: partition.index(),
+                leader_epoch: proposal.leader_epoch,
+                isr_with_broker_epochs: format_id_offsets(
+                    &proposal.new_isr_with_epochs.iter().map(|b| (b.broker_id, b.broker_epoch)).collect::<Vec<_>>(),
+                ),
+                error_code: i32::from(response.error_code),
+            }
+            .emit();
+            partition.on_alter_partition_response(proposal.proposal_id, response).await;
         }
     }
 }

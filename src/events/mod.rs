@@ -11,11 +11,13 @@
 //!
 //! Events are grouped by who emits them: `storage` (the partition log), `client` (what a
 //! client saw: acknowledgements and reads), `raft` (the metadata quorum), `replication`
-//! (partition leaders and followers). Events only the simulator emits (faults, its own
-//! workloads) are declared in the `sim` crate with the same macro. A field holding a list
+//! (partition leaders and followers), `cluster` (brokers' registrations). Events only the
+//! simulator emits (faults, its own workloads) are declared in the `sim` crate with the
+//! same macro. A field holding a list
 //! uses one of the text formats of [`lists`].
 
 mod client;
+mod cluster;
 pub mod lists;
 mod raft;
 mod replication;
@@ -24,13 +26,15 @@ mod storage;
 mod tests;
 
 pub use client::{AuditDone, RecordAcked, RecordAudited, RecordConsumed};
+pub use cluster::BrokerRegistered;
 pub use raft::{
     QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftState, RaftTransition, RaftTruncated, VoteGranted,
     STARTING_STATE,
 };
 pub use replication::{
-    effective_min_isr, BatchReplicated, FetchServed, FollowerHighWatermark, HighWatermarkAdvanced, IsrChanged,
-    MakeFollower, MakeLeader, ProduceAcked, ReplicaTruncated, UncleanLeaderElected, ROLE_FOLLOWER, ROLE_LEADER,
+    effective_min_isr, AlterPartitionAnswered, BatchReplicated, FetchServed, FollowerHighWatermark,
+    HighWatermarkAdvanced, IsrChanged, MakeFollower, MakeLeader, ProduceAcked, ReplicaTruncated, UncleanLeaderElected,
+    ROLE_FOLLOWER, ROLE_LEADER,
 };
 pub use storage::{LogFlushed, LogRecovered, LogStartOffsetAdvanced, LogTruncated};
 

@@ -17,7 +17,9 @@
 //! - [`ProduceAcked`] on the leader when a produce response with no error is sent;
 //! - [`FetchServed`] on the leader for every fetch response of a partition;
 //! - [`IsrChanged`] when a broker applies a committed ISR (AlterPartition response or
-//!   metadata); [`UncleanLeaderElected`] where the unclean election is decided or applied.
+//!   metadata); [`UncleanLeaderElected`] where the unclean election is decided or applied;
+//! - [`AlterPartitionAnswered`] on the leader for each partition of an AlterPartition once
+//!   the controller answered it, or the request failed.
 
 use super::lists::{parse_id_offsets, parse_ids, ListError};
 
@@ -105,10 +107,29 @@ crate::events! {
     /// `leader_epoch`, at `partition_epoch`.
     IsrChanged = "isr_changed", INFO { topic: String, partition: i32, leader_epoch: i32, partition_epoch: i32, leader_id: i32, isr: String }
 
+    /// The leader's AlterPartition for the partition was answered (or failed as a whole):
+    /// the proposal's `leader_epoch`, the ISR it proposed with each member's broker epoch
+    /// (`isr_with_broker_epochs`, id-offset format, -1 unknown) and `error_code` (0 for
+    /// none: the controller committed a change or found it already made).
+    AlterPartitionAnswered = "alter_partition_answered", INFO {
+        topic: String,
+        partition: i32,
+        leader_epoch: i32,
+        isr_with_broker_epochs: String,
+        error_code: i32,
+    }
+
     /// `leader_id` was elected leader of the partition from outside the ISR and ELR in
     /// `leader_epoch` (`unclean.leader.election.enable`): records below the old high
     /// watermark may be lost from here on.
     UncleanLeaderElected = "unclean_leader_elected", WARN { topic: String, partition: i32, leader_epoch: i32, leader_id: i32 }
+}
+
+impl AlterPartitionAnswered {
+    /// `isr_with_broker_epochs` as (broker id, broker epoch) pairs.
+    pub fn parse_isr_with_broker_epochs(&self) -> Result<Vec<(i32, i64)>, ListError> {
+        parse_id_offsets(&self.isr_with_broker_epochs)
+    }
 }
 
 impl MakeLeader {

@@ -1,4 +1,5 @@
-//! The seam between seedlog and the world: disk, wall clock, randomness and spawning.
+//! The seam between seedlog and the world: disk, wall clock, randomness, spawning, and the
+//! simulator's fault points.
 //!
 //! Code outside this module never reads ambient time, draws ambient randomness, starts
 //! threads or touches files directly (clippy's `disallowed-methods` enforces it); it is
@@ -6,12 +7,14 @@
 
 mod clock;
 mod disk;
+mod fault_points;
 mod file_disk;
 mod mem_disk;
 mod rng;
 
 pub use clock::Clock;
 pub use disk::{Disk, DiskFile, OpenMode};
+pub use fault_points::{FaultPoint, FaultPoints};
 pub use file_disk::FileDisk;
 pub use mem_disk::{MemDisk, MemDiskFaults};
 pub use rng::{fork, from_os, seeded, NodeRng};

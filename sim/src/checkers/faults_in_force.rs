@@ -1,12 +1,13 @@
 //! Which faults are in force, from the supervisor's events: killed or halted nodes (down
-//! until restarted), paused nodes, a network partition, cut or lagged links. Shared by the
-//! liveness checkers, which judge only the last stretch without any fault.
+//! until restarted), paused nodes, a network partition, cut or lagged links, held fault
+//! points. Shared by the liveness checkers, which judge only the last stretch without any
+//! fault.
 
 use std::collections::BTreeSet;
 
 use crate::events::{
-    LinkCut, LinkLagged, NetworkHealed, NetworkPartitioned, NodeHalted, NodeKilled, NodePaused, NodeRestarted,
-    NodeResumed,
+    FaultPointArmed, FaultPointReleased, LinkCut, LinkLagged, NetworkHealed, NetworkPartitioned, NodeHalted,
+    NodeKilled, NodePaused, NodeRestarted, NodeResumed,
 };
 use crate::trace::TraceEvent;
 
@@ -17,6 +18,8 @@ pub struct FaultsInForce {
     pub paused: BTreeSet<String>,
     pub partitioned: bool,
     pub links_faulted: bool,
+    /// Held fault points, as (node, point).
+    pub held: BTreeSet<(String, String)>,
 }
 
 impl FaultsInForce {
@@ -39,6 +42,12 @@ impl FaultsInForce {
             self.partitioned = e.groups.contains('|');
         } else if ev.parse::<LinkCut>().is_some() || ev.parse::<LinkLagged>().is_some() {
             self.links_faulted = true;
+        } else if let Some(e) = ev.parse::<FaultPointArmed>() {
+            self.held.insert((e.node, e.point));
+        } else if let Some(e) = ev.parse::<FaultPointReleased>() {
+            if !e.still_held {
+                self.held.remove(&(e.node, e.point));
+            }
         } else if ev.parse::<NetworkHealed>().is_some() {
             self.partitioned = false;
             self.links_faulted = false;
@@ -51,14 +60,18 @@ impl FaultsInForce {
 
     /// Whether any fault is in force.
     pub fn any(&self) -> bool {
-        !self.down.is_empty() || !self.paused.is_empty() || self.partitioned || self.links_faulted
+        !self.down.is_empty()
+            || !self.paused.is_empty()
+            || self.partitioned
+            || self.links_faulted
+            || !self.held.is_empty()
     }
 
     /// The faults in force, for a message.
     pub fn describe(&self) -> String {
         format!(
-            "down {:?}, paused {:?}, partitioned {}, cuts or lags {}",
-            self.down, self.paused, self.partitioned, self.links_faulted
+            "down {:?}, paused {:?}, partitioned {}, cuts or lags {}, held {:?}",
+            self.down, self.paused, self.partitioned, self.links_faulted, self.held
         )
     }
 }

@@ -32,6 +32,7 @@ mod raft_up_to_date_vote;
 mod raft_vote_persisted_first;
 pub mod replica_logs;
 mod single_leader_per_epoch;
+mod stale_isr_join_arrived;
 mod synced_prefix_intact;
 
 use std::fmt;
@@ -66,6 +67,7 @@ pub use raft_single_leader::RaftSingleLeader;
 pub use raft_up_to_date_vote::RaftUpToDateVote;
 pub use raft_vote_persisted_first::RaftVotePersistedFirst;
 pub use single_leader_per_epoch::SingleLeaderPerEpoch;
+pub use stale_isr_join_arrived::StaleIsrJoinArrived;
 pub use synced_prefix_intact::SyncedPrefixIntact;
 
 use crate::checker::Checker;

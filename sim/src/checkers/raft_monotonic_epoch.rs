@@ -2,13 +2,15 @@
 //! (REPLICATION.md §6.4), as its `RaftTransition`s and `QuorumStateWritten`s report it.
 //!
 //! State across restarts (a restart must come back at the epoch it left): each node's
-//! highest epoch.
+//! highest epoch. A node whose disk was replaced ([`DiskReplaced`]) starts over: its epoch
+//! lived in the quorum-state file it lost, and it comes back as a new member at epoch 0.
 
 use std::collections::BTreeMap;
 
 use seedlog::events::{QuorumStateWritten, RaftTransition};
 
 use crate::checker::{Checker, Violation};
+use crate::events::DiskReplaced;
 use crate::trace::TraceEvent;
 
 const NAME: &str = "RaftMonotonicEpoch";
@@ -26,6 +28,10 @@ impl Checker for RaftMonotonicEpoch {
     }
 
     fn on_event(&mut self, ev: &TraceEvent) {
+        if let Some(replaced) = ev.parse::<DiskReplaced>() {
+            self.epochs.remove(&replaced.node);
+            return;
+        }
         let (epoch, what) = if let Some(t) = ev.parse::<RaftTransition>() {
             (t.epoch, format!("moved to {} in epoch {}", t.to_state, t.epoch))
         } else if let Some(w) = ev.parse::<QuorumStateWritten>() {
@@ -92,5 +98,19 @@ mod tests {
     fn fires_when_a_write_goes_back() {
         let write = |epoch| event_on("c1", &QuorumStateWritten { epoch, leader_id: -1, voted_id: -1 });
         assert_eq!(run(RaftMonotonicEpoch::default(), &[write(2), write(1)]).len(), 1);
+    }
+
+    #[test]
+    fn a_replaced_disk_starts_the_epoch_over() {
+        let replaced = event_on(crate::trace::SUPERVISOR_NODE, &DiskReplaced { node: "b1".into() });
+        let events = [
+            moved("b1", "Starting", "Unattached", 4),
+            killed("b1"),
+            replaced,
+            restarted("b1"),
+            moved("b1", "Starting", "Unattached", 0),
+            moved("b1", "Unattached", "Follower", 4),
+        ];
+        assert!(run(RaftMonotonicEpoch::default(), &events).is_empty());
     }
 }

@@ -13,6 +13,7 @@ mod partition_leader_crash;
 // kip's scenarios (power loss, historical replays)
 mod kip_101_truncation;
 mod kip_279_fast_leader_change;
+mod kip_903_stale_isr_join;
 mod kip_966_last_replica_standing;
 mod power_loss;
 mod replay;
@@ -28,6 +29,7 @@ pub use partition_leader_crash::PartitionLeaderCrash;
 // kip's scenarios
 pub use kip_101_truncation::Kip101Truncation;
 pub use kip_279_fast_leader_change::Kip279FastLeaderChange;
+pub use kip_903_stale_isr_join::Kip903StaleIsrJoin;
 pub use kip_966_last_replica_standing::Kip966LastReplicaStanding;
 pub use power_loss::PowerLoss;
 pub use single_broker_crash::SingleBrokerCrash;
@@ -53,6 +55,8 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &Kip279FastLeaderChange,
         &Kip966LastReplicaStanding { unclean: false },
         &Kip966LastReplicaStanding { unclean: true },
+        &Kip903StaleIsrJoin { no_epoch_check: false },
+        &Kip903StaleIsrJoin { no_epoch_check: true },
         &FollowerTornTail,
         &LeaderMinorityPartition,
         &IsrLaggingFollower,

@@ -51,9 +51,14 @@ impl Replay {
 
     /// Waits (up to `bound_ms`) until the observed partition satisfies `wanted`; whether it did.
     pub async fn wait_for(&self, world: &World, bound_ms: u64, wanted: impl Fn(&PartitionInfo) -> bool) -> bool {
+        self.wait_until(world, bound_ms, || self.partition().is_some_and(|p| wanted(&p))).await
+    }
+
+    /// Waits (up to `bound_ms`, restarting halted nodes) until `wanted` holds; whether it did.
+    pub async fn wait_until(&self, world: &World, bound_ms: u64, wanted: impl Fn() -> bool) -> bool {
         let mut waited_ms = 0;
         while waited_ms < bound_ms {
-            if self.partition().is_some_and(|p| wanted(&p)) {
+            if wanted() {
                 return true;
             }
             world.sleep_restarting(&self.cluster.halts, 100).await;

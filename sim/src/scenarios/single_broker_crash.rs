@@ -115,7 +115,8 @@ async fn broker(env: SimEnv) {
     .collect();
     let config = BrokerConfig::from_properties("", &overrides).expect("scenario config is valid");
     let disk: Arc<dyn Disk> = env.disk.clone();
-    let node_env = NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng };
+    let node_env =
+        NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng, fault_points: env.fault_points.clone() };
     match Node::build(node_env).await {
         Ok(node) => {
             node.run(std::future::pending()).await;

@@ -2,7 +2,16 @@
 //! epoch, answers a diverging log with `diverging_epoch` (v12+) and otherwise returns whole,
 //! CRC-checked batches below its log end offset, recording the follower's progress
 //! (REPLICATION.md §3.2). Followers long-poll on appends, not on the high watermark.
-//! Below v15 a fetch carries no broker epoch: KIP-903's check is then skipped (-1).
+//!
+//! The broker epoch of a follower's fetch (KIP-903): Fetch v15 carries it in `ReplicaState`,
+//! but seedlog serves Fetch up to v12 (v13 moves to topic ids), so the leader takes the epoch
+//! its metadata image registers for the follower when the fetch arrives (-1 outside a
+//! cluster, or for a broker the image does not know: not checked). Every ISR addition the
+//! leader proposes then names the joiner by the incarnation it saw catch up, and the
+//! controller refuses one whose joiner has registered again since (a delayed AlterPartition
+//! after a restart on an empty disk: `kip-903-stale-isr-join`). What the image cannot tell
+//! apart, unlike v15's field: a fetch of a dead incarnation that arrives after the leader
+//! learned the new registration is taken as the new incarnation's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +44,8 @@ pub(super) async fn handle(ctx: &BrokerContext, request: FetchRequest, version: 
         }
     }
     let max_wait = Duration::from_millis(u64::try_from(request.max_wait_ms.max(0)).unwrap_or(0));
-    let (replica_id, replica_epoch) = (request.replica_id.0, -1);
+    let replica_id = request.replica_id.0;
+    let replica_epoch = registered_broker_epoch(ctx, replica_id);
     let reads = ctx
         .replica_manager
         .fetch_for_follower(replica_id, replica_epoch, &targets, max_wait, request.min_bytes, request.max_bytes)
@@ -68,4 +78,11 @@ pub(super) async fn handle(ctx: &BrokerContext, request: FetchRequest, version: 
         response.responses.push(topic_response);
     }
     response
+}
+
+/// The broker epoch the leader's metadata image registers for `broker_id`; -1 when there is
+/// none (not in a cluster, or not registered).
+fn registered_broker_epoch(ctx: &BrokerContext, broker_id: i32) -> i64 {
+    let Some(cluster) = &ctx.cluster else { return -1 };
+    cluster.metadata.current().image.brokers.get(&broker_id).map_or(-1, |b| b.epoch)
 }

@@ -55,7 +55,13 @@ mod tests {
 
     async fn broker_with_records() -> Arc<BrokerContext> {
         let config = BrokerConfig::from_properties("listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=/data", &[]).unwrap();
-        let env = NodeEnv { config, disk: Arc::new(MemDisk::new(8)), clock: Clock::system(), rng: seeded(8) };
+        let env = NodeEnv {
+            config,
+            disk: Arc::new(MemDisk::new(8)),
+            clock: Clock::system(),
+            rng: seeded(8),
+            fault_points: Default::default(),
+        };
         let ctx = Node::build(env).await.unwrap().context();
         let topic = NewTopic { name: "t".into(), partitions: 1, replication_factor: 1, configs: Vec::new() };
         ctx.topics.create(topic).await.unwrap();

@@ -187,16 +187,13 @@ impl MemDisk {
 
     /// A disk injecting `faults`, drawn from a `StdRng` seeded with `seed`.
     pub fn with_faults(seed: u64, faults: MemDiskFaults) -> Self {
-        let mut dirs = BTreeMap::new();
-        dirs.insert(PathBuf::new(), Dir::default());
-        dirs.insert(PathBuf::from("/"), Dir::default());
         let state = State {
             faults,
             rng: StdRng::seed_from_u64(seed),
             generation: 0,
             next_inode: 0,
             inodes: BTreeMap::new(),
-            dirs,
+            dirs: empty_dirs(),
             file_syncs: 0,
         };
         Self { state: Arc::new(Mutex::new(state)) }
@@ -215,6 +212,16 @@ impl MemDisk {
     /// A crash in which every unsynced change is lost (outcome 1 for every file).
     pub fn crash_losing_all_unsynced(&self) {
         self.lock().crash(true);
+    }
+
+    /// The disk was swapped for a new, empty one while its node was down (a failed disk
+    /// replaced, KIP-903's story): every file and directory is gone, synced or not, and
+    /// handles opened before are stale. The faults and the random source stay.
+    pub fn replace_with_empty(&self) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.inodes.clear();
+        state.dirs = empty_dirs();
     }
 
     /// Names of the files in `dir` (volatile view, sorted); empty if `dir` does not exist.
@@ -244,6 +251,14 @@ impl MemDisk {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("mem disk lock")
     }
+}
+
+/// The directories of a new disk: its root.
+fn empty_dirs() -> BTreeMap<PathBuf, Dir> {
+    let mut dirs = BTreeMap::new();
+    dirs.insert(PathBuf::new(), Dir::default());
+    dirs.insert(PathBuf::from("/"), Dir::default());
+    dirs
 }
 
 /// Sleeps the drawn latency (without holding the lock), then runs `op` under the lock.

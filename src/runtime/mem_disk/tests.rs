@@ -230,3 +230,17 @@ async fn directories_paths_and_gaps_behave_like_posix() {
     disk.rename(Path::new(DIR), Path::new("/data/topic-0.deleted")).await.expect("rename dir");
     assert_eq!(disk.file_names(Path::new("/data/topic-0.deleted")), vec!["a.log"]);
 }
+
+#[tokio::test]
+async fn a_replaced_disk_is_empty_and_old_handles_are_stale() {
+    let disk = MemDisk::new(4);
+    let file = disk_with_file(&disk, "a.log", b"synced").await;
+    disk.crash();
+    disk.replace_with_empty();
+    assert_eq!(contents(&disk, "a.log"), None);
+    assert!(disk.file_names(Path::new(DIR)).is_empty());
+    assert!(disk.list_dir(Path::new("/data")).await.map_or(true, |names| names.is_empty()));
+    assert!(file.read_at(0, 6).await.is_err(), "a handle from before the replacement is stale");
+    let fresh = disk_with_file(&disk, "a.log", b"new").await;
+    assert_eq!(fresh.read_at(0, 3).await.expect("read").as_ref(), b"new");
+}
