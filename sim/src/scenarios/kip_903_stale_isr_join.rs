@@ -44,10 +44,7 @@ use tracing::info;
 
 use super::replay::{Replay, CONVERGENCE_BOUND_MS};
 use crate::checker::Checker;
-use crate::checkers::{
-    raft_checkers, replication_checkers, AckedRecordsSurvive, NoVanishingReads, OneRecordPerOffset,
-    PartitionsConvergeAfterHeal, StaleIsrJoinArrived,
-};
+use crate::checkers::{cluster_checkers, StaleIsrJoinArrived};
 use crate::cluster::{broker_name, node_id};
 use crate::expectation::Expectation;
 use crate::scenario::{Scenario, SuperviseFuture};
@@ -94,15 +91,8 @@ impl Scenario for Kip903StaleIsrJoin {
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
         let staged =
             if self.no_epoch_check { StaleIsrJoinArrived::committed() } else { StaleIsrJoinArrived::refused() };
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(AckedRecordsSurvive::default()),
-            Box::new(OneRecordPerOffset::default()),
-            Box::new(NoVanishingReads::default()),
-            Box::new(PartitionsConvergeAfterHeal::new(CONVERGENCE_BOUND_MS)),
-            Box::new(staged),
-        ];
-        checkers.extend(replication_checkers());
-        checkers.extend(raft_checkers());
+        let mut checkers: Vec<Box<dyn Checker>> = vec![Box::new(staged)];
+        checkers.extend(cluster_checkers(CONVERGENCE_BOUND_MS));
         checkers
     }
 
