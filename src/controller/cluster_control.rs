@@ -50,7 +50,8 @@ impl QuorumController {
     /// Registers a broker incarnation. The same incarnation again keeps its epoch; a new one
     /// gets the next metadata offset as its epoch and starts fenced. A restart that was not
     /// clean (`previous_broker_epoch` is not the registered epoch) first takes the broker out
-    /// of every ISR and ELR (KAFKA-18106). Refused while another incarnation's session lives.
+    /// of every ISR and ELR (KAFKA-18106). Refused while another incarnation's session lives
+    /// and this controller has heard from it (docs/controller.md).
     pub fn register_broker(
         &mut self,
         now_ms: i64,
@@ -59,10 +60,14 @@ impl QuorumController {
         let id = request.broker_id;
         if let Some(existing) = self.image.brokers.get(&id) {
             if existing.incarnation_id == request.incarnation_id {
-                self.sessions.insert(id, BrokerSession { last_heartbeat_ms: now_ms });
+                self.sessions.insert(id, BrokerSession::heard(now_ms));
                 return Ok(Written { records: Vec::new(), reply: existing.epoch });
             }
-            if self.session_is_live(now_ms, id) {
+            // Kafka refuses a new incarnation while the old one's session lives. seedlog
+            // refuses it only when this controller has heard from the old one: a session
+            // granted at takeover may belong to a process that died (failovers less than a
+            // session apart would keep it alive, and in the ISR, for as long as they go on).
+            if self.session_is_live(now_ms, id) && self.sessions.get(&id).is_some_and(|s| s.heard_from) {
                 return Err(ControllerError::new(
                     ResponseError::DuplicateBrokerRegistration,
                     format!("another incarnation of broker {id} is still alive; retry after its session expires"),
@@ -85,7 +90,7 @@ impl QuorumController {
             in_controlled_shutdown: false,
         };
         self.write(&mut records, MetadataRecord::RegisterBroker(register));
-        self.sessions.insert(id, BrokerSession { last_heartbeat_ms: now_ms });
+        self.sessions.insert(id, BrokerSession::heard(now_ms));
         self.check_invariants();
         Ok(Written { records, reply: broker_epoch })
     }
@@ -99,7 +104,7 @@ impl QuorumController {
     ) -> Result<Written<BrokerHeartbeatReply>, ControllerError> {
         let id = request.broker_id;
         let broker = self.registration(id, request.broker_epoch)?.clone();
-        self.sessions.insert(id, BrokerSession { last_heartbeat_ms: now_ms });
+        self.sessions.insert(id, BrokerSession::heard(now_ms));
         let is_caught_up = request.current_metadata_offset >= broker.epoch;
         let mut records = Vec::new();
         let mut should_shut_down = false;

@@ -100,6 +100,16 @@ impl<T> Written<T> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct BrokerSession {
     pub last_heartbeat_ms: i64,
+    /// This controller heard from the incarnation (a registration or a heartbeat); false
+    /// for a session granted at takeover, which may belong to a process that is gone.
+    pub heard_from: bool,
+}
+
+impl BrokerSession {
+    /// A session renewed by a registration or heartbeat at `now_ms`.
+    pub fn heard(now_ms: i64) -> Self {
+        BrokerSession { last_heartbeat_ms: now_ms, heard_from: true }
+    }
 }
 
 /// The active controller.
@@ -127,7 +137,7 @@ impl QuorumController {
             .brokers
             .values()
             .filter(|b| !b.fenced)
-            .map(|b| (b.id, BrokerSession { last_heartbeat_ms: now_ms }))
+            .map(|b| (b.id, BrokerSession { last_heartbeat_ms: now_ms, heard_from: false }))
             .collect();
         let next_preferred_check_ms = now_ms + config.leader_imbalance_check_interval_ms;
         let controller = QuorumController { config, image, next_offset, sessions, rng, next_preferred_check_ms };

@@ -100,6 +100,13 @@ impl Cluster {
         self.follow(written)
     }
 
+    /// The active controller fails over at `now_ms`: a new one starts from the committed image.
+    fn failover(&mut self, now_ms: i64) {
+        let config = self.controller.config.clone();
+        let next_offset = self.follower.offset + 1;
+        self.controller = QuorumController::new(now_ms, config, self.follower.clone(), next_offset, seeded(12));
+    }
+
     fn tick(&mut self, now_ms: i64) {
         let written = self.controller.tick(now_ms);
         self.follow(written);
@@ -267,6 +274,23 @@ fn a_new_incarnation_is_refused_while_the_old_session_lives() {
     assert_eq!(cluster.start(1_000, 1, true).unwrap_err().code, 101, "DUPLICATE_BROKER_REGISTRATION");
     cluster.tick(SESSION_MS + 1);
     assert!(cluster.start(SESSION_MS + 1, 1, true).is_ok());
+}
+
+/// A failover grants every unfenced broker a fresh session, also one whose process has just
+/// died. Its new incarnation registers at once (uncleanly, leaving every ISR) instead of
+/// waiting out a session that failovers a few seconds apart could renew for as long as they
+/// go on; an old incarnation that heartbeats to the new controller still blocks a new one.
+#[test]
+fn a_new_incarnation_replaces_one_the_new_controller_never_heard_from() {
+    let (mut cluster, topic) = Cluster::with_topic(1, 2);
+    cluster.failover(1_000);
+    cluster.heartbeat(1_500, 2, false);
+    assert_eq!(cluster.start(2_000, 2, false).unwrap_err().code, 101, "2 heartbeats to this controller");
+
+    let epoch = cluster.start(2_000, 1, false).expect("1 never heartbeated to the new controller");
+    assert_eq!(cluster.incarnations[&1].1, epoch);
+    let p = cluster.partition(topic);
+    assert!(!p.isr.contains(&1), "an unclean restart leaves the ISR: {p:?}");
 }
 
 #[test]
