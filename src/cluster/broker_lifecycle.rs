@@ -72,6 +72,9 @@ impl BrokerLifecycle {
             // The epoch comes from the controller's answer, the image from the log: wake on
             // either.
             tokio::select! {
+                // Polled in order: an unbiased select draws from tokio's process-wide RNG,
+                // which the simulator does not seed.
+                biased;
                 (version, next) = metadata.changed_since(seen) => (seen, image) = (version, next),
                 () = tokio::time::sleep(Duration::from_millis(CATCH_UP_HEARTBEAT_MS)) => image = metadata.current(),
             }
