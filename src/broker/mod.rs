@@ -2,6 +2,7 @@
 //! and `Node::build(env)`, the one way to build a node in production and in simulation.
 
 mod batch_records;
+pub mod clean_shutdown;
 pub mod config;
 mod connection;
 pub mod context;

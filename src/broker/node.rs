@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
+use super::clean_shutdown;
 use super::config::BrokerConfig;
 use super::connection;
 use super::context::BrokerContext;
@@ -119,6 +120,11 @@ impl Node {
         let listener_config =
             config.broker_listeners().next().cloned().ok_or_else(|| NodeError::Config("no broker listener".into()))?;
         let config = Arc::new(config);
+        // Taken before the logs load (as Kafka does): a crash from here on is unclean.
+        let previous_broker_epoch = match in_cluster {
+            true => clean_shutdown::take(disk.as_ref(), &log_dir).await?,
+            false => None,
+        };
         let topics = Arc::new(
             Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng), !in_cluster)
                 .await?,
@@ -141,6 +147,7 @@ impl Node {
                     &listener_config.name,
                     (&advertised_host, advertised_port),
                     fault_points,
+                    previous_broker_epoch,
                     &mut rng,
                 )
                 .map_err(NodeError::Config)?,
@@ -267,6 +274,13 @@ impl Node {
         }
         periodic.abort();
         ctx.topics.close().await;
+        // Last: every log is flushed and checkpointed, and the controlled shutdown is done.
+        if let Some(broker_epoch) = ctx.cluster.as_ref().map(|c| c.broker_epoch()).filter(|e| *e >= 0) {
+            let log_dir = ctx.config.log_dir();
+            if let Err(error) = clean_shutdown::write(ctx.topics.disk(), log_dir, broker_epoch).await {
+                warn!(name: "clean_shutdown_marker_failed", error = %error);
+            }
+        }
         info!(name: "broker_stopped", node_id = ctx.node_id);
         NodeExit::Shutdown
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{Node, NodeEnv};
+use super::{Node, NodeEnv, NodeExit};
 use crate::broker::config::BrokerConfig;
 use crate::broker::partition::AppendError;
 use crate::broker::topics::NewTopic;
@@ -96,6 +96,8 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
     let voters: Vec<String> = (0..3).map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[3 + i])).collect();
     let mut stops = Vec::new();
     let mut runs = Vec::new();
+    let mut disks = Vec::new();
+    let mut configs = Vec::new();
     for i in 0..3 {
         let text = format!(
             "node.id={}\nprocess.roles=broker,controller\ncontroller.listener.names=CONTROLLER\n\
@@ -107,13 +109,11 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
             voters.join(",")
         );
         let config = BrokerConfig::from_properties(&text, &[]).unwrap();
-        let env = NodeEnv {
-            config,
-            disk: Arc::new(MemDisk::new(10 + i as u64)),
-            clock: Clock::system(),
-            rng: seeded(i as u64),
-            fault_points: Default::default(),
-        };
+        let disk = Arc::new(MemDisk::new(10 + i as u64));
+        disks.push(disk.clone());
+        configs.push(config.clone());
+        let env =
+            NodeEnv { config, disk, clock: Clock::system(), rng: seeded(i as u64), fault_points: Default::default() };
         let node = Node::build(env).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
@@ -148,6 +148,41 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
         }
     }
     assert_eq!(read.first().and_then(|r| r.value.clone()), Some(Bytes::from_static(b"replicated")));
+
+    // Node 3 stops cleanly: its last act is the clean-shutdown marker with its broker epoch.
+    let marker = std::path::Path::new("/data/.kafka_cleanshutdown");
+    let _ = stops.pop().unwrap().send(());
+    let stopped = tokio::time::timeout(Duration::from_secs(30), runs.pop().unwrap()).await;
+    assert!(matches!(stopped, Ok(Ok(NodeExit::Shutdown))), "{stopped:?}");
+    assert!(disks[2].exists(marker).await.unwrap(), "a clean stop leaves the marker");
+    // It starts again on the same disk: the marker is taken (a crash from now on is unclean),
+    // it registers as a clean restart and serves the partition again.
+    let env = NodeEnv {
+        config: configs[2].clone(),
+        disk: disks[2].clone(),
+        clock: Clock::system(),
+        rng: seeded(30),
+        fault_points: Default::default(),
+    };
+    let node = Node::build(env).await.unwrap();
+    assert!(!disks[2].exists(marker).await.unwrap(), "the marker is taken at start");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    stops.push(stop);
+    runs.push(crate::runtime::spawn(node.run(async move {
+        let _ = stopped.await;
+    })));
+    let acked = producer.send(ProducerRecord::new("r", Bytes::from_static(b"after"))).await.unwrap();
+    assert_eq!(acked.offset, 1);
+    let mut rejoined = false;
+    for _ in 0..200 {
+        let isr = admin.describe_topic("r").await.ok().and_then(|t| t.partitions.first().map(|p| p.isr.clone()));
+        if isr.is_some_and(|isr| isr.contains(&3)) {
+            rejoined = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(rejoined, "node 3 never registered again and rejoined the ISR");
     for stop in stops {
         let _ = stop.send(());
     }

@@ -474,6 +474,11 @@ impl Topics {
         self.log_dir_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The disk the logs live on.
+    pub fn disk(&self) -> &dyn Disk {
+        self.disk.as_ref()
+    }
+
     /// Records a disk error (`TopicError::Storage`) of hosting or unhosting `topic-index`.
     fn note_log_dir_failure(&self, topic: &str, index: i32, error: &TopicError) {
         if let TopicError::Storage(_) = error {

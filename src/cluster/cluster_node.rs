@@ -283,6 +283,7 @@ pub fn broker_side(
     listener_name: &str,
     advertised: (&str, u16),
     fault_points: FaultPoints,
+    previous_broker_epoch: Option<i64>,
     rng: &mut NodeRng,
 ) -> Result<BrokerSide, ClusterError> {
     use rand::Rng;
@@ -310,7 +311,8 @@ pub fn broker_side(
             port: advertised.1,
         }],
         rack: None,
-        previous_broker_epoch: -1,
+        // A clean shutdown's marker makes this a clean restart (docs/cluster.md).
+        previous_broker_epoch: previous_broker_epoch.unwrap_or(-1),
     };
     let fetcher = FetcherConfig {
         broker_id: config.node_id,
@@ -384,6 +386,11 @@ async fn send_alter_partitions(cluster: BrokerCluster, ctx: Arc<BrokerContext>) 
 impl BrokerCluster {
     fn lifecycle_broker_id(&self) -> i32 {
         self.lifecycle.broker_id()
+    }
+
+    /// This incarnation's broker epoch (-1 until registered).
+    pub fn broker_epoch(&self) -> i64 {
+        self.lifecycle.broker_epoch()
     }
 }
 
