@@ -45,6 +45,19 @@ impl RaftCore {
             self.snapshot_data = Some(data);
             return Ok(());
         }
+        self.check_snapshot(id)?;
+        self.log.compact_to_snapshot(id);
+        self.snapshot_data = Some(data);
+        self.ready.log_start_offset = Some(id.end_offset);
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Whether [`on_snapshot`](Self::on_snapshot) would take a new snapshot `id`: committed
+    /// (at most the high watermark), above the log start, ending on an entry of its epoch. A
+    /// shell checks this before it writes the file (the log may have moved on since the state
+    /// machine chose the id: a snapshot installed from the leader, say).
+    pub fn check_snapshot(&self, id: SnapshotId) -> Result<(), InvalidSnapshot> {
         let problem = if id.end_offset > self.high_watermark() {
             Some(format!("{id:?} is above the high watermark {}", self.high_watermark()))
         } else if id.end_offset <= self.log.start_offset() {
@@ -54,14 +67,10 @@ impl RaftCore {
         } else {
             None
         };
-        if let Some(problem) = problem {
-            return Err(InvalidSnapshot(problem));
+        match problem {
+            Some(problem) => Err(InvalidSnapshot(problem)),
+            None => Ok(()),
         }
-        self.log.compact_to_snapshot(id);
-        self.snapshot_data = Some(data);
-        self.ready.log_start_offset = Some(id.end_offset);
-        self.check_invariants();
-        Ok(())
     }
 
     /// FetchSnapshot (API 59) on the leader: one chunk of the current snapshot.
@@ -185,7 +194,7 @@ impl RaftCore {
             self.high_watermark()
         );
         tracing::info!(
-            name: "raft_snapshot_installed",
+            name: "raft_snapshot_fetched",
             node = self.local_id(),
             end_offset = id.end_offset,
             epoch = id.epoch,
