@@ -487,6 +487,8 @@ impl RaftDriver {
                 }
                 Some(request) = self.snapshots.recv() => {
                     let result = self.take_snapshot(request.id, request.data).await?;
+                    // Answered once the log below it is deleted and the status shows it.
+                    self.process_readies().await?;
                     let _ = request.reply.send(result);
                 }
                 _ = tokio::time::sleep_until(wake) => {}
@@ -692,11 +694,13 @@ fn status_of(core: &RaftCore) -> RaftStatus {
 }
 
 /// Reconciles the recovered log with the recovered snapshot and returns the entries the core
-/// starts with (from the snapshot's end). If the log holds the snapshot's last entry (same
-/// offset and epoch, so by Raft's log matching the same prefix), it keeps what follows and
-/// drops what the snapshot covers; otherwise (a crash between installing a snapshot and
-/// emptying the log, or a log that never got that far) it restarts empty at the snapshot's end.
-async fn continue_snapshot(
+/// starts with (from the snapshot's end). The log continues the snapshot if it starts at the
+/// snapshot's end (only deleting below this snapshot, once it was durable, makes a log start
+/// there) or holds the snapshot's last entry (same offset and epoch, so by Raft's log matching
+/// the same prefix): then it keeps what follows and drops what the snapshot covers. Otherwise
+/// (a crash between installing a snapshot and emptying the log, or a log that never got that
+/// far) it restarts empty at the snapshot's end.
+pub(super) async fn continue_snapshot(
     log_store: &mut LogStore,
     snapshot: Option<SnapshotId>,
     entries: Vec<Entry>,
@@ -709,7 +713,8 @@ async fn continue_snapshot(
         ))));
     }
     let Some(id) = snapshot else { return Ok(entries) };
-    let continues = entries.iter().any(|e| e.offset == id.end_offset - 1 && e.epoch == id.epoch);
+    let continues = entries.first().is_some_and(|e| e.offset == id.end_offset)
+        || entries.iter().any(|e| e.offset == id.end_offset - 1 && e.epoch == id.epoch);
     if !continues {
         log_store.reset_to(start).await?;
         return Ok(Vec::new());

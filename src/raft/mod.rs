@@ -42,6 +42,8 @@ mod transport;
 #[cfg(test)]
 mod cluster_tests;
 #[cfg(test)]
+mod driver_snapshot_tests;
+#[cfg(test)]
 mod driver_tests;
 #[cfg(test)]
 mod harness;
