@@ -9,3 +9,5 @@ pub mod controller_server;
 pub mod metadata_loader;
 pub mod metadata_snapshot;
 pub mod snapshot_generator;
+#[cfg(test)]
+mod snapshot_tests;
