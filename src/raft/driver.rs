@@ -552,7 +552,9 @@ impl RaftDriver {
             }
             .emit();
         }
-        if let Some(high_watermark) = ready.high_watermark {
+        // An installed snapshot moves the high watermark to its end, over a log that is empty
+        // there only once the install is written: that move is reported after it.
+        if let (Some(high_watermark), None) = (ready.high_watermark, &ready.install_snapshot) {
             self.emit_high_watermark(high_watermark);
         }
         if self.config.fault == Some(DriverFault::SendVoteBeforePersist) {
@@ -581,6 +583,9 @@ impl RaftDriver {
             snapshot_event(*id, data, |end_offset, epoch, bytes, digest| {
                 RaftSnapshotInstalled { end_offset, epoch, bytes, digest }.emit()
             });
+            if let Some(high_watermark) = ready.high_watermark {
+                self.emit_high_watermark(high_watermark);
+            }
         }
         if let Some(offset) = ready.truncate_to {
             self.log_store.truncate_to(offset).await?;
