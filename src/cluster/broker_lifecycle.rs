@@ -192,9 +192,9 @@ mod tests {
 
     use super::*;
     use crate::cluster::metadata_loader::run_loader;
-    use crate::raft::Committed;
     use crate::controller::image::MetadataImage;
     use crate::controller::records::{MetadataRecord, RegisterBrokerRecord};
+    use crate::raft::Committed;
     use crate::raft::{Entry, EntryKind};
 
     /// Broker 2's registration at `offset` (its epoch), as the committed entry.

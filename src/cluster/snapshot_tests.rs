@@ -22,8 +22,7 @@ use crate::controller::records::{
     PartitionRecord, RegisterBrokerRecord, RemoveTopicRecord, TopicConfigRecord, TopicRecord, NO_LEADER_CHANGE,
 };
 use crate::raft::{
-    Committed, Entry, EntryKind, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle, Role, SnapshotId,
-    METADATA_DIR,
+    Committed, Entry, EntryKind, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle, Role, SnapshotId, METADATA_DIR,
 };
 use crate::runtime::{seeded, Disk, MemDisk};
 

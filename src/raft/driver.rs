@@ -428,7 +428,12 @@ impl RaftDriver {
             inbound,
             proposals,
             snapshots,
-            handle: RaftHandle { proposals: proposal_sender, snapshots: snapshot_sender, status: status.clone(), seen: 0 },
+            handle: RaftHandle {
+                proposals: proposal_sender,
+                snapshots: snapshot_sender,
+                status: status.clone(),
+                seen: 0,
+            },
             status,
             committed,
             vote_requests: BTreeMap::new(),

@@ -87,8 +87,14 @@ impl LogStore {
         // A new file's directory entry is durable only once its directory is synced.
         disk.sync_dir(&log_dir).await?;
         let len = file.len().await?;
-        let mut store =
-            LogStore { disk: disk.clone(), dir: log_dir, file, start_offset: 0, positions: Vec::new(), end_position: 0 };
+        let mut store = LogStore {
+            disk: disk.clone(),
+            dir: log_dir,
+            file,
+            start_offset: 0,
+            positions: Vec::new(),
+            end_position: 0,
+        };
         let mut entries = Vec::new();
         let mut position = 0u64;
         while position < len {

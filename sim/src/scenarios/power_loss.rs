@@ -38,9 +38,9 @@ use tracing::info;
 use crate::checker::Checker;
 use crate::checkers::cluster_checkers;
 use crate::cluster::{ClusterSpec, SimCluster};
-use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::expectation::Expectation;
 use crate::scenario::{Scenario, SuperviseFuture};
+use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::workloads::Clients;
 use crate::world::World;
 

@@ -29,9 +29,9 @@ use tracing::info;
 use crate::checker::Checker;
 use crate::checkers::cluster_checkers;
 use crate::cluster::{ClusterSpec, SimCluster};
-use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::events::{ClockJumped, DiskFaultsChanged};
 use crate::scenario::{Scenario, SuperviseFuture};
+use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::workloads::Clients;
 use crate::world::World;
 

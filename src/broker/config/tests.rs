@@ -260,10 +260,8 @@ fn metadata_snapshot_keys_have_kafkas_defaults_and_bounds() {
     let config = parse("").unwrap();
     assert_eq!(config.kraft.max_record_bytes_between_snapshots, 20 * 1024 * 1024);
     assert_eq!(config.kraft.max_snapshot_interval_ms, 3_600_000);
-    let set = parse(
-        "metadata.log.max.record.bytes.between.snapshots=4096\nmetadata.log.max.snapshot.interval.ms=0",
-    )
-    .unwrap();
+    let set =
+        parse("metadata.log.max.record.bytes.between.snapshots=4096\nmetadata.log.max.snapshot.interval.ms=0").unwrap();
     assert_eq!((set.kraft.max_record_bytes_between_snapshots, set.kraft.max_snapshot_interval_ms), (4096, 0));
     assert_eq!(
         error_key("metadata.log.max.record.bytes.between.snapshots=0"),
