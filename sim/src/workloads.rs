@@ -226,9 +226,9 @@ pub async fn audit(
                 let waiting_for_acked = seedlog::runtime::now() < acked_deadline;
                 let caught_up = consumer.assignment().iter().all(|tp| {
                     let acked_end = if waiting_for_acked { acked_ends.get(&tp.partition).copied() } else { None };
-                    consumer.high_watermark(tp).is_some_and(|hw| {
-                        consumer.position(tp).is_some_and(|p| p >= hw && p >= acked_end.unwrap_or(0))
-                    })
+                    consumer
+                        .high_watermark(tp)
+                        .is_some_and(|hw| consumer.position(tp).is_some_and(|p| p >= hw && p >= acked_end.unwrap_or(0)))
                 });
                 quiet_polls = if caught_up { quiet_polls + 1 } else { 0 };
             }

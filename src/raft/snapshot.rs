@@ -17,6 +17,12 @@ use super::raft_log::RaftLog;
 use bytes::Bytes;
 use std::fmt;
 
+/// The most snapshot bytes one FetchSnapshot answer carries (also bounded by
+/// `fetch_max_bytes`). The controllers' framing is JSON, where a byte costs up to four
+/// characters, and a frame over 16 MiB (`MAX_FRAME_BYTES`) is refused: an 8 MiB chunk of a
+/// large image would never arrive. The follower asks by position, so any chunk size works.
+pub const FETCH_SNAPSHOT_MAX_BYTES: usize = 1 << 20;
+
 /// A snapshot the core cannot take: not committed, outside the log, or older than the last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidSnapshot(pub String);
@@ -96,7 +102,8 @@ impl RaftCore {
         };
         let mut chunk = Bytes::new();
         if let (None, Some(data)) = (error, data) {
-            let end = (r.position as usize + self.config().fetch_max_bytes).min(data.len());
+            let chunk_bytes = self.config().fetch_max_bytes.min(FETCH_SNAPSHOT_MAX_BYTES);
+            let end = (r.position as usize + chunk_bytes).min(data.len());
             chunk = data.slice(r.position as usize..end);
             #[cfg(test)]
             if self.fault() == Some(super::core::TestFault::ServeCorruptSnapshot) && !chunk.is_empty() {
