@@ -295,22 +295,14 @@ async fn a_node_restarted_after_a_metadata_snapshot_serves_the_same_metadata() {
     }
 }
 
-/// Every topic's name, id and replica sets, as `admin`'s node serves them (once it knows at
-/// least four topics).
+/// Topics a–d's names, ids and replica sets, as `admin`'s node serves them in its metadata
+/// (once every partition has a leader).
 async fn described_topics(admin: &crate::client::Admin) -> Vec<(String, uuid::Uuid, Vec<Vec<i32>>)> {
-    let mut topics: Vec<(String, uuid::Uuid, Vec<Vec<i32>>)> = Vec::new();
-    for _ in 0..100 {
-        if let Ok(described) = admin.describe_topics(None).await {
-            topics = described
-                .into_iter()
-                .map(|t| (t.name, t.topic_id, t.partitions.into_iter().map(|p| p.replicas).collect()))
-                .collect();
-            if topics.len() >= 4 {
-                break;
-            }
+    let mut topics = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        if let Ok(info) = admin.wait_for_leaders(name, Duration::from_secs(20)).await {
+            topics.push((info.name, info.topic_id, info.partitions.into_iter().map(|p| p.replicas).collect()));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    topics.sort();
     topics
 }
