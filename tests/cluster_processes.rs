@@ -53,6 +53,8 @@ impl Node {
             format!("log.dirs={}", self.dir.display()),
             "min.insync.replicas=2".to_string(),
             "default.replication.factor=3".to_string(),
+            // Metadata snapshots on real files: the SIGKILLed node restarts from its own.
+            "metadata.log.max.record.bytes.between.snapshots=512".to_string(),
         ];
         let mut command = Command::new(env!("CARGO_BIN_EXE_seedlog"));
         command.arg("broker");

@@ -211,3 +211,135 @@ async fn the_high_watermark_waits_for_fsync_unless_told_otherwise() {
         assert_eq!(partition.high_watermark(), expected_high_watermark, "high.watermark.fsync.enable={fsync}");
     }
 }
+
+/// Three combined nodes that snapshot their metadata every few hundred bytes: each node's
+/// metadata dir holds a `.checkpoint`, and a node restarted on its disk (from its snapshot and
+/// the log after it) serves the same topics, ids and replica sets as before, and goes on
+/// applying what the quorum commits after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_after_a_metadata_snapshot_serves_the_same_metadata() {
+    use crate::client::{Admin, ConnectionConfig, NewTopic as ClientTopic};
+    let mut ports = Vec::new();
+    for _ in 0..6 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ports.push(listener.local_addr().unwrap().port());
+    }
+    let voters: Vec<String> = (0..3).map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[3 + i])).collect();
+    let disks: Vec<Arc<MemDisk>> = (0..3).map(|i| Arc::new(MemDisk::new(40 + i as u64))).collect();
+    let start = |i: usize| {
+        let text = format!(
+            "node.id={}\nprocess.roles=broker,controller\ncontroller.listener.names=CONTROLLER\n\
+             listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}\ncontroller.quorum.voters={}\n\
+             log.dirs=/data\nmetadata.log.max.record.bytes.between.snapshots=300",
+            i + 1,
+            ports[i],
+            ports[3 + i],
+            voters.join(",")
+        );
+        let disk = disks[i].clone();
+        async move {
+            let config = BrokerConfig::from_properties(&text, &[]).unwrap();
+            // A restart binds the ports its previous run is letting go of.
+            let mut node = None;
+            for _ in 0..100 {
+                let env = NodeEnv {
+                    config: config.clone(),
+                    disk: disk.clone(),
+                    clock: Clock::system(),
+                    rng: seeded(i as u64),
+                };
+                match Node::build(env).await {
+                    Ok(built) => {
+                        node = Some(built);
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+            let node = node.expect("the node starts");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let run = crate::runtime::spawn(node.run(async move {
+                let _ = stopped.await;
+            }));
+            (stop, run)
+        }
+    };
+    let mut running = Vec::new();
+    for i in 0..3 {
+        running.push(start(i).await);
+    }
+    let admin = Admin::new(&format!("127.0.0.1:{}", ports[0]), ConnectionConfig::default()).unwrap();
+    let topic = |name: &str| ClientTopic {
+        name: name.into(),
+        partitions: Some(2),
+        replication_factor: Some(1),
+        configs: Vec::new(),
+    };
+    for name in ["a", "b", "c", "d"] {
+        let mut created = false;
+        for _ in 0..200 {
+            if admin.create_topic(&topic(name)).await.is_ok() {
+                created = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(created, "topic {name} was never created");
+    }
+    let metadata_dir = std::path::Path::new("/data/__cluster_metadata-0");
+    let has_checkpoint = |disk: &MemDisk| disk.file_names(metadata_dir).iter().any(|f| f.ends_with(".checkpoint"));
+    for _ in 0..200 {
+        if disks.iter().all(|d| has_checkpoint(d)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(disks.iter().all(|d| has_checkpoint(d)), "every node snapshots its metadata");
+
+    let through_three = Admin::new(&format!("127.0.0.1:{}", ports[2]), ConnectionConfig::default()).unwrap();
+    let before = described_topics(&through_three).await;
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    let (stop, run) = running.pop().unwrap();
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(30), run).await;
+    disks[2].crash();
+    running.push(start(2).await);
+    let through_three = Admin::new(&format!("127.0.0.1:{}", ports[2]), ConnectionConfig::default()).unwrap();
+    assert_eq!(described_topics(&through_three).await, before, "the restarted node's metadata");
+    // It goes on from there: a topic created after the restart reaches it too.
+    let mut created = false;
+    for _ in 0..200 {
+        if admin.create_topic(&topic("e")).await.is_ok() {
+            created = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(created);
+    let mut seen = false;
+    for _ in 0..100 {
+        if through_three.list_topics(false).await.is_ok_and(|t| t.contains(&"e".to_string())) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the restarted node never applied the topic created after its restart");
+    for (stop, run) in running {
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(30), run).await;
+    }
+}
+
+/// Topics a–d's names, ids and replica sets, as `admin`'s node serves them in its metadata
+/// (once every partition has a leader).
+async fn described_topics(admin: &crate::client::Admin) -> Vec<(String, uuid::Uuid, Vec<Vec<i32>>)> {
+    let mut topics = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        if let Ok(info) = admin.wait_for_leaders(name, Duration::from_secs(20)).await {
+            topics.push((info.name, info.topic_id, info.partitions.into_iter().map(|p| p.replicas).collect()));
+        }
+    }
+    topics
+}

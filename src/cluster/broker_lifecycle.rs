@@ -198,6 +198,7 @@ mod tests {
     use crate::cluster::metadata_loader::run_loader;
     use crate::controller::image::MetadataImage;
     use crate::controller::records::{MetadataRecord, RegisterBrokerRecord};
+    use crate::raft::Committed;
     use crate::raft::{Entry, EntryKind};
 
     /// Broker 2's registration at `offset` (its epoch), as the committed entry.
@@ -237,14 +238,14 @@ mod tests {
         let lifecycle = BrokerLifecycle::new(2);
         let cell = MetadataCell::new(MetadataImage::new(1, true));
         let (send, receive) = mpsc::unbounded_channel();
-        let loader = tokio::spawn(run_loader(receive, cell.clone()));
-        send.send(registration(3)).unwrap();
+        let loader = tokio::spawn(run_loader(receive, cell.clone(), None));
+        send.send(Committed::Entry(registration(3))).unwrap();
         lifecycle.broker_epoch.store(7, Ordering::Release);
         let waiting = lifecycle.wait_caught_up(&cell);
         tokio::pin!(waiting);
         let early = tokio::time::timeout(Duration::from_millis(300), &mut waiting).await;
         assert!(early.is_err(), "caught up before its registration was applied");
-        send.send(registration(7)).unwrap();
+        send.send(Committed::Entry(registration(7))).unwrap();
         tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("caught up once it was applied");
         drop(send);
         loader.await.unwrap();

@@ -21,7 +21,8 @@ use tracing::{error, warn};
 use super::broker_lifecycle::BrokerLifecycle;
 use super::controller_rpc::{ControllerClient, ControllerRequest, ControllerResponse};
 use super::controller_server::ControllerServer;
-use super::metadata_loader::{run_loader, MetadataCell};
+use super::metadata_loader::{run_loader, MetadataCell, SnapshotTaker};
+use super::snapshot_generator::SnapshotPolicy;
 use crate::broker::config::BrokerConfig;
 use crate::broker::context::BrokerContext;
 use crate::broker::controller_types::{alter_partition_item, alter_partition_response};
@@ -35,7 +36,7 @@ use crate::controller::replication_control::AlterPartitionRequest;
 use crate::controller::ControllerConfig;
 use crate::events::lists::format_id_offsets;
 use crate::events::{AlterPartitionAnswered, Event};
-use crate::raft::{Entry, OwnedTasks, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle};
+use crate::raft::{Committed, OwnedTasks, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle};
 use crate::replication::AlterPartitionResponse;
 use crate::runtime::{Clock, Disk, FaultPoint, FaultPoints, NodeRng};
 
@@ -84,7 +85,8 @@ pub struct BrokerSide {
 /// A node's cluster half, built and not yet running.
 pub struct ClusterNode {
     driver: RaftDriver,
-    committed: mpsc::UnboundedReceiver<Entry>,
+    committed: mpsc::UnboundedReceiver<Committed>,
+    snapshot_policy: SnapshotPolicy,
     metadata: Arc<MetadataCell>,
     controller: Option<(ControllerServer, mpsc::Receiver<(tokio::net::TcpStream, SocketAddr)>)>,
 }
@@ -140,7 +142,11 @@ impl ClusterNode {
             );
             (server, side_receiver)
         });
-        Ok(ClusterNode { driver, committed, metadata, controller })
+        let snapshot_policy = SnapshotPolicy {
+            max_bytes_between_snapshots: kraft.max_record_bytes_between_snapshots as u64,
+            max_interval_ms: kraft.max_snapshot_interval_ms as u64,
+        };
+        Ok(ClusterNode { driver, committed, snapshot_policy, metadata, controller })
     }
 
     /// The images this node's loader publishes.
@@ -161,13 +167,14 @@ impl ClusterNode {
         broker: Option<(BrokerSide, Arc<BrokerContext>)>,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Option<String> {
-        let ClusterNode { driver, committed, metadata, controller } = self;
+        let ClusterNode { driver, committed, snapshot_policy, metadata, controller } = self;
+        let taker = SnapshotTaker { raft: driver.handle(), policy: snapshot_policy };
         let (stop_raft, raft_stopped) = oneshot::channel::<()>();
         let mut raft_task = crate::runtime::spawn(driver.run(async move {
             let _ = raft_stopped.await;
         }));
         let mut tasks = OwnedTasks::default();
-        tasks.push(crate::runtime::spawn(run_loader(committed, metadata.clone())));
+        tasks.push(crate::runtime::spawn(run_loader(committed, metadata.clone(), Some(taker))));
         let mut stop_controller = None;
         if let Some((server, connections)) = controller {
             let (stop, stopped) = oneshot::channel::<()>();

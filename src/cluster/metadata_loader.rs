@@ -3,18 +3,26 @@
 //! immutable snapshot per batch. The controller server and the broker's publisher read the
 //! snapshots; neither applies records itself, so both see the same image at the same offset.
 //!
-//! The driver hands over the committed entries from the log start on every start (there are
-//! no metadata snapshots on disk yet, docs/raft.md), so a restarted node rebuilds its image
-//! from the whole log. A record the image refuses means the log and the controller that
+//! The driver hands over, on every start, the snapshot it recovered (if any) and then the
+//! committed entries from the log start, so a restarted node rebuilds its image from its
+//! latest snapshot and the log after it. A snapshot installed from the leader replaces the
+//! image the same way. A record the image refuses means the log and the controller that
 //! wrote it disagree about the rules: that is a failed invariant and stops the process.
+//!
+//! The loader also takes this node's snapshots (Kafka's `SnapshotGenerator`, see
+//! `snapshot_generator.rs`): when one is due it hands the image at its last applied entry to
+//! the Raft driver, which makes it durable and deletes the log below it.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
+use super::metadata_snapshot::{decode_snapshot, encode_snapshot};
+use super::snapshot_generator::{SnapshotGenerator, SnapshotPolicy};
 use crate::controller::image::MetadataImage;
 use crate::controller::records::MetadataRecord;
-use crate::raft::{Entry, EntryKind};
+use crate::raft::{Committed, Entry, EntryKind, Epoch, RaftHandle, SnapshotError, SnapshotId};
 
 /// One published image and how far into the log it reaches.
 #[derive(Debug, Clone)]
@@ -100,18 +108,103 @@ pub fn apply_entry(loaded: &mut LoadedImage, entry: &Entry) {
     loaded.applied_offset = entry.offset;
 }
 
-/// Replays committed entries into `cell` until the channel closes (the driver stopped).
-/// Each batch of entries that arrived together is published as one image.
-pub async fn run_loader(mut committed: mpsc::UnboundedReceiver<Entry>, cell: Arc<MetadataCell>) {
-    let mut loaded = LoadedImage::clone(&cell.current());
-    while let Some(entry) = committed.recv().await {
-        apply_entry(&mut loaded, &entry);
-        while let Ok(entry) = committed.try_recv() {
-            apply_entry(&mut loaded, &entry);
+/// The image in snapshot `id`: everything below `id.end_offset` is applied.
+pub fn load_snapshot(id: SnapshotId, data: &[u8], base: &MetadataImage) -> LoadedImage {
+    LoadedImage { image: decode_snapshot(id, data, base), applied_offset: id.end_offset - 1 }
+}
+
+/// How the loader takes this node's snapshots.
+#[derive(Debug, Clone)]
+pub struct SnapshotTaker {
+    pub raft: RaftHandle,
+    pub policy: SnapshotPolicy,
+}
+
+/// The loader's state between batches.
+struct Loader {
+    loaded: LoadedImage,
+    /// The epoch of the last entry applied (or of the snapshot loaded): a snapshot ending at
+    /// `applied_offset + 1` has this epoch.
+    last_epoch: Epoch,
+    /// The image the node started with: its cluster-wide settings apply to loaded snapshots.
+    base: MetadataImage,
+    generator: SnapshotGenerator,
+}
+
+impl Loader {
+    fn apply(&mut self, now_ms: u64, item: Committed) {
+        match item {
+            Committed::Entry(entry) => {
+                apply_entry(&mut self.loaded, &entry);
+                self.last_epoch = entry.epoch;
+                self.generator.on_applied(entry.payload.len() as u64);
+            }
+            Committed::Snapshot { id, data } => {
+                assert!(
+                    id.end_offset > self.loaded.applied_offset,
+                    "snapshot {id:?} loaded over an image at {}: the driver never goes back",
+                    self.loaded.applied_offset
+                );
+                self.loaded = load_snapshot(id, &data, &self.base);
+                self.last_epoch = id.epoch;
+                self.generator.on_snapshot(now_ms);
+                tracing::info!(name: "metadata_snapshot_loaded", end_offset = id.end_offset, epoch = id.epoch);
+            }
         }
-        loaded.image.check_invariants();
-        cell.publish(loaded.clone());
     }
+}
+
+/// Replays what the committed channel carries into `cell` until it closes (the driver
+/// stopped): snapshots replace the image, entries are applied in order. Each batch that
+/// arrived together is published as one image. With a `taker`, the loader also snapshots its
+/// image when the policy says so.
+pub async fn run_loader(
+    mut committed: mpsc::UnboundedReceiver<Committed>,
+    cell: Arc<MetadataCell>,
+    taker: Option<SnapshotTaker>,
+) {
+    let start = crate::runtime::now();
+    let now_ms = || (crate::runtime::now() - start).as_millis() as u64;
+    let loaded = LoadedImage::clone(&cell.current());
+    let policy = taker.as_ref().map_or_else(SnapshotPolicy::default, |t| t.policy);
+    let mut loader =
+        Loader { base: loaded.image.clone(), loaded, last_epoch: 0, generator: SnapshotGenerator::new(policy, 0) };
+    loop {
+        let deadline = taker.as_ref().and(loader.generator.next_deadline());
+        let wake = start + Duration::from_millis(deadline.unwrap_or(0));
+        tokio::select! {
+            biased;
+            item = committed.recv() => {
+                let Some(item) = item else { return };
+                loader.apply(now_ms(), item);
+                while let Ok(item) = committed.try_recv() {
+                    loader.apply(now_ms(), item);
+                }
+                loader.loaded.image.check_invariants();
+                cell.publish(loader.loaded.clone());
+            }
+            _ = tokio::time::sleep_until(wake), if deadline.is_some() => {}
+        }
+        if let Some(taker) = &taker {
+            if loader.generator.is_due(now_ms()) {
+                take_snapshot(&mut loader, taker, now_ms()).await;
+            }
+        }
+    }
+}
+
+/// Hands the image at the last applied entry to the driver as a snapshot.
+async fn take_snapshot(loader: &mut Loader, taker: &SnapshotTaker, now_ms: u64) {
+    let id = SnapshotId { end_offset: loader.loaded.applied_offset + 1, epoch: loader.last_epoch };
+    let data = encode_snapshot(&loader.loaded.image);
+    match taker.raft.snapshot(id, data).await {
+        Ok(()) => {}
+        // The log moved past it (a newer snapshot was installed): that one counts instead.
+        Err(SnapshotError::Invalid(e)) => tracing::debug!(name: "metadata_snapshot_skipped", reason = %e),
+        // The driver stopped; the channel closes next.
+        Err(SnapshotError::Stopped) => {}
+    }
+    loader.generator.on_snapshot(now_ms);
 }
 
 #[cfg(test)]
@@ -155,10 +248,10 @@ mod tests {
     async fn readers_wake_on_each_published_batch() {
         let cell = MetadataCell::new(MetadataImage::new(1, true));
         let (send, receive) = mpsc::unbounded_channel();
-        let loader = tokio::spawn(run_loader(receive, cell.clone()));
+        let loader = tokio::spawn(run_loader(receive, cell.clone(), None));
         let (seen, _) = cell.versioned();
         let topic = MetadataRecord::Topic(TopicRecord { name: "t".into(), topic_id: Uuid::from_u128(5) });
-        send.send(data(0, &topic)).unwrap();
+        send.send(Committed::Entry(data(0, &topic))).unwrap();
         let (version, image) = cell.changed_since(seen).await;
         assert!(version > seen);
         assert_eq!(image.applied_offset, 0);

@@ -7,3 +7,7 @@ pub mod cluster_node;
 pub mod controller_rpc;
 pub mod controller_server;
 pub mod metadata_loader;
+pub mod metadata_snapshot;
+pub mod snapshot_generator;
+#[cfg(test)]
+mod snapshot_tests;

@@ -17,7 +17,7 @@ use super::records::{
 };
 
 /// A broker as registered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerRegistration {
     pub id: BrokerId,
     pub epoch: i64,
@@ -113,7 +113,7 @@ impl PartitionRegistration {
 }
 
 /// A topic and its partitions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicImage {
     pub name: String,
     pub id: Uuid,
@@ -133,7 +133,9 @@ pub struct ApplyError(pub String);
 /// - with ELR on, a partition whose ISR has at least min(minISR, replicas) members has an
 ///   empty ELR (REPLICATION.md §6, 15); with ELR off, the ISR is never empty;
 /// - topic names and ids map one to one.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Serializable: a metadata snapshot (KIP-630) is the image (`cluster/metadata_snapshot.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetadataImage {
     /// The offset of the last record applied (-1: none).
     pub offset: i64,

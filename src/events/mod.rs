@@ -28,8 +28,8 @@ mod tests;
 pub use client::{AuditDone, RecordAcked, RecordAudited, RecordConsumed};
 pub use cluster::BrokerRegistered;
 pub use raft::{
-    QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftState, RaftTransition, RaftTruncated, VoteGranted,
-    STARTING_STATE,
+    QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftSnapshotInstalled, RaftSnapshotLoaded, RaftSnapshotTaken,
+    RaftState, RaftTransition, RaftTruncated, VoteGranted, STARTING_STATE,
 };
 pub use replication::{
     effective_min_isr, AlterPartitionAnswered, BatchReplicated, FetchServed, FollowerHighWatermark,

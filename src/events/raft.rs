@@ -16,7 +16,11 @@
 //!   observers), with the batch as the leader wrote it: followers append the leader's
 //!   batches unchanged, so a batch has the same bounds, epoch and digest everywhere;
 //! - [`RaftTruncated`] when the log's tail is removed;
-//! - [`RaftHighWatermark`] whenever the node's high watermark moves, on every node.
+//! - [`RaftHighWatermark`] whenever the node's high watermark moves, on every node;
+//! - [`RaftSnapshotTaken`] once a snapshot of the node's own state is durable (file renamed,
+//!   directory synced) and handed to the core; [`RaftSnapshotInstalled`] once a snapshot
+//!   fetched from the leader is durable and the log replaced; [`RaftSnapshotLoaded`] at
+//!   start-up for the snapshot recovered from disk.
 
 use super::lists::{parse_id_offsets, ListError};
 
@@ -107,6 +111,20 @@ crate::events! {
         epoch_start_offset: i64,
         voter_end_offsets: String,
     }
+
+    /// The node made a snapshot of its own applied state durable (KIP-630): everything below
+    /// `end_offset`, whose last entry has epoch `epoch`; the log now starts at `end_offset`.
+    /// `bytes` is the snapshot's size and `digest` the FNV-1a 64 of its bytes (the same on
+    /// every node that snapshots the same committed prefix).
+    RaftSnapshotTaken = "raft_snapshot_taken", INFO { end_offset: i64, epoch: i32, bytes: u64, digest: u64 }
+
+    /// A snapshot fetched from the leader is durable and replaced the node's whole log (which
+    /// now starts, empty, at `end_offset`); the state machine loads it next.
+    RaftSnapshotInstalled = "raft_snapshot_installed", INFO { end_offset: i64, epoch: i32, bytes: u64, digest: u64 }
+
+    /// At start-up the node recovered this snapshot from its disk: the log starts at
+    /// `end_offset` and the state machine starts from the snapshot.
+    RaftSnapshotLoaded = "raft_snapshot_loaded", INFO { end_offset: i64, epoch: i32, bytes: u64, digest: u64 }
 }
 
 impl RaftTransition {

@@ -9,21 +9,30 @@
 //! 1. emit `RaftAppended` per appended entry and `RaftHighWatermark` if the HW moved (the
 //!    core's in-memory log and HW changed in this step), then send `messages`;
 //! 2. write `quorum_state` (temp, fsync, rename, dir fsync; then emit `QuorumStateWritten`),
-//!    `truncate_to` (set_len, fsync), `append` (write, fsync); then emit the Ready's
-//!    `RaftTransition`s (the core's state runs ahead of the disk: a crash before the write
-//!    takes the new epoch or vote back, and the trace must not show it);
+//!    `install_snapshot` (`.checkpoint.part`, fsync, rename, dir fsync, then the log emptied
+//!    at the snapshot's end; emit `RaftSnapshotInstalled`), `truncate_to` (set_len, fsync),
+//!    `append` (write, fsync), and last the deletion below `log_start_offset` (the retained
+//!    tail rewritten and renamed over the log); then emit the Ready's `RaftTransition`s (the
+//!    core's state runs ahead of the disk: a crash before the write takes the new epoch or
+//!    vote back, and the trace must not show it);
 //! 3. send `messages_after_persist`, call `on_persisted`;
-//! 4. hand `committed` to the committed-entries channel, publish the new [`RaftStatus`].
+//! 4. publish the new [`RaftStatus`], then hand the state machine, on the committed channel,
+//!    the installed snapshot ([`Committed::Snapshot`]) if any and the committed entries.
+//!
+//! Snapshots (KIP-630, docs/raft.md): at open the latest complete snapshot is recovered
+//! (`snapshot_store.rs`), the log is cut to continue it (or emptied at its end if it does not),
+//! the core gets it with `on_snapshot`, and it is the first thing on the committed channel. The
+//! state machine takes snapshots of its own applied state with [`RaftHandle::snapshot`]; the
+//! loop checks the id against the core, makes the file durable, then calls `on_snapshot`
+//! (whose Ready deletes the log below it).
 //!
 //! A granted Vote response emits `VoteGranted` at the moment it is handed to the network,
 //! so for a real vote after its quorum-state is durable. A disk error ends `run` with the
 //! error: after a failed fsync the file's unsynced data may be gone and nothing that depends
 //! on it may leave (the caller restarts the node, which recovers from what is durable).
 //!
-//! Not done (docs/raft.md): snapshots (the core's are in memory only; a Ready that installs
-//! one is refused with an error, and nothing here takes one), the deletion below
-//! `log_start_offset` (nothing moves it without snapshots), and
-//! `controller.quorum.append.linger.ms` (each `propose` call is appended at once as it comes).
+//! Not done (docs/raft.md): `controller.quorum.append.linger.ms` (each `propose` call is
+//! appended at once as it comes).
 //!
 //! Tasks have owners: the driver owns its listener and peer tasks (and the listener its
 //! connection tasks); they stop when `run` returns or the driver is dropped.
@@ -31,14 +40,19 @@
 use super::config::RaftConfig;
 use super::core::{NotLeader, RaftCore};
 use super::log_store::{encode_frame, LogStore};
-use super::messages::{Entry, Epoch, Message, NodeId, Offset, Outbound, Request, Response, VoteRequest};
+use super::messages::{Entry, Epoch, Message, NodeId, Offset, Outbound, Request, Response, SnapshotId, VoteRequest};
 use super::quorum_state::Role;
 use super::quorum_state_store::{QuorumStateStore, QuorumStateStoreError};
 use super::raft_log::{InvalidLog, RaftLog};
 use super::ready::Ready;
+use super::snapshot::InvalidSnapshot;
+use super::snapshot_store::{SnapshotStore, SnapshotStoreError};
 use super::transport::{serve_inbound, OwnedTasks, PeerSender, ReturnPaths, SideConnections};
 use crate::events::lists::format_id_offsets;
-use crate::events::{Event, QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftTransition, VoteGranted};
+use crate::events::{
+    Event, QuorumStateWritten, RaftAppended, RaftHighWatermark, RaftSnapshotInstalled, RaftSnapshotLoaded,
+    RaftSnapshotTaken, RaftTransition, VoteGranted,
+};
 use crate::runtime::{Disk, NodeRng};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +72,8 @@ use tokio::sync::{mpsc, oneshot, Notify};
 const INBOUND_QUEUE: usize = 1024;
 /// Proposals waiting for the loop.
 const PROPOSAL_QUEUE: usize = 256;
+/// Snapshots of the state machine waiting for the loop (one is taken at a time).
+const SNAPSHOT_QUEUE: usize = 4;
 /// The longest the loop sleeps without looking at the core's deadline again.
 const MAX_SLEEP_MS: u64 = 60_000;
 
@@ -94,11 +110,10 @@ pub enum DriverError {
     /// A disk operation failed (fatal: unsynced data may be lost).
     Disk(io::Error),
     QuorumState(QuorumStateStoreError),
+    Snapshot(SnapshotStoreError),
     Log(InvalidLog),
     Listen(io::Error),
     Config(String),
-    /// The core asked for something this driver does not do yet.
-    Unsupported(&'static str),
 }
 
 impl fmt::Display for DriverError {
@@ -106,10 +121,10 @@ impl fmt::Display for DriverError {
         match self {
             DriverError::Disk(e) => write!(f, "metadata log disk error: {e}"),
             DriverError::QuorumState(e) => write!(f, "{e}"),
+            DriverError::Snapshot(e) => write!(f, "{e}"),
             DriverError::Log(e) => write!(f, "{e}"),
             DriverError::Listen(e) => write!(f, "cannot listen on the controller address: {e}"),
             DriverError::Config(e) => write!(f, "invalid controller quorum config: {e}"),
-            DriverError::Unsupported(what) => write!(f, "the raft driver does not support {what} yet"),
         }
     }
 }
@@ -131,8 +146,48 @@ pub struct RaftStatus {
     pub leader_id: Option<NodeId>,
     pub high_watermark: Offset,
     pub log_end_offset: Offset,
+    /// The first offset in the log (the latest snapshot's end, or 0).
+    pub log_start_offset: Offset,
     /// The leader's first offset of its epoch (its LeaderChange entry), if this node leads.
     pub epoch_start_offset: Option<Offset>,
+}
+
+/// What the committed channel hands the state machine, in log order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Load this snapshot in place of the current state: it holds everything below
+    /// `id.end_offset`, and the entries that follow continue from there. Sent first at
+    /// start-up when the disk holds a snapshot, and whenever one is installed from the leader.
+    Snapshot { id: SnapshotId, data: Bytes },
+    /// A committed entry.
+    Entry(Entry),
+}
+
+/// Why a snapshot handed to [`RaftHandle::snapshot`] was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The core refused the id (the log moved on since the state machine chose it: a newer
+    /// snapshot was installed or taken). Nothing was written.
+    Invalid(InvalidSnapshot),
+    /// The driver has stopped.
+    Stopped,
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Invalid(e) => write!(f, "{e}"),
+            SnapshotError::Stopped => write!(f, "the raft driver has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+struct SnapshotRequest {
+    id: SnapshotId,
+    data: Bytes,
+    reply: oneshot::Sender<Result<(), SnapshotError>>,
 }
 
 /// Why a proposal was not appended.
@@ -192,6 +247,7 @@ impl StatusCell {
 #[derive(Debug, Clone)]
 pub struct RaftHandle {
     proposals: mpsc::Sender<Proposal>,
+    snapshots: mpsc::Sender<SnapshotRequest>,
     status: Arc<StatusCell>,
     /// The status version this handle last saw (for `changed`).
     seen: u64,
@@ -230,6 +286,15 @@ impl RaftHandle {
         answer.await.unwrap_or(Err(ProposeError::Stopped))
     }
 
+    /// Takes a snapshot of the state machine: `data` holds everything below `id.end_offset`
+    /// (committed, ending on an entry of `id.epoch`). Returns once it is durable and the core
+    /// has it (the log below it is deleted in the same step), or why it was not taken.
+    pub async fn snapshot(&self, id: SnapshotId, data: Bytes) -> Result<(), SnapshotError> {
+        let (reply, answer) = oneshot::channel();
+        self.snapshots.send(SnapshotRequest { id, data, reply }).await.map_err(|_| SnapshotError::Stopped)?;
+        answer.await.unwrap_or(Err(SnapshotError::Stopped))
+    }
+
     /// The status after the driver's last input.
     pub fn status(&self) -> RaftStatus {
         self.status.get().1
@@ -258,6 +323,7 @@ pub struct RaftDriver {
     config: RaftDriverConfig,
     core: RaftCore,
     log_store: LogStore,
+    snapshot_store: SnapshotStore,
     quorum_state_store: QuorumStateStore,
     base: tokio::time::Instant,
     peers: BTreeMap<NodeId, PeerSender>,
@@ -265,9 +331,10 @@ pub struct RaftDriver {
     returns: ReturnPaths,
     inbound: mpsc::Receiver<(NodeId, Message)>,
     proposals: mpsc::Receiver<Proposal>,
+    snapshots: mpsc::Receiver<SnapshotRequest>,
     handle: RaftHandle,
     status: Arc<StatusCell>,
-    committed: mpsc::UnboundedSender<Entry>,
+    committed: mpsc::UnboundedSender<Committed>,
     /// Vote requests stepped in this input, by (candidate, correlation id): what the granted
     /// responses' `VoteGranted` events report about the candidate.
     vote_requests: BTreeMap<(NodeId, i32), VoteRequest>,
@@ -276,15 +343,16 @@ pub struct RaftDriver {
 }
 
 impl RaftDriver {
-    /// Recovers the log and the quorum-state from `disk`, builds the core, binds the
-    /// controller listener and starts a connection task per other voter. Returns the driver
-    /// and the channel of committed entries (in offset order, from the log start on every
-    /// start: the state machine rebuilds from the log).
+    /// Recovers the snapshot, the log and the quorum-state from `disk`, builds the core, binds
+    /// the controller listener and starts a connection task per other voter. Returns the
+    /// driver and the committed channel: the recovered snapshot (if any), then the committed
+    /// entries in offset order from the log start, on every start (the state machine rebuilds
+    /// from the snapshot and the log).
     pub async fn open(
         config: RaftDriverConfig,
         disk: Arc<dyn Disk>,
         rng: NodeRng,
-    ) -> Result<(RaftDriver, mpsc::UnboundedReceiver<Entry>), DriverError> {
+    ) -> Result<(RaftDriver, mpsc::UnboundedReceiver<Committed>), DriverError> {
         config.raft.validate().map_err(DriverError::Config)?;
         let is_voter = config.voters.contains_key(&config.node_id);
         if is_voter != config.listen_address.is_some() {
@@ -296,20 +364,34 @@ impl RaftDriver {
         let quorum_state_store =
             QuorumStateStore::open(disk.clone(), &config.metadata_dir).await.map_err(DriverError::Disk)?;
         let record = quorum_state_store.read().await.map_err(DriverError::QuorumState)?;
-        let (log_store, entries, recovery) = LogStore::open(&disk, &config.metadata_dir).await?;
+        let (snapshot_store, snapshot, snapshot_recovery) =
+            SnapshotStore::open(disk.clone(), &config.metadata_dir).await.map_err(DriverError::Snapshot)?;
+        let (mut log_store, entries, recovery) = LogStore::open(&disk, &config.metadata_dir).await?;
         tracing::info!(
             name: "raft_log_recovered",
             entries = recovery.entries,
-            truncated_bytes = recovery.truncated_bytes
+            truncated_bytes = recovery.truncated_bytes,
+            partial_snapshots_removed = snapshot_recovery.partial_removed,
+            older_snapshots_removed = snapshot_recovery.older_removed
         );
-        let log = RaftLog::recovered(None, entries).map_err(DriverError::Log)?;
+        let snapshot_id = snapshot.as_ref().map(|(id, _)| *id);
+        let entries = continue_snapshot(&mut log_store, snapshot_id, entries).await?;
+        let log = RaftLog::recovered(snapshot_id, entries).map_err(DriverError::Log)?;
         let listener = match config.listen_address {
             Some(address) => Some(TcpListener::bind(address).await.map_err(DriverError::Listen)?),
             None => None,
         };
         let base = crate::runtime::now();
         let voter_ids: BTreeSet<NodeId> = config.voters.keys().copied().collect();
-        let core = RaftCore::new(config.raft.clone(), config.node_id, voter_ids, record, log, rng, 0);
+        let mut core = RaftCore::new(config.raft.clone(), config.node_id, voter_ids, record, log, rng, 0);
+        let (committed, committed_receiver) = mpsc::unbounded_channel();
+        if let Some((id, data)) = snapshot {
+            core.on_snapshot(0, id, data.clone()).expect("the log was recovered at its snapshot");
+            snapshot_event(id, &data, |end_offset, epoch, bytes, digest| {
+                RaftSnapshotLoaded { end_offset, epoch, bytes, digest }.emit()
+            });
+            let _ = committed.send(Committed::Snapshot { id, data });
+        }
 
         let mut tasks = OwnedTasks::default();
         let (inbound_sender, inbound) = mpsc::channel(INBOUND_QUEUE);
@@ -328,23 +410,30 @@ impl RaftDriver {
             }
         }
         let (proposal_sender, proposals) = mpsc::channel(PROPOSAL_QUEUE);
+        let (snapshot_sender, snapshots) = mpsc::channel(SNAPSHOT_QUEUE);
         let status = Arc::new(StatusCell {
             current: Mutex::new((0, status_of(&core))),
             changed: Notify::new(),
             stopped: AtomicBool::new(false),
         });
-        let (committed, committed_receiver) = mpsc::unbounded_channel();
         let driver = RaftDriver {
             config,
             core,
             log_store,
+            snapshot_store,
             quorum_state_store,
             base,
             peers,
             returns,
             inbound,
             proposals,
-            handle: RaftHandle { proposals: proposal_sender, status: status.clone(), seen: 0 },
+            snapshots,
+            handle: RaftHandle {
+                proposals: proposal_sender,
+                snapshots: snapshot_sender,
+                status: status.clone(),
+                seen: 0,
+            },
             status,
             committed,
             vote_requests: BTreeMap::new(),
@@ -401,6 +490,12 @@ impl RaftDriver {
                     };
                     let _ = proposal.reply.send(result);
                 }
+                Some(request) = self.snapshots.recv() => {
+                    let result = self.take_snapshot(request.id, request.data).await?;
+                    // Answered once the log below it is deleted and the status shows it.
+                    self.process_readies().await?;
+                    let _ = request.reply.send(result);
+                }
                 _ = tokio::time::sleep_until(wake) => {}
             }
             let now_ms = self.now_ms();
@@ -409,6 +504,23 @@ impl RaftDriver {
             }
             self.process_readies().await?;
         }
+    }
+
+    /// The state machine's snapshot `id`: checked against the core (nothing is written for an
+    /// id the log has moved past), made durable, then handed to the core, whose next Ready
+    /// deletes the log below it.
+    async fn take_snapshot(&mut self, id: SnapshotId, data: Bytes) -> Result<Result<(), SnapshotError>, DriverError> {
+        if let Err(invalid) = self.core.check_snapshot(id) {
+            tracing::debug!(name: "raft_snapshot_refused", end_offset = id.end_offset, epoch = id.epoch, reason = %invalid);
+            return Ok(Err(SnapshotError::Invalid(invalid)));
+        }
+        self.snapshot_store.write(id, &data).await?;
+        snapshot_event(id, &data, |end_offset, epoch, bytes, digest| {
+            RaftSnapshotTaken { end_offset, epoch, bytes, digest }.emit()
+        });
+        let now_ms = self.now_ms();
+        self.core.on_snapshot(now_ms, id, data).expect("checked against the core just before");
+        Ok(Ok(()))
     }
 
     fn starting_transition(&self) -> RaftTransition {
@@ -445,7 +557,9 @@ impl RaftDriver {
             }
             .emit();
         }
-        if let Some(high_watermark) = ready.high_watermark {
+        // An installed snapshot moves the high watermark to its end, over a log that is empty
+        // there only once the install is written: that move is reported after it.
+        if let (Some(high_watermark), None) = (ready.high_watermark, &ready.install_snapshot) {
             self.emit_high_watermark(high_watermark);
         }
         if self.config.fault == Some(DriverFault::SendVoteBeforePersist) {
@@ -467,8 +581,16 @@ impl RaftDriver {
             }
             .emit();
         }
-        if ready.install_snapshot.is_some() {
-            return Err(DriverError::Unsupported("installing a snapshot"));
+        if let Some((id, data)) = &ready.install_snapshot {
+            // The snapshot first: until it is durable the old log is what a restart has.
+            self.snapshot_store.write(*id, data).await?;
+            self.log_store.reset_to(id.end_offset).await?;
+            snapshot_event(*id, data, |end_offset, epoch, bytes, digest| {
+                RaftSnapshotInstalled { end_offset, epoch, bytes, digest }.emit()
+            });
+            if let Some(high_watermark) = ready.high_watermark {
+                self.emit_high_watermark(high_watermark);
+            }
         }
         if let Some(offset) = ready.truncate_to {
             self.log_store.truncate_to(offset).await?;
@@ -476,6 +598,10 @@ impl RaftDriver {
         if !ready.append.is_empty() {
             self.log_store.append(&ready.append).await?;
             self.log_store.sync().await?;
+        }
+        if let Some(offset) = ready.log_start_offset {
+            // Last: the snapshot that covers what goes is durable (`take_snapshot` wrote it).
+            self.log_store.delete_below(offset).await?;
         }
 
         // The election states the writes made durable (all of them, in order).
@@ -492,8 +618,17 @@ impl RaftDriver {
         // 4. The committed entries (after the status, so a consumer that reads one sees a
         //    high watermark past it).
         self.publish_status();
+        let mut loaded_from = None;
+        if let Some((id, data)) = ready.install_snapshot {
+            // Entries committed before the install in this Ready lie below the snapshot, which
+            // holds them; those after it continue from its end.
+            loaded_from = Some(id.end_offset);
+            let _ = self.committed.send(Committed::Snapshot { id, data });
+        }
         for entry in ready.committed {
-            let _ = self.committed.send(entry);
+            if loaded_from.is_none_or(|end| entry.offset >= end) {
+                let _ = self.committed.send(Committed::Entry(entry));
+            }
         }
         Ok(())
     }
@@ -563,8 +698,48 @@ fn status_of(core: &RaftCore) -> RaftStatus {
         leader_id: core.leader_id(),
         high_watermark: core.high_watermark(),
         log_end_offset: core.log_end_offset(),
+        log_start_offset: core.log().start_offset(),
         epoch_start_offset: core.epoch_start_offset(),
     }
+}
+
+/// Reconciles the recovered log with the recovered snapshot and returns the entries the core
+/// starts with (from the snapshot's end). The log continues the snapshot if it starts at the
+/// snapshot's end (only deleting below this snapshot, once it was durable, makes a log start
+/// there) or holds the snapshot's last entry (same offset and epoch, so by Raft's log matching
+/// the same prefix): then it keeps what follows and drops what the snapshot covers. Otherwise
+/// (a crash between installing a snapshot and emptying the log, or a log that never got that
+/// far) it restarts empty at the snapshot's end.
+pub(super) async fn continue_snapshot(
+    log_store: &mut LogStore,
+    snapshot: Option<SnapshotId>,
+    entries: Vec<Entry>,
+) -> Result<Vec<Entry>, DriverError> {
+    let start = snapshot.map_or(0, |id| id.end_offset);
+    if log_store.start_offset() > start && !entries.is_empty() {
+        return Err(DriverError::Log(InvalidLog(format!(
+            "the log starts at {} but the latest snapshot ends at {start}: the entries between are lost",
+            log_store.start_offset()
+        ))));
+    }
+    let Some(id) = snapshot else { return Ok(entries) };
+    let continues = entries.first().is_some_and(|e| e.offset == id.end_offset)
+        || entries.iter().any(|e| e.offset == id.end_offset - 1 && e.epoch == id.epoch);
+    if !continues {
+        log_store.reset_to(start).await?;
+        return Ok(Vec::new());
+    }
+    log_store.delete_below(start).await?;
+    Ok(entries.into_iter().filter(|e| e.offset >= start).collect())
+}
+
+/// Calls `emit` with a snapshot's id, size and digest (FNV-1a 64 of its bytes).
+fn snapshot_event(id: SnapshotId, data: &Bytes, emit: impl FnOnce(i64, i32, u64, u64)) {
+    emit(id.end_offset, id.epoch, data.len() as u64, fnv1a(data));
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn is_granted_vote(out: &Outbound) -> bool {
@@ -576,5 +751,5 @@ fn is_granted_vote(out: &Outbound) -> bool {
 pub fn digest(entry: &Entry) -> u64 {
     let mut frame = BytesMut::new();
     encode_frame(entry, &mut frame);
-    frame.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+    fnv1a(&frame)
 }

@@ -1,6 +1,6 @@
 //! The driver's stores and a real 3-node quorum over loopback TCP on tokio.
 
-use super::driver::{RaftDriver, RaftDriverConfig, RaftHandle};
+use super::driver::{Committed, RaftDriver, RaftDriverConfig, RaftHandle};
 use super::log_store::{metadata_dir, LogStore, LOG_FILE};
 use super::messages::{Entry, EntryKind, NodeId, Offset};
 use super::quorum_state_file::QuorumStateRecord;
@@ -217,9 +217,10 @@ async fn three_nodes_over_loopback_elect_a_leader_and_commit_a_proposal() {
     for (i, entries) in committed.iter_mut().enumerate() {
         let found = tokio::time::timeout(Duration::from_secs(20), async {
             loop {
-                let e = entries.recv().await.expect("driver running");
-                if e.offset == offset {
-                    return e;
+                if let Committed::Entry(e) = entries.recv().await.expect("driver running") {
+                    if e.offset == offset {
+                        return e;
+                    }
                 }
             }
         })

@@ -14,10 +14,19 @@
 //! [`CRC_RETRIES`] times) before it counts: a transient bit flip on read (in the length or the
 //! body) must not make the node cut entries it has acknowledged.
 //!
-//! Where seedlog differs from Kafka: one file, not segments with `.index`/`.timeindex`, and
-//! not Kafka's record-batch format: seedlog's controllers only talk to each other
-//! (docs/raft.md). Snapshots are kept in memory only for now, so the log always starts at 0
-//! and `log_start_offset` deletions are not done.
+//! The file starts at the offset of its first frame (the log start: 0, or the end of the
+//! snapshot that covers what came before). Deleting below a new log start
+//! ([`LogStore::delete_below`]) copies the frames from it into `raft.log.cleaned`, fsyncs it,
+//! renames it over `raft.log` and fsyncs the directory: a crash leaves either file whole, and
+//! both are valid since the snapshot that covers the deleted entries is durable first. A
+//! `raft.log.cleaned` found at open is what a crash left before the rename and is removed.
+//! An empty file has no first frame: the driver tells the store where it starts
+//! ([`LogStore::reset_to`]), from the snapshot it recovered.
+//!
+//! Where seedlog differs from Kafka: one file, not segments with `.index`/`.timeindex` (so
+//! "deleting the segments below the log start" is a rewrite of the retained tail, which is
+//! small: a snapshot is taken near the high watermark), and not Kafka's record-batch format:
+//! seedlog's controllers only talk to each other (docs/raft.md).
 
 use super::messages::{Entry, EntryKind, Offset};
 use crate::runtime::{Disk, DiskFile, OpenMode};
@@ -30,6 +39,8 @@ use std::sync::Arc;
 pub const METADATA_DIR: &str = "__cluster_metadata-0";
 /// The log file's name in [`METADATA_DIR`].
 pub const LOG_FILE: &str = "raft.log";
+/// The retained tail being written by [`LogStore::delete_below`], before its rename.
+pub const CLEANED_FILE: &str = "raft.log.cleaned";
 /// Frame header: length and CRC.
 const HEADER_BYTES: usize = 8;
 /// How often a frame that fails its CRC is read again before recovery cuts the log there.
@@ -39,11 +50,16 @@ const MAX_BODY_BYTES: usize = 64 << 20;
 
 /// The log file and where each entry's frame starts.
 ///
-/// Invariants: `positions` is strictly increasing, holds one position per entry from offset 0,
-/// and every position is below `end_position`, the file's length.
+/// Invariants: `positions` is strictly increasing, holds one position per entry from
+/// `start_offset` on, starts at 0 when there is an entry, and every position is below
+/// `end_position`, the file's length.
 #[derive(Debug)]
 pub struct LogStore {
+    disk: Arc<dyn Disk>,
+    dir: PathBuf,
     file: Arc<dyn DiskFile>,
+    /// The offset of the file's first frame.
+    start_offset: Offset,
     positions: Vec<u64>,
     end_position: u64,
 }
@@ -59,15 +75,26 @@ pub struct LogRecovery {
 
 impl LogStore {
     /// Opens (creating if needed) the log in `<dir>/__cluster_metadata-0/`, recovers it and
-    /// returns the entries it holds.
+    /// returns the entries it holds (from its first frame's offset; 0 for an empty file, which
+    /// [`reset_to`](Self::reset_to) moves).
     pub async fn open(disk: &Arc<dyn Disk>, dir: &Path) -> io::Result<(LogStore, Vec<Entry>, LogRecovery)> {
         let log_dir = metadata_dir(dir);
         disk.create_dir_all(&log_dir).await?;
+        if disk.exists(&log_dir.join(CLEANED_FILE)).await? {
+            disk.remove(&log_dir.join(CLEANED_FILE)).await?;
+        }
         let file = disk.open(&log_dir.join(LOG_FILE), OpenMode::Create).await?;
         // A new file's directory entry is durable only once its directory is synced.
         disk.sync_dir(&log_dir).await?;
         let len = file.len().await?;
-        let mut store = LogStore { file, positions: Vec::new(), end_position: 0 };
+        let mut store = LogStore {
+            disk: disk.clone(),
+            dir: log_dir,
+            file,
+            start_offset: 0,
+            positions: Vec::new(),
+            end_position: 0,
+        };
         let mut entries = Vec::new();
         let mut position = 0u64;
         while position < len {
@@ -86,6 +113,7 @@ impl LogStore {
             store.file.sync().await?;
         }
         store.end_position = position;
+        store.start_offset = entries.first().map_or(0, |e| e.offset);
         store.check_invariants();
         Ok((store, entries.clone(), LogRecovery { entries: entries.len(), truncated_bytes }))
     }
@@ -116,7 +144,57 @@ impl LogStore {
 
     /// The offset the next entry gets.
     pub fn end_offset(&self) -> Offset {
-        self.positions.len() as Offset
+        self.start_offset + self.positions.len() as Offset
+    }
+
+    /// The offset of the first entry (or where the next one goes in an empty log).
+    pub fn start_offset(&self) -> Offset {
+        self.start_offset
+    }
+
+    /// Replaces the whole log by an empty one starting at `start`, durably (set_len 0, then
+    /// fsync): a snapshot ending at `start` is installed, or the log recovered from disk does
+    /// not continue the snapshot recovered with it. The snapshot must be durable first.
+    pub async fn reset_to(&mut self, start: Offset) -> io::Result<()> {
+        assert!(start >= 0, "a log starting at a negative offset");
+        if self.end_position > 0 {
+            self.file.set_len(0).await?;
+            self.file.sync().await?;
+        }
+        self.positions.clear();
+        self.end_position = 0;
+        self.start_offset = start;
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Removes every entry below `offset` (a durable snapshot covers them): the retained tail
+    /// is written to `raft.log.cleaned`, fsynced, renamed over `raft.log`, and the directory is
+    /// fsynced before anything is appended again. Past the end, the log becomes empty there.
+    pub async fn delete_below(&mut self, offset: Offset) -> io::Result<()> {
+        if offset <= self.start_offset {
+            return Ok(());
+        }
+        if offset >= self.end_offset() {
+            return self.reset_to(offset).await;
+        }
+        let from = self.positions[(offset - self.start_offset) as usize];
+        let tail = self.file.read_at(from, (self.end_position - from) as usize).await?;
+        assert_eq!(tail.len() as u64, self.end_position - from, "the log file shrank behind the store's back");
+        let (cleaned, log) = (self.dir.join(CLEANED_FILE), self.dir.join(LOG_FILE));
+        let file = self.disk.open(&cleaned, OpenMode::Create).await?;
+        file.set_len(0).await?;
+        file.append(tail).await?;
+        file.sync().await?;
+        self.disk.rename(&cleaned, &log).await?;
+        self.disk.sync_dir(&self.dir).await?;
+        self.file = self.disk.open(&log, OpenMode::Existing).await?;
+        let kept = (offset - self.start_offset) as usize;
+        self.positions = self.positions[kept..].iter().map(|p| p - from).collect();
+        self.end_position -= from;
+        self.start_offset = offset;
+        self.check_invariants();
+        Ok(())
     }
 
     /// Writes `entries` at the end (not yet durable: call [`sync`](Self::sync)).
@@ -146,10 +224,12 @@ impl LogStore {
         if offset >= self.end_offset() {
             return Ok(());
         }
-        let position = self.positions[offset as usize];
+        assert!(offset >= self.start_offset, "truncation to {offset} below the log start {}", self.start_offset);
+        let index = (offset - self.start_offset) as usize;
+        let position = self.positions[index];
         self.file.set_len(position).await?;
         self.file.sync().await?;
-        self.positions.truncate(offset as usize);
+        self.positions.truncate(index);
         self.end_position = position;
         self.check_invariants();
         Ok(())
@@ -168,6 +248,10 @@ impl LogStore {
         if let Some(last) = self.positions.last() {
             assert!(*last < self.end_position, "every frame lies inside the file");
         }
+        if let Some(first) = self.positions.first() {
+            assert_eq!(*first, 0, "the first frame starts the file");
+        }
+        assert!(self.start_offset >= 0, "the log starts at a negative offset");
     }
 }
 
@@ -176,9 +260,13 @@ pub fn metadata_dir(dir: &Path) -> PathBuf {
     dir.join(METADATA_DIR)
 }
 
-/// Whether `entry` continues the recovered `entries` (offsets from 0, epochs not falling).
+/// Whether `entry` continues the recovered `entries` (contiguous offsets from the first
+/// frame's, epochs not falling).
 fn continues(entries: &[Entry], entry: &Entry) -> bool {
-    entry.offset == entries.len() as Offset && entries.last().is_none_or(|last| entry.epoch >= last.epoch)
+    match entries.last() {
+        None => entry.offset >= 0,
+        Some(last) => entry.offset == last.offset + 1 && entry.epoch >= last.epoch,
+    }
 }
 
 /// Appends `entry`'s frame to `buf`.
@@ -240,12 +328,16 @@ mod tests {
     use super::*;
     use crate::runtime::MemDisk;
 
+    fn test_store(disk: MemDisk, file: Arc<dyn DiskFile>, positions: Vec<u64>, end_position: u64) -> LogStore {
+        LogStore { disk: Arc::new(disk), dir: PathBuf::from("/"), file, start_offset: 0, positions, end_position }
+    }
+
     #[tokio::test]
     #[should_panic(expected = "frame positions increase")]
     async fn invariants_fire_on_positions_out_of_order() {
         let disk = MemDisk::new(1);
         let file = disk.open(Path::new("/raft.log"), OpenMode::Create).await.unwrap();
-        let store = LogStore { file, positions: vec![0, 40, 20], end_position: 60 };
+        let store = test_store(disk, file, vec![0, 40, 20], 60);
         store.check_invariants();
     }
 
@@ -254,7 +346,7 @@ mod tests {
     async fn invariants_fire_on_a_frame_past_the_end() {
         let disk = MemDisk::new(1);
         let file = disk.open(Path::new("/raft.log"), OpenMode::Create).await.unwrap();
-        let store = LogStore { file, positions: vec![0, 40], end_position: 40 };
+        let store = test_store(disk, file, vec![0, 40], 40);
         store.check_invariants();
     }
 }

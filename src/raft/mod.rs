@@ -36,10 +36,13 @@ mod quorum_state_store;
 mod raft_log;
 mod ready;
 mod snapshot;
+mod snapshot_store;
 mod transport;
 
 #[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod driver_snapshot_tests;
 #[cfg(test)]
 mod driver_tests;
 #[cfg(test)]
@@ -54,7 +57,8 @@ mod tests;
 pub use self::config::RaftConfig;
 pub use self::core::{NotLeader, RaftCore};
 pub use self::driver::{
-    digest, DriverError, DriverFault, ProposeError, RaftDriver, RaftDriverConfig, RaftHandle, RaftStatus,
+    digest, Committed, DriverError, DriverFault, ProposeError, RaftDriver, RaftDriverConfig, RaftHandle, RaftStatus,
+    SnapshotError,
 };
 pub use self::log_store::{LogRecovery, LogStore, METADATA_DIR};
 pub use self::messages::*;
@@ -64,6 +68,9 @@ pub use self::quorum_state_store::{QuorumStateStore, QuorumStateStoreError};
 pub use self::raft_log::{InvalidLog, RaftLog};
 pub use self::ready::Ready;
 pub use self::snapshot::InvalidSnapshot;
+pub use self::snapshot_store::{
+    parse_snapshot_file_name, snapshot_file_name, SnapshotRecovery, SnapshotStore, SnapshotStoreError,
+};
 pub use self::transport::{
     read_frame, write_frame, FrameError, OwnedTasks, SideConnections, WireFrame, CHANNEL_CONTROLLER,
     CONNECT_TIMEOUT_MS, MAX_FRAME_BYTES,

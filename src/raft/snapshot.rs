@@ -17,6 +17,12 @@ use super::raft_log::RaftLog;
 use bytes::Bytes;
 use std::fmt;
 
+/// The most snapshot bytes one FetchSnapshot answer carries (also bounded by
+/// `fetch_max_bytes`). The controllers' framing is JSON, where a byte costs up to four
+/// characters, and a frame over 16 MiB (`MAX_FRAME_BYTES`) is refused: an 8 MiB chunk of a
+/// large image would never arrive. The follower asks by position, so any chunk size works.
+pub const FETCH_SNAPSHOT_MAX_BYTES: usize = 1 << 20;
+
 /// A snapshot the core cannot take: not committed, outside the log, or older than the last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidSnapshot(pub String);
@@ -45,6 +51,19 @@ impl RaftCore {
             self.snapshot_data = Some(data);
             return Ok(());
         }
+        self.check_snapshot(id)?;
+        self.log.compact_to_snapshot(id);
+        self.snapshot_data = Some(data);
+        self.ready.log_start_offset = Some(id.end_offset);
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Whether [`on_snapshot`](Self::on_snapshot) would take a new snapshot `id`: committed
+    /// (at most the high watermark), above the log start, ending on an entry of its epoch. A
+    /// shell checks this before it writes the file (the log may have moved on since the state
+    /// machine chose the id: a snapshot installed from the leader, say).
+    pub fn check_snapshot(&self, id: SnapshotId) -> Result<(), InvalidSnapshot> {
         let problem = if id.end_offset > self.high_watermark() {
             Some(format!("{id:?} is above the high watermark {}", self.high_watermark()))
         } else if id.end_offset <= self.log.start_offset() {
@@ -54,14 +73,10 @@ impl RaftCore {
         } else {
             None
         };
-        if let Some(problem) = problem {
-            return Err(InvalidSnapshot(problem));
+        match problem {
+            Some(problem) => Err(InvalidSnapshot(problem)),
+            None => Ok(()),
         }
-        self.log.compact_to_snapshot(id);
-        self.snapshot_data = Some(data);
-        self.ready.log_start_offset = Some(id.end_offset);
-        self.check_invariants();
-        Ok(())
     }
 
     /// FetchSnapshot (API 59) on the leader: one chunk of the current snapshot.
@@ -87,7 +102,8 @@ impl RaftCore {
         };
         let mut chunk = Bytes::new();
         if let (None, Some(data)) = (error, data) {
-            let end = (r.position as usize + self.config().fetch_max_bytes).min(data.len());
+            let chunk_bytes = self.config().fetch_max_bytes.min(FETCH_SNAPSHOT_MAX_BYTES);
+            let end = (r.position as usize + chunk_bytes).min(data.len());
             chunk = data.slice(r.position as usize..end);
             #[cfg(test)]
             if self.fault() == Some(super::core::TestFault::ServeCorruptSnapshot) && !chunk.is_empty() {
@@ -185,7 +201,7 @@ impl RaftCore {
             self.high_watermark()
         );
         tracing::info!(
-            name: "raft_snapshot_installed",
+            name: "raft_snapshot_fetched",
             node = self.local_id(),
             end_offset = id.end_offset,
             epoch = id.epoch,

@@ -149,3 +149,31 @@ fn snapshot_must_be_committed_and_inside_the_log() {
     let older = leader.on_snapshot(now, SnapshotId { end_offset: 1, epoch: 1 }, Bytes::new());
     assert!(older.unwrap_err().to_string().contains("not above the log start"));
 }
+
+#[test]
+fn a_snapshot_chunk_is_at_most_one_mebibyte_whatever_fetch_max_bytes_says() {
+    // A chunk travels as JSON (up to four characters a byte) in a frame of at most 16 MiB.
+    let big = Bytes::from(vec![7u8; 3 * super::snapshot::FETCH_SNAPSHOT_MAX_BYTES]);
+    let mut log = RaftLog::recovered(None, entries(&[1, 1, 1, 1])).unwrap();
+    log.compact_to_snapshot(SnapshotId { end_offset: 3, epoch: 1 });
+    let config = RaftConfig { fetch_max_bytes: 8 << 20, ..RaftConfig::default() };
+    let record = QuorumStateRecord { leader_id: None, leader_epoch: 1, voted_id: None };
+    let mut leader = RaftCore::new(config, 1, voters(&[1, 2, 3]), Some(record), log, seeded(1), 0);
+    leader.on_snapshot(0, SnapshotId { end_offset: 3, epoch: 1 }, big.clone()).unwrap();
+    let now = elect(&mut leader);
+    persist(&mut leader, now);
+    let ask = FetchSnapshotRequest {
+        replica_id: 2,
+        current_leader_epoch: 2,
+        snapshot_id: SnapshotId { end_offset: 3, epoch: 1 },
+        position: 0,
+    };
+    leader.step(now, 2, request(5, Request::FetchSnapshot(ask)));
+    match responses(&persist(&mut leader, now)).pop() {
+        Some((_, Response::FetchSnapshot(r))) => {
+            assert_eq!(r.unaligned_records.len(), super::snapshot::FETCH_SNAPSHOT_MAX_BYTES);
+            assert_eq!(r.size, big.len() as i64);
+        }
+        other => panic!("{other:?}"),
+    }
+}

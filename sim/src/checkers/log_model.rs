@@ -25,12 +25,15 @@ impl fmt::Display for Batch {
     }
 }
 
-/// A log as a map of batches by base offset.
+/// A log as a map of batches by base offset, from a start offset (0, or the end of a snapshot
+/// that replaced what came before).
 ///
-/// Invariants: batches do not overlap, and each has `base_offset <= last_offset`.
+/// Invariants: batches do not overlap, each has `base_offset <= last_offset`, and none lies
+/// wholly below `start_offset`.
 #[derive(Clone, Debug, Default)]
 pub struct LogModel {
     batches: BTreeMap<i64, Batch>,
+    start_offset: i64,
 }
 
 impl LogModel {
@@ -61,9 +64,23 @@ impl LogModel {
         range.into_iter().flatten().map(|(_, b)| *b)
     }
 
-    /// The offset after the last batch (0 for an empty model).
+    /// The offset after the last batch (the start offset for an empty model).
     pub fn end_offset(&self) -> i64 {
-        self.batches.values().next_back().map_or(0, |b| b.last_offset + 1)
+        self.batches.values().next_back().map_or(self.start_offset, |b| b.last_offset + 1)
+    }
+
+    /// A snapshot ending at `offset` replaced the whole log: the model is empty from there.
+    pub fn reset_to(&mut self, offset: i64) {
+        self.batches.clear();
+        self.start_offset = offset;
+    }
+
+    /// A snapshot ending at `offset` covers what lies below it: batches wholly below go (the
+    /// node may have dropped or never had them), what follows stays.
+    pub fn delete_below(&mut self, offset: i64) {
+        self.batches.retain(|_, b| b.last_offset >= offset);
+        self.start_offset = self.start_offset.max(offset);
+        self.check_invariants();
     }
 
     /// The first batch of this model that overlaps `batch` without being it: what a log
@@ -86,6 +103,7 @@ impl LogModel {
             assert!(b.base_offset <= b.last_offset, "batch {b} ends before it starts");
             assert!(b.base_offset >= end, "batch {b} overlaps the one before it");
             end = b.last_offset + 1;
+            assert!(b.last_offset >= self.start_offset, "batch {b} lies below the log start {}", self.start_offset);
         }
     }
 }
@@ -119,6 +137,19 @@ mod tests {
         assert_eq!(log.truncate(3), vec![batch(2, 4, 2)]);
         assert_eq!(log.truncate(7), vec![]);
         assert_eq!(log.end_offset(), 2);
+    }
+
+    #[test]
+    fn snapshots_move_the_start() {
+        let mut log = LogModel::default();
+        log.append(batch(0, 1, 1));
+        log.append(batch(2, 4, 2));
+        log.delete_below(3);
+        assert_eq!((log.covering(1), log.covering(3)), (None, Some(batch(2, 4, 2))));
+        log.reset_to(9);
+        assert_eq!(log.end_offset(), 9);
+        log.append(batch(9, 9, 3));
+        assert_eq!(log.end_offset(), 10);
     }
 
     #[test]

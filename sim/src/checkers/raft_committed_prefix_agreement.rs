@@ -7,12 +7,20 @@
 //! voters sync every append; see `log_model.rs` for a lost tail), the committed batches (for
 //! the whole run) and how far each node's high watermark has been checked, which restarts
 //! at 0 on the node's `node_killed` (its high watermark is learnt afresh). Assumes batches
-//! keep the leader's bounds on every node (`RaftAppended`'s contract). Snapshots are not
-//! modelled yet: a node that loads one must be given an event that resets its log here.
+//! keep the leader's bounds on every node (`RaftAppended`'s contract).
+//!
+//! Snapshots (KIP-630): `RaftSnapshotInstalled` replaces a node's log by an empty one at the
+//! snapshot's end; `RaftSnapshotLoaded` (start-up) and `RaftSnapshotTaken` drop what lies below
+//! it. Every snapshot of one end offset, on any node and by any of the three events, must have
+//! the same epoch and digest (a snapshot is a function of the committed prefix: the simulated
+//! nodes encode the same state to the same bytes), and that epoch must be the committed epoch
+//! of the entry just below its end.
 
 use std::collections::BTreeMap;
 
-use seedlog::events::{RaftAppended, RaftHighWatermark, RaftTruncated};
+use seedlog::events::{
+    RaftAppended, RaftHighWatermark, RaftSnapshotInstalled, RaftSnapshotLoaded, RaftSnapshotTaken, RaftTruncated,
+};
 
 use super::killed_node;
 use super::log_model::{Batch, LogModel};
@@ -28,10 +36,37 @@ pub struct RaftCommittedPrefixAgreement {
     committed: LogModel,
     /// Per node: every batch below this offset was checked (the node's high watermark).
     checked_to: BTreeMap<String, i64>,
+    /// Every snapshot seen, by end offset: its epoch, digest and the node that showed it first.
+    snapshots: BTreeMap<i64, (i32, u64, String)>,
     violations: Vec<Violation>,
 }
 
+/// One snapshot event's id and digest.
+struct SnapshotSeen {
+    end_offset: i64,
+    epoch: i32,
+    digest: u64,
+    how: &'static str,
+}
+
 impl RaftCommittedPrefixAgreement {
+    fn on_snapshot(&mut self, ev: &TraceEvent, seen: SnapshotSeen) {
+        let SnapshotSeen { end_offset, epoch, digest, how } = seen;
+        let first = self.snapshots.entry(end_offset).or_insert_with(|| (epoch, digest, ev.node.clone()));
+        if (first.0, first.1) != (epoch, digest) {
+            let message = format!(
+                "{} {how} snapshot at {end_offset} (epoch {epoch}, digest {digest:x}), but {} had it with epoch {}, digest {:x}",
+                ev.node, first.2, first.0, first.1
+            );
+            self.violations.push(Violation::new(NAME, ev.time_ns, message));
+        }
+        if let Some(last) = self.committed.covering(end_offset - 1).filter(|b| b.epoch != epoch) {
+            let message =
+                format!("{} {how} snapshot at {end_offset} of epoch {epoch}, but {last} was committed there", ev.node);
+            self.violations.push(Violation::new(NAME, ev.time_ns, message));
+        }
+    }
+
     fn check(&mut self, ev: &TraceEvent, batch: Batch, why: &str) {
         if let Some(committed) = self.committed.conflict(&batch) {
             let message = format!("{} {why} batch {batch}, but {committed} was committed there", ev.node);
@@ -83,6 +118,18 @@ impl Checker for RaftCommittedPrefixAgreement {
             }
         } else if let Some(hw) = ev.parse::<RaftHighWatermark>() {
             self.on_high_watermark(ev, hw.high_watermark);
+        } else if let Some(s) = ev.parse::<RaftSnapshotInstalled>() {
+            self.logs.entry(ev.node.clone()).or_default().reset_to(s.end_offset);
+            let seen = SnapshotSeen { end_offset: s.end_offset, epoch: s.epoch, digest: s.digest, how: "installed" };
+            self.on_snapshot(ev, seen);
+        } else if let Some(s) = ev.parse::<RaftSnapshotLoaded>() {
+            self.logs.entry(ev.node.clone()).or_default().delete_below(s.end_offset);
+            let seen = SnapshotSeen { end_offset: s.end_offset, epoch: s.epoch, digest: s.digest, how: "loaded" };
+            self.on_snapshot(ev, seen);
+        } else if let Some(s) = ev.parse::<RaftSnapshotTaken>() {
+            self.logs.entry(ev.node.clone()).or_default().delete_below(s.end_offset);
+            let seen = SnapshotSeen { end_offset: s.end_offset, epoch: s.epoch, digest: s.digest, how: "took" };
+            self.on_snapshot(ev, seen);
         }
     }
 
@@ -155,6 +202,46 @@ mod tests {
         );
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.contains("appended below its high watermark"), "{}", found[0].message);
+    }
+
+    fn installed(node: &str, end_offset: i64, epoch: i32, digest: u64) -> TraceEvent {
+        event_on(node, &RaftSnapshotInstalled { end_offset, epoch, bytes: 10, digest })
+    }
+
+    #[test]
+    fn an_installed_snapshot_replaces_the_nodes_log() {
+        let found = run(
+            RaftCommittedPrefixAgreement::default(),
+            &[
+                appended("c1", 1, 0, 4, 7),
+                hw("c1", 5),
+                event_on("c1", &RaftSnapshotTaken { end_offset: 5, epoch: 1, bytes: 10, digest: 3 }),
+                // c3 held a divergent tail; the snapshot replaces it, its HW moves to the end.
+                appended("c3", 0, 0, 2, 99),
+                installed("c3", 5, 1, 3),
+                hw("c3", 5),
+                appended("c3", 2, 5, 5, 8),
+                hw("c3", 6),
+            ],
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn fires_when_snapshots_of_one_offset_disagree() {
+        let found = run(
+            RaftCommittedPrefixAgreement::default(),
+            &[
+                appended("c1", 1, 0, 4, 7),
+                hw("c1", 5),
+                event_on("c1", &RaftSnapshotTaken { end_offset: 5, epoch: 1, bytes: 10, digest: 3 }),
+                installed("c2", 5, 1, 4),
+                installed("c3", 5, 2, 3),
+            ],
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].message.contains("c2 installed snapshot at 5"), "{}", found[0].message);
+        assert!(found[2].message.contains("was committed there"), "{}", found[2].message);
     }
 
     #[test]

@@ -19,6 +19,11 @@
 //! - `RaftCommitsAfterHeal`: once the faults are lifted, a leader appends a new entry and
 //!   every controller commits it within [`LIVENESS_BOUND_MS`].
 //!
+//! Each controller's state machine is the count and digest of the entries it has committed;
+//! it snapshots that state every [`SNAPSHOT_EVERY`] entries (KIP-630), so a controller that was
+//! away long enough installs the leader's snapshot, and a restarted one loads its own.
+//! `RaftCommittedPrefixAgreement` checks that every snapshot of one offset is the same.
+//!
 //! Variant `fault` (tests only): the drivers run with a deliberate bug (a granted vote sent
 //! before it is durable), which the Raft checkers must catch.
 
@@ -29,7 +34,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand::Rng;
-use seedlog::raft::{DriverFault, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle, RaftStatus, Role};
+use seedlog::raft::{
+    Committed, DriverFault, EntryKind, Epoch, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle, RaftStatus, Role,
+    SnapshotId,
+};
 use seedlog::runtime::{Disk, MemDiskFaults};
 use tracing::{info, warn};
 
@@ -44,6 +52,58 @@ const PORT: u16 = 9093;
 /// partition may take up to 10 s to drain after the heal (see `network.rs`), and an election
 /// a few seconds more.
 pub const LIVENESS_BOUND_MS: u64 = 30_000;
+
+/// A controller snapshots its state machine after this many committed entries.
+const SNAPSHOT_EVERY: u64 = 10;
+
+/// A controller's state machine: how many data entries it has committed and an FNV-1a 64
+/// digest over their payloads in order (the same on every controller for the same prefix).
+#[derive(Debug, Default)]
+struct Applied {
+    data_entries: u64,
+    digest: u64,
+    /// The offset and epoch of the last entry applied (or of the snapshot loaded).
+    last: Option<(i64, Epoch)>,
+    since_snapshot: u64,
+}
+
+impl Applied {
+    fn apply(&mut self, committed: Committed) {
+        match committed {
+            Committed::Entry(entry) => {
+                if entry.kind == EntryKind::Data {
+                    self.data_entries += 1;
+                    let start = if self.digest == 0 { 0xcbf2_9ce4_8422_2325 } else { self.digest };
+                    self.digest = entry
+                        .payload
+                        .iter()
+                        .fold(start, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3));
+                }
+                self.last = Some((entry.offset, entry.epoch));
+                self.since_snapshot += 1;
+            }
+            Committed::Snapshot { id, data } => {
+                let text = String::from_utf8(data.to_vec()).expect("a snapshot this scenario wrote");
+                let (count, digest) = text.split_once(':').expect("count:digest");
+                self.data_entries = count.parse().expect("a count");
+                self.digest = digest.parse().expect("a digest");
+                self.last = Some((id.end_offset - 1, id.epoch));
+                self.since_snapshot = 0;
+            }
+        }
+    }
+
+    /// The snapshot to take now, if one is due.
+    fn snapshot_due(&mut self) -> Option<(SnapshotId, Bytes)> {
+        let (offset, epoch) = self.last?;
+        if self.since_snapshot < SNAPSHOT_EVERY {
+            return None;
+        }
+        self.since_snapshot = 0;
+        let id = SnapshotId { end_offset: offset + 1, epoch };
+        Some((id, Bytes::from(format!("{}:{}", self.data_entries, self.digest))))
+    }
+}
 
 /// What the controllers share with the supervisor: their last status, and whether their
 /// driver stopped on an error.
@@ -265,11 +325,18 @@ async fn controller(
         let mut status_handle = handle.clone();
         let mut sequence = 0u64;
         let mut next_proposal = seedlog::runtime::now();
+        let mut applied = Applied::default();
         publish(&shared, &name, &handle);
         loop {
             tokio::select! {
                 biased;
-                Some(_) = committed.recv() => {}
+                Some(item) = committed.recv() => {
+                    applied.apply(item);
+                    if let Some((id, data)) = applied.snapshot_due() {
+                        // Refused only when the log moved past it (a newer snapshot installed).
+                        let _ = handle.snapshot(id, data).await;
+                    }
+                }
                 true = status_handle.changed() => publish(&shared, &name, &handle),
                 _ = tokio::time::sleep_until(next_proposal) => {
                     next_proposal = seedlog::runtime::now() + Duration::from_millis(rng.random_range(50..250));

@@ -4,7 +4,7 @@
 //! [`Scenario`], declare the module below, and add `&<name>::TheScenario` to [`all`]. Its
 //! story is also documented in the repository's top-level `scenarios/` folder.
 
-mod cluster_story;
+pub(crate) mod cluster_story;
 mod controller_leader_crash;
 mod follower_torn_tail;
 mod isr_lagging_follower;

@@ -40,6 +40,7 @@ use crate::checkers::cluster_checkers;
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::expectation::Expectation;
 use crate::scenario::{Scenario, SuperviseFuture};
+use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::workloads::Clients;
 use crate::world::World;
 
@@ -102,6 +103,8 @@ impl Scenario for PowerLoss {
                     ("min.insync.replicas", "2"),
                     ("high.watermark.fsync.enable", fsync),
                     ("log.flush.interval.ms", "3600000"),
+                    SNAPSHOT_OFTEN[0],
+                    SNAPSHOT_OFTEN[1],
                 ],
             );
             let cluster = SimCluster::start(&world, &spec);

@@ -14,7 +14,9 @@
 //! What must hold: `AckedRecordsSurvive`, `OneRecordPerOffset`, `NoVanishingReads`,
 //! `PartitionsConvergeAfterHeal` (every partition has a leader and a full ISR within 60 s
 //! of the last fault), the data-plane checkers of REPLICATION.md §6
-//! (`replication_checkers`) and the ten Raft checkers of the metadata quorum.
+//! (`replication_checkers`) and the ten Raft checkers of the metadata quorum. Every node
+//! snapshots its metadata often (`SNAPSHOT_OFTEN`), so nodes that were away install the
+//! leader's snapshot and restarted nodes load their own.
 
 use std::time::Duration;
 
@@ -29,6 +31,7 @@ use crate::checkers::cluster_checkers;
 use crate::cluster::{ClusterSpec, SimCluster};
 use crate::events::{ClockJumped, DiskFaultsChanged};
 use crate::scenario::{Scenario, SuperviseFuture};
+use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::workloads::Clients;
 use crate::world::World;
 
@@ -79,6 +82,7 @@ impl Scenario for Swarm {
             let world = World::new(seed);
             let mut rng = world.fork_rng();
             let overrides = [("default.replication.factor", "3"), ("min.insync.replicas", "2")];
+            let overrides: Vec<(&str, &str)> = overrides.into_iter().chain(SNAPSHOT_OFTEN).collect();
             let mut spec = ClusterSpec::combined(3, &overrides);
             if !combined {
                 spec.controllers = 3;

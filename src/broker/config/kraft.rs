@@ -78,6 +78,13 @@ pub struct KraftConfig {
     /// `eligible.leader.replicas.enable` (KIP-966). Default true, as for new Kafka 4.1
     /// clusters (docs/controller.md).
     pub eligible_leader_replicas_enable: bool,
+    /// `metadata.log.max.record.bytes.between.snapshots`: a node snapshots its metadata image
+    /// once this many bytes of records were applied since its last snapshot. Default 20 MiB,
+    /// at least 1.
+    pub max_record_bytes_between_snapshots: i64,
+    /// `metadata.log.max.snapshot.interval.ms`: or once this long passed since it with new
+    /// records applied. Default 1 h; 0 turns the time limit off.
+    pub max_snapshot_interval_ms: i64,
 }
 
 impl KraftConfig {
@@ -129,6 +136,13 @@ pub(super) fn read_kraft(
         broker_session_timeout_ms: ms(r, "broker.session.timeout.ms", 9000)?,
         broker_heartbeat_interval_ms: ms(r, "broker.heartbeat.interval.ms", 2000)?,
         eligible_leader_replicas_enable: r.bool("eligible.leader.replicas.enable", true)?,
+        max_record_bytes_between_snapshots: r.int(
+            "metadata.log.max.record.bytes.between.snapshots",
+            20 * 1024 * 1024,
+            1,
+            i64::MAX,
+        )?,
+        max_snapshot_interval_ms: r.int("metadata.log.max.snapshot.interval.ms", 3_600_000, 0, i64::MAX)?,
         quorum_voters,
     };
     check_roles(&config, node_id, listeners, controller_listener_names)?;

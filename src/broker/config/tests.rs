@@ -254,3 +254,19 @@ fn kraft_roles_and_voters_are_checked_together() {
                    listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER";
     assert_eq!(error_key(dynamic), "controller.quorum.bootstrap.servers");
 }
+
+#[test]
+fn metadata_snapshot_keys_have_kafkas_defaults_and_bounds() {
+    let config = parse("").unwrap();
+    assert_eq!(config.kraft.max_record_bytes_between_snapshots, 20 * 1024 * 1024);
+    assert_eq!(config.kraft.max_snapshot_interval_ms, 3_600_000);
+    let set =
+        parse("metadata.log.max.record.bytes.between.snapshots=4096\nmetadata.log.max.snapshot.interval.ms=0").unwrap();
+    assert_eq!((set.kraft.max_record_bytes_between_snapshots, set.kraft.max_snapshot_interval_ms), (4096, 0));
+    assert_eq!(
+        error_key("metadata.log.max.record.bytes.between.snapshots=0"),
+        "metadata.log.max.record.bytes.between.snapshots"
+    );
+    assert_eq!(error_key("metadata.log.max.snapshot.interval.ms=-1"), "metadata.log.max.snapshot.interval.ms");
+    assert_eq!(error_key("metadata.log.max.snapshot.interval.ms=soon"), "metadata.log.max.snapshot.interval.ms");
+}
