@@ -247,6 +247,7 @@ async fn a_node_restarted_after_a_metadata_snapshot_serves_the_same_metadata() {
                     disk: disk.clone(),
                     clock: Clock::system(),
                     rng: seeded(i as u64),
+                    fault_points: Default::default(),
                 };
                 match Node::build(env).await {
                     Ok(built) => {
