@@ -31,12 +31,19 @@ pub struct RaftConfig {
     /// parks a fetch that found nothing new.
     pub fetch_max_wait_ms: u64,
     /// The Fetch request's `MaxBytes` (8 MiB): payload bytes per response (at least one entry).
-    /// Also the size of a FetchSnapshot chunk.
+    /// Also the size of a FetchSnapshot chunk. Both are capped by
+    /// [`ANSWER_MAX_PAYLOAD_BYTES`] (see [`RaftConfig::answer_max_bytes`]).
     pub fetch_max_bytes: usize,
     /// Test-only deliberate bugs, to prove the property harness can catch them.
     #[cfg(test)]
     pub(crate) fault: Option<super::core::TestFault>,
 }
+
+/// The most payload bytes one Fetch or FetchSnapshot answer carries, whatever
+/// `fetch_max_bytes` says (a Fetch answer still carries at least one entry). The controllers'
+/// framing is JSON, where a payload byte costs up to four characters, and a frame over 16 MiB
+/// (`transport::MAX_FRAME_BYTES`) is refused: Kafka's 8 MiB answer would never arrive.
+pub const ANSWER_MAX_PAYLOAD_BYTES: usize = 1 << 20;
 
 impl Default for RaftConfig {
     fn default() -> RaftConfig {
@@ -55,6 +62,12 @@ impl Default for RaftConfig {
 }
 
 impl RaftConfig {
+    /// The payload bytes a Fetch answer may carry: `fetch_max_bytes`, at most
+    /// [`ANSWER_MAX_PAYLOAD_BYTES`].
+    pub fn answer_max_bytes(&self) -> usize {
+        self.fetch_max_bytes.min(ANSWER_MAX_PAYLOAD_BYTES)
+    }
+
     /// Checks the invariants in the type's doc comment; the message names the Kafka key.
     pub fn validate(&self) -> Result<(), String> {
         let timers = [

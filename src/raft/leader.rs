@@ -208,7 +208,7 @@ impl RaftCore {
         self.maybe_advance_leader_high_watermark(now_ms);
         let behind_on_hw = r.high_watermark.is_some_and(|hw| hw < self.high_watermark());
         if r.fetch_offset < self.log.end_offset() || behind_on_hw {
-            let records = self.log.read(r.fetch_offset, self.config().fetch_max_bytes);
+            let records = self.log.read(r.fetch_offset, self.config().answer_max_bytes());
             return self.send_fetch_response(from, correlation_id, ErrorCode::None, None, records);
         }
         let deadline_ms = now_ms + self.config().fetch_max_wait_ms;
@@ -269,7 +269,7 @@ impl RaftCore {
                 continue;
             }
             let offset = parked.fetch_offset.min(self.log.end_offset());
-            let records = self.log.read(offset, self.config().fetch_max_bytes);
+            let records = self.log.read(offset, self.config().answer_max_bytes());
             self.send_fetch_response(to, parked.correlation_id, ErrorCode::None, None, records);
         }
     }

@@ -18,10 +18,9 @@ use bytes::Bytes;
 use std::fmt;
 
 /// The most snapshot bytes one FetchSnapshot answer carries (also bounded by
-/// `fetch_max_bytes`). The controllers' framing is JSON, where a byte costs up to four
-/// characters, and a frame over 16 MiB (`MAX_FRAME_BYTES`) is refused: an 8 MiB chunk of a
-/// large image would never arrive. The follower asks by position, so any chunk size works.
-pub const FETCH_SNAPSHOT_MAX_BYTES: usize = 1 << 20;
+/// `fetch_max_bytes`): [`super::config::ANSWER_MAX_PAYLOAD_BYTES`]. The follower asks by
+/// position, so any chunk size works.
+pub const FETCH_SNAPSHOT_MAX_BYTES: usize = super::config::ANSWER_MAX_PAYLOAD_BYTES;
 
 /// A snapshot the core cannot take: not committed, outside the log, or older than the last.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -177,3 +177,36 @@ fn a_snapshot_chunk_is_at_most_one_mebibyte_whatever_fetch_max_bytes_says() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A Fetch answer, like a snapshot chunk, carries at most 1 MiB of payload (at least one
+/// entry) whatever `fetch_max_bytes` says: 8 MiB of entries would not fit a 16 MiB JSON frame.
+#[test]
+fn a_fetch_answer_carries_at_most_one_mebibyte_of_entries() {
+    let big = |offset: Offset| Entry {
+        offset,
+        epoch: 1,
+        kind: EntryKind::Data,
+        payload: Bytes::from(vec![offset as u8; 700 << 10]),
+    };
+    let log = RaftLog::recovered(None, (0..4).map(big).collect()).unwrap();
+    let config = RaftConfig { fetch_max_bytes: 8 << 20, ..RaftConfig::default() };
+    let record = QuorumStateRecord { leader_id: None, leader_epoch: 1, voted_id: None };
+    let mut leader = RaftCore::new(config, 1, voters(&[1, 2, 3]), Some(record), log, seeded(1), 0);
+    let now = elect(&mut leader);
+    persist(&mut leader, now);
+    let ask = FetchRequest {
+        replica_id: 2,
+        current_leader_epoch: 2,
+        fetch_offset: 0,
+        last_fetched_epoch: 0,
+        high_watermark: None,
+    };
+    leader.step(now, 2, request(5, Request::Fetch(ask)));
+    match responses(&persist(&mut leader, now)).pop() {
+        Some((_, Response::Fetch(r))) => {
+            let offsets: Vec<Offset> = r.records.iter().map(|e| e.offset).collect();
+            assert_eq!(offsets, vec![0], "700 KiB entries: one per answer");
+        }
+        other => panic!("{other:?}"),
+    }
+}
