@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::kafka::{kafka, run, KafkaNode, Run};
+use common::kafka::{kafka, KafkaNode};
+use common::process::{run, Run};
 use common::{free_port, scratch_dir, BrokerProcess};
 
 /// A hard limit on one JVM run (tool or client program); each stops itself well before.
@@ -609,7 +610,7 @@ fn dump_log_segments(data: &Path, log_end_offsets: &BTreeMap<String, u64>) -> Re
         .collect();
     let mut command = kafka().java("kafka.tools.DumpLogSegments");
     command.args(["--index-sanity-check", "--files", &indexes.join(",")]);
-    let sanity = common::kafka::run(&mut command, None, JAVA_TIMEOUT);
+    let sanity = common::process::run(&mut command, None, JAVA_TIMEOUT);
     check(sanity.success(), || sanity.report())?;
     let run = sanity;
     // An offset index without entries (a segment smaller than index.interval.bytes) is

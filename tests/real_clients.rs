@@ -13,10 +13,9 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::fs;
-use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,22 +33,8 @@ const KCAT_CASES: &[&str] = &["produce-consume", "compression", "list-offsets-by
 mod common;
 
 use common::clients::{ensure_clients, repo_root, venv_python};
-
-/// The last `max` characters of `text`, marked as cut when they are not all of it.
-fn tail(text: &str, max: usize) -> String {
-    let count = text.chars().count();
-    if count <= max {
-        return text.to_string();
-    }
-    let kept: String = text.chars().skip(count - max).collect();
-    format!("[... {} characters cut ...]\n{kept}", count - max)
-}
-
-/// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
-}
+use common::free_port;
+use common::process::{run, tail, Run};
 
 /// A fresh directory under the system temp dir, removed on drop unless the test panicked
 /// or `keep` was called (then it stays for a look, and the failure message names it).
@@ -163,92 +148,19 @@ impl Drop for Broker {
     }
 }
 
-struct ClientRun {
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-    command: String,
-}
-
-impl ClientRun {
-    fn success(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-
-    fn report(&self) -> String {
-        let status = match self.status {
-            Some(status) => status.to_string(),
-            None => format!("killed after {CLIENT_TIMEOUT:?}"),
-        };
-        format!(
-            "$ {}\nexit: {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.command,
-            tail(&self.stdout, 8_000),
-            tail(&self.stderr, 16_000)
-        )
-    }
-}
-
 /// Run `tests/clients/<script> --bootstrap B --case C [extra]` with the venv's python,
 /// killing it after CLIENT_TIMEOUT.
-fn run_client(script: &str, bootstrap: &str, case: &str, extra: &[&str]) -> ClientRun {
+fn run_client(script: &str, bootstrap: &str, case: &str, extra: &[&str]) -> Run {
     let root = repo_root();
-    let script_path = root.join("tests/clients").join(script);
     let mut command = Command::new(venv_python());
     command
-        .arg(&script_path)
+        .arg(root.join("tests/clients").join(script))
         .args(["--bootstrap", bootstrap, "--case", case])
         .args(extra)
         .current_dir(&root)
         .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let shown = format!(
-        ".venv/bin/python tests/clients/{script} --bootstrap {bootstrap} --case {case}{}",
-        extra.iter().map(|e| format!(" {e}")).collect::<String>()
-    );
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            return ClientRun {
-                status: None,
-                stdout: String::new(),
-                stderr: format!("spawn failed: {e}"),
-                command: shown,
-            };
-        }
-    };
-    // Drain both pipes on threads so a chatty client never blocks on a full pipe.
-    let mut out_pipe = child.stdout.take().expect("piped stdout");
-    let mut err_pipe = child.stderr.take().expect("piped stderr");
-    let out_reader = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out_pipe.read_to_string(&mut s);
-        s
-    });
-    let err_reader = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err_pipe.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() > CLIENT_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(50)),
-            Err(_) => break None,
-        }
-    };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    ClientRun { status, stdout, stderr, command: shown }
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    run(&mut command, None, CLIENT_TIMEOUT)
 }
 
 /// Each case against its own fresh broker (own port, own log dir); every failure is

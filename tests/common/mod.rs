@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 pub mod clients;
 pub mod kafka;
+pub mod process;
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
@@ -99,7 +100,7 @@ impl BrokerProcess {
         match &self.output {
             Some(path) => {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
-                format!("--- seedlog broker output (tail of {}) ---\n{}", path.display(), kafka::tail(&text, 6_000))
+                format!("--- seedlog broker output (tail of {}) ---\n{}", path.display(), process::tail(&text, 6_000))
             }
             None => String::from("(the broker's output was not kept)"),
         }
