@@ -51,7 +51,16 @@ impl ClusterStory {
     /// producer has every answer (an acknowledgement after the audit would count as a lost
     /// record), waits for convergence, audits every partition, waits for convergence again.
     pub async fn finish(&self, world: &World) {
+        self.finish_settling(world, 0).await;
+    }
+
+    /// Like [`ClusterStory::finish`], with `settle_ms` between the clients' stop and the
+    /// first wait for convergence.
+    pub async fn finish_settling(&self, world: &World, settle_ms: u64) {
         self.clients.stop(world, &self.cluster.halts).await;
+        if settle_ms > 0 {
+            self.sleep(world, settle_ms).await;
+        }
         self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;
         self.clients.audit(world, &self.cluster.halts).await;
         self.cluster.wait_converged(world, CONVERGENCE_BOUND_MS).await;

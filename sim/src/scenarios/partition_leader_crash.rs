@@ -24,22 +24,14 @@
 use std::time::Duration;
 
 use rand::Rng;
-use seedlog::client::NewTopic;
 use tracing::info;
 
 use crate::checker::Checker;
 use crate::checkers::cluster_checkers;
-use crate::cluster::{ClusterSpec, SimCluster};
+use crate::cluster::ClusterSpec;
 use crate::scenario::{Scenario, SuperviseFuture};
-use crate::workloads::Clients;
+use crate::scenarios::cluster_story::{ClusterStory, CONVERGENCE_BOUND_MS, PARTITIONS, TOPIC};
 use crate::world::World;
-
-const TOPIC: &str = "events";
-const PARTITIONS: i32 = 3;
-/// From the last restart to every partition's full ISR. A restarted broker may wait out its
-/// old incarnation's session (`broker.session.timeout.ms`, 9 s, renewed by a controller
-/// failover) before it registers, then catches up.
-const CONVERGENCE_BOUND_MS: u64 = 30_000;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PartitionLeaderCrash;
@@ -67,16 +59,14 @@ impl Scenario for PartitionLeaderCrash {
             let world = World::new(seed);
             let mut rng = world.fork_rng();
             let spec = ClusterSpec::combined(3, &[("default.replication.factor", "3"), ("min.insync.replicas", "2")]);
-            let cluster = SimCluster::start(&world, &spec);
-            let halts = cluster.halts.clone();
-            let bootstrap = cluster.bootstrap();
-            let clients = Clients::start(&world, &bootstrap, topic());
+            let story = ClusterStory::start(&world, &spec);
+            let (cluster, halts) = (&story.cluster, &story.cluster.halts);
 
             // Let the quorum form, the brokers register and the topic appear.
-            world.sleep_restarting(&halts, 5_000).await;
+            world.sleep_restarting(halts, 5_000).await;
             let crashes = rng.random_range(2..6);
             for _ in 0..crashes {
-                world.sleep_restarting(&halts, rng.random_range(1_000..4_000)).await;
+                world.sleep_restarting(halts, rng.random_range(1_000..4_000)).await;
                 // Mostly the leader of a partition being written to; sometimes any node.
                 let partition = rng.random_range(0..PARTITIONS);
                 let victim = match cluster.leader_of(TOPIC, partition) {
@@ -84,30 +74,15 @@ impl Scenario for PartitionLeaderCrash {
                     _ => cluster.brokers[rng.random_range(0..cluster.brokers.len())].clone(),
                 };
                 world.kill(&victim);
-                world.sleep_restarting(&halts, rng.random_range(100..3_000)).await;
+                world.sleep_restarting(halts, rng.random_range(100..3_000)).await;
                 world.restart(&victim);
             }
-            world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
-            clients.stop(&world, &halts).await;
+            world.sleep_restarting(halts, rng.random_range(1_000..3_000)).await;
             // Every fault is over: the partitions must get leaders and full ISRs again, then
-            // the audit reads what the cluster holds.
-            world.sleep_restarting(&halts, 2_000).await;
-            cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
-            clients.audit(&world, &halts).await;
-            // A node may have halted during the audit (a disk error): the cluster must
-            // converge after that too before the run ends.
-            cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
+            // the audit reads what the cluster holds, and the cluster converges once more (a
+            // node may halt on a disk error during the audit).
+            story.finish_settling(&world, 2_000).await;
             info!(name: "scenario_finished", crashes);
         })
-    }
-}
-
-/// The topic: three replicas per partition, acknowledged by at least two.
-fn topic() -> NewTopic {
-    NewTopic {
-        name: TOPIC.to_string(),
-        partitions: Some(PARTITIONS),
-        replication_factor: Some(3),
-        configs: vec![("min.insync.replicas".to_string(), "2".to_string())],
     }
 }

@@ -32,22 +32,15 @@
 use std::time::Duration;
 
 use rand::Rng;
-use seedlog::client::NewTopic;
 use tracing::info;
 
 use crate::checker::Checker;
 use crate::checkers::cluster_checkers;
-use crate::cluster::{ClusterSpec, SimCluster};
+use crate::cluster::ClusterSpec;
 use crate::expectation::Expectation;
 use crate::scenario::{Scenario, SuperviseFuture};
-use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
-use crate::workloads::Clients;
+use crate::scenarios::cluster_story::{ClusterStory, CONVERGENCE_BOUND_MS, SNAPSHOT_OFTEN};
 use crate::world::World;
-
-const TOPIC: &str = "events";
-const PARTITIONS: i32 = 3;
-/// From the last restart to every partition's full ISR.
-const CONVERGENCE_BOUND_MS: u64 = 30_000;
 
 /// The whole cluster loses power; `kafka_durability` sets `high.watermark.fsync.enable=false`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -107,48 +100,31 @@ impl Scenario for PowerLoss {
                     SNAPSHOT_OFTEN[1],
                 ],
             );
-            let cluster = SimCluster::start(&world, &spec);
-            let halts = cluster.halts.clone();
-            let clients = Clients::start(&world, &cluster.bootstrap(), topic());
+            let story = ClusterStory::start(&world, &spec);
+            let (cluster, halts) = (&story.cluster, &story.cluster.halts);
 
             // Let the quorum form, the brokers register and the topic appear.
-            world.sleep_restarting(&halts, 5_000).await;
+            world.sleep_restarting(halts, 5_000).await;
             let power_losses = rng.random_range(1..=2);
             for _ in 0..power_losses {
-                world.sleep_restarting(&halts, rng.random_range(1_000..4_000)).await;
+                world.sleep_restarting(halts, rng.random_range(1_000..4_000)).await;
                 // Every node at the same instant: no fsync runs in between.
                 for node in &cluster.brokers {
                     world.kill(node);
                 }
-                world.sleep_restarting(&halts, rng.random_range(100..2_000)).await;
+                world.sleep_restarting(halts, rng.random_range(100..2_000)).await;
                 for node in &cluster.brokers {
                     world.restart(node);
                 }
-                // The cluster comes back before the next outage. The restarted brokers act on
-                // the replayed metadata at once, but the new active controller started their
-                // old incarnations' sessions afresh: they register again only once those
-                // expire (`broker.session.timeout.ms`, 9 s), uncleanly, which takes them out
-                // of every ISR one by one. The story waits for that too.
-                world.sleep_restarting(&halts, rng.random_range(10_000..14_000)).await;
+                // The cluster comes back before the next outage: the restarted brokers register
+                // again, uncleanly, which takes them out of every ISR one by one, then catch
+                // up and rejoin. The story waits for that too.
+                world.sleep_restarting(halts, rng.random_range(10_000..14_000)).await;
                 cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
             }
-            world.sleep_restarting(&halts, rng.random_range(1_000..3_000)).await;
-            clients.stop(&world, &halts).await;
-            world.sleep_restarting(&halts, 2_000).await;
-            cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
-            clients.audit(&world, &halts).await;
-            cluster.wait_converged(&world, CONVERGENCE_BOUND_MS).await;
+            world.sleep_restarting(halts, rng.random_range(1_000..3_000)).await;
+            story.finish_settling(&world, 2_000).await;
             info!(name: "scenario_finished", power_losses);
         })
-    }
-}
-
-/// Three replicas per partition, acknowledged by at least two.
-fn topic() -> NewTopic {
-    NewTopic {
-        name: TOPIC.to_string(),
-        partitions: Some(PARTITIONS),
-        replication_factor: Some(3),
-        configs: vec![("min.insync.replicas".to_string(), "2".to_string())],
     }
 }
