@@ -18,8 +18,8 @@ use super::metadata_snapshot::encode_snapshot;
 use super::snapshot_generator::SnapshotPolicy;
 use crate::controller::image::MetadataImage;
 use crate::controller::records::{
-    BrokerRegistrationChangeRecord, Endpoint, LeaderRecoveryState, MetadataRecord, PartitionChangeRecord,
-    PartitionRecord, RegisterBrokerRecord, RemoveTopicRecord, TopicConfigRecord, TopicRecord, NO_LEADER_CHANGE,
+    BrokerRegistrationChangeRecord, Endpoint, MetadataRecord, PartitionChangeRecord, PartitionRecord,
+    RegisterBrokerRecord, RemoveTopicRecord, TopicConfigRecord, TopicRecord, NO_LEADER_CHANGE,
 };
 use crate::raft::{
     Committed, Entry, EntryKind, RaftConfig, RaftDriver, RaftDriverConfig, RaftHandle, Role, SnapshotId, METADATA_DIR,
@@ -73,18 +73,7 @@ fn history() -> Vec<Entry> {
         push(&mut entries, epoch, Some(MetadataRecord::Topic(TopicRecord { name: format!("topic-{t}"), topic_id })));
         for partition_id in 0..3 {
             let replicas = vec![1 + partition_id % 3, 1 + (partition_id + 1) % 3, 1 + (partition_id + 2) % 3];
-            let partition = PartitionRecord {
-                topic_id,
-                partition_id,
-                isr: replicas.clone(),
-                leader: replicas[0],
-                replicas,
-                elr: Vec::new(),
-                last_known_elr: Vec::new(),
-                leader_recovery_state: LeaderRecoveryState::Recovered,
-                leader_epoch: 0,
-                partition_epoch: 0,
-            };
+            let partition = PartitionRecord::created(topic_id, partition_id, replicas);
             push(&mut entries, epoch, Some(MetadataRecord::Partition(partition.clone())));
             let shrink = PartitionChangeRecord {
                 topic_id,

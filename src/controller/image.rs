@@ -323,18 +323,7 @@ mod tests {
             image.apply(offset, &MetadataRecord::RegisterBroker(register)).unwrap();
         }
         image.apply(2, &MetadataRecord::Topic(TopicRecord { name: "t".into(), topic_id: TOPIC })).unwrap();
-        let partition = PartitionRecord {
-            topic_id: TOPIC,
-            partition_id: 0,
-            replicas: vec![1, 2],
-            isr: vec![1, 2],
-            elr: vec![],
-            last_known_elr: vec![],
-            leader: 1,
-            leader_recovery_state: LeaderRecoveryState::Recovered,
-            leader_epoch: 0,
-            partition_epoch: 0,
-        };
+        let partition = PartitionRecord::created(TOPIC, 0, vec![1, 2]);
         image.apply(3, &MetadataRecord::Partition(partition)).unwrap();
         image
     }

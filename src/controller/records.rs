@@ -93,6 +93,25 @@ pub struct PartitionRecord {
     pub partition_epoch: i32,
 }
 
+impl PartitionRecord {
+    /// A new partition on `replicas` (at least one): all of them in the ISR, the first
+    /// leading, in leader and partition epoch 0.
+    pub fn created(topic_id: Uuid, partition_id: i32, replicas: Vec<BrokerId>) -> Self {
+        PartitionRecord {
+            topic_id,
+            partition_id,
+            isr: replicas.clone(),
+            leader: replicas[0],
+            replicas,
+            elr: Vec::new(),
+            last_known_elr: Vec::new(),
+            leader_recovery_state: LeaderRecoveryState::Recovered,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }
+    }
+}
+
 /// A change to a partition (PartitionChangeRecord, api key 5): `None` fields do not change.
 /// Applying it adds 1 to the partition epoch, and 1 to the leader epoch iff `leader` is not
 /// [`NO_LEADER_CHANGE`] (REPLICATION.md §2.6).

@@ -94,18 +94,7 @@ impl QuorumController {
             let replicas: Vec<BrokerId> = (0..replication_factor as usize)
                 .map(|i| active[(start + partition_id as usize + i) % active.len()])
                 .collect();
-            let partition = PartitionRecord {
-                topic_id,
-                partition_id,
-                isr: replicas.clone(),
-                leader: replicas[0],
-                replicas,
-                elr: Vec::new(),
-                last_known_elr: Vec::new(),
-                leader_recovery_state: LeaderRecoveryState::Recovered,
-                leader_epoch: 0,
-                partition_epoch: 0,
-            };
+            let partition = PartitionRecord::created(topic_id, partition_id, replicas);
             self.write(&mut records, MetadataRecord::Partition(partition));
         }
         self.check_invariants();
