@@ -5,11 +5,11 @@
 //! halted (a broker whose log failed), as a process supervisor would.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use seedlog::broker::config::BrokerConfig;
+use seedlog::broker::config::{BrokerConfig, ConfigError};
 use seedlog::broker::{Node, NodeEnv, NodeExit};
 use seedlog::client::{Admin, ConnectionConfig, PartitionInfo};
 use seedlog::events::Event;
@@ -31,6 +31,8 @@ pub struct ClusterSpec {
     pub controllers: usize,
     /// Config overrides every node gets (Kafka keys).
     pub overrides: Vec<(String, String)>,
+    /// Config overrides of single nodes (by name), applied after `overrides`.
+    pub node_overrides: BTreeMap<String, Vec<(String, String)>>,
     /// The disks' faults.
     pub disk_faults: MemDiskFaults,
 }
@@ -42,6 +44,7 @@ impl ClusterSpec {
             brokers,
             controllers: 0,
             overrides: overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            node_overrides: BTreeMap::new(),
             disk_faults: MemDiskFaults { read_error_rate: 0.0, ..MemDiskFaults::typical() },
         }
     }
@@ -78,7 +81,9 @@ impl SimCluster {
         let voters: Arc<Mutex<Vec<String>>> = Arc::default();
         let halts = Halts::default();
         let add = |name: &str, id: i32, roles: &'static str| {
-            let (node_voters, node_halts, overrides) = (voters.clone(), halts.clone(), spec.overrides.clone());
+            let mut overrides = spec.overrides.clone();
+            overrides.extend(spec.node_overrides.get(name).cloned().unwrap_or_default());
+            let (node_voters, node_halts) = (voters.clone(), halts.clone());
             world.add_node_with_faults(name, spec.disk_faults.clone(), move |env| {
                 node(env, id, roles, node_voters.clone(), overrides.clone(), node_halts.clone())
             });
@@ -196,28 +201,7 @@ async fn node(
     halts: Halts,
 ) {
     let voters = voters.lock().unwrap_or_else(|p| p.into_inner()).join(",");
-    let listeners = if roles == "controller" {
-        format!("CONTROLLER://{}:{CONTROLLER_PORT}", env.ip)
-    } else if roles == "broker" {
-        format!("PLAINTEXT://{}:{BROKER_PORT}", env.ip)
-    } else {
-        format!("PLAINTEXT://{}:{BROKER_PORT},CONTROLLER://{}:{CONTROLLER_PORT}", env.ip, env.ip)
-    };
-    let mut all: Vec<(String, String)> = [
-        ("node.id", id.to_string()),
-        ("process.roles", roles.to_string()),
-        ("controller.quorum.voters", voters),
-        ("controller.listener.names", "CONTROLLER".to_string()),
-        ("listeners", listeners),
-        ("log.dirs", "/data".to_string()),
-        ("log.segment.bytes", (256 << 10).to_string()),
-        ("log.flush.scheduler.interval.ms", "100".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    all.extend(overrides);
-    let config = BrokerConfig::from_properties("", &all).expect("scenario config is valid");
+    let config = node_config(id, roles, env.ip, &voters, &overrides).expect("scenario config is valid");
     let disk: Arc<dyn Disk> = env.disk.clone();
     let node_env =
         NodeEnv { config, disk, clock: env.clock.clone(), rng: env.rng, fault_points: env.fault_points.clone() };
@@ -236,6 +220,46 @@ async fn node(
             halts.report(&env.name);
         }
     }
+}
+
+/// The config of node `id` with `roles` at `ip`, with the quorum `voters` and `overrides`:
+/// what every simulated node runs on (small segments, a frequent flush check).
+pub fn node_config(
+    id: i32,
+    roles: &str,
+    ip: IpAddr,
+    voters: &str,
+    overrides: &[(String, String)],
+) -> Result<BrokerConfig, ConfigError> {
+    let listeners = if roles == "controller" {
+        format!("CONTROLLER://{ip}:{CONTROLLER_PORT}")
+    } else if roles == "broker" {
+        format!("PLAINTEXT://{ip}:{BROKER_PORT}")
+    } else {
+        format!("PLAINTEXT://{ip}:{BROKER_PORT},CONTROLLER://{ip}:{CONTROLLER_PORT}")
+    };
+    let mut all: Vec<(String, String)> = [
+        ("node.id", id.to_string()),
+        ("process.roles", roles.to_string()),
+        ("controller.quorum.voters", voters.to_string()),
+        ("controller.listener.names", "CONTROLLER".to_string()),
+        ("listeners", listeners),
+        ("log.dirs", "/data".to_string()),
+        ("log.segment.bytes", (256 << 10).to_string()),
+        ("log.flush.scheduler.interval.ms", "100".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    all.extend(overrides.iter().cloned());
+    BrokerConfig::from_properties("", &all)
+}
+
+/// Whether `overrides` make a valid config for a node of the cluster (checked before a
+/// scenario starts, so a bad key is reported by name instead of failing inside the run).
+pub fn check_overrides(overrides: &[(String, String)]) -> Result<(), ConfigError> {
+    let ip = IpAddr::from([10, 0, 0, 1]);
+    node_config(1, "broker,controller", ip, &format!("1@{ip}:{CONTROLLER_PORT}"), overrides).map(|_| ())
 }
 
 /// The inspector: describes every topic every 200 ms and keeps the last answer (and the

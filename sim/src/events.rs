@@ -24,9 +24,23 @@ seedlog::events! {
     /// resuming); monotonic time is unaffected.
     ClockJumped = "clock_jumped", INFO { node: String, delta_ms: i64 }
 
-    /// The supervisor made a node's disk fail fsyncs at `sync_errors_per_million` per fsync
-    /// (its usual rate: healed).
-    DiskFaultsChanged = "disk_faults_changed", INFO { node: String, sync_errors_per_million: u64 }
+    /// The supervisor changed a node's disk faults: it fails fsyncs at
+    /// `sync_errors_per_million` per fsync, flips a bit in `bit_flips_per_million` reads, and
+    /// holds at most `capacity_bytes` (-1: no limit). Back to the scenario's usual values: healed.
+    DiskFaultsChanged = "disk_faults_changed", INFO {
+        node: String,
+        sync_errors_per_million: u64,
+        bit_flips_per_million: u64,
+        capacity_bytes: i64,
+    }
+
+    /// The supervisor set a node's wall clock `skew_ms` off the true time.
+    ClockSkewed = "clock_skewed", INFO { node: String, skew_ms: i64 }
+
+    /// The supervisor ran step `index` of the seed's fault schedule (due at `at_ms` of the
+    /// run): `fault`, described as in a scenario file, on `nodes` (its targets resolved,
+    /// comma-separated). `skipped`: nothing to do (a vacant role, a node already down).
+    FaultStep = "fault_step", INFO { index: u64, at_ms: u64, fault: String, nodes: String, skipped: bool }
 
     /// A node's process stopped on its own (a broker that halted after a disk error); it is
     /// down until the supervisor restarts it (`NodeRestarted`).

@@ -22,7 +22,7 @@ const RUN_STACK_BYTES: usize = 64 << 20;
 #[derive(Debug)]
 pub struct SeedOutcome {
     /// The scenario's name.
-    pub scenario: &'static str,
+    pub scenario: String,
     /// The seed.
     pub seed: u64,
     /// The seed passed: no panic, deterministic (when checked), and no violation or the
@@ -101,7 +101,7 @@ pub fn run_seed(scenario: &dyn Scenario, seed: u64) -> SeedOutcome {
     };
     let verdict = judge(scenario.expectation(), &summary.violations, panic.is_some(), false);
     SeedOutcome {
-        scenario: scenario.name(),
+        scenario: scenario.name().to_string(),
         seed,
         passed: verdict.passed(),
         verdict,

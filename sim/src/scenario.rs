@@ -1,6 +1,7 @@
 //! Scenarios: one failure story each, run for many seeds.
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -11,12 +12,13 @@ use crate::expectation::Expectation;
 /// story is over (nodes still running then are dropped).
 pub type SuperviseFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 
-/// A failure story. Implementations are registered in [`crate::scenarios::all`].
+/// A failure story: a scenario file ([`crate::scenario_file`]) or, for a story that needs
+/// code, a type registered in [`crate::scenarios::all`].
 pub trait Scenario: Sync {
     /// Kebab-case name used on the command line (`storage-crash-recovery`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// The story in one line, shown by `cargo sim list`.
-    fn story(&self) -> &'static str;
+    fn story(&self) -> &str;
     /// What its seeds must show (see [`crate::expectation`]): `Pass` (the default), or
     /// `Violation(checker)` for a scenario that replays a historical design and must find its
     /// bug in at least one seed of a sweep. The checker must be one of [`Scenario::checkers`].
@@ -35,5 +37,9 @@ pub trait Scenario: Sync {
     /// madsim's network configuration (global packet loss, latency). Default: madsim's.
     fn config(&self) -> madsim::Config {
         madsim::Config::default()
+    }
+    /// The file it was read from; `None` for a scenario in code.
+    fn source(&self) -> Option<&Path> {
+        None
     }
 }

@@ -1,10 +1,13 @@
-//! The clients scenarios run: an idempotent acks=all producer, a consumer and an auditor,
-//! on seedlog's Rust client in their own simulated nodes. Each reports what it saw as the
-//! events the data-plane checkers read (`RecordAcked`, `RecordConsumed`, `RecordAudited`,
-//! `AuditDone`).
+//! The clients scenarios run: producers (by default one, idempotent, acks=all), consumers
+//! and an auditor, on seedlog's Rust client in their own simulated nodes. Each reports what
+//! it saw as the events the data-plane checkers read (`RecordAcked`, `RecordConsumed`,
+//! `RecordAudited`, `AuditDone`).
+//!
+//! Every record's value is unique in the run (`p<producer>.<incarnation>-<seq>`, padded to
+//! its drawn size): the record checkers tell records apart by value.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,33 +21,112 @@ use tracing::info;
 
 use crate::world::{Halts, NodeEnv as SimEnv, World};
 
-/// A scenario's producer and consumer, each on its own node, and the audit at the end.
+/// How one topic is written and read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Producers, each on its own node.
+    pub producers: Vec<ProducerSpec>,
+    /// Consumers reading every partition from the start (by assignment).
+    pub consumers: usize,
+}
+
+impl Default for Workload {
+    /// One idempotent acks=all producer and one consumer.
+    fn default() -> Self {
+        Workload { producers: vec![ProducerSpec::default()], consumers: 1 }
+    }
+}
+
+/// One producer's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducerSpec {
+    /// 0, 1 or -1 (all).
+    pub acks: i16,
+    pub idempotence: bool,
+    /// Records per second, roughly; `None`: a window of 1–7 records every 1–29 ms.
+    pub rate_per_s: Option<u32>,
+    /// How keys are drawn.
+    pub keys: Keys,
+    /// Each value is padded to a size drawn from this range (inclusive), in bytes.
+    pub record_bytes: (usize, usize),
+}
+
+impl Default for ProducerSpec {
+    fn default() -> Self {
+        ProducerSpec { acks: -1, idempotence: true, rate_per_s: None, keys: Keys::Cycle(17), record_bytes: (0, 0) }
+    }
+}
+
+/// A producer's keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keys {
+    /// No key: the producer spreads records over the partitions.
+    None,
+    /// `k0`…`k(n-1)` in turn.
+    Cycle(u32),
+    /// One of `n` keys drawn uniformly.
+    Uniform(u32),
+    /// One of `n` keys, most often the first ones (each key half as likely as the one before).
+    Hot(u32),
+}
+
+/// A scenario's producers and consumers of one topic, each on its own node, and the audit at
+/// the end.
 pub struct Clients {
     control: Arc<Control>,
     bootstrap: String,
     topic: String,
     partitions: i32,
+    /// Appended to this topic's node names (`producer`, `consumer`, `auditor`): "" or `-N`.
+    suffix: String,
 }
 
 impl Clients {
     /// Adds the `producer` node (it creates `topic` first) and the `consumer` node.
     pub fn start(world: &World, bootstrap: &str, topic: NewTopic) -> Clients {
+        Clients::start_with(world, bootstrap, topic, &Workload::default(), 1)
+    }
+
+    /// Adds the nodes of `workload` on `topic` (every producer creates the topic first), the
+    /// `index`-th topic's: node names `producer`, `producer-2`, …, `consumer`, … for the first
+    /// topic, `producer-t2`, `producer-t2-2`, … for the second.
+    pub fn start_with(world: &World, bootstrap: &str, topic: NewTopic, workload: &Workload, index: usize) -> Clients {
         let partitions = topic.partitions.expect("a scenario's topic names its partition count");
+        let suffix = if index == 1 { String::new() } else { format!("-t{index}") };
         let clients = Clients {
             control: Arc::default(),
             bootstrap: bootstrap.to_string(),
             topic: topic.name.clone(),
             partitions,
+            suffix,
         };
-        let (producer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());
-        world.add_node("producer", move |env| produce(env, producer_bootstrap.clone(), topic.clone(), control.clone()));
-        let (consumer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());
-        let name = clients.topic.clone();
-        world.add_node("consumer", move |env| {
-            let (bootstrap, name, control) = (consumer_bootstrap.clone(), name.clone(), control.clone());
-            async move { consume(env, bootstrap, &name, partitions, control).await }
-        });
+        for (i, spec) in workload.producers.iter().enumerate() {
+            let (producer_bootstrap, control, topic, spec) =
+                (clients.bootstrap.clone(), clients.control.clone(), topic.clone(), spec.clone());
+            let id = format!("{index}.{}", i + 1);
+            clients.control.producers_running.fetch_add(1, Ordering::SeqCst);
+            world.add_node(&clients.node_name("producer", i), move |env| {
+                produce(env, producer_bootstrap.clone(), topic.clone(), spec.clone(), id.clone(), control.clone())
+            });
+        }
+        for i in 0..workload.consumers {
+            let (consumer_bootstrap, control) = (clients.bootstrap.clone(), clients.control.clone());
+            let name = clients.topic.clone();
+            world.add_node(&clients.node_name("consumer", i), move |env| {
+                let (bootstrap, name, control) = (consumer_bootstrap.clone(), name.clone(), control.clone());
+                async move { consume(env, bootstrap, &name, partitions, control).await }
+            });
+        }
         clients
+    }
+
+    /// `role`, this topic's suffix, and `-N` for the N-th (from 2) of the role.
+    fn node_name(&self, role: &str, i: usize) -> String {
+        if i == 0 {
+            format!("{role}{}", self.suffix)
+        } else {
+            format!("{role}{}-{}", self.suffix, i + 1)
+        }
     }
 
     /// Stops both and waits (restarting halted nodes) until every send is answered: an
@@ -63,7 +145,7 @@ impl Clients {
         let (bootstrap, name, partitions, audit_done) =
             (self.bootstrap.clone(), self.topic.clone(), self.partitions, done.clone());
         let acked_ends = self.control.acked_ends();
-        world.add_node("auditor", move |_env| {
+        world.add_node(&self.node_name("auditor", 0), move |_env| {
             let (bootstrap, name, audit_done, acked_ends) =
                 (bootstrap.clone(), name.clone(), audit_done.clone(), acked_ends.clone());
             async move { audit(bootstrap, &name, partitions, &acked_ends, audit_done).await }
@@ -78,7 +160,8 @@ impl Clients {
 #[derive(Debug, Default)]
 pub struct Control {
     stop: AtomicBool,
-    producer_done: AtomicBool,
+    /// Producers that have not yet settled every send since the stop.
+    producers_running: AtomicUsize,
     /// Per partition, the offset after the highest record acknowledged.
     acked_ends: Mutex<BTreeMap<i32, i64>>,
 }
@@ -96,7 +179,7 @@ impl Control {
     /// Whether the producer stopped and every send it made has its answer (an audit before
     /// that could miss a record acknowledged after it).
     pub fn producer_done(&self) -> bool {
-        self.producer_done.load(Ordering::SeqCst)
+        self.producers_running.load(Ordering::SeqCst) == 0
     }
 
     fn record_acked(&self, partition: i32, offset: i64) {
@@ -111,9 +194,17 @@ impl Control {
     }
 }
 
-/// The producer node: creates `topic`, then sends numbered records, a bounded window in
-/// flight, reporting each acknowledgement, until stopped; then says it is done.
-pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, control: Arc<Control>) {
+/// A producer node: creates `topic`, then sends numbered records, a bounded window in
+/// flight, reporting each acknowledgement, until stopped; then says it is done. `id` tells
+/// its values from other producers' (the first producer's values carry none).
+pub async fn produce(
+    env: SimEnv,
+    bootstrap: String,
+    topic: NewTopic,
+    spec: ProducerSpec,
+    id: String,
+    control: Arc<Control>,
+) {
     let SimEnv { clock, mut rng, incarnation, .. } = env;
     let admin = Admin::new(&bootstrap, ConnectionConfig::default()).expect("bootstrap parses");
     let name = topic.name.clone();
@@ -124,8 +215,14 @@ pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, control: A
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let config =
-        ProducerConfig { request_timeout_ms: 2_000, delivery_timeout_ms: 600_000, ..ProducerConfig::default() };
+    let config = ProducerConfig {
+        acks: spec.acks,
+        idempotence: spec.idempotence,
+        request_timeout_ms: 2_000,
+        delivery_timeout_ms: 600_000,
+        ..ProducerConfig::default()
+    };
+    let prefix = if id == "1.1" { "p".to_string() } else { format!("p{id}.") };
     let producer =
         Producer::new(&bootstrap, config, clock, seedlog::runtime::fork(&mut rng)).expect("producer config is valid");
     let mut seq = 0u64;
@@ -133,30 +230,62 @@ pub async fn produce(env: SimEnv, bootstrap: String, topic: NewTopic, control: A
         let window: Vec<_> = (0..rng.random_range(1..8))
             .map(|_| {
                 seq += 1;
-                let value = format!("p{incarnation}-{seq}");
-                let key = Bytes::from(format!("k{}", seq % 17));
-                (value.clone(), producer.send(ProducerRecord::new(&name, Bytes::from(value)).with_key(key)))
+                let mut value = format!("{prefix}{incarnation}-{seq}");
+                let (min, max) = spec.record_bytes;
+                let size = if max > min { rng.random_range(min..=max) } else { min };
+                if value.len() < size {
+                    value.push_str(&".".repeat(size - value.len()));
+                }
+                let record = ProducerRecord::new(&name, Bytes::from(value.clone()));
+                let record = match key(spec.keys, seq, &mut rng) {
+                    Some(key) => record.with_key(Bytes::from(key)),
+                    None => record,
+                };
+                (value, producer.send(record))
             })
             .collect();
+        let records = window.len() as u64;
         for (value, delivery) in window {
             match delivery.await {
-                Ok(metadata) => {
+                // With acks=0 no offset comes back: nothing to report.
+                Ok(metadata) if metadata.offset >= 0 => {
                     control.record_acked(metadata.partition, metadata.offset);
                     RecordAcked {
                         topic: name.clone(),
                         partition: metadata.partition,
                         offset: metadata.offset,
-                        acks: -1,
+                        acks: i32::from(spec.acks),
                         value,
                     }
                     .emit()
                 }
+                Ok(_) => {}
                 Err(error) => info!(name: "record_failed", value = %value, error = %error),
             }
         }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(1..30))).await;
+        let pause_ms = match spec.rate_per_s {
+            Some(rate) => (records * 1_000 / u64::from(rate.max(1))).max(1),
+            None => rng.random_range(1..30),
+        };
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
     }
-    control.producer_done.store(true, Ordering::SeqCst);
+    control.producers_running.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// The key of record `seq`, drawn as `keys` says.
+fn key(keys: Keys, seq: u64, rng: &mut seedlog::runtime::NodeRng) -> Option<String> {
+    match keys {
+        Keys::None => None,
+        Keys::Cycle(n) => Some(format!("k{}", seq % u64::from(n.max(1)))),
+        Keys::Uniform(n) => Some(format!("k{}", rng.random_range(0..n.max(1)))),
+        Keys::Hot(n) => {
+            let mut k = 0;
+            while k + 1 < n && rng.random_bool(0.5) {
+                k += 1;
+            }
+            Some(format!("k{k}"))
+        }
+    }
 }
 
 /// The consumer node: reads every partition from the start, reporting each record.

@@ -120,6 +120,48 @@ pub fn cluster_checkers(convergence_bound_ms: u64) -> Vec<Box<dyn Checker>> {
     checkers
 }
 
+/// The checker groups a scenario file can name, with what each stands for.
+pub const CHECKER_GROUPS: [(&str, &str); 4] = [
+    ("cluster", "clients, PartitionsConvergeAfterHeal, replication and raft"),
+    ("clients", "AckedRecordsSurvive, OneRecordPerOffset, NoVanishingReads"),
+    ("replication", "the data-plane checkers of REPLICATION.md §6"),
+    ("raft", "the ten checkers of the metadata quorum"),
+];
+
+/// The checkers a scenario file names by `name`: a group of [`CHECKER_GROUPS`] or one
+/// checker, made with `convergence_bound_ms` where it takes one; `None` for an unknown name.
+pub fn named(name: &str, convergence_bound_ms: u64) -> Option<Vec<Box<dyn Checker>>> {
+    let clients = || -> Vec<Box<dyn Checker>> {
+        vec![
+            Box::new(AckedRecordsSurvive::default()),
+            Box::new(OneRecordPerOffset::default()),
+            Box::new(NoVanishingReads::default()),
+        ]
+    };
+    match name {
+        "cluster" => return Some(cluster_checkers(convergence_bound_ms)),
+        "clients" => return Some(clients()),
+        "replication" => return Some(replication_checkers()),
+        "raft" => return Some(raft_checkers()),
+        "PartitionsConvergeAfterHeal" => {
+            return Some(vec![Box::new(PartitionsConvergeAfterHeal::new(convergence_bound_ms))])
+        }
+        "IsrShrankAndRejoined" => return Some(vec![Box::new(IsrShrankAndRejoined::default())]),
+        _ => {}
+    }
+    let single = clients().into_iter().chain(replication_checkers()).chain(raft_checkers());
+    let found: Vec<Box<dyn Checker>> = single.filter(|c| c.name() == name).collect();
+    (!found.is_empty()).then_some(found)
+}
+
+/// Every checker name [`named`] knows, groups first.
+pub fn known_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = CHECKER_GROUPS.iter().map(|(g, _)| *g).collect();
+    names.extend(cluster_checkers(0).iter().map(|c| c.name()));
+    names.push("IsrShrankAndRejoined");
+    names
+}
+
 /// One offset of one topic partition, the key of the record checkers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Offset {

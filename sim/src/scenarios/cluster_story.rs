@@ -22,12 +22,6 @@ pub const CONVERGENCE_BOUND_MS: u64 = 30_000;
 /// The cluster overrides every story starts from: RF 3, min ISR 2.
 pub const REPLICATED: [(&str, &str); 2] = [("default.replication.factor", "3"), ("min.insync.replicas", "2")];
 
-/// Metadata snapshots (KIP-630) every 2 KiB of records or 5 s with new records, instead of
-/// Kafka's 20 MiB or 1 h: a run writes a few KiB of metadata, so with the defaults no snapshot
-/// would ever be taken, served or installed under faults.
-pub const SNAPSHOT_OFTEN: [(&str, &str); 2] =
-    [("metadata.log.max.record.bytes.between.snapshots", "2048"), ("metadata.log.max.snapshot.interval.ms", "5000")];
-
 /// A running cluster with its producer and consumer.
 pub struct ClusterStory {
     pub cluster: SimCluster,
