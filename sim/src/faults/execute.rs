@@ -149,15 +149,26 @@ impl<'a> FaultRunner<'a> {
         acted.into_iter().collect()
     }
 
-    /// Partitions into the resolved groups (a node named twice stays in its first group);
-    /// skipped unless at least two groups are left non-empty.
+    /// Partitions into the resolved groups (a node named twice stays in its first group;
+    /// `rest` stands for the nodes no other group names); skipped unless at least two groups
+    /// are left non-empty.
     fn partition(&mut self, groups: &[Vec<Target>]) -> Vec<String> {
+        let mut named: BTreeSet<String> = BTreeSet::new();
+        let mut resolved_targets: Vec<Vec<Vec<String>>> = Vec::new();
+        for group in groups {
+            let group: Vec<Vec<String>> =
+                group.iter().map(|t| if *t == Target::Rest { Vec::new() } else { self.resolve(t) }).collect();
+            named.extend(group.iter().flatten().cloned());
+            resolved_targets.push(group);
+        }
+        let rest: Vec<String> = self.resolve(&Target::Rest).into_iter().filter(|n| !named.contains(n)).collect();
         let mut seen = BTreeSet::new();
         let mut resolved: Vec<Vec<String>> = Vec::new();
-        for group in groups {
+        for (group, targets) in groups.iter().zip(resolved_targets) {
             let mut nodes = Vec::new();
-            for target in group {
-                for node in self.resolve(target) {
+            for (target, resolved_nodes) in group.iter().zip(targets) {
+                let these = if *target == Target::Rest { rest.clone() } else { resolved_nodes };
+                for node in these {
                     if seen.insert(node.clone()) {
                         nodes.push(node);
                     }

@@ -20,8 +20,19 @@ use super::schedule::{Fault, FaultSchedule, ScheduledFault};
 use super::target::Target;
 
 /// Kinds of swarm fault, in the order their weights are listed.
-pub const KINDS: [&str; 10] =
-    ["kill", "kill_leader", "power_loss", "partition", "cut", "lag", "pause", "clock_jump", "fail_fsyncs", "lull"];
+pub const KINDS: [&str; 11] = [
+    "kill",
+    "kill_leader",
+    "isolate_leader",
+    "power_loss",
+    "partition",
+    "cut",
+    "lag",
+    "pause",
+    "clock_jump",
+    "fail_fsyncs",
+    "lull",
+];
 
 /// A scenario's swarm probabilities.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +50,9 @@ pub struct SwarmSpec {
     /// After a kill, the node is restarted this long after (ms, inclusive); `None`: it stays
     /// down until a lull or the end.
     pub restart_after_ms: Option<(u64, u64)>,
+    /// After a partition, cut, lag or pause, the network heals this long after (ms,
+    /// inclusive); `None`: at a lull or the end.
+    pub heal_after_ms: Option<(u64, u64)>,
     /// How long a lagged link stalls, ms, inclusive.
     pub lag_ms: (u64, u64),
     /// How far a clock jumps, ms, inclusive (negative: backwards).
@@ -55,9 +69,10 @@ impl Default for SwarmSpec {
             start_ms: 5_000,
             steps: (4, 11),
             gap_ms: (200, 3_000),
-            weights: [1, 0, 0, 1, 1, 1, 1, 1, 1, 1],
+            weights: [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1],
             mix: true,
             restart_after_ms: None,
+            heal_after_ms: None,
             lag_ms: (50, 2_000),
             clock_jump_ms: (-5_000, 30_000),
             fsync_error_rate: 0.02,
@@ -89,6 +104,7 @@ impl SwarmSpec {
             let kind = KINDS[pick_weighted(&weights, rng.random_range(0..total))];
             let node = Target::Node(nodes[rng.random_range(0..nodes.len())].clone());
             let other = Target::Node(nodes[rng.random_range(0..nodes.len())].clone());
+            let network_fault = matches!(kind, "partition" | "isolate_leader" | "cut" | "lag" | "pause");
             let mut step = |at_ms, fault| steps.push(ScheduledFault { at_ms, fault });
             match kind {
                 "kill" | "kill_leader" | "power_loss" => {
@@ -106,6 +122,12 @@ impl SwarmSpec {
                         at_ms += rng.random_range(lo..=hi);
                         step(at_ms, Fault::Restart { node: restarted });
                     }
+                }
+                "isolate_leader" => {
+                    // The leader of a partition alone on one side, every other node on the other.
+                    let (topic, partitions) = self.leader_of.clone().unwrap_or_else(|| ("events".to_string(), 1));
+                    let leader = Target::Leader { topic, partition: rng.random_range(0..partitions) };
+                    step(at_ms, Fault::Partition { groups: vec![vec![leader], vec![Target::Rest]] });
                 }
                 "partition" if nodes.len() >= 2 => {
                     let mut shuffled = nodes.clone();
@@ -135,6 +157,10 @@ impl SwarmSpec {
                         step(at_ms, Fault::Heal);
                     }
                 }
+            }
+            if let (true, Some((lo, hi))) = (network_fault, self.heal_after_ms) {
+                at_ms += rng.random_range(lo..=hi);
+                steps.push(ScheduledFault { at_ms, fault: Fault::Heal });
             }
         }
         FaultSchedule::new(steps)

@@ -31,6 +31,8 @@ pub enum Target {
     AllBrokers,
     /// Every broker and controller at once: `all-nodes`.
     AllNodes,
+    /// In a partition's groups: every broker and controller no other group names: `rest`.
+    Rest,
 }
 
 impl Target {
@@ -47,7 +49,7 @@ impl Target {
                 vec![cluster.controllers[rng.random_range(0..cluster.controllers.len())].clone()]
             }
             Target::AllBrokers => cluster.brokers.clone(),
-            Target::AllNodes => every,
+            Target::AllNodes | Target::Rest => every,
         }
     }
 
@@ -78,6 +80,7 @@ impl fmt::Display for Target {
             Target::AnyController => write!(f, "any-controller"),
             Target::AllBrokers => write!(f, "all-brokers"),
             Target::AllNodes => write!(f, "all-nodes"),
+            Target::Rest => write!(f, "rest"),
         }
     }
 }
@@ -101,6 +104,7 @@ impl FromStr for Target {
             "any-controller" => Target::AnyController,
             "all-brokers" => Target::AllBrokers,
             "all-nodes" => Target::AllNodes,
+            "rest" => Target::Rest,
             _ => {
                 if let Some(rest) = s.strip_prefix("leader:") {
                     let (topic, partition) = role(rest)?;
@@ -113,7 +117,7 @@ impl FromStr for Target {
                 } else {
                     return Err(format!(
                         "`{s}` is not a node (`b1`, `c2`) nor a role (`leader:TOPIC-P`, `follower:TOPIC-P`, \
-                         `any-broker`, `any-controller`, `all-brokers`, `all-nodes`)"
+                         `any-broker`, `any-controller`, `all-brokers`, `all-nodes`, `rest` in a partition)"
                     ));
                 }
             }
@@ -136,7 +140,7 @@ mod tests {
 
     #[test]
     fn targets_round_trip_through_their_text() {
-        for text in ["b1", "c12", "leader:events-0", "follower:my-topic-3", "any-broker", "all-nodes"] {
+        for text in ["b1", "c12", "leader:events-0", "follower:my-topic-3", "any-broker", "all-nodes", "rest"] {
             let target: Target = text.parse().unwrap();
             assert_eq!(target.to_string(), text);
         }

@@ -439,6 +439,9 @@ fn script_step(
     let target = |v: &Option<Spanned<String>>, name: &str| -> Result<Target, FileError> {
         let v = v.as_ref().expect("checked above");
         let t = at.value(v, &key(name), |text| text.parse::<Target>())?;
+        if t == Target::Rest {
+            return Err(at.error(v.span(), &key(name), "`rest` names a group of a partition only"));
+        }
         check_target(&t, cluster, topics).map_err(|e| at.error(v.span(), &key(name), e))?;
         Ok(t)
     };
@@ -552,6 +555,9 @@ fn swarm_spec(at: &Locator, s: &RawSwarm, topics: &[(NewTopic, Workload)]) -> Re
     }
     if let Some(v) = &s.restart_after {
         spec.restart_after_ms = Some(at.value(v, "faults.swarm.restart_after", unsigned_duration_range_ms)?);
+    }
+    if let Some(v) = &s.heal_after {
+        spec.heal_after_ms = Some(at.value(v, "faults.swarm.heal_after", unsigned_duration_range_ms)?);
     }
     if let Some(v) = &s.lag {
         spec.lag_ms = at.value(v, "faults.swarm.lag", unsigned_duration_range_ms)?;

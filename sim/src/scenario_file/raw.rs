@@ -116,6 +116,7 @@ pub struct RawSwarm {
     #[serde(default)]
     pub weights: BTreeMap<Spanned<String>, Spanned<i64>>,
     pub restart_after: Option<Spanned<String>>,
+    pub heal_after: Option<Spanned<String>>,
     pub lag: Option<Spanned<String>>,
     pub clock_jump: Option<Spanned<String>>,
     pub fsync_error_rate: Option<Spanned<f64>>,

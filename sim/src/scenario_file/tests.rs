@@ -137,6 +137,7 @@ fn errors_name_the_key_and_line() {
             "no partition 3",
         ),
         ("[faults.swarm]\nweights = { earthquake = 1 }\n", "faults.swarm.weights.earthquake", "unknown fault kind"),
+        ("[[faults.script]]\nat = \"5s\"\naction = \"kill\"\nnode = \"rest\"\n", "faults.script[0].node", "group"),
         ("[[consumers]]\ntopic = \"events\"\nmode = \"group\"\n", "consumers[0].mode", "not built yet"),
         ("[[consumers]]\ntopic = \"nope\"\n", "consumers[0].topic", "not a topic"),
     ];

@@ -12,7 +12,6 @@ pub(crate) mod cluster_story;
 mod controller_leader_crash;
 mod follower_torn_tail;
 mod isr_lagging_follower;
-mod leader_minority_partition;
 // kip's scenarios (power loss, historical replays)
 mod kip_101_truncation;
 mod kip_279_fast_leader_change;
@@ -25,7 +24,6 @@ mod storage_crash_recovery;
 pub use controller_leader_crash::{ControllerLeaderCrash, LIVENESS_BOUND_MS};
 pub use follower_torn_tail::FollowerTornTail;
 pub use isr_lagging_follower::IsrLaggingFollower;
-pub use leader_minority_partition::LeaderMinorityPartition;
 // kip's scenarios
 pub use kip_101_truncation::Kip101Truncation;
 pub use kip_279_fast_leader_change::Kip279FastLeaderChange;
@@ -104,7 +102,6 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
         &Kip903StaleIsrJoin { no_epoch_check: false },
         &Kip903StaleIsrJoin { no_epoch_check: true },
         &FollowerTornTail,
-        &LeaderMinorityPartition,
         &IsrLaggingFollower,
     ]
 }
