@@ -18,6 +18,7 @@ pub mod expectation;
 pub mod fault_points;
 pub mod fnv;
 pub mod network;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod scenarios;
