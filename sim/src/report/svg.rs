@@ -61,10 +61,10 @@ pub fn render(id: &str, timeline: &Timeline) -> String {
     }
     let height = canvas.y + GAP;
     let mut svg = String::new();
-    let _ = write!(
+    let _ = writeln!(
         svg,
         "<svg id=\"{}\" class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n",
+         viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"sans-serif\" font-size=\"11\">",
         escape(id)
     );
     svg.push_str(&canvas.axis(height));
