@@ -26,7 +26,7 @@
 //! [`MAX_VIOLATIONS_PER_SEED`] violations and [`MAX_FAILURE_LINES`] failure lines.
 
 mod html;
-pub mod junit;
+mod junit;
 pub mod summary;
 mod svg;
 #[cfg(test)]

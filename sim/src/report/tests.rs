@@ -217,6 +217,7 @@ fn section<'a>(dom: &'a str, id: &str) -> &'a str {
 
 #[test]
 fn index_html_draws_the_timelines_in_headless_chromium() {
+    chromium(); // before the simulations: a missing browser fails at once
     let dir = scratch("chromium");
     report_of("chromium", &[1, 2, 3]).write(&dir).expect("the report");
     let dom = rendered_dom(&dir.join("index.html"), &dir.join("profile"));
