@@ -35,13 +35,34 @@ fn outcomes() -> &'static [SeedOutcome] {
     })
 }
 
-/// A fresh directory for one test's files.
-#[allow(clippy::disallowed_methods)] // the test's own scratch files, not a simulated node's IO
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("seedlog-report-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
+/// A fresh directory for one test's files, removed when the test passes (kept to look at
+/// when it fails).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    #[allow(clippy::disallowed_methods)] // the test's own scratch files, not a simulated node's IO
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("seedlog-report-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 fn read(path: &Path) -> String {
@@ -65,7 +86,7 @@ fn report_of(run_id: &str, seeds: &[u64]) -> Report {
 
 #[test]
 fn a_report_of_real_runs_has_every_file_and_reads_back() {
-    let dir = scratch("whole");
+    let dir = Scratch::new("whole");
     let report = report_of("whole", &[1, 2, 3]);
     report.write(&dir).expect("the report is written");
 
@@ -117,11 +138,11 @@ fn a_report_of_real_runs_has_every_file_and_reads_back() {
 #[test]
 fn merged_shards_make_the_whole_and_a_conflict_names_the_seed() {
     let whole = report_of("whole", &[1, 2, 3]).summary();
-    let (one, two, out) = (scratch("shard-1"), scratch("shard-2"), scratch("merged"));
+    let (one, two, out) = (Scratch::new("shard-1"), Scratch::new("shard-2"), Scratch::new("merged"));
     report_of("shard-1", &[1, 3]).write(&one).expect("shard 1");
     report_of("shard-2", &[2]).write(&two).expect("shard 2");
     // A shard's summary.json named as a file works as well as its directory.
-    merge(&[one.clone(), two.join("summary.json")], &out).expect("the merge");
+    merge(&[one.to_path_buf(), two.join("summary.json")], &out).expect("the merge");
 
     let merged = Summary::from_json(&read(&out.join("summary.json")), "merged").expect("merged summary");
     assert_eq!(merged.merged_from, ["shard-1", "shard-2"]);
@@ -142,18 +163,18 @@ fn merged_shards_make_the_whole_and_a_conflict_names_the_seed() {
     }
 
     // Merging into one of the inputs keeps its trace files whole.
-    merge(&[one.clone(), two.clone()], &one).expect("a merge into an input");
+    merge(&[one.to_path_buf(), two.to_path_buf()], &one).expect("a merge into an input");
     assert_eq!(read(&one.join("traces/partition-leader-crash-seed3.jsonl")), outcomes()[2].trace_jsonl);
 
     // Seed 2 again with another hash.
-    let conflict = scratch("conflict");
+    let conflict = Scratch::new("conflict");
     let hash = format!("{:016x}", outcomes()[1].trace_hash);
     write(&conflict.join("summary.json"), &read(&two.join("summary.json")).replace(&hash, "00000000deadbeef"));
-    let error = merge(&[two.clone(), conflict.clone()], &scratch("never")).expect_err("a conflict");
+    let error = merge(&[two.to_path_buf(), conflict.to_path_buf()], &Scratch::new("never")).expect_err("a conflict");
     assert!(error.contains("scenario partition-leader-crash seed 2: trace hash"), "{error}");
     assert!(error.contains("00000000deadbeef"), "{error}");
 
-    let error = merge(&[scratch("empty")], &scratch("never-2")).expect_err("no summary");
+    let error = merge(&[Scratch::new("empty").to_path_buf()], &Scratch::new("never-2")).expect_err("no summary");
     assert!(error.contains("summary.json"), "{error}");
 }
 
@@ -218,7 +239,7 @@ fn section<'a>(dom: &'a str, id: &str) -> &'a str {
 #[test]
 fn index_html_draws_the_timelines_in_headless_chromium() {
     chromium(); // before the simulations: a missing browser fails at once
-    let dir = scratch("chromium");
+    let dir = Scratch::new("chromium");
     report_of("chromium", &[1, 2, 3]).write(&dir).expect("the report");
     let dom = rendered_dom(&dir.join("index.html"), &dir.join("profile"));
 
