@@ -149,6 +149,9 @@ fn seeds(out: &mut String, summary: &Summary, timelines: &[KeptTimeline]) {
         if let Some(trace) = &row.trace {
             links.push(format!("<a href=\"{}\">jsonl</a>", escape(trace)));
         }
+        if let Some(trace) = &row.second_trace {
+            links.push(format!("<a href=\"{}\">second run</a>", escape(trace)));
+        }
         if timelines.iter().any(|k| k.scenario == row.scenario && k.seed == row.seed) {
             links.push(format!("<a href=\"#{}\">timeline</a>", escape(&anchor(&row.scenario, row.seed))));
         }

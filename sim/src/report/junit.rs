@@ -173,6 +173,7 @@ pub(crate) mod tests {
             panic: None,
             failure_lines: if failed { vec!["panic: x < y && \u{1b}[0m".to_string()] } else { Vec::new() },
             trace: None,
+            second_trace: None,
             timeline: false,
         }
     }

@@ -9,7 +9,9 @@
 //!   (`timeline.rs`);
 //! - `junit.xml`: one testsuite per scenario, one testcase per seed (`junit.rs`);
 //! - `traces/<scenario>-seed<N>.jsonl`: the trace of each failed seed and each seed that
-//!   found its scenario's expected violation (up to [`MAX_KEPT_TRACES`]).
+//!   found its scenario's expected violation (up to [`MAX_KEPT_TRACES`]), and
+//!   `traces/<scenario>-seed<N>.second.jsonl`, the second run's, when a determinism check
+//!   found the seed's runs to differ.
 //!
 //! The interface, all the CLI needs:
 //! - [`Report::new`]`(run_id, command)` (optionally [`Report::with_started_at`]), then
@@ -142,11 +144,17 @@ impl Report {
             );
             self.timelines.push(KeptTimeline { scenario: scenario.clone(), seed: outcome.seed, timeline });
         }
-        let trace = (notable && self.traces.len() < MAX_KEPT_TRACES).then(|| {
-            let file = format!("traces/{scenario}-seed{}.jsonl", outcome.seed);
-            self.traces.push(KeptTrace { file: file.clone(), source: TraceSource::Text(outcome.trace_jsonl.clone()) });
+        let kept_trace = notable && self.traces.len() < MAX_KEPT_TRACES;
+        let mut keep = |suffix: &str, text: &str| {
+            let file = format!("traces/{scenario}-seed{}{suffix}.jsonl", outcome.seed);
+            self.traces.push(KeptTrace { file: file.clone(), source: TraceSource::Text(text.to_string()) });
             file
-        });
+        };
+        let trace = kept_trace.then(|| keep("", &outcome.trace_jsonl));
+        let second_trace = match &outcome.nondeterminism {
+            Some(nd) if kept_trace => Some(keep(".second", &nd.second_trace_jsonl)),
+            _ => None,
+        };
         self.rows.push(SeedRow {
             scenario,
             seed: outcome.seed,
@@ -170,6 +178,7 @@ impl Report {
             panic: outcome.panic.as_deref().map(cut),
             failure_lines: outcome.failure_lines().iter().take(MAX_FAILURE_LINES).map(|line| cut(line)).collect(),
             trace,
+            second_trace,
             timeline: keep_timeline,
         });
     }
@@ -225,12 +234,15 @@ impl Report {
         let scenarios_seen = summary.seeds.iter().map(|r| r.scenario.clone()).collect();
         let mut rows = summary.seeds;
         let mut traces = Vec::new();
+        let mut carried = |file: Option<String>| {
+            let file = file?;
+            let path = trace_files.get(&file)?.clone();
+            traces.push(KeptTrace { file: file.clone(), source: TraceSource::File(path) });
+            Some(file)
+        };
         for row in &mut rows {
-            row.trace = row.trace.take().and_then(|file| {
-                let path = trace_files.get(&file)?.clone();
-                traces.push(KeptTrace { file: file.clone(), source: TraceSource::File(path) });
-                Some(file)
-            });
+            row.trace = carried(row.trace.take());
+            row.second_trace = carried(row.second_trace.take());
         }
         let in_rows: BTreeSet<(String, u64)> = rows.iter().map(|r| (r.scenario.clone(), r.seed)).collect();
         let mut seen = BTreeSet::new();
@@ -272,7 +284,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(), String> {
                 .map_err(|e| format!("{}: malformed timelines.json: {e}", timelines_path.display()))?;
             timelines.extend(file.timelines);
         }
-        for file in summary.seeds.iter().filter_map(|row| row.trace.clone()) {
+        for file in summary.seeds.iter().flat_map(|row| row.trace.iter().chain(&row.second_trace)).cloned() {
             let path = dir.join(&file);
             if path.is_file() {
                 trace_files.entry(file).or_insert(path);

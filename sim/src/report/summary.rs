@@ -136,6 +136,9 @@ pub struct SeedRow {
     pub failure_lines: Vec<String>,
     /// Its trace, relative to the report directory, when the report kept it.
     pub trace: Option<String>,
+    /// The second run's trace when a determinism check found the two runs to differ (kept
+    /// with `trace`).
+    pub second_trace: Option<String>,
     /// Whether the report drew its timeline.
     pub timeline: bool,
 }
@@ -290,6 +293,7 @@ mod tests {
             panic: None,
             failure_lines: Vec::new(),
             trace: None,
+            second_trace: None,
             timeline: false,
         }
     }

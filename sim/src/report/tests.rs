@@ -320,3 +320,26 @@ fn long_messages_are_cut() {
     let message = &report.summary().seeds[0].violations[0].message;
     assert_eq!(message.chars().count(), MAX_LINE_CHARS + "… (cut)".chars().count());
 }
+
+#[test]
+fn a_nondeterministic_seed_keeps_both_runs_traces_through_a_merge() {
+    let mut outcome = synthetic(4, SeedVerdict::Failed);
+    outcome.nondeterminism = Some(crate::runner::Nondeterminism {
+        first_hash: 4,
+        second_hash: 5,
+        first_divergence: (1, "a".to_string(), "b".to_string()),
+        second_trace_jsonl: "second run\n".to_string(),
+    });
+    let mut report = Report::new("nd", "cargo sim run x --seed 4 --check-determinism");
+    report.record(&outcome, 1);
+    let row = &report.summary().seeds[0];
+    assert_eq!(row.second_trace.as_deref(), Some("traces/partition-leader-crash-seed4.second.jsonl"));
+    assert!(row.failure_lines.iter().any(|l| l.starts_with("nondeterministic: seed 4")), "{:?}", row.failure_lines);
+    let (dir, out) = (Scratch::new("nd"), Scratch::new("nd-merged"));
+    report.write(&dir).expect("the report");
+    assert_eq!(read(&dir.join("traces/partition-leader-crash-seed4.second.jsonl")), "second run\n");
+    assert!(read(&dir.join("index.html")).contains("href=\"traces/partition-leader-crash-seed4.second.jsonl\""));
+    merge(&[dir.to_path_buf()], &out).expect("the merge");
+    assert_eq!(read(&out.join("traces/partition-leader-crash-seed4.second.jsonl")), "second run\n");
+    assert_eq!(read(&out.join("traces/partition-leader-crash-seed4.jsonl")), outcome.trace_jsonl);
+}
