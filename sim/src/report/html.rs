@@ -59,7 +59,7 @@ pub fn render(summary: &Summary, timelines: &[KeptTimeline]) -> String {
     if !timelines.is_empty() {
         out.push_str("<h2>Timelines</h2>\n");
         out.push_str(
-            "<p>Per seed kept: nodes down (red) or paused (amber); faults shaded while in force (hatched: still \
+            "<p>Per seed kept: nodes down (red) or paused (amber); faults shaded while in force (outlined dashed: still \
              in force at the end); per partition its leader and epoch, ISR size, and each replica's high \
              watermark (solid) and log end offset (dashed); violations as red lines. Hover for details.</p>\n",
         );

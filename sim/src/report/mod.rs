@@ -112,7 +112,7 @@ impl Report {
         }
     }
 
-    /// Labels when the run started (shown as given; the simulator reads no wall clock).
+    /// Labels when the run started (shown as given: the report reads no clock).
     pub fn with_started_at(mut self, label: &str) -> Report {
         self.info.started_at = label.to_string();
         self

@@ -7,7 +7,7 @@
 //!   until restarted), an amber one while paused (`node-paused`), and its own markers
 //!   (clock jumps, disk replacements) as small diamonds;
 //! - per fault subject: shaded intervals (`fault fault-partition`, `fault-cut`, `fault-lag`,
-//!   `fault-hold`, `fault-disk`), hatched when still in force at the end;
+//!   `fault-hold`, `fault-disk`), outlined dashed when still in force at the end;
 //! - per partition (a `<g class="partition" data-partition="TOPIC-P">`): its leader as
 //!   coloured bars labelled `b2 e3` (`leader`: broker 2 in leader epoch 3; grey `leader-none`
 //!   without one), its ISR size as a step line (`isr`), and each replica's high watermark
@@ -351,7 +351,7 @@ pub fn broker_name(id: i32) -> String {
     }
 }
 
-/// `class`, plus ` open` when the span was still in force at the end (drawn hatched).
+/// `class`, plus ` open` when the span was still in force at the end (outlined dashed).
 fn open_class(class: &str, span: &Span) -> String {
     if span.open {
         format!("{class} open")
