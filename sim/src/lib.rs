@@ -21,6 +21,7 @@ pub mod fnv;
 pub mod host_faults;
 pub mod network;
 pub mod pool;
+pub mod report;
 pub mod repro;
 pub mod runner;
 pub mod scenario;
