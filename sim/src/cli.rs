@@ -28,6 +28,7 @@ use clap::{Parser, Subcommand};
 
 use crate::expectation::{Expectation, SeedVerdict, SweepTally};
 use crate::pool::{default_jobs, format_duration, run_seeds, Finished};
+use crate::report::{self, Report};
 use crate::repro::{render, Filter, View};
 use crate::runner::{run_seed, run_seed_checking_determinism, SeedOutcome};
 use crate::scenario::Scenario;
@@ -63,6 +64,18 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Write a report (index.html, summary.json, junit.xml, traces) to DIR (default:
+        /// reports/<run-id>).
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+        report: Option<PathBuf>,
+    },
+    /// Merge the reports of shards (report folders or their summary.json) into one.
+    Merge {
+        /// The merged report's folder.
+        out: PathBuf,
+        /// The shards' reports.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
     },
     /// Replay one seed and print its trace for a person to read.
     Repro(ReproArgs),
@@ -93,6 +106,10 @@ struct RunArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
+    /// Write a report (index.html, summary.json, junit.xml, traces) to DIR (default:
+    /// reports/<run-id>).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    report: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -138,7 +155,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::List => list(),
         Command::Run(args) => run(&args),
-        Command::Sweep { seeds, jobs } => sweep(&seeds, jobs.unwrap_or_else(default_jobs)),
+        Command::Sweep { seeds, jobs, report } => sweep(&seeds, jobs.unwrap_or_else(default_jobs), report),
+        Command::Merge { out, inputs } => merge(&out, &inputs),
         Command::Repro(args) => repro(&args),
         Command::Shrink(args) => shrink_command(&args),
     };
@@ -203,11 +221,16 @@ fn resolve_file(target: &str) -> Result<FileScenario, UsageError> {
 fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
     let scenarios = resolve(&args.targets)?;
     let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
+    let which = args.seed.map_or_else(|| args.seeds.clone().unwrap_or_default(), |s| s.to_string());
+    let mut report = ReportTarget::new(args.report.as_deref(), &run_id(&scenarios, &which, args.shard.as_deref()));
     if let Some(seed) = args.seed {
-        let failed = scenarios
-            .iter()
-            .filter(|scenario| run_one(scenario.as_ref(), seed, args.check_determinism) != ExitCode::SUCCESS)
-            .count();
+        let mut failed = 0;
+        for scenario in &scenarios {
+            let clock = WallClock::start();
+            let outcome = run_once(scenario.as_ref(), seed, args.check_determinism);
+            report.record(scenario.as_ref(), &outcome, clock.elapsed());
+            failed += usize::from(!print_one(scenario.as_ref(), &outcome));
+        }
         if scenarios.len() > 1 {
             println!(
                 "{} run scenarios={} seed={seed} failed_scenarios={failed}",
@@ -215,6 +238,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
                 scenarios.len()
             );
         }
+        report.write()?;
         return Ok(exit_code(failed == 0));
     }
     let spec = args.seeds.as_deref().unwrap_or_default();
@@ -224,16 +248,79 @@ fn run(args: &RunArgs) -> Result<ExitCode, UsageError> {
         None => None,
     };
     let seeds: Vec<u64> = range.seeds(shard).collect();
-    Ok(run_many("run", &scenarios, spec, &seeds, jobs, args.check_determinism))
+    let code = run_many("run", &scenarios, spec, &seeds, jobs, args.check_determinism, &mut report);
+    report.write()?;
+    Ok(code)
 }
 
-fn sweep(spec: &str, jobs: usize) -> Result<ExitCode, UsageError> {
+fn sweep(spec: &str, jobs: usize, report: Option<PathBuf>) -> Result<ExitCode, UsageError> {
     let range: SeedRange = spec.parse().map_err(|e| UsageError(format!("--seeds: {e}")))?;
     let scenarios = all_scenarios()?;
     scenarios.iter().try_for_each(|scenario| check_expectation(scenario.as_ref()))?;
     let seeds: Vec<u64> = range.seeds(None).collect();
-    let code = run_many("sweep", &scenarios, spec, &seeds, jobs.max(1), true);
+    let mut report = ReportTarget::new(report.as_deref(), &format!("sweep-seeds{spec}"));
+    let code = run_many("sweep", &scenarios, spec, &seeds, jobs.max(1), true, &mut report);
+    report.write()?;
     Ok(code)
+}
+
+fn merge(out: &Path, inputs: &[PathBuf]) -> Result<ExitCode, UsageError> {
+    report::merge(inputs, out).map_err(UsageError)?;
+    let path = out.join("summary.json");
+    let summary =
+        report::summary::Summary::from_json(&read_text(&path)?, &path.display().to_string()).map_err(UsageError)?;
+    println!("  report: {}", out.join("index.html").display());
+    println!(
+        "{} merge inputs={} seeds={} failed={}",
+        verdict(summary.totals.failed == 0),
+        inputs.len(),
+        summary.seeds.len(),
+        summary.totals.failed
+    );
+    Ok(exit_code(summary.totals.failed == 0))
+}
+
+/// A run's id, for its report's folder: the scenario (or how many), the seeds, the shard.
+fn run_id(scenarios: &[AnyScenario], seeds: &str, shard: Option<&str>) -> String {
+    let what = match scenarios {
+        [one] => one.name().to_string(),
+        many => format!("{}-scenarios", many.len()),
+    };
+    let shard = shard.map(|s| format!("-shard{}", s.replace('/', "of"))).unwrap_or_default();
+    format!("{what}-seeds{seeds}{shard}")
+}
+
+/// Where a run's report goes, if it writes one, and the report being built.
+struct ReportTarget(Option<(PathBuf, Report)>);
+
+impl ReportTarget {
+    /// `dir` as given on the command line: `None` for no report, empty for the default
+    /// folder `reports/<run_id>`.
+    fn new(dir: Option<&Path>, run_id: &str) -> Self {
+        ReportTarget(dir.map(|dir| {
+            let dir = if dir.as_os_str().is_empty() {
+                workspace_root().join("reports").join(run_id)
+            } else {
+                dir.to_path_buf()
+            };
+            let command: Vec<String> = std::env::args().skip(1).collect();
+            (dir, Report::new(run_id, &format!("cargo sim {}", command.join(" "))))
+        }))
+    }
+
+    fn record(&mut self, scenario: &dyn Scenario, outcome: &SeedOutcome, wall: Duration) {
+        if let Some((_, report)) = &mut self.0 {
+            report.record(outcome, scenario.expectation(), wall.as_millis() as u64);
+        }
+    }
+
+    fn write(&self) -> Result<(), UsageError> {
+        if let Some((dir, report)) = &self.0 {
+            report.write(dir).map_err(|e| UsageError(format!("cannot write the report to {}: {e}", dir.display())))?;
+            println!("  report: {}", dir.join("index.html").display());
+        }
+        Ok(())
+    }
 }
 
 /// Runs `seeds` of each scenario; one scenario ends with its own last line, several with
@@ -245,12 +332,14 @@ fn run_many(
     seeds: &[u64],
     jobs: usize,
     check_determinism: bool,
+    report: &mut ReportTarget,
 ) -> ExitCode {
     let clock = WallClock::start();
     let mut figures = Figures::default();
     let mut failed = 0;
     for scenario in scenarios {
-        let (passed, f) = run_sweep(scenario.as_ref(), spec, seeds, jobs, check_determinism, scenarios.len() == 1);
+        let single = scenarios.len() == 1;
+        let (passed, f) = run_sweep(scenario.as_ref(), spec, seeds, jobs, check_determinism, single, report);
         figures.add(&f);
         if !passed {
             failed += 1;
@@ -324,12 +413,12 @@ fn run_once(scenario: &dyn Scenario, seed: u64, check_determinism: bool) -> Seed
     }
 }
 
-fn run_one(scenario: &dyn Scenario, seed: u64, check_determinism: bool) -> ExitCode {
-    let outcome = run_once(scenario, seed, check_determinism);
-    print_failure_lines(&outcome);
-    print_trace_path(&outcome);
-    println!("{}", single_last_line(scenario, &outcome));
-    exit_code(outcome.passed)
+/// Prints a single seed's outcome; whether it passed.
+fn print_one(scenario: &dyn Scenario, outcome: &SeedOutcome) -> bool {
+    print_failure_lines(outcome);
+    print_trace_path(outcome);
+    println!("{}", single_last_line(scenario, outcome));
+    outcome.passed
 }
 
 /// `PASS|FAIL scenario=NAME seed=N events=E sim_time_ms=T trace_hash=HEX[ expected=… found=…]`.
@@ -362,12 +451,14 @@ fn run_sweep(
     jobs: usize,
     check_determinism: bool,
     figures_line: bool,
+    report: &mut ReportTarget,
 ) -> (bool, Figures) {
     let expectation = scenario.expectation();
     let mut tally = SweepTally::new(expectation);
     let mut figures = Figures::default();
     let clock = WallClock::start();
-    run_seeds(scenario, seeds, jobs, check_determinism, |Finished { outcome, .. }| {
+    run_seeds(scenario, seeds, jobs, check_determinism, |Finished { outcome, wall }| {
+        report.record(scenario, &outcome, wall);
         let seed = outcome.seed;
         figures.seeds += 1;
         figures.sim_time_ms += outcome.sim_time_ms;
@@ -463,7 +554,7 @@ fn shrink_command(args: &ShrinkArgs) -> Result<ExitCode, UsageError> {
             return Ok(ExitCode::from(1));
         }
     };
-    let text = read_scenario_text(&scenario.path)?;
+    let text = read_text(&scenario.path)?;
     let file = shrink::scenario_text(&text, &scenario, args.seed, &shrunk).map_err(UsageError)?;
     let out = args.out.clone().unwrap_or_else(|| shrink::default_output(&workspace_root(), &scenario.name, args.seed));
     write_file(&out, &file).map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))?;
@@ -530,9 +621,9 @@ fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// The simulator's own input, not a simulated node's IO.
+/// The simulator's own input (a scenario file, a report), not a simulated node's IO.
 #[allow(clippy::disallowed_methods)]
-fn read_scenario_text(path: &Path) -> Result<String, UsageError> {
+fn read_text(path: &Path) -> Result<String, UsageError> {
     std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
 }
 

@@ -54,7 +54,7 @@ impl Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Violation(checker) => write!(f, "a {checker} violation"),
+            Failure::Violation(checker) => write!(f, "a violation of {checker}"),
             Failure::Panic => write!(f, "a panic"),
         }
     }

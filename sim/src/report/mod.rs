@@ -42,9 +42,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::expectation::SeedVerdict;
+use crate::expectation::{Expectation, SeedVerdict};
 use crate::runner::SeedOutcome;
-use crate::scenarios;
 use summary::{merge_summaries, RunInfo, SeedRow, Summary, Verdict, ViolationRow, FORMAT_VERSION};
 use timeline::Timeline;
 
@@ -122,11 +121,9 @@ impl Report {
     /// timeline if it is its scenario's first seed, or failed or found its scenario's
     /// expected violation (up to [`MAX_NOTABLE_TIMELINES`]), and the trace of a failed or
     /// found seed (up to [`MAX_KEPT_TRACES`]).
-    pub fn record(&mut self, outcome: &SeedOutcome, wall_ms: u64) {
+    pub fn record(&mut self, outcome: &SeedOutcome, expectation: Expectation, wall_ms: u64) {
         let scenario = outcome.scenario.to_string();
-        if let Some(found) = scenarios::find(outcome.scenario) {
-            self.expects.insert(scenario.clone(), found.expectation().label());
-        }
+        self.expects.insert(scenario.clone(), expectation.label());
         let first_of_scenario = self.scenarios_seen.insert(scenario.clone());
         let notable = outcome.verdict != SeedVerdict::Clean;
         let keep_timeline = if notable && self.notable_timelines < MAX_NOTABLE_TIMELINES {

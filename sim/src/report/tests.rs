@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use super::junit::tests::check_well_formed;
 use super::*;
 use crate::checker::Violation;
 use crate::runner::run_seed;
+use crate::scenarios;
 
 const SCENARIO: &str = "partition-leader-crash";
 
@@ -21,8 +21,8 @@ const SCENARIO: &str = "partition-leader-crash";
 fn outcomes() -> &'static [SeedOutcome] {
     static OUTCOMES: OnceLock<Vec<SeedOutcome>> = OnceLock::new();
     OUTCOMES.get_or_init(|| {
-        let scenario = scenarios::find(SCENARIO).expect("the scenario exists");
-        let mut outcomes: Vec<SeedOutcome> = (1..=3).map(|seed| run_seed(scenario, seed)).collect();
+        let scenario = scenarios::find(SCENARIO).expect("the scenarios load").expect("the scenario exists");
+        let mut outcomes: Vec<SeedOutcome> = (1..=3).map(|seed| run_seed(scenario.as_ref(), seed)).collect();
         for outcome in &outcomes {
             assert!(outcome.passed, "seed {} of {SCENARIO} failed: {:?}", outcome.seed, outcome.failure_lines());
         }
@@ -79,7 +79,7 @@ fn report_of(run_id: &str, seeds: &[u64]) -> Report {
     let mut report =
         Report::new(run_id, &format!("cargo sim run {SCENARIO} --seeds …")).with_started_at("2026-12-05T01:00Z");
     for outcome in outcomes().iter().filter(|o| seeds.contains(&o.seed)) {
-        report.record(outcome, 100 * outcome.seed);
+        report.record(outcome, Expectation::Pass, 100 * outcome.seed);
     }
     report
 }
@@ -192,7 +192,12 @@ fn chromium() -> String {
 
 /// The DOM of `page` after headless Chromium loaded it (`--dump-dom`).
 fn rendered_dom(page: &Path, profile: &Path) -> String {
-    let mut child = Command::new(chromium())
+    // Bounded by coreutils' `timeout`; the DOM is read while chromium writes it (waiting for
+    // the exit first would block chromium on a full pipe once the page passes 64 KiB).
+    let deadline_s = 120;
+    let output = Command::new("timeout")
+        .arg(deadline_s.to_string())
+        .arg(chromium())
         .args([
             "--headless",
             "--no-sandbox",
@@ -206,27 +211,19 @@ fn rendered_dom(page: &Path, profile: &Path) -> String {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::piped())
+                .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .expect("chromium starts");
-    let deadline = 120;
-    for _ in 0..deadline * 10 {
-        if child.try_wait().expect("chromium's status").is_some() {
-            let output = child.wait_with_output().expect("chromium's output");
-            let dom = String::from_utf8_lossy(&output.stdout).into_owned();
-            assert!(
-                output.status.success() && dom.contains("</html>"),
-                "chromium failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-            return dom;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("chromium did not render {} within {deadline} s", page.display());
+    assert_ne!(output.status.code(), Some(124), "chromium did not render {} within {deadline_s} s", page.display());
+    let dom = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && dom.contains("</html>"),
+        "chromium failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    dom
 }
 
 /// The part of `dom` from the element with id `id` to the end of its section.
@@ -277,7 +274,7 @@ fn index_html_draws_the_timelines_in_headless_chromium() {
 /// A small synthetic outcome (a trace of one kill).
 fn synthetic(seed: u64, verdict: SeedVerdict) -> SeedOutcome {
     SeedOutcome {
-        scenario: SCENARIO,
+        scenario: SCENARIO.to_string(),
         seed,
         passed: verdict.passed(),
         verdict,
@@ -297,7 +294,7 @@ fn a_long_sweep_keeps_a_bounded_number_of_timelines_and_traces() {
     let mut report = Report::new("long", "cargo sim sweep");
     for seed in 1..=3_000 {
         let verdict = if seed % 2 == 0 { SeedVerdict::Failed } else { SeedVerdict::Clean };
-        report.record(&synthetic(seed, verdict), 1);
+        report.record(&synthetic(seed, verdict), Expectation::Pass, 1);
     }
     let summary = report.summary();
     assert_eq!(summary.seeds.len(), 3_000);
@@ -316,7 +313,7 @@ fn long_messages_are_cut() {
     let mut outcome = synthetic(1, SeedVerdict::Failed);
     outcome.violations = vec![Violation::new("X", 1, "é".repeat(MAX_LINE_CHARS + 10))];
     let mut report = Report::new("r", "c");
-    report.record(&outcome, 1);
+    report.record(&outcome, Expectation::Pass, 1);
     let message = &report.summary().seeds[0].violations[0].message;
     assert_eq!(message.chars().count(), MAX_LINE_CHARS + "… (cut)".chars().count());
 }
@@ -331,7 +328,7 @@ fn a_nondeterministic_seed_keeps_both_runs_traces_through_a_merge() {
         second_trace_jsonl: "second run\n".to_string(),
     });
     let mut report = Report::new("nd", "cargo sim run x --seed 4 --check-determinism");
-    report.record(&outcome, 1);
+    report.record(&outcome, Expectation::Pass, 1);
     let row = &report.summary().seeds[0];
     assert_eq!(row.second_trace.as_deref(), Some("traces/partition-leader-crash-seed4.second.jsonl"));
     assert!(row.failure_lines.iter().any(|l| l.starts_with("nondeterministic: seed 4")), "{:?}", row.failure_lines);

@@ -214,7 +214,9 @@ pub struct TimelineBuilder {
     nodes: BTreeMap<String, NodeTrack>,
     /// Fault lanes by (kind, subject), with the order they first appeared in.
     faults: BTreeMap<(FaultKind, String), FaultTrack>,
-    disk_rates: BTreeMap<String, u64>,
+    /// Each node's disk faults as last changed: (fsync errors, bit flips) per million, and
+    /// the capacity (-1: none).
+    disk_faults: BTreeMap<String, (u64, u64, i64)>,
     partitions: BTreeMap<(String, i32), PartitionTrack>,
     markers: Vec<Marker>,
 }
@@ -287,12 +289,21 @@ impl TimelineBuilder {
             self.mark(t, MarkerKind::ClockJump, Some(e.node), label);
         } else if let Some(e) = typed::<DiskFaultsChanged>(ev) {
             self.node(&e.node);
-            let before = self.disk_rates.insert(e.node.clone(), e.sync_errors_per_million);
+            let now = (e.sync_errors_per_million, e.bit_flips_per_million, e.capacity_bytes);
+            let before = self.disk_faults.insert(e.node.clone(), now);
             self.close_fault(FaultKind::Disk, &e.node, t);
-            // A change that lowers the rate heals; the first change or a raise opens a fault.
-            if before.is_none_or(|before| e.sync_errors_per_million > before) {
-                let label = format!("fsync errors {} per million", e.sync_errors_per_million);
-                self.open_fault(FaultKind::Disk, &e.node, t, label);
+            // A change that only eases the faults heals; the first change or a harsher one opens
+            // a fault.
+            let harsher = |b: (u64, u64, i64)| now.0 > b.0 || now.1 > b.1 || (now.2 >= 0 && (b.2 < 0 || now.2 < b.2));
+            if before.is_none_or(harsher) {
+                let mut parts = vec![format!("fsync errors {} per million", now.0)];
+                if now.1 > 0 {
+                    parts.push(format!("bit flips {} per million", now.1));
+                }
+                if now.2 >= 0 {
+                    parts.push(format!("full at {} bytes", now.2));
+                }
+                self.open_fault(FaultKind::Disk, &e.node, t, parts.join(", "));
             }
         } else if let Some(e) = typed::<NetworkPartitioned>(ev) {
             self.close_fault(FaultKind::Partition, "network", t);
@@ -752,9 +763,24 @@ mod tests {
                     "fault_point_released",
                     r#"{"node":"b1","point":"alter_partition_send","waiting":0,"still_held":false}"#,
                 ),
-                line(400, "sim", "disk_faults_changed", r#"{"node":"b2","sync_errors_per_million":20000}"#),
-                line(600, "sim", "disk_faults_changed", r#"{"node":"b2","sync_errors_per_million":0}"#),
-                line(700, "sim", "disk_faults_changed", r#"{"node":"b3","sync_errors_per_million":20000}"#),
+                line(
+                    400,
+                    "sim",
+                    "disk_faults_changed",
+                    r#"{"node":"b2","sync_errors_per_million":20000,"bit_flips_per_million":0,"capacity_bytes":-1}"#,
+                ),
+                line(
+                    600,
+                    "sim",
+                    "disk_faults_changed",
+                    r#"{"node":"b2","sync_errors_per_million":0,"bit_flips_per_million":0,"capacity_bytes":-1}"#,
+                ),
+                line(
+                    700,
+                    "sim",
+                    "disk_faults_changed",
+                    r#"{"node":"b3","sync_errors_per_million":20000,"bit_flips_per_million":0,"capacity_bytes":-1}"#,
+                ),
                 line(800, "sim", "clock_jumped", r#"{"node":"b1","delta_ms":-5000}"#),
             ],
             1_000,
