@@ -9,6 +9,7 @@
 //! crate is empty and the `sim` binary is a launcher for that build.
 #![cfg(madsim)]
 
+pub mod buggify;
 pub mod checker;
 pub mod checkers;
 pub mod cli;
@@ -17,12 +18,14 @@ pub mod events;
 pub mod expectation;
 pub mod fault_points;
 pub mod fnv;
+pub mod fsync_windows;
 pub mod network;
 pub mod runner;
 pub mod scenario;
 pub mod scenarios;
 pub mod seeds;
 pub mod trace;
+pub mod triggers;
 pub mod workloads;
 pub mod world;
 

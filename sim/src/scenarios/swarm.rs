@@ -7,7 +7,11 @@
 //! its own mix and timing of faults, one after another, for a while: kills and restarts
 //! (the disk loses, tears or zero-fills what was unsynced), network partitions into two
 //! sides, one-way cuts, lagged links, paused nodes, wall-clock jumps, and disks that fail
-//! fsyncs (a broker whose log fails halts and is restarted). Several faults may overlap.
+//! fsyncs (a broker whose log fails halts and is restarted), and three faults aimed at a
+//! moment (`triggers.rs`): a broker killed while a log's fsync is in flight, a link cut just
+//! after a leader's fetch answer to a follower leaves, a controller restarted just as it
+//! starts an election. Buggify is on (`buggify.rs`): each seed enables its own mix of
+//! seedlog's probabilistic fault points. Several faults may overlap.
 //! Then every fault is lifted; the cluster must converge, and an auditor reads every
 //! partition.
 //!
@@ -28,8 +32,8 @@ use tracing::info;
 
 use crate::checker::Checker;
 use crate::checkers::cluster_checkers;
-use crate::cluster::{ClusterSpec, SimCluster};
-use crate::events::{ClockJumped, DiskFaultsChanged};
+use crate::cluster::{broker_name, ClusterSpec, SimCluster};
+use crate::events::{ClockJumped, DiskFaultsChanged, TriggeredFault};
 use crate::scenario::{Scenario, SuperviseFuture};
 use crate::scenarios::cluster_story::SNAPSHOT_OFTEN;
 use crate::workloads::Clients;
@@ -80,6 +84,7 @@ impl Scenario for Swarm {
         let combined = self.combined;
         Box::pin(async move {
             let world = World::new(seed);
+            world.set_buggify(true);
             let mut rng = world.fork_rng();
             let overrides = [("default.replication.factor", "3"), ("min.insync.replicas", "2")];
             let overrides: Vec<(&str, &str)> = overrides.into_iter().chain(SNAPSHOT_OFTEN).collect();
@@ -101,7 +106,7 @@ impl Scenario for Swarm {
             let steps = rng.random_range(4..12);
             for _ in 0..steps {
                 world.sleep_restarting(&halts, rng.random_range(200..3_000)).await;
-                let fault = rng.random_range(0..8);
+                let fault = rng.random_range(0..11);
                 let node = nodes[rng.random_range(0..nodes.len())].clone();
                 match fault {
                     0 if !world.is_killed(&node) && !world.is_paused(&node) => {
@@ -144,6 +149,18 @@ impl Scenario for Swarm {
                         DiskFaultsChanged { node: node.clone(), sync_errors_per_million: 20_000 }.emit();
                         faults.disks.push(node);
                     }
+                    8 => {
+                        let broker = cluster.brokers[rng.random_range(0..cluster.brokers.len())].clone();
+                        let delay_us = if rng.random_bool(0.5) { 0 } else { rng.random_range(1..=500) };
+                        if kill_during_fsync(&world, &broker, delay_us).await {
+                            faults.killed.push(broker);
+                        }
+                    }
+                    9 => {
+                        cut_after_fetch_answer(&world, &cluster.brokers[rng.random_range(0..cluster.brokers.len())])
+                            .await
+                    }
+                    10 => restart_at_election_start(&world, &cluster.controllers).await,
                     _ => {
                         // A lull, or the end of some faults: restart the killed, heal the net.
                         restart_all(&world, &mut faults);
@@ -186,6 +203,75 @@ fn restart_all(world: &World, faults: &mut Faults) {
             world.restart(&node);
         }
     }
+}
+
+/// How long a triggered fault waits for its moment before it gives up, ms.
+const TRIGGER_WAIT_MS: u64 = 10_000;
+
+/// Kills `broker` while one of its logs' fsyncs is in flight: at its next
+/// `log_flush_started`, at once or after `delay_us` (the disk's latency keeps the fsync
+/// running a little while; madsim's timers may round a short sleep up past its end). Whether it killed (no flush within the wait, or the node is down: no kill).
+async fn kill_during_fsync(world: &World, broker: &str, delay_us: u64) -> bool {
+    if world.is_killed(broker) || world.is_paused(broker) {
+        return false;
+    }
+    let found = world.next_event("log_flush_started", Some(broker)).within(TRIGGER_WAIT_MS).await.is_some();
+    if delay_us > 0 {
+        tokio::time::sleep(Duration::from_micros(delay_us)).await;
+    }
+    let kill = found && !world.is_killed(broker) && !world.is_paused(broker);
+    if kill {
+        world.kill(broker);
+    }
+    let fault = if kill { "kill" } else { "none" }.to_string();
+    TriggeredFault { fault, node: broker.to_string(), waited_for: "log_flush_started".into(), found }.emit();
+    kill
+}
+
+/// Cuts the link from leader `broker` to a follower just after the leader answered that
+/// follower's fetch with data (its next `fetch_served` for a follower): the follower got
+/// this answer and hears nothing more, while the leader still hears its fetches.
+async fn cut_after_fetch_answer(world: &World, broker: &str) {
+    let served = world
+        .next_event_where("fetch_served", Some(broker), |e| {
+            e.i64("replica_id").is_some_and(|id| id >= 0) && e.i64("error_code") == Some(0)
+        })
+        .within(TRIGGER_WAIT_MS)
+        .await;
+    let follower = served.as_ref().and_then(|e| e.i64("replica_id")).map(|id| broker_name(id as i32));
+    let fault = match &follower {
+        Some(follower) if follower != broker => {
+            world.cut_one_way(broker, follower);
+            "cut"
+        }
+        _ => "none",
+    };
+    let found = served.is_some();
+    TriggeredFault { fault: fault.into(), node: broker.to_string(), waited_for: "fetch_served".into(), found }.emit();
+}
+
+/// Restarts the next controller that starts an election, just as it does: its
+/// `raft_transition` to Prospective (KIP-996's pre-vote) or Candidate, reported once the state
+/// it entered is durable.
+async fn restart_at_election_start(world: &World, controllers: &[String]) {
+    let voters: Vec<String> = controllers.to_vec();
+    let started = world
+        .next_event_where("raft_transition", None, move |e| {
+            matches!(e.str("to_state"), Some("Prospective" | "Candidate")) && voters.contains(&e.node)
+        })
+        .within(TRIGGER_WAIT_MS)
+        .await;
+    let node = started.as_ref().map(|e| e.node.clone());
+    let fault = match &node {
+        Some(node) if !world.is_killed(node) => {
+            world.restart(node);
+            "restart"
+        }
+        _ => "none",
+    };
+    let node = node.unwrap_or_default();
+    let found = started.is_some();
+    TriggeredFault { fault: fault.into(), node, waited_for: "raft_transition".into(), found }.emit();
 }
 
 /// The topic: three replicas per partition, acknowledged by at least two.
