@@ -210,7 +210,8 @@ const TRIGGER_WAIT_MS: u64 = 10_000;
 
 /// Kills `broker` while one of its logs' fsyncs is in flight: at its next
 /// `log_flush_started`, at once or after `delay_us` (the disk's latency keeps the fsync
-/// running a little while; madsim's timers may round a short sleep up past its end). Whether it killed (no flush within the wait, or the node is down: no kill).
+/// running a little while; a sleep may outlast it). Returns whether it killed: not when no
+/// flush came within the wait or the node was down.
 async fn kill_during_fsync(world: &World, broker: &str, delay_us: u64) -> bool {
     if world.is_killed(broker) || world.is_paused(broker) {
         return false;
