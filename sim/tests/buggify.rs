@@ -182,4 +182,3 @@ fn measure_kill_windows_and_fired_points() {
         }
     }
 }
-
