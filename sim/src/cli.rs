@@ -18,6 +18,7 @@
 //! workers (default: one per core) and print in seed order, so the output does not depend on
 //! the worker count.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::buggify;
 use crate::expectation::{Expectation, SeedVerdict, SweepTally};
 use crate::pool::{default_jobs, format_duration, run_seeds, Finished};
 use crate::report::{self, Report};
@@ -347,6 +349,9 @@ fn run_many(
     }
     if scenarios.len() > 1 || what == "sweep" {
         figures.wall = clock.elapsed();
+        if let Some(line) = figures.fault_points_line() {
+            println!("  {line}");
+        }
         println!("  {}", figures.line(jobs));
         println!(
             "{} {what} scenarios={} seeds={spec} failed_scenarios={failed}",
@@ -357,12 +362,16 @@ fn run_many(
     exit_code(failed == 0)
 }
 
-/// Throughput of a sweep.
+/// Throughput of a sweep, and which of seedlog's fault points fired in its buggify runs.
 #[derive(Clone, Debug, Default)]
 struct Figures {
     seeds: u64,
     sim_time_ms: u64,
     wall: Duration,
+    /// Seeds that ran with buggify on.
+    buggify_seeds: u64,
+    /// Firings per point over those seeds (every point listed).
+    fired: BTreeMap<String, u64>,
 }
 
 impl Figures {
@@ -370,6 +379,40 @@ impl Figures {
         self.seeds += other.seeds;
         self.sim_time_ms += other.sim_time_ms;
         self.wall += other.wall;
+        self.buggify_seeds += other.buggify_seeds;
+        for (point, n) in &other.fired {
+            *self.fired.entry(point.clone()).or_default() += n;
+        }
+    }
+
+    /// Counts one seed.
+    fn count(&mut self, outcome: &SeedOutcome) {
+        self.seeds += 1;
+        self.sim_time_ms += outcome.sim_time_ms;
+        if buggify::was_on(&outcome.trace_jsonl) {
+            self.buggify_seeds += 1;
+            for (point, n) in buggify::fired_points(&outcome.trace_jsonl) {
+                *self.fired.entry(point).or_default() += n;
+            }
+        }
+    }
+
+    /// `fault points: K of N fired in S buggify seeds: a=…, b=… (never: c)`, if any seed ran
+    /// with buggify on.
+    fn fault_points_line(&self) -> Option<String> {
+        if self.buggify_seeds == 0 {
+            return None;
+        }
+        let fired: Vec<String> = self.fired.iter().filter(|(_, n)| **n > 0).map(|(p, n)| format!("{p}={n}")).collect();
+        let never: Vec<&str> = self.fired.iter().filter(|(_, n)| **n == 0).map(|(p, _)| p.as_str()).collect();
+        let never = if never.is_empty() { String::new() } else { format!(" (never: {})", never.join(", ")) };
+        Some(format!(
+            "fault points: {} of {} fired in {} buggify seeds: {}{never}",
+            fired.len(),
+            self.fired.len(),
+            self.buggify_seeds,
+            fired.join(", ")
+        ))
     }
 
     /// `figures: seeds=N jobs=J wall=… seeds_per_min=… sim_to_wall=…x`.
@@ -460,8 +503,7 @@ fn run_sweep(
     run_seeds(scenario, seeds, jobs, check_determinism, |Finished { outcome, wall }| {
         report.record(scenario, &outcome, wall);
         let seed = outcome.seed;
-        figures.seeds += 1;
-        figures.sim_time_ms += outcome.sim_time_ms;
+        figures.count(&outcome);
         let found = if outcome.verdict == SeedVerdict::Found { " found" } else { "" };
         println!("{} seed={seed} trace_hash={:016x}{found}", verdict(outcome.passed), outcome.trace_hash);
         match outcome.verdict {
@@ -490,6 +532,9 @@ fn run_sweep(
         println!("  expected a {checker} violation, and no seed of {spec} showed one");
     }
     if figures_line {
+        if let Some(line) = figures.fault_points_line() {
+            println!("  {line}");
+        }
         println!("  {}", figures.line(jobs));
     }
     println!(

@@ -20,6 +20,14 @@ seedlog::events! {
     /// `still_held` the point keeps holding later work, else it is released.
     FaultPointReleased = "fault_point_released", INFO { node: String, point: String, waiting: u64, still_held: bool }
 
+    /// The supervisor turned buggify `on` (or off) for the nodes it adds next, with these
+    /// points enabled (`BuggifyPoint` names joined by `,`).
+    BuggifyEnabled = "buggify_enabled", INFO { on: bool, points: String }
+
+    /// The supervisor's triggered fault: it waited for event `waited_for` on `node` (found:
+    /// `found`) and then injected `fault` (`kill`, `cut`, `restart`; `none` if it could not).
+    TriggeredFault = "triggered_fault", INFO { fault: String, node: String, waited_for: String, found: bool }
+
     /// The supervisor moved a node's wall clock by `delta_ms` (NTP stepping it, a VM
     /// resuming); monotonic time is unaffected.
     ClockJumped = "clock_jumped", INFO { node: String, delta_ms: i64 }

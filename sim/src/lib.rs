@@ -9,6 +9,7 @@
 //! crate is empty and the `sim` binary is a launcher for that build.
 #![cfg(madsim)]
 
+pub mod buggify;
 pub mod checker;
 pub mod checkers;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod expectation;
 pub mod fault_points;
 pub mod faults;
 pub mod fnv;
+pub mod fsync_windows;
 pub mod host_faults;
 pub mod network;
 pub mod pool;
@@ -30,6 +32,7 @@ pub mod scenarios;
 pub mod seeds;
 pub mod shrink;
 pub mod trace;
+pub mod triggers;
 pub mod wall;
 pub mod workloads;
 pub mod world;

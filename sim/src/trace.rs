@@ -5,7 +5,8 @@
 //! simulated time since the run started and the name of the simulated node that emitted it
 //! (the innermost madsim `node` span; madsim's supervisor node is called `sim`), serialises
 //! it as one JSON line (keys in a fixed order), feeds the line into the run's FNV-1a
-//! fingerprint, keeps it in memory and hands the event to every checker.
+//! fingerprint, keeps it in memory and hands the event to every checker, then to the run's
+//! armed [`Triggers`] (the supervisor's waits for an event, `triggers.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +23,7 @@ use tracing_subscriber::Layer;
 
 use crate::checker::{Checker, Violation};
 use crate::fnv::Fnv64;
+use crate::triggers::Triggers;
 
 /// The trace name of madsim's supervisor node ("madsim-main").
 pub const SUPERVISOR_NODE: &str = "sim";
@@ -105,6 +107,31 @@ impl TraceEvent {
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("a TraceEvent always serialises")
     }
+
+    /// A line of [`TraceEvent::to_json_line`] read back (`None` if it is not one).
+    pub fn from_json_line(line: &str) -> Option<TraceEvent> {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        let mut fields = BTreeMap::new();
+        for (key, field) in value.get("fields")?.as_object()? {
+            let field = match field {
+                serde_json::Value::Bool(b) => FieldValue::Bool(*b),
+                serde_json::Value::String(s) => FieldValue::Str(s.clone()),
+                serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) => FieldValue::U64(u),
+                    (None, Some(i)) => FieldValue::I64(i),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            fields.insert(key.clone(), field);
+        }
+        Some(TraceEvent {
+            time_ns: value.get("time_ns")?.as_u64()?,
+            node: value.get("node")?.as_str()?.to_string(),
+            name: value.get("name")?.as_str()?.to_string(),
+            fields,
+        })
+    }
 }
 
 impl Fields for TraceEvent {
@@ -137,6 +164,7 @@ pub struct TraceSummary {
 #[derive(Clone)]
 pub struct TraceRecorder {
     state: Arc<Mutex<TraceState>>,
+    triggers: Triggers,
 }
 
 struct TraceState {
@@ -159,7 +187,12 @@ impl TraceRecorder {
             checkers,
             closed: false,
         };
-        TraceRecorder { state: Arc::new(Mutex::new(state)) }
+        TraceRecorder { state: Arc::new(Mutex::new(state)), triggers: Triggers::default() }
+    }
+
+    /// The run's triggers, fed with every traced event.
+    pub fn triggers(&self) -> Triggers {
+        self.triggers.clone()
     }
 
     /// The layer to install (thread-locally) for the run.
@@ -217,12 +250,21 @@ impl TraceRecorder {
         for checker in state.checkers.iter_mut() {
             checker.on_event(&event);
         }
+        drop(state);
+        self.triggers.feed(&event);
     }
 }
 
 /// The `tracing_subscriber` layer of a [`TraceRecorder`].
 pub struct TraceLayer {
     recorder: TraceRecorder,
+}
+
+impl TraceLayer {
+    /// The run's triggers (found by [`Triggers::current`] through the thread's subscriber).
+    pub fn triggers(&self) -> Triggers {
+        self.recorder.triggers()
+    }
 }
 
 /// The trace name of a madsim node, kept in its `node` span's extensions.
@@ -372,6 +414,7 @@ mod tests {
         fields.insert("a".to_string(), FieldValue::Str("x".into()));
         let ev = TraceEvent { time_ns: 5, node: "b1".into(), name: "n".into(), fields };
         assert_eq!(ev.to_json_line(), r#"{"time_ns":5,"node":"b1","name":"n","fields":{"a":"x","z":-1}}"#);
+        assert_eq!(TraceEvent::from_json_line(&ev.to_json_line()), Some(ev.clone()));
         assert_eq!(ev.i64("z"), Some(-1));
         assert_eq!(ev.u64("z"), None);
         assert_eq!(ev.str("a"), Some("x"));

@@ -12,7 +12,9 @@
 //! pause, which a kill ends.
 //!
 //! All randomness is derived from the run's seed: the world's source is `seeded(seed)`, each
-//! node gets a fork of it in creation order, each incarnation a fork of the node's.
+//! node gets a fork of it in creation order, each incarnation a fork of the node's. Buggify
+//! (`buggify.rs`) draws from its own source, also derived from the seed, so turning it on
+//! does not change the world's other draws.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -24,10 +26,12 @@ use madsim::runtime::Handle;
 use madsim::task::NodeId;
 use rand::Rng;
 use seedlog::events::Event;
-use seedlog::runtime::{fork, seeded, Clock, FaultPoints, MemDisk, MemDiskFaults, NodeRng};
+use seedlog::runtime::{fork, seeded, Buggify, Clock, FaultPoints, MemDisk, MemDiskFaults, NodeRng};
 
+use crate::buggify::BuggifyPlan;
 use crate::events::{DiskReplaced, NodeKilled, NodeRestarted};
 use crate::network::NetworkFaults;
+use crate::triggers::Triggers;
 
 /// What a node's init closure gets on each (re)start.
 pub struct NodeEnv {
@@ -55,6 +59,10 @@ pub struct World {
     nodes: RefCell<BTreeMap<String, SimNode>>,
     /// Shared with the tasks that drive lagging links.
     network_faults: Arc<Mutex<NetworkFaults>>,
+    /// The run's armed waits for traced events (`triggers.rs`).
+    triggers: Triggers,
+    /// Seeded source and, once on, the enabled points of buggify (`buggify.rs`).
+    pub(crate) buggify: RefCell<BuggifyPlan>,
 }
 
 struct SimNode {
@@ -81,7 +89,14 @@ impl World {
             rng: RefCell::new(seeded(seed)),
             nodes: RefCell::new(BTreeMap::new()),
             network_faults: Arc::new(Mutex::new(NetworkFaults::default())),
+            triggers: Triggers::current(),
+            buggify: RefCell::new(BuggifyPlan::new(seed)),
         }
+    }
+
+    /// The run's triggers (see [`World::next_event`]).
+    pub(crate) fn triggers(&self) -> &Triggers {
+        &self.triggers
     }
 
     /// madsim's handle, for what the world does not wrap (spawning on a node, network plugins).
@@ -124,7 +139,10 @@ impl World {
         let clock = Clock::system();
         let ip = node_ip(self.nodes.borrow().len());
         let incarnations = Mutex::new(Incarnations { next: 0, rng: fork(&mut node_rng) });
-        let fault_points = FaultPoints::default();
+        let fault_points = match self.buggify.borrow_mut().for_node() {
+            Some((enabled, rng)) => FaultPoints::with_buggify(Buggify::new(enabled, rng)),
+            None => FaultPoints::default(),
+        };
         let env = (name.to_string(), disk.clone(), clock.clone(), fault_points.clone());
         let node = self
             .handle

@@ -126,8 +126,14 @@ impl Node {
             false => None,
         };
         let topics = Arc::new(
-            Topics::load(disk.clone(), config.clone(), clock.clone(), crate::runtime::fork(&mut rng), !in_cluster)
-                .await?,
+            Topics::load(
+                fault_points.storage_disk(disk.clone()),
+                config.clone(),
+                clock.clone(),
+                crate::runtime::fork(&mut rng),
+                !in_cluster,
+            )
+            .await?,
         );
         let producer_ids = ProducerIds::load(disk.clone(), log_dir).await?;
         let listener = TcpListener::bind(listener_config.bind_address()).await.map_err(NodeError::Listen)?;
@@ -146,7 +152,7 @@ impl Node {
                     clock.clone(),
                     &listener_config.name,
                     (&advertised_host, advertised_port),
-                    fault_points,
+                    fault_points.clone(),
                     previous_broker_epoch,
                     &mut rng,
                 )
@@ -159,7 +165,7 @@ impl Node {
             cluster_id,
             advertised_host,
             advertised_port: i32::from(advertised_port),
-            replica_manager: ReplicaManager::new(topics.clone(), config.clone(), clock.clone()),
+            replica_manager: ReplicaManager::new(topics.clone(), config.clone(), clock.clone(), fault_points),
             config,
             topics,
             producer_ids,

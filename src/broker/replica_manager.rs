@@ -17,7 +17,7 @@ use super::config::{BrokerConfig, TimestampType};
 use super::errors::log_error_code;
 use super::partition::{AppendError, Partition};
 use super::topics::Topics;
-use crate::runtime::Clock;
+use crate::runtime::{BuggifyPoint, Clock, FaultPoints};
 use crate::storage::record_batch::{self, peek_size};
 
 /// A Kafka error code and its message, for one partition of an answer.
@@ -75,11 +75,14 @@ pub struct ReplicaManager {
     /// ISR changes proposed by leaders, with their partitions, for the controller channel
     /// to send.
     alter_partitions: std::sync::Mutex<Vec<(Arc<Partition>, crate::replication::AlterPartitionRequest)>>,
+    /// The node's buggify points: follower answers emptied, cut short or late; early rolls.
+    fault_points: FaultPoints,
 }
 
 impl ReplicaManager {
-    pub fn new(topics: Arc<Topics>, config: Arc<BrokerConfig>, clock: Clock) -> Self {
-        ReplicaManager { topics, config, clock, alter_partitions: std::sync::Mutex::new(Vec::new()) }
+    pub fn new(topics: Arc<Topics>, config: Arc<BrokerConfig>, clock: Clock, fault_points: FaultPoints) -> Self {
+        let alter_partitions = std::sync::Mutex::new(Vec::new());
+        ReplicaManager { topics, config, clock, alter_partitions, fault_points }
     }
 
     /// Ticks every partition's replica core; ISR changes they propose join the outbox.
@@ -144,13 +147,36 @@ impl ReplicaManager {
             }
             let now = crate::runtime::now();
             if total >= i64::from(min_bytes) || any_error || now >= deadline || appended.is_empty() {
-                return reads;
+                return self.buggify_follower_answer(reads).await;
             }
             if !notified_before(appended, deadline).await {
                 // Time is up: answer with what the last pass read (nothing new arrived).
-                return reads;
+                return self.buggify_follower_answer(reads).await;
             }
         }
+    }
+
+    /// The buggify points of a follower's answer: it may leave late, and each partition's
+    /// records may be dropped or cut to their first batch. All are answers a leader may give
+    /// (nothing new yet, `partition_max_bytes` reached, a slow leader); the follower asks
+    /// again from where it got to.
+    async fn buggify_follower_answer(
+        &self,
+        mut reads: Vec<crate::broker::partition::FollowerRead>,
+    ) -> Vec<crate::broker::partition::FollowerRead> {
+        if let Some(delay) = self.fault_points.delay(BuggifyPoint::FetchAnsweredLate) {
+            tokio::time::sleep(delay).await;
+        }
+        for read in reads.iter_mut().filter(|r| !r.records.is_empty()) {
+            if self.fault_points.fires(BuggifyPoint::FetchAnsweredEmpty) {
+                read.records = Bytes::new();
+            } else if self.fault_points.fires(BuggifyPoint::FetchCutShort) {
+                if let Some(Ok(first)) = peek_size(&read.records) {
+                    read.records = read.records.slice(..first.min(read.records.len()));
+                }
+            }
+        }
+        reads
     }
 
     /// The partition, if this broker hosts it.
@@ -195,6 +221,11 @@ impl ReplicaManager {
             }
             TimestampType::CreateTime => (records, -1),
         };
+        if self.fault_points.fires(BuggifyPoint::SegmentRolledEarly) {
+            // A roll the segment's size and age did not call for (a failure takes the log
+            // offline, and the append below reports it).
+            let _ = partition.log().await.roll(now_ms).await;
+        }
         let appended = partition.append_as_leader(now_ms, records, acks).await.map_err(append_error)?;
         Ok(Appended {
             partition: partition.clone(),

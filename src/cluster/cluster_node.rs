@@ -299,7 +299,7 @@ pub fn broker_side(
         voters.insert(voter.id, resolve(&voter.host, voter.port)?);
     }
     let request_timeout = Duration::from_millis(config.kraft.request_timeout_ms.max(1) as u64 * 5);
-    let channel = || Arc::new(ControllerClient::new(voters.clone(), Box::new(raft.clone())));
+    let channel = || Arc::new(ControllerClient::new(voters.clone(), Box::new(raft.clone()), fault_points.clone()));
     let cluster = BrokerCluster {
         metadata,
         forwarding_channel: channel(),

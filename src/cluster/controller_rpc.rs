@@ -26,6 +26,7 @@ use crate::controller::replication_control::{AlterPartitionRequest, AlterPartiti
 use crate::controller::ControllerError;
 use crate::raft::NodeId;
 use crate::raft::{read_frame, write_frame, CHANNEL_CONTROLLER, CONNECT_TIMEOUT_MS};
+use crate::runtime::{BuggifyPoint, FaultPoints};
 
 /// One topic of a CreateTopics request (validated by the broker: name and configs).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,18 +111,21 @@ pub struct ControllerClient {
     connection: Mutex<(u64, Option<Connected>)>,
     /// The voter asked last when no leader is known (round robin).
     next_voter: std::sync::atomic::AtomicUsize,
+    /// The node's buggify points (`ControllerRequestTimedOut`).
+    fault_points: FaultPoints,
 }
 
 /// The pause before asking again after NOT_CONTROLLER or a failed connection.
 const RETRY_BACKOFF_MS: u64 = 100;
 
 impl ControllerClient {
-    pub fn new(voters: BTreeMap<NodeId, SocketAddr>, leader: Box<dyn LeaderHint>) -> Self {
+    pub fn new(voters: BTreeMap<NodeId, SocketAddr>, leader: Box<dyn LeaderHint>, fault_points: FaultPoints) -> Self {
         ControllerClient {
             voters,
             leader,
             connection: Mutex::new((0, None)),
             next_voter: std::sync::atomic::AtomicUsize::new(0),
+            fault_points,
         }
     }
 
@@ -145,6 +149,14 @@ impl ControllerClient {
             guard.0 += 1;
             let correlation_id = guard.0;
             let attempt = tokio::time::timeout(remaining, self.attempt(&mut guard.1, correlation_id, &request)).await;
+            // Buggify: the answer is lost, as if the attempt had timed out after the
+            // controller acted on it; the request goes again on a new connection.
+            let attempt = match attempt {
+                Ok(Ok(_)) if self.fault_points.fires(BuggifyPoint::ControllerRequestTimedOut) => Ok(Err(
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "buggify: the controller's answer was lost"),
+                )),
+                attempt => attempt,
+            };
             match attempt {
                 Ok(Ok(Ok(response))) => return Ok(response),
                 Ok(Ok(Err(error))) if error.code == ResponseError::NotController.code() => guard.1 = None,

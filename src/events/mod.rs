@@ -11,7 +11,8 @@
 //!
 //! Events are grouped by who emits them: `storage` (the partition log), `client` (what a
 //! client saw: acknowledgements and reads), `raft` (the metadata quorum), `replication`
-//! (partition leaders and followers), `cluster` (brokers' registrations). Events only the
+//! (partition leaders and followers), `cluster` (brokers' registrations), `runtime` (buggify
+//! points firing). Events only the
 //! simulator emits (faults, its own workloads) are declared in the `sim` crate with the
 //! same macro. A field holding a list
 //! uses one of the text formats of [`lists`].
@@ -21,6 +22,7 @@ mod cluster;
 pub mod lists;
 mod raft;
 mod replication;
+mod runtime;
 mod storage;
 #[cfg(test)]
 mod tests;
@@ -36,7 +38,8 @@ pub use replication::{
     HighWatermarkAdvanced, IsrChanged, MakeFollower, MakeLeader, ProduceAcked, ReplicaTruncated, UncleanLeaderElected,
     ROLE_FOLLOWER, ROLE_LEADER,
 };
-pub use storage::{LogFlushed, LogRecovered, LogStartOffsetAdvanced, LogTruncated};
+pub use runtime::BuggifyFired;
+pub use storage::{LogFlushStarted, LogFlushSynced, LogFlushed, LogRecovered, LogStartOffsetAdvanced, LogTruncated};
 
 use std::fmt;
 

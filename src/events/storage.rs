@@ -1,6 +1,14 @@
 //! Events of the partition log (`src/storage/`). `dir` is the partition's directory.
 
 crate::events! {
+    /// A flush's fsyncs start (the files, then the directory if it changed), to make the log
+    /// durable up to `log_end_offset`: until the matching `log_flush_synced` they are in
+    /// flight, and a crash then keeps or loses the unsynced data per the disk's fault model.
+    LogFlushStarted = "log_flush_started", DEBUG { dir: String, log_end_offset: i64 }
+
+    /// A flush's fsyncs ended, `ok` or failed (then the log goes offline).
+    LogFlushSynced = "log_flush_synced", DEBUG { dir: String, ok: bool }
+
     /// A flush made the log durable up to `recovery_point` (exclusive).
     LogFlushed = "log_flushed", DEBUG { dir: String, recovery_point: i64 }
 

@@ -92,6 +92,9 @@ fn every_event_reads_back_as_emitted() {
     round_trip(RecordAudited { topic: "t".into(), partition: 0, offset: i64::MAX, value: "é".into() });
     round_trip(AuditDone { topic: "t".into(), partition: 1, end_offset: 0 });
     round_trip(LogFlushed { dir: "/d/t-0".into(), recovery_point: 3 });
+    round_trip(LogFlushStarted { dir: "/d/t-0".into(), log_end_offset: 3 });
+    round_trip(LogFlushSynced { dir: "/d/t-0".into(), ok: false });
+    round_trip(BuggifyFired { point: "fsync_slow".into() });
     round_trip(LogRecovered {
         dir: "/d".into(),
         log_start_offset: 0,

@@ -12,6 +12,16 @@
 //! point per node; a `pass` at a held point waits for the release and reports
 //! `fault_point_held` and `fault_point_passed` (stamped, in the trace, with the node that
 //! waited). Holding is deterministic: the wait ends at the simulated instant of the release.
+//!
+//! The same handle carries the node's probabilistic points ([`BuggifyPoint`], see
+//! `buggify.rs`): code asks [`FaultPoints::fires`] whether to take a rare path now. In the
+//! production build that is a `const fn` returning `false`, on a type with no fields (the
+//! tests below prove both), so the branch it guards compiles to nothing.
+
+use std::sync::Arc;
+
+use super::buggify::BuggifyPoint;
+use super::Disk;
 
 /// A place where work can be held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,10 +48,16 @@ impl FaultPoint {
 #[derive(Clone, Debug, Default)]
 pub struct FaultPoints {
     #[cfg(madsim)]
-    state: std::sync::Arc<held::State>,
+    state: Arc<held::State>,
+    /// Off (`Buggify::default()`) unless the simulator armed it.
+    #[cfg(madsim)]
+    buggify: Arc<super::Buggify>,
 }
 
 impl FaultPoints {
+    /// Whether any point can do anything in this build.
+    pub const ENABLED: bool = cfg!(madsim);
+
     /// Waits while `point` is held on this node (never, in the production build).
     pub async fn pass(&self, point: FaultPoint) {
         #[cfg(madsim)]
@@ -49,10 +65,67 @@ impl FaultPoints {
         #[cfg(not(madsim))]
         let _ = point;
     }
+
+    /// Whether buggify point `point` fires now: never in the production build.
+    #[cfg(not(madsim))]
+    #[inline(always)]
+    pub const fn fires(&self, point: BuggifyPoint) -> bool {
+        let _ = point;
+        false
+    }
+
+    /// Whether buggify point `point` fires now (it must be enabled for this run, then it
+    /// fires with its probability); reports `buggify_fired` when it does.
+    #[cfg(madsim)]
+    pub fn fires(&self, point: BuggifyPoint) -> bool {
+        self.buggify.fires(point)
+    }
+
+    /// The delay of a delaying point that fires now (`None`: it does not; never, in the
+    /// production build).
+    #[cfg(not(madsim))]
+    #[inline(always)]
+    pub const fn delay(&self, point: BuggifyPoint) -> Option<std::time::Duration> {
+        let _ = point;
+        None
+    }
+
+    /// The delay of a delaying point that fires now, drawn from the point's range (`None`:
+    /// it does not fire).
+    #[cfg(madsim)]
+    pub fn delay(&self, point: BuggifyPoint) -> Option<std::time::Duration> {
+        self.fires(point).then(|| point.delay(self.buggify.unit()))
+    }
+
+    /// The disk a node's partition logs use: `disk` itself in the production build.
+    #[cfg(not(madsim))]
+    pub fn storage_disk(&self, disk: Arc<dyn Disk>) -> Arc<dyn Disk> {
+        disk
+    }
+
+    /// The disk a node's partition logs use: `disk` behind the fsync points
+    /// (`buggify_disk.rs`).
+    #[cfg(madsim)]
+    pub fn storage_disk(&self, disk: Arc<dyn Disk>) -> Arc<dyn Disk> {
+        Arc::new(super::buggify_disk::BuggifyDisk::new(disk, self.clone()))
+    }
 }
 
 #[cfg(madsim)]
 impl FaultPoints {
+    /// Fault points whose buggify points fire per `buggify` (the simulator's, per node).
+    pub fn with_buggify(buggify: super::Buggify) -> Self {
+        FaultPoints { state: Default::default(), buggify: Arc::new(buggify) }
+    }
+}
+
+#[cfg(madsim)]
+impl FaultPoints {
+    /// Whether buggify point `point` is enabled for this run on this node.
+    pub fn buggify_enabled(&self, point: BuggifyPoint) -> bool {
+        self.buggify.is_enabled(point)
+    }
+
     /// From now on, `pass(point)` on this node waits until [`FaultPoints::release`].
     pub fn hold(&self, point: FaultPoint) {
         self.state.lock().held.entry(point).or_insert(0);
@@ -161,6 +234,34 @@ mod held {
             if let Some(count) = self.state.lock().waiting.get_mut(&self.point) {
                 *count -= 1;
             }
+        }
+    }
+}
+
+/// The production build's points cost nothing: a zero-sized handle, and `fires` is false
+/// in a `const` context, so it reads no state and the optimizer folds every guarded branch.
+#[cfg(all(test, not(madsim)))]
+mod production_tests {
+    use super::*;
+
+    const _: () = assert!(!FaultPoints::ENABLED);
+    const _: () = {
+        let points = FaultPoints {};
+        let mut i = 0;
+        while i < BuggifyPoint::ALL.len() {
+            assert!(!points.fires(BuggifyPoint::ALL[i]));
+            assert!(points.delay(BuggifyPoint::ALL[i]).is_none());
+            i += 1;
+        }
+    };
+
+    #[test]
+    fn the_production_handle_is_empty_and_never_fires() {
+        assert_eq!(std::mem::size_of::<FaultPoints>(), 0);
+        let points = FaultPoints::default();
+        for point in BuggifyPoint::ALL {
+            assert!(!points.fires(point));
+            assert_eq!(points.delay(point), None);
         }
     }
 }

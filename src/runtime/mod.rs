@@ -1,10 +1,13 @@
 //! The seam between seedlog and the world: disk, wall clock, randomness, spawning, and the
-//! simulator's fault points.
+//! simulator's fault points (held ones, and buggify's probabilistic ones).
 //!
 //! Code outside this module never reads ambient time, draws ambient randomness, starts
 //! threads or touches files directly (clippy's `disallowed-methods` enforces it); it is
 //! handed what it needs from here, so the simulator can replace each piece.
 
+mod buggify;
+#[cfg(madsim)]
+mod buggify_disk;
 mod clock;
 mod disk;
 mod fault_points;
@@ -12,6 +15,7 @@ mod file_disk;
 mod mem_disk;
 mod rng;
 
+pub use buggify::{Buggify, BuggifyPoint};
 pub use clock::Clock;
 pub use disk::{Disk, DiskFile, OpenMode};
 pub use fault_points::{FaultPoint, FaultPoints};

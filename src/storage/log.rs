@@ -38,7 +38,7 @@ use super::log_producers::ProducerStateLoad;
 use super::producer_state::ProducerStateManager;
 use super::record_batch::{self, BatchError, BatchHeader, CrcCheck};
 use super::segment::{LocatedBatch, LogSegment};
-use crate::events::{Event, LogFlushed, LogTruncated};
+use crate::events::{Event, LogFlushStarted, LogFlushSynced, LogFlushed, LogTruncated};
 use crate::runtime::{Disk, DiskFile};
 
 /// What an append did.
@@ -78,6 +78,8 @@ pub struct TimestampMatch {
 /// A flush in progress: the files to fsync and what they make durable.
 #[derive(Debug)]
 pub struct PendingFlush {
+    /// The log's directory (for the flush's events).
+    log_dir: PathBuf,
     files: Vec<Arc<dyn DiskFile>>,
     dir: Option<(Arc<dyn Disk>, PathBuf)>,
     log_end_offset: i64,
@@ -86,7 +88,16 @@ pub struct PendingFlush {
 
 impl PendingFlush {
     /// Fsyncs the files, then the directory if segments were created since its last sync.
+    /// Reports `log_flush_started` and `log_flush_synced` around them.
     pub async fn sync(&self) -> std::io::Result<()> {
+        let dir = self.log_dir.display().to_string();
+        LogFlushStarted { dir: dir.clone(), log_end_offset: self.log_end_offset }.emit();
+        let synced = self.sync_files().await;
+        LogFlushSynced { dir, ok: synced.is_ok() }.emit();
+        synced
+    }
+
+    async fn sync_files(&self) -> std::io::Result<()> {
         for file in &self.files {
             file.sync().await?;
         }
@@ -475,7 +486,7 @@ impl Log {
             }
         }
         let dir = std::mem::take(&mut self.dir_dirty).then(|| (self.disk.clone(), self.dir.clone()));
-        Ok(Some(PendingFlush { files, dir, log_end_offset, generation: self.generation }))
+        Ok(Some(PendingFlush { log_dir: self.dir.clone(), files, dir, log_end_offset, generation: self.generation }))
     }
 
     /// Finishes a flush begun by [`begin_flush`](Log::begin_flush) with the outcome of

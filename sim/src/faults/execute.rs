@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::schedule::{Fault, FaultSchedule};
 use super::target::Target;
+use super::triggered;
 use crate::cluster::SimCluster;
 use crate::events::FaultStep;
 use crate::world::World;
@@ -115,6 +116,27 @@ impl<'a> FaultRunner<'a> {
             Fault::AwaitConvergence { bound } => {
                 self.cluster.wait_converged(world, bound.as_millis() as u64).await;
                 vec![]
+            }
+            Fault::KillDuringFsync { node, delay_us } => {
+                let mut killed = Vec::new();
+                for n in self.resolve(node) {
+                    if triggered::kill_during_fsync(world, &n, *delay_us).await {
+                        killed.push(n);
+                    }
+                }
+                killed
+            }
+            Fault::CutAfterFetchAnswer { node } => {
+                let mut cut = Vec::new();
+                for n in self.resolve(node) {
+                    if let Some(follower) = triggered::cut_after_fetch_answer(world, &n).await {
+                        cut.extend([n, follower]);
+                    }
+                }
+                cut
+            }
+            Fault::RestartAtElectionStart => {
+                triggered::restart_at_election_start(world, &self.cluster.controllers).await.into_iter().collect()
             }
         };
         let no_targets = !matches!(fault, Fault::Heal | Fault::AwaitConvergence { .. });

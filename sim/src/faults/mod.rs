@@ -6,6 +6,7 @@ pub mod execute;
 pub mod schedule;
 pub mod swarm;
 pub mod target;
+pub mod triggered;
 
 pub use execute::FaultRunner;
 pub use schedule::{Fault, FaultSchedule, ScheduledFault};

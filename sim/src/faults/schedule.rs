@@ -50,6 +50,13 @@ pub enum Fault {
     HealDisk { node: Target },
     /// Wait until every partition has a leader and a full ISR, or `bound` passed.
     AwaitConvergence { bound: Duration },
+    /// Kill the node at its next fsync's start (`log_flush_started`), `delay_us` after it.
+    KillDuringFsync { node: Target, delay_us: u64 },
+    /// Cut the link from the node (a leader) to a follower right after it answers that
+    /// follower's fetch with data.
+    CutAfterFetchAnswer { node: Target },
+    /// Restart the next controller that starts an election, as it starts it.
+    RestartAtElectionStart,
 }
 
 impl Fault {
@@ -71,11 +78,14 @@ impl Fault {
             Fault::FillDisk { .. } => "fill_disk",
             Fault::HealDisk { .. } => "heal_disk",
             Fault::AwaitConvergence { .. } => "await_convergence",
+            Fault::KillDuringFsync { .. } => "kill_during_fsync",
+            Fault::CutAfterFetchAnswer { .. } => "cut_after_fetch_answer",
+            Fault::RestartAtElectionStart => "restart_at_election_start",
         }
     }
 
     /// Every action name, for error messages.
-    pub const ACTIONS: [&'static str; 15] = [
+    pub const ACTIONS: [&'static str; 18] = [
         "kill",
         "restart",
         "partition",
@@ -91,6 +101,9 @@ impl Fault {
         "fill_disk",
         "heal_disk",
         "await_convergence",
+        "kill_during_fsync",
+        "cut_after_fetch_answer",
+        "restart_at_election_start",
     ];
 
     /// The action's arguments as `key = value` TOML pairs, in a fixed order.
@@ -101,7 +114,10 @@ impl Fault {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::HealDisk { node } => vec![("node", text(node))],
+            | Fault::HealDisk { node }
+            | Fault::CutAfterFetchAnswer { node } => vec![("node", text(node))],
+            Fault::KillDuringFsync { node, delay_us } => vec![("node", text(node)), ("delay_us", delay_us.to_string())],
+            Fault::RestartAtElectionStart => vec![],
             Fault::Partition { groups } => {
                 let groups: Vec<String> =
                     groups.iter().map(|g| format!("[{}]", g.iter().map(text).collect::<Vec<_>>().join(", "))).collect();

@@ -20,7 +20,7 @@ use super::schedule::{Fault, FaultSchedule, ScheduledFault};
 use super::target::Target;
 
 /// Kinds of swarm fault, in the order their weights are listed.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 14] = [
     "kill",
     "kill_leader",
     "isolate_leader",
@@ -32,6 +32,9 @@ pub const KINDS: [&str; 11] = [
     "clock_jump",
     "fail_fsyncs",
     "lull",
+    "kill_during_fsync",
+    "cut_after_fetch_answer",
+    "restart_at_election_start",
 ];
 
 /// A scenario's swarm probabilities.
@@ -69,7 +72,7 @@ impl Default for SwarmSpec {
             start_ms: 5_000,
             steps: (4, 11),
             gap_ms: (200, 3_000),
-            weights: [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1],
+            weights: [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
             mix: true,
             restart_after_ms: None,
             heal_after_ms: None,
@@ -104,7 +107,8 @@ impl SwarmSpec {
             let kind = KINDS[pick_weighted(&weights, rng.random_range(0..total))];
             let node = Target::Node(nodes[rng.random_range(0..nodes.len())].clone());
             let other = Target::Node(nodes[rng.random_range(0..nodes.len())].clone());
-            let network_fault = matches!(kind, "partition" | "isolate_leader" | "cut" | "lag" | "pause");
+            let network_fault =
+                matches!(kind, "partition" | "isolate_leader" | "cut" | "lag" | "pause" | "cut_after_fetch_answer");
             let mut step = |at_ms, fault| steps.push(ScheduledFault { at_ms, fault });
             match kind {
                 "kill" | "kill_leader" | "power_loss" => {
@@ -150,6 +154,21 @@ impl SwarmSpec {
                 }
                 "fail_fsyncs" => step(at_ms, Fault::FailFsyncs { node, rate: self.fsync_error_rate }),
                 "partition" => {} // one node cannot be split from anyone
+                "kill_during_fsync" => {
+                    // The broker (its logs fsync), at the fsync's start or up to 500 µs into it.
+                    let broker = Target::Node(brokers[rng.random_range(0..brokers.len())].clone());
+                    let delay_us = if rng.random_bool(0.5) { 0 } else { rng.random_range(1..=500) };
+                    step(at_ms, Fault::KillDuringFsync { node: broker, delay_us });
+                    if let Some((lo, hi)) = self.restart_after_ms {
+                        at_ms += rng.random_range(lo..=hi);
+                        step(at_ms, Fault::Restart { node: Target::AllNodes });
+                    }
+                }
+                "cut_after_fetch_answer" => {
+                    let broker = Target::Node(brokers[rng.random_range(0..brokers.len())].clone());
+                    step(at_ms, Fault::CutAfterFetchAnswer { node: broker });
+                }
+                "restart_at_election_start" => step(at_ms, Fault::RestartAtElectionStart),
                 _ => {
                     // A lull: the killed come back, and half the time the network heals.
                     step(at_ms, Fault::Restart { node: Target::AllNodes });

@@ -211,7 +211,7 @@ fn rendered_dom(page: &Path, profile: &Path) -> String {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", page.display()))
-                .stdout(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .expect("chromium starts");

@@ -109,6 +109,7 @@ pub fn build(path: &Path, text: &str, raw: RawScenario) -> Result<FileScenario, 
     };
     Ok(FileScenario {
         path: path.to_path_buf(),
+        buggify: raw.buggify.as_ref().is_some_and(|b| *b.get_ref()),
         name,
         story,
         expectation,
@@ -405,6 +406,9 @@ fn script_step(
         "fail_fsyncs" | "corrupt_reads" => &["node", "rate"],
         "fill_disk" => &["node", "free_bytes"],
         "await_convergence" => &["bound"],
+        "kill_during_fsync" => &["node", "delay_us"],
+        "cut_after_fetch_answer" => &["node"],
+        "restart_at_election_start" => &[],
         other => {
             return Err(at.error(
                 s.action.span(),
@@ -413,7 +417,7 @@ fn script_step(
             ))
         }
     };
-    let given: [(&str, Option<Range<usize>>); 10] = [
+    let given: [(&str, Option<Range<usize>>); 11] = [
         ("node", s.node.as_ref().map(|v| v.span())),
         ("from", s.from.as_ref().map(|v| v.span())),
         ("to", s.to.as_ref().map(|v| v.span())),
@@ -424,6 +428,7 @@ fn script_step(
         ("rate", s.rate.as_ref().map(|v| v.span())),
         ("free_bytes", s.free_bytes.as_ref().map(|v| v.span())),
         ("bound", s.bound.as_ref().map(|v| v.span())),
+        ("delay_us", s.delay_us.as_ref().map(|v| v.span())),
     ];
     for (name, span) in &given {
         match (takes.contains(name), span) {
@@ -499,6 +504,13 @@ fn script_step(
         "await_convergence" => {
             Fault::AwaitConvergence { bound: Duration::from_millis(ms(&s.bound, "bound", false)? as u64) }
         }
+        "kill_during_fsync" => {
+            let v = s.delay_us.as_ref().expect("checked above");
+            let delay_us = at.count(v, &key("delay_us"), 0..1_000_001)? as u64;
+            Fault::KillDuringFsync { node: target(&s.node, "node")?, delay_us }
+        }
+        "cut_after_fetch_answer" => Fault::CutAfterFetchAnswer { node: target(&s.node, "node")? },
+        "restart_at_election_start" => Fault::RestartAtElectionStart,
         _ => unreachable!("actions checked above"),
     };
     Ok(ScriptStep { at_ms, fault })

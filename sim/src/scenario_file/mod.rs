@@ -58,6 +58,9 @@ pub struct FileScenario {
     /// Every partition has a leader and a full ISR this long after the heal.
     pub liveness_bound_ms: u64,
     pub time_limit: Duration,
+    /// Seedlog's probabilistic fault points on (each enabled per seed; see
+    /// docs/simulator-faults.md).
+    pub buggify: bool,
     pub cluster: ClusterSpec,
     /// Each topic with how it is written and read.
     pub topics: Vec<(NewTopic, Workload)>,
@@ -202,6 +205,9 @@ impl FileScenario {
         // a script replays the seed's run exactly.
         let runner_rng = world.fork_rng();
         let mut phase_rng = world.fork_rng();
+        if self.buggify {
+            world.set_buggify(true);
+        }
         let cluster = SimCluster::start(&world, &self.cluster);
         let clients: Vec<Clients> = self
             .topics

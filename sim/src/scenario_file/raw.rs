@@ -17,6 +17,8 @@ pub struct RawScenario {
     pub story: Spanned<String>,
     pub expect: Option<Spanned<String>>,
     pub time_limit: Option<Spanned<String>>,
+    /// FoundationDB-style fault points inside seedlog (docs/simulator-faults.md).
+    pub buggify: Option<Spanned<bool>>,
     pub checkers: Option<Spanned<Vec<Spanned<String>>>>,
     pub cluster: Spanned<RawCluster>,
     #[serde(default)]
@@ -104,6 +106,7 @@ pub struct RawStep {
     pub rate: Option<Spanned<f64>>,
     pub free_bytes: Option<Spanned<i64>>,
     pub bound: Option<Spanned<String>>,
+    pub delay_us: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
