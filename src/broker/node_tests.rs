@@ -173,8 +173,10 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
     })));
     let acked = producer.send(ProducerRecord::new("r", Bytes::from_static(b"after"))).await.unwrap();
     assert_eq!(acked.offset, 1);
+        // A liveness wait on real time: alone it takes about 15 s here; under a loaded `cargo
+    // test` (every test binary at once on two cores) it took longer than 20 s.
     let mut rejoined = false;
-    for _ in 0..200 {
+    for _ in 0..600 {
         let isr = admin.describe_topic("r").await.ok().and_then(|t| t.partitions.first().map(|p| p.isr.clone()));
         if isr.is_some_and(|isr| isr.contains(&3)) {
             rejoined = true;
