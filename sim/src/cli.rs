@@ -69,6 +69,9 @@ enum Command {
     /// Reduce a failing seed's fault schedule to a minimal one that still fails, and write it
     /// as a scripted scenario file.
     Shrink(ShrinkArgs),
+    /// Guided exploration: keep the runs that reach new protocol states and mutate their fault
+    /// schedules; write each failing run as a scenario file (see `explore/command.rs`).
+    Explore(crate::explore::command::ExploreArgs),
 }
 
 #[derive(clap::Args)]
@@ -141,6 +144,8 @@ pub fn main() -> ExitCode {
         Command::Sweep { seeds, jobs } => sweep(&seeds, jobs.unwrap_or_else(default_jobs)),
         Command::Repro(args) => repro(&args),
         Command::Shrink(args) => shrink_command(&args),
+        Command::Explore(args) => resolve_file(&args.target)
+            .and_then(|s| check_expectation(&s).map(|()| crate::explore::command::main(&s, &args))),
     };
     result.unwrap_or_else(|UsageError(message)| {
         eprintln!("error: {message}");
