@@ -6,12 +6,19 @@
 //!
 //! - **shift**: one step moves by up to ±[`MAX_SHIFT_MS`], within the scenario's fault window;
 //! - **add**: one fault from the scenario's menu ([`FaultMenu`]) at a time drawn in the window
-//!   (a kill the swarm restarts later comes with its restart, the same gap after);
+//!   (a kill the swarm restarts later comes with its restart, the same gap after). For a
+//!   swarm the menu is its own kinds, drawn with its own ranges, but each kind with a weight
+//!   above zero equally likely: the weights say what plain seeds should mostly try, while
+//!   exploration is there to try what they rarely do;
 //! - **drop**: one step goes;
 //! - **swap**: two steps at different times exchange their times (their order flips);
+//! - **retarget**: one node a step names (a killed node, one end of a cut, a member of a
+//!   partition's group) becomes another node of the cluster — a kill of a controller that
+//!   reached a new state becomes a kill of a broker in the same situation;
 //! - **reseed**: the schedule stays, the seed changes (latencies, the workload, the disks).
 //!
-//! A mutation that cannot apply (shift, drop or swap on too few steps) becomes an add, and an
+//! A mutation that cannot apply (shift, drop, swap or retarget on too few steps or nodes)
+//! becomes an add, and an
 //! add to a schedule at [`MAX_STEPS`] becomes a drop, so every candidate differs from its
 //! parent in one drawn way. The result is a [`FaultSchedule`], sorted by construction.
 
@@ -20,7 +27,7 @@ use std::time::Duration;
 use rand::Rng;
 use seedlog::runtime::{seeded, NodeRng};
 
-use crate::faults::{Fault, FaultSchedule, ScheduledFault, Target};
+use crate::faults::{Fault, FaultSchedule, ScheduledFault, SwarmSpec, Target};
 use crate::scenario_file::{FileScenario, ScenarioFaults};
 
 /// The furthest a shift moves a step, ms.
@@ -35,11 +42,13 @@ pub enum Mutation {
     Add,
     Drop,
     Swap,
+    Retarget,
     Reseed,
 }
 
 impl Mutation {
-    pub const ALL: [Mutation; 5] = [Mutation::Shift, Mutation::Add, Mutation::Drop, Mutation::Swap, Mutation::Reseed];
+    pub const ALL: [Mutation; 6] =
+        [Mutation::Shift, Mutation::Add, Mutation::Drop, Mutation::Swap, Mutation::Retarget, Mutation::Reseed];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -47,6 +56,7 @@ impl Mutation {
             Mutation::Add => "add",
             Mutation::Drop => "drop",
             Mutation::Swap => "swap",
+            Mutation::Retarget => "retarget",
             Mutation::Reseed => "reseed",
         }
     }
@@ -60,12 +70,15 @@ pub struct FaultMenu {
     source: MenuSource,
     /// Fault times stay in this window, ms since the run started, inclusive.
     pub window_ms: (u64, u64),
+    /// The cluster's node names, for retargeting.
+    nodes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
 enum MenuSource {
-    /// A swarm scenario: steps of fresh draws of its own swarm (its kinds, weights, ranges).
-    Swarm { scenario: Box<FileScenario> },
+    /// A swarm scenario: steps of fresh draws of its swarm with every kind it allows at weight
+    /// 1 and no mixing, over its brokers and controllers.
+    Swarm { swarm: Box<SwarmSpec>, brokers: Vec<String>, controllers: Vec<String> },
     /// A scripted scenario (or one without faults): its own steps, and kills, restarts, pauses,
     /// resumes, cuts, partitions and heals of its nodes.
     Faults(Vec<Fault>),
@@ -78,9 +91,16 @@ impl FaultMenu {
             ScenarioFaults::Swarm(swarm) => {
                 let restart_ms = swarm.restart_after_ms.map_or(0, |r| r.1);
                 let last = swarm.start_ms + swarm.steps.1 * (swarm.gap_ms.1 + restart_ms);
+                let mut uniform = SwarmSpec { mix: false, ..swarm.clone() };
+                for w in uniform.weights.iter_mut().filter(|w| **w > 0) {
+                    *w = 1;
+                }
+                let brokers = (1..=scenario.cluster.brokers).map(|i| format!("b{i}")).collect();
+                let controllers = (1..=scenario.cluster.controllers).map(|i| format!("c{i}")).collect();
                 FaultMenu {
-                    source: MenuSource::Swarm { scenario: Box::new(scenario.clone()) },
+                    source: MenuSource::Swarm { swarm: Box::new(uniform), brokers, controllers },
                     window_ms: (swarm.start_ms, last),
+                    nodes: node_names(scenario),
                 }
             }
             ScenarioFaults::Script(steps) => {
@@ -88,11 +108,12 @@ impl FaultMenu {
                 faults.extend(steps.iter().map(|s| s.fault.clone()));
                 let first = steps.iter().map(|s| s.at_ms.0).min().unwrap_or(DEFAULT_WINDOW_MS.0);
                 let last = steps.iter().map(|s| s.at_ms.1).max().unwrap_or(DEFAULT_WINDOW_MS.1).max(first);
-                FaultMenu { source: MenuSource::Faults(faults), window_ms: (first, last) }
+                FaultMenu { source: MenuSource::Faults(faults), window_ms: (first, last), nodes: node_names(scenario) }
             }
             ScenarioFaults::None => FaultMenu {
                 source: MenuSource::Faults(node_faults(&node_names(scenario))),
                 window_ms: DEFAULT_WINDOW_MS,
+                nodes: node_names(scenario),
             },
         }
     }
@@ -104,10 +125,10 @@ impl FaultMenu {
             MenuSource::Faults(faults) => {
                 vec![ScheduledFault { at_ms, fault: faults[rng.random_range(0..faults.len())].clone() }]
             }
-            MenuSource::Swarm { scenario } => {
-                // A few fresh draws: a mixing swarm may draw a seed with no step.
+            MenuSource::Swarm { swarm, brokers, controllers } => {
+                // A few fresh draws: a swarm may draw no step (a partition of one node).
                 for _ in 0..8 {
-                    let drawn = scenario.schedule(&mut seeded(rng.random()));
+                    let drawn = swarm.draw(&mut seeded(rng.random()), brokers, controllers);
                     let steps = drawn.steps();
                     if steps.is_empty() {
                         continue;
@@ -168,6 +189,33 @@ fn shift_range(at_ms: u64, window: (u64, u64)) -> (u64, u64) {
     (lo, hi)
 }
 
+/// The targets of `fault` that name one node, to retarget.
+fn named_nodes(fault: &mut Fault) -> Vec<&mut Target> {
+    let targets: Vec<&mut Target> = match fault {
+        Fault::Kill { node }
+        | Fault::Restart { node }
+        | Fault::Pause { node }
+        | Fault::Resume { node }
+        | Fault::HealDisk { node }
+        | Fault::ClockJump { node, .. }
+        | Fault::ClockSkew { node, .. }
+        | Fault::FailFsyncs { node, .. }
+        | Fault::CorruptReads { node, .. }
+        | Fault::FillDisk { node, .. } => vec![node],
+        Fault::Cut { from, to } | Fault::Lag { from, to, .. } => vec![from, to],
+        Fault::Partition { groups } => groups.iter_mut().flatten().collect(),
+        Fault::Heal | Fault::AwaitConvergence { .. } => vec![],
+    };
+    targets.into_iter().filter(|t| t.node().is_some()).collect()
+}
+
+/// The nodes of `nodes` that `fault` does not name (a retargeted cut never cuts a node from
+/// itself, a partition never puts a node in two groups).
+fn unnamed(fault: &mut Fault, nodes: &[String]) -> Vec<String> {
+    let named: Vec<String> = named_nodes(fault).iter().filter_map(|t| t.node().map(str::to_string)).collect();
+    nodes.iter().filter(|n| !named.contains(n)).cloned().collect()
+}
+
 /// A mutated candidate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mutant {
@@ -181,9 +229,16 @@ pub fn mutate(seed: u64, schedule: &FaultSchedule, menu: &FaultMenu, rng: &mut N
     let drawn = Mutation::ALL[rng.random_range(0..Mutation::ALL.len())];
     let mut steps: Vec<ScheduledFault> = schedule.steps().to_vec();
     let distinct_times = steps.windows(2).any(|w| w[0].at_ms != w[1].at_ms);
+    let retargetable: Vec<usize> = (0..steps.len())
+        .filter(|i| {
+            let mut fault = steps[*i].fault.clone();
+            !named_nodes(&mut fault).is_empty() && !unnamed(&mut fault, &menu.nodes).is_empty()
+        })
+        .collect();
     let mut mutation = match drawn {
         Mutation::Shift | Mutation::Drop if steps.is_empty() => Mutation::Add,
         Mutation::Swap if !distinct_times => Mutation::Add,
+        Mutation::Retarget if retargetable.is_empty() => Mutation::Add,
         Mutation::Add if steps.len() >= MAX_STEPS => Mutation::Drop,
         m => m,
     };
@@ -214,6 +269,13 @@ pub fn mutate(seed: u64, schedule: &FaultSchedule, menu: &FaultMenu, rng: &mut N
                 break;
             }
         },
+        Mutation::Retarget => {
+            let i = retargetable[rng.random_range(0..retargetable.len())];
+            let others = unnamed(&mut steps[i].fault, &menu.nodes);
+            let mut slots = named_nodes(&mut steps[i].fault);
+            let slot = rng.random_range(0..slots.len());
+            *slots[slot] = Target::Node(others[rng.random_range(0..others.len())].clone());
+        }
         Mutation::Reseed => {
             let old = seed;
             while seed == old {
@@ -312,7 +374,9 @@ node = "b1"
                     Mutation::Reseed => assert_eq!(mutant.schedule, schedule),
                     Mutation::Add => assert!(mutant.schedule.len() > schedule.len()),
                     Mutation::Drop => assert_eq!(mutant.schedule.len(), schedule.len() - 1),
-                    Mutation::Shift | Mutation::Swap => assert_eq!(mutant.schedule.len(), schedule.len()),
+                    Mutation::Shift | Mutation::Swap | Mutation::Retarget => {
+                        assert_eq!(mutant.schedule.len(), schedule.len())
+                    }
                 }
                 if mutant.mutation != Mutation::Reseed {
                     assert_eq!(mutant.seed, seed);
@@ -327,16 +391,15 @@ node = "b1"
         for text in [SWARM, SCRIPT] {
             let s = scenario(text);
             let menu = FaultMenu::of(&s);
-            let original: BTreeSet<u64> = s.drawn_schedule(1).steps().iter().map(|st| st.at_ms).collect();
             for mutant in chain(&s, 11, 300) {
                 let steps = mutant.schedule.steps();
                 assert!(steps.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
                 assert!(steps.len() <= MAX_STEPS + 1);
+                // An added kill's restart may follow it past the window's end (by at most the
+                // swarm's 2 s restart_after), and a swap or shift may carry that time on.
                 for step in steps {
-                    // Added restarts may follow their kill past the window's end.
-                    let in_window = (menu.window_ms.0..=menu.window_ms.1).contains(&step.at_ms);
                     assert!(
-                        in_window || original.contains(&step.at_ms) || matches!(step.fault, Fault::Restart { .. }),
+                        (menu.window_ms.0..=menu.window_ms.1 + 2_000).contains(&step.at_ms),
                         "step at {} outside {:?}",
                         step.at_ms,
                         menu.window_ms
