@@ -8,9 +8,12 @@
 //! or seed ([`mutate`]).
 //!
 //! The loop: the first [`ExploreConfig::plain_seeds`] candidates are plain seeds 1, 2, … with
-//! the schedules they draw (exactly the runs `cargo sim run --seeds` makes); after that each
-//! candidate is a corpus entry, picked uniformly with the explorer's RNG, changed by one
-//! mutation. Candidates are made [`BATCH`] at a time before any of the batch runs, run on
+//! the schedules they draw (exactly the runs `cargo sim run --seeds` makes); after that every
+//! [`FRESH_EVERY`]th candidate is the next plain seed (fresh material: a swarm's seeds differ
+//! in their mix of fault kinds, which small mutations rarely reach), and every other one is a
+//! corpus entry, picked uniformly with the explorer's RNG, changed by a stack of one to
+//! [`MAX_STACK`] mutations (each further one with probability ½, as AFL's havoc stage
+//! stacks its own). Candidates are made [`BATCH`] at a time before any of the batch runs, run on
 //! `jobs` workers, and judged in candidate order, so the whole exploration — corpus, states,
 //! failures, the files written — depends on the scenario, the budget and `--seed`, never on
 //! `--jobs`. The budget counts simulation runs.
@@ -38,6 +41,10 @@ use mutate::{mutate, FaultMenu, Mutation};
 pub const BATCH: usize = 8;
 /// Plain seeds the exploration starts from, unless the budget is smaller.
 pub const PLAIN_SEEDS: u64 = 8;
+/// After the first plain seeds, every this-many-th candidate is the next plain seed.
+pub const FRESH_EVERY: u64 = 4;
+/// The most mutations stacked on one candidate.
+pub const MAX_STACK: usize = 4;
 
 /// How to explore.
 #[derive(Clone, Copy, Debug)]
@@ -57,15 +64,18 @@ pub struct ExploreConfig {
 pub enum Origin {
     /// Plain seed N with its drawn schedule.
     Plain,
-    /// Run `parent` (1-based) changed by `mutation`.
-    Mutated { parent: u64, mutation: Mutation },
+    /// Run `parent` (1-based) changed by `mutations`, in order.
+    Mutated { parent: u64, mutations: Vec<Mutation> },
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Origin::Plain => write!(f, "a plain seed"),
-            Origin::Mutated { parent, mutation } => write!(f, "run {parent} changed by `{}`", mutation.name()),
+            Origin::Mutated { parent, mutations } => {
+                let names: Vec<&str> = mutations.iter().map(|m| m.name()).collect();
+                write!(f, "run {parent} changed by `{}`", names.join("+"))
+            }
         }
     }
 }
@@ -167,19 +177,25 @@ pub fn explore(
     let mut next_plain = 1;
     while (state.runs.len() as u64) < config.budget {
         let size = (config.budget - state.runs.len() as u64).min(BATCH as u64);
-        let candidates: Vec<Candidate> = (0..size)
-            .map(|_| {
-                if next_plain <= plain || state.corpus.is_empty() {
+        let made = state.runs.len() as u64;
+        let candidates: Vec<Candidate> = (made..made + size)
+            .map(|n| {
+                if next_plain <= plain || n % FRESH_EVERY == 0 || state.corpus.is_empty() {
                     let seed = next_plain;
                     next_plain += 1;
                     return Candidate { seed, schedule: scenario.drawn_schedule(seed), origin: Origin::Plain };
                 }
                 let parent = &state.runs[state.corpus[rng.random_range(0..state.corpus.len())]];
-                let mutant = mutate(parent.seed, &parent.schedule, &menu, &mut rng);
+                let mut mutant = mutate(parent.seed, &parent.schedule, &menu, &mut rng);
+                let mut mutations = vec![mutant.mutation];
+                while mutations.len() < MAX_STACK && rng.random_bool(0.5) {
+                    mutant = mutate(mutant.seed, &mutant.schedule, &menu, &mut rng);
+                    mutations.push(mutant.mutation);
+                }
                 Candidate {
                     seed: mutant.seed,
                     schedule: mutant.schedule,
-                    origin: Origin::Mutated { parent: parent.index, mutation: mutant.mutation },
+                    origin: Origin::Mutated { parent: parent.index, mutations },
                 }
             })
             .collect();
