@@ -11,7 +11,10 @@
 //! the schedules they draw (exactly the runs `cargo sim run --seeds` makes); after that every
 //! [`FRESH_EVERY`]th candidate is the next plain seed (fresh material: a swarm's seeds differ
 //! in their mix of fault kinds, which small mutations rarely reach), and every other one is a
-//! corpus entry, picked uniformly with the explorer's RNG, changed by a stack of one to
+//! corpus entry, picked by a tournament of two with the explorer's RNG (of two drawn
+//! entries, the one that reached more new states: runs that reached much, failing runs among
+//! them, get mutated more; scenarios/README.md has the figures against a uniform pick),
+//! changed by a stack of one to
 //! [`MAX_STACK`] mutations (each further one with probability ½, as AFL's havoc stage
 //! stacks its own). Candidates are made [`BATCH`] at a time before any of the batch runs, run on
 //! `jobs` workers, and judged in candidate order, so the whole exploration — corpus, states,
@@ -185,7 +188,10 @@ pub fn explore(
                     next_plain += 1;
                     return Candidate { seed, schedule: scenario.drawn_schedule(seed), origin: Origin::Plain };
                 }
-                let parent = &state.runs[state.corpus[rng.random_range(0..state.corpus.len())]];
+                // A tournament of two: of two drawn entries, the one that reached more new states.
+                let (a, b) = (rng.random_range(0..state.corpus.len()), rng.random_range(0..state.corpus.len()));
+                let (a, b) = (&state.runs[state.corpus[a]], &state.runs[state.corpus[b]]);
+                let parent = if b.new_states > a.new_states { b } else { a };
                 let mut mutant = mutate(parent.seed, &parent.schedule, &menu, &mut rng);
                 let mut mutations = vec![mutant.mutation];
                 while mutations.len() < MAX_STACK && rng.random_bool(0.5) {
