@@ -50,3 +50,19 @@ fn exploration_keeps_new_states_and_writes_failures_that_replay() {
     assert_eq!(run_seed(&reloaded, run.seed).trace_hash, run.trace_hash, "the file does not replay the run");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The worker count changes nothing: the same runs, seeds, schedules and hashes in the same
+/// order on one worker and on three.
+#[test]
+fn the_worker_count_changes_no_run() {
+    let truncate = scenario("swarm-truncate-to-hw");
+    let runs = |jobs| {
+        let config = ExploreConfig { budget: 12, seed: 5, jobs, plain_seeds: 3 };
+        let explored = explore(&truncate, &config, |_| {}, |_| {});
+        let runs: Vec<_> = explored.runs.iter().map(|r| (r.seed, r.schedule.clone(), r.trace_hash)).collect();
+        (runs, explored.coverage.len(), explored.corpus)
+    };
+    let one = runs(1);
+    assert!(one.0.iter().skip(3).any(|(_, _, hash)| !one.0[..3].iter().any(|(_, _, h)| h == hash)), "no mutant ran");
+    assert_eq!(one, runs(3));
+}
