@@ -146,8 +146,9 @@ pub fn write_failure(
     let failure = run.failure.as_ref().map_or_else(|| "no failure".to_string(), |f| f.to_string());
     let story = format!("run {} of an exploration of {}: seed {} shows {failure}", run.index, scenario.name, run.seed);
     let header = format!(
-        "# {name}\n#\n# Found by `cargo sim explore {} --budget {} --seed {}` at run {} (from {}): seed {}\n\
-         # with the {} fault steps below shows {failure}. Reproduce it with\n#   cargo sim run <this file> --seed {}\n\
+        "# {name}\n#\n# Found by `cargo sim explore {} --budget {} --seed {}`\n\
+         # at run {} ({}): seed {} with the fault schedule below ({} step{})\n\
+         # shows {failure}. Reproduce it with\n#   cargo sim run <this file> --seed {}\n\
          # (the seed still decides everything but the faults: latencies, the workload, the disks).\n",
         scenario.name,
         config.budget,
@@ -156,6 +157,7 @@ pub fn write_failure(
         run.origin,
         run.seed,
         run.schedule.len(),
+        if run.schedule.len() == 1 { "" } else { "s" },
         run.seed
     );
     let text = scripted_scenario_text(original_text, &name, &story, &header, &run.schedule)?;
