@@ -18,9 +18,9 @@
 //! - **reseed**: the schedule stays, the seed changes (latencies, the workload, the disks).
 //!
 //! A mutation that cannot apply (shift, drop, swap or retarget on too few steps or nodes)
-//! becomes an add, and an
-//! add to a schedule at [`MAX_STEPS`] becomes a drop, so every candidate differs from its
-//! parent in one drawn way. The result is a [`FaultSchedule`], sorted by construction.
+//! becomes an add, and an add to a schedule at [`MAX_STEPS`] becomes a drop, so every
+//! candidate differs from its parent in one drawn way (the loop in `explore/mod.rs` stacks
+//! several). The result is a [`FaultSchedule`], sorted by construction.
 
 use std::time::Duration;
 
