@@ -84,6 +84,9 @@ enum Command {
     /// Reduce a failing seed's fault schedule to a minimal one that still fails, and write it
     /// as a scripted scenario file.
     Shrink(ShrinkArgs),
+    /// Guided exploration: keep the runs that reach new protocol states and mutate their fault
+    /// schedules; write each failing run as a scenario file (see `explore/command.rs`).
+    Explore(crate::explore::command::ExploreArgs),
 }
 
 #[derive(clap::Args)]
@@ -161,6 +164,8 @@ pub fn main() -> ExitCode {
         Command::Merge { out, inputs } => merge(&out, &inputs),
         Command::Repro(args) => repro(&args),
         Command::Shrink(args) => shrink_command(&args),
+        Command::Explore(args) => resolve_file(&args.target)
+            .and_then(|s| check_expectation(&s).map(|()| crate::explore::command::main(&s, &args))),
     };
     result.unwrap_or_else(|UsageError(message)| {
         eprintln!("error: {message}");

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod cluster;
 pub mod events;
 pub mod expectation;
+pub mod explore;
 pub mod fault_points;
 pub mod faults;
 pub mod fnv;

@@ -159,18 +159,15 @@ fn run_all(
     outcomes
 }
 
-/// The shrunk scenario as a file: the original's settings (from its file's text) with the
-/// minimal schedule as its script, renamed, and a header that says where it came from.
+/// The shrunk scenario as a file: the original's settings with the minimal schedule as its
+/// script, renamed, and a header that says where it came from.
 pub fn scenario_text(
     original_text: &str,
     scenario: &FileScenario,
     seed: u64,
     shrunk: &Shrunk,
 ) -> Result<String, String> {
-    let mut table: toml::Table = original_text.parse().map_err(|e| format!("cannot re-read the scenario: {e}"))?;
-    table.remove("faults");
     let name = format!("{}-seed{seed}-shrunk", scenario.name);
-    table.insert("name".into(), toml::Value::String(name.clone()));
     let story = format!(
         "{} of {} fault steps of {} seed {seed} that still show {}",
         shrunk.minimal.len(),
@@ -178,24 +175,41 @@ pub fn scenario_text(
         scenario.name,
         shrunk.failure
     );
-    table.insert("story".into(), toml::Value::String(story));
-    let settings = toml::to_string(&table).map_err(|e| format!("cannot write the scenario: {e}"))?;
     let header = format!(
         "# {name}\n#\n# Shrunk by `cargo sim shrink {} --seed {seed}` from {} fault steps to {} in {} runs: the\n\
          # smallest schedule found that still shows {}. Reproduce it with\n#   cargo sim run <this file> --seed {seed}\n\
-         # (the seed still decides everything but the faults: latencies, the workload, the disks).\n\n",
+         # (the seed still decides everything but the faults: latencies, the workload, the disks).\n",
         scenario.name,
         shrunk.original.len(),
         shrunk.minimal.len(),
         shrunk.runs,
         shrunk.failure
     );
-    let script = if shrunk.minimal.is_empty() {
+    scripted_scenario_text(original_text, &name, &story, &header, &shrunk.minimal)
+}
+
+/// A scenario file made from another: `original_text`'s settings (its file's text) with its
+/// faults replaced by `schedule` as a script (exact times), renamed `name`, with `story`,
+/// after `header` (comment lines, each ending in a newline). What `shrink` and `explore`
+/// write; it loads back into the original scenario playing `schedule`.
+pub fn scripted_scenario_text(
+    original_text: &str,
+    name: &str,
+    story: &str,
+    header: &str,
+    schedule: &FaultSchedule,
+) -> Result<String, String> {
+    let mut table: toml::Table = original_text.parse().map_err(|e| format!("cannot re-read the scenario: {e}"))?;
+    table.remove("faults");
+    table.insert("name".into(), toml::Value::String(name.to_string()));
+    table.insert("story".into(), toml::Value::String(story.to_string()));
+    let settings = toml::to_string(&table).map_err(|e| format!("cannot write the scenario: {e}"))?;
+    let script = if schedule.is_empty() {
         "# No fault step is needed: the seed fails without faults.\n".to_string()
     } else {
-        shrunk.minimal.to_toml()
+        schedule.to_toml()
     };
-    Ok(format!("{header}{settings}\n{script}"))
+    Ok(format!("{header}\n{settings}\n{script}"))
 }
 
 /// Where a shrunk scenario goes by default: `reports/shrunk/NAME-seedN.toml`.

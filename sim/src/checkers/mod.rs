@@ -45,6 +45,7 @@ use crate::trace::TraceEvent;
 pub use acked_on_all_isr_members::AckedOnAllIsrMembers;
 pub use acked_records_survive::AckedRecordsSurvive;
 pub use committed_prefix_agreement::CommittedPrefixAgreement;
+pub use faults_in_force::FaultsInForce;
 pub use high_watermark_bounds::HighWatermarkBounds;
 pub use isr_shrank_and_rejoined::IsrShrankAndRejoined;
 pub use leader_in_isr::LeaderInIsr;
