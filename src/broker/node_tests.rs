@@ -173,7 +173,7 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
     })));
     let acked = producer.send(ProducerRecord::new("r", Bytes::from_static(b"after"))).await.unwrap();
     assert_eq!(acked.offset, 1);
-        // A liveness wait on real time: alone it takes about 15 s here; under a loaded `cargo
+    // A liveness wait on real time: alone it takes about 15 s here; under a loaded `cargo
     // test` (every test binary at once on two cores) it took longer than 20 s.
     let mut rejoined = false;
     for _ in 0..600 {

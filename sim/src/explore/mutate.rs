@@ -201,10 +201,12 @@ fn named_nodes(fault: &mut Fault) -> Vec<&mut Target> {
         | Fault::ClockSkew { node, .. }
         | Fault::FailFsyncs { node, .. }
         | Fault::CorruptReads { node, .. }
-        | Fault::FillDisk { node, .. } => vec![node],
+        | Fault::FillDisk { node, .. }
+        | Fault::KillDuringFsync { node, .. }
+        | Fault::CutAfterFetchAnswer { node } => vec![node],
         Fault::Cut { from, to } | Fault::Lag { from, to, .. } => vec![from, to],
         Fault::Partition { groups } => groups.iter_mut().flatten().collect(),
-        Fault::Heal | Fault::AwaitConvergence { .. } => vec![],
+        Fault::Heal | Fault::AwaitConvergence { .. } | Fault::RestartAtElectionStart => vec![],
     };
     targets.into_iter().filter(|t| t.node().is_some()).collect()
 }
