@@ -29,6 +29,7 @@ use clap::{Parser, Subcommand};
 
 use crate::buggify;
 use crate::expectation::{Expectation, SeedVerdict, SweepTally};
+use crate::own_files::{self, workspace_root, write_file};
 use crate::pool::{default_jobs, format_duration, run_seeds, Finished};
 use crate::report::{self, Report};
 use crate::repro::{render, Filter, View};
@@ -657,24 +658,9 @@ pub fn trace_path(scenario: &str, seed: u64) -> PathBuf {
     workspace_root().join("reports").join("traces").join(format!("{scenario}-seed{seed}.jsonl"))
 }
 
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// The simulator's own output, not a simulated node's IO: real files are right here.
-#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
-fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
-}
-
-/// The simulator's own input (a scenario file, a report), not a simulated node's IO.
-#[allow(clippy::disallowed_methods)]
+/// A file of the simulator's own, or a usage error naming it.
 fn read_text(path: &Path) -> Result<String, UsageError> {
-    std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
+    own_files::read_text(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
 }
 
 fn verdict(passed: bool) -> &'static str {

@@ -23,6 +23,7 @@ pub mod fnv;
 pub mod fsync_windows;
 pub mod host_faults;
 pub mod network;
+pub mod own_files;
 pub mod pool;
 pub mod report;
 pub mod repro;

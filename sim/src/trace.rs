@@ -419,4 +419,17 @@ mod tests {
         assert_eq!(ev.u64("z"), None);
         assert_eq!(ev.str("a"), Some("x"));
     }
+
+    #[test]
+    fn json_lines_read_back_as_written_and_junk_is_refused() {
+        let mut fields = BTreeMap::new();
+        fields.insert("n".to_string(), FieldValue::I64(-3));
+        fields.insert("u".to_string(), FieldValue::U64(u64::MAX));
+        fields.insert("b".to_string(), FieldValue::Bool(true));
+        fields.insert("s".to_string(), FieldValue::Str("x\"y".to_string()));
+        let ev = TraceEvent { time_ns: 9, node: "b1".into(), name: "e".into(), fields };
+        assert_eq!(TraceEvent::from_json_line(&ev.to_json_line()), Some(ev));
+        assert_eq!(TraceEvent::from_json_line("not json"), None);
+        assert_eq!(TraceEvent::from_json_line(r#"{"time_ns":1}"#), None);
+    }
 }

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{explore, plain, Exploration, ExploreConfig, Run, PLAIN_SEEDS};
+use crate::own_files::{self, workspace_root, write_file};
 use crate::pool::{default_jobs, format_duration};
 use crate::scenario::Scenario;
 use crate::scenario_file::FileScenario;
@@ -166,22 +167,7 @@ pub fn write_failure(
     Ok(path)
 }
 
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-/// The simulator's own output, not a simulated node's IO: real files are right here.
-#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
-fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
-}
-
-/// The simulator's own input, not a simulated node's IO.
-#[allow(clippy::disallowed_methods)]
+/// A file of the simulator's own, or an error naming it.
 fn read_text(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    own_files::read_text(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }

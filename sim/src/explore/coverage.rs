@@ -38,7 +38,7 @@ use crate::checkers::FaultsInForce;
 use crate::cluster::broker_name;
 use crate::events::{ClockJumped, DiskFaultsChanged, LinkCut, LinkLagged, NetworkHealed, PartitionObserved};
 use crate::fnv::Fnv64;
-use crate::trace::{FieldValue, TraceEvent};
+use crate::trace::TraceEvent;
 
 /// Event names left out of the transitions: the data path's per-record and per-fetch events.
 pub const NOISE: [&str; 16] = [
@@ -180,39 +180,10 @@ impl Coverage {
 /// Every abstract state the trace (JSON lines) reached.
 pub fn abstract_states(jsonl: &str) -> BTreeSet<AbstractState> {
     let mut tracker = Tracker::default();
-    for event in jsonl.lines().filter_map(parse_line) {
+    for event in jsonl.lines().filter_map(TraceEvent::from_json_line) {
         tracker.on_event(&event);
     }
     tracker.states
-}
-
-/// A trace line back into its event; `None` if it is not one.
-pub fn parse_line(line: &str) -> Option<TraceEvent> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let fields = value
-        .get("fields")?
-        .as_object()?
-        .iter()
-        .map(|(key, v)| {
-            let field = match v {
-                serde_json::Value::Bool(b) => FieldValue::Bool(*b),
-                serde_json::Value::String(s) => FieldValue::Str(s.clone()),
-                serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-                    (Some(u), _) => FieldValue::U64(u),
-                    (None, Some(i)) => FieldValue::I64(i),
-                    (None, None) => return None,
-                },
-                _ => return None,
-            };
-            Some((key.clone(), field))
-        })
-        .collect::<Option<BTreeMap<String, FieldValue>>>()?;
-    Some(TraceEvent {
-        time_ns: value.get("time_ns")?.as_u64()?,
-        node: value.get("node")?.as_str()?.to_string(),
-        name: value.get("name")?.as_str()?.to_string(),
-        fields,
-    })
 }
 
 /// A partition as last observed.
@@ -371,16 +342,6 @@ mod tests {
             leader_unavailable,
             faults: faults.to_vec(),
         }
-    }
-
-    #[test]
-    fn a_trace_line_parses_back_into_its_event() {
-        let ev = parse_line(&line(7, "b1", "x", r#""a":-1,"b":2,"c":true,"d":"s""#)).unwrap();
-        assert_eq!((ev.time_ns, ev.node.as_str(), ev.name.as_str()), (7, "b1", "x"));
-        assert_eq!((ev.i64("a"), ev.u64("b"), ev.bool("c"), ev.str("d")), (Some(-1), Some(2), Some(true), Some("s")));
-        assert_eq!(parse_line(&ev.to_json_line()), Some(ev));
-        assert_eq!(parse_line("not json"), None);
-        assert_eq!(parse_line(r#"{"time_ns":1}"#), None);
     }
 
     #[test]

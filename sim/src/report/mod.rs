@@ -43,6 +43,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::expectation::{Expectation, SeedVerdict};
+use crate::own_files;
 use crate::runner::SeedOutcome;
 use summary::{merge_summaries, RunInfo, SeedRow, Summary, Verdict, ViolationRow, FORMAT_VERSION};
 use timeline::Timeline;
@@ -273,10 +274,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<(), String> {
             (input.clone(), input.join("summary.json"))
         };
         let origin = file.display().to_string();
-        let text = read_text(&file).map_err(|e| format!("{origin}: {e}"))?;
+        let text = own_files::read_text(&file).map_err(|e| format!("{origin}: {e}"))?;
         let summary = Summary::from_json(&text, &origin)?;
         let timelines_path = dir.join("timelines.json");
-        if let Ok(text) = read_text(&timelines_path) {
+        if let Ok(text) = own_files::read_text(&timelines_path) {
             let file: TimelinesFile = serde_json::from_str(&text)
                 .map_err(|e| format!("{}: malformed timelines.json: {e}", timelines_path.display()))?;
             timelines.extend(file.timelines);
@@ -337,10 +338,4 @@ fn write_files(dir: &Path, files: &[(String, Output<'_>)]) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The simulator's own input (a report being merged), not a simulated node's IO.
-#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
-fn read_text(path: &Path) -> io::Result<String> {
-    std::fs::read_to_string(path)
 }

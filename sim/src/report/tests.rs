@@ -66,7 +66,7 @@ impl Drop for Scratch {
 }
 
 fn read(path: &Path) -> String {
-    read_text(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    crate::own_files::read_text(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 #[allow(clippy::disallowed_methods)] // the test's own scratch files

@@ -38,7 +38,7 @@ use crate::events::{
     LinkLagged, NetworkHealed, NetworkPartitioned, NodeHalted, NodeKilled, NodePaused, NodeRestarted, NodeResumed,
     PartitionObserved,
 };
-use crate::trace::{FieldValue, TraceEvent, SUPERVISOR_NODE};
+use crate::trace::{TraceEvent, SUPERVISOR_NODE};
 
 /// Most points kept per series (high watermark, log end offset, ISR size).
 pub const MAX_POINTS: usize = 4 * BUCKETS;
@@ -592,40 +592,10 @@ pub fn thin(series: Vec<Point>, end: u64) -> Vec<Point> {
     series.into_iter().zip(keep).filter_map(|(point, kept)| kept.then_some(point)).collect()
 }
 
-/// A trace line (`{"time_ns":…,"node":"…","name":"…","fields":{…}}`) read back.
-pub fn parse_trace_line(line: &str) -> Option<TraceEvent> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let fields = value
-        .get("fields")?
-        .as_object()?
-        .iter()
-        .map(|(key, v)| {
-            let field = if let Some(u) = v.as_u64() {
-                FieldValue::U64(u)
-            } else if let Some(i) = v.as_i64() {
-                FieldValue::I64(i)
-            } else if let Some(b) = v.as_bool() {
-                FieldValue::Bool(b)
-            } else if let Some(s) = v.as_str() {
-                FieldValue::Str(s.to_string())
-            } else {
-                FieldValue::Str(v.to_string())
-            };
-            (key.clone(), field)
-        })
-        .collect();
-    Some(TraceEvent {
-        time_ns: value.get("time_ns")?.as_u64()?,
-        node: value.get("node")?.as_str()?.to_string(),
-        name: value.get("name")?.as_str()?.to_string(),
-        fields,
-    })
-}
-
 /// The timeline of a whole JSONL trace (lines that do not parse are skipped).
 pub fn from_jsonl(jsonl: &str, end_ns: u64, violations: &[Violation], panic: Option<&str>) -> Timeline {
     let mut builder = TimelineBuilder::new();
-    for event in jsonl.lines().filter_map(parse_trace_line) {
+    for event in jsonl.lines().filter_map(TraceEvent::from_json_line) {
         builder.on_event(&event);
     }
     builder.finish(end_ns, violations, panic)
@@ -920,16 +890,5 @@ mod tests {
         assert_eq!(partition_of_dir("/data/my-topic-10"), Some(("my-topic".to_string(), 10)));
         assert_eq!(partition_of_dir("/data/meta"), None);
         assert_eq!(partition_of_dir("/data/events-x"), None);
-    }
-
-    #[test]
-    fn trace_lines_read_back_as_written() {
-        let mut fields = BTreeMap::new();
-        fields.insert("n".to_string(), FieldValue::I64(-3));
-        fields.insert("u".to_string(), FieldValue::U64(u64::MAX));
-        fields.insert("b".to_string(), FieldValue::Bool(true));
-        fields.insert("s".to_string(), FieldValue::Str("x\"y".to_string()));
-        let ev = TraceEvent { time_ns: 9, node: "b1".into(), name: "e".into(), fields };
-        assert_eq!(parse_trace_line(&ev.to_json_line()), Some(ev));
     }
 }
