@@ -227,6 +227,10 @@ impl ReplicaManager {
             let _ = partition.log().await.roll(now_ms).await;
         }
         let appended = partition.append_as_leader(now_ms, records, acks).await.map_err(append_error)?;
+        // A duplicate is answered with its original batch's timestamp in this field, even on a
+        // CreateTime topic: Kafka's rule (its `LogAppendInfo` of a duplicate), seen by the
+        // differential test.
+        let log_append_time_ms = if appended.info.duplicate { appended.info.max_timestamp } else { log_append_time_ms };
         Ok(Appended {
             partition: partition.clone(),
             base_offset: appended.info.first_offset,

@@ -14,6 +14,7 @@ use super::topic_config::TopicConfig;
 use super::topics::{validate_topic_name, NewTopic, TopicError};
 use crate::cluster::controller_rpc::{ControllerRequest, ControllerResponse, CreatableTopic};
 use crate::controller::ControllerError;
+use crate::protocol::topic_name::{colliding_topic, collision_message};
 
 /// A topic as created (or as it would be, for `validate_only`).
 #[derive(Debug)]
@@ -53,6 +54,9 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
     let image = cluster.metadata.current();
     if image.image.topic_ids.contains_key(&new.name) {
         return Err(TopicError::AlreadyExists(format!("Topic '{}' already exists.", new.name)));
+    }
+    if let Some(existing) = colliding_topic(&new.name, image.image.topic_ids.keys().map(String::as_str)) {
+        return Err(TopicError::InvalidTopic(collision_message(&new.name, existing)));
     }
     let partitions = if new.partitions == -1 { ctx.config.num_partitions } else { new.partitions };
     let replication_factor =

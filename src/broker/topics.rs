@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::config::BrokerConfig;
 use super::partition::Partition;
 use super::topic_config::TopicConfig;
+use crate::protocol::topic_name::{colliding_topic, collision_message};
 use crate::runtime::{Clock, Disk, NodeRng, OpenMode};
 use crate::storage::{Log, LogError};
 
@@ -337,6 +338,9 @@ impl Topics {
         validate_topic_name(&new.name)?;
         if self.get(&new.name).await.is_some() {
             return Err(TopicError::AlreadyExists(format!("Topic '{}' already exists.", new.name)));
+        }
+        if let Some(existing) = colliding_topic(&new.name, self.topics.read().await.keys().map(String::as_str)) {
+            return Err(TopicError::InvalidTopic(collision_message(&new.name, existing)));
         }
         let partitions = if new.partitions == -1 { self.broker.num_partitions } else { new.partitions };
         if partitions < 1 {

@@ -22,6 +22,7 @@ use super::records::{
     BrokerId, LeaderRecoveryState, MetadataRecord, PartitionRecord, RemoveTopicRecord, TopicConfigRecord, TopicRecord,
     NO_LEADER,
 };
+use crate::protocol::topic_name::{colliding_topic, collision_message};
 
 /// One partition of an AlterPartition request (v3).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -62,6 +63,9 @@ impl QuorumController {
                 ResponseError::TopicAlreadyExists,
                 format!("Topic '{name}' already exists."),
             ));
+        }
+        if let Some(existing) = colliding_topic(name, self.image.topic_ids.keys().map(String::as_str)) {
+            return Err(ControllerError::new(ResponseError::InvalidTopicException, collision_message(name, existing)));
         }
         let partitions = if partitions == -1 { self.config.num_partitions } else { partitions };
         if partitions < 1 {

@@ -7,7 +7,8 @@
 //! `requests/mod.rs`, so an API and its versions are one line.
 
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+use kafka_protocol::ResponseError;
 
 pub use super::requests::SUPPORTED;
 
@@ -34,6 +35,25 @@ pub fn api_versions_response() -> ApiVersionsResponse {
     ApiVersionsResponse::default().with_api_keys(api_keys)
 }
 
+/// The answer to ApiVersions `request`: [`api_versions_response`], or, when a v3+ request
+/// names its client software in a way Kafka refuses (KIP-511: a letter or digit at each end,
+/// letters, digits, `-` and `.` between), INVALID_REQUEST with no versions listed.
+pub fn answer_api_versions(request: &ApiVersionsRequest, version: i16) -> ApiVersionsResponse {
+    let valid = |field: &str| {
+        let bytes = field.as_bytes();
+        let end_ok = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+        end_ok(bytes.first())
+            && end_ok(bytes.last())
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
+    };
+    // v0-2 requests carry neither field.
+    if version < 3 || valid(&request.client_software_name) && valid(&request.client_software_version) {
+        api_versions_response()
+    } else {
+        ApiVersionsResponse::default().with_error_code(ResponseError::InvalidRequest.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +65,25 @@ mod tests {
             assert!(min <= max, "{key:?}");
             assert!(valid.min <= min && max <= valid.max, "{key:?} {min}..={max} vs {valid}");
         }
+    }
+
+    #[test]
+    fn v3_requests_must_name_their_software_as_kip_511_says() {
+        let request = |name: &str, version: &str| {
+            ApiVersionsRequest::default()
+                .with_client_software_name(name.to_string().into())
+                .with_client_software_version(version.to_string().into())
+        };
+        let code = |r: ApiVersionsRequest, v| answer_api_versions(&r, v).error_code;
+        assert_eq!(code(request("librdkafka", "2.10.0"), 3), 0);
+        assert_eq!(code(request("a", "1"), 3), 0);
+        let invalid = ResponseError::InvalidRequest.code();
+        for (name, version) in [("", "1.0"), ("x", ""), ("-x", "1"), ("x.", "1"), ("x y", "1"), ("x", "1.0_b")] {
+            let answer = answer_api_versions(&request(name, version), 3);
+            assert_eq!(answer.error_code, invalid, "{name:?} {version:?}");
+            assert!(answer.api_keys.is_empty());
+        }
+        assert_eq!(code(request("", ""), 2), 0, "v2 has no such fields");
     }
 
     #[test]

@@ -31,8 +31,9 @@ mod header;
 mod reader;
 mod requests;
 mod response;
+pub mod topic_name;
 
-pub use api_versions::{api_versions_response, is_supported, supported_versions, SUPPORTED};
+pub use api_versions::{answer_api_versions, api_versions_response, is_supported, supported_versions, SUPPORTED};
 pub use client::encode_request;
 pub use error::DecodeError;
 pub use frame::{write_frame, FrameReader, FrameSizeError, DEFAULT_MAX_REQUEST_BYTES};

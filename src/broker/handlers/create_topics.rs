@@ -13,9 +13,18 @@ use crate::broker::topics::{NewTopic, TopicError};
 
 pub async fn handle(ctx: &BrokerContext, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
     let mut response = CreateTopicsResponse::default();
-    let mut seen = std::collections::BTreeSet::new();
+    // A name given twice is refused once, and neither copy is created (Kafka's rule).
+    let mut count = std::collections::BTreeMap::<String, usize>::new();
+    for topic in &request.topics {
+        *count.entry(topic.name.as_str().to_string()).or_default() += 1;
+    }
+    let mut refused_duplicates = std::collections::BTreeSet::new();
     for topic in request.topics {
         let name = topic.name.as_str().to_string();
+        let duplicate = count[&name] > 1;
+        if duplicate && !refused_duplicates.insert(name.clone()) {
+            continue;
+        }
         let mut result = CreatableTopicResult::default();
         result.name = topic.name.clone();
         result.num_partitions = -1;
@@ -23,7 +32,7 @@ pub async fn handle(ctx: &BrokerContext, request: CreateTopicsRequest, version: 
         if version < 5 {
             result.configs = None;
         }
-        if !seen.insert(name.clone()) {
+        if duplicate {
             result.error_code = ResponseError::InvalidRequest.code();
             result.error_message = Some(StrBytes::from_string(format!("Duplicate topic name {name} in the request.")));
             response.topics.push(result);

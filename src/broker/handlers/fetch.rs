@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::ResponseError;
 
 use crate::broker::context::BrokerContext;
 use crate::broker::partition::Partition;
@@ -57,7 +58,20 @@ pub async fn handle(ctx: &BrokerContext, request: FetchRequest, version: i16) ->
             }
             match fetched.result {
                 Ok(records) => data.records = Some(records),
-                Err(code) => data.error_code = code,
+                // A failed read knows no offsets: Kafka answers -1 for all three (its
+                // UNKNOWN_OFFSET) and an empty record set.
+                Err(code) => {
+                    // A partition Kafka does not know is answered before any read, with an
+                    // empty (not absent) list of aborted transactions.
+                    if code == ResponseError::UnknownTopicOrPartition.code() {
+                        data.aborted_transactions = Some(Vec::new());
+                    }
+                    data.error_code = code;
+                    data.high_watermark = -1;
+                    data.last_stable_offset = -1;
+                    data.log_start_offset = -1;
+                    data.records = Some(bytes::Bytes::new());
+                }
             }
             topic_response.partitions.push(data);
         }

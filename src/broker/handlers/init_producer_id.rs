@@ -11,6 +11,14 @@ pub async fn handle(ctx: &BrokerContext, request: InitProducerIdRequest) -> Init
     let mut response = InitProducerIdResponse::default();
     response.producer_id = ProducerId(-1);
     response.producer_epoch = -1;
+    // Kafka's checks, in its order: an id and an epoch come together or not at all (KIP-360),
+    // and a transactional id, when given, is not empty.
+    if (request.producer_id.0 == -1) != (request.producer_epoch == -1)
+        || request.transactional_id.as_ref().is_some_and(|id| id.is_empty())
+    {
+        response.error_code = ResponseError::InvalidRequest.code();
+        return response;
+    }
     if request.transactional_id.is_some() {
         // Transactions are not implemented yet: Kafka's answer when the coordinator is absent.
         response.error_code = ResponseError::CoordinatorNotAvailable.code();

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::broker::context::BrokerContext;
 use crate::broker::topic_admin;
-use crate::broker::topics::{NewTopic, Topic, TopicError};
+use crate::broker::topics::{validate_topic_name, NewTopic, Topic, TopicError};
 use crate::cluster::cluster_node::BrokerCluster;
 use crate::controller::image::TopicImage;
 use crate::controller::records::NO_LEADER;
@@ -71,6 +71,9 @@ pub async fn handle(ctx: &BrokerContext, request: MetadataRequest, version: i16)
 async fn lookup_or_create(ctx: &BrokerContext, name: &str, auto_create: bool) -> Result<std::sync::Arc<Topic>, i16> {
     if let Some(topic) = ctx.topics.get(name).await {
         return Ok(topic);
+    }
+    if validate_topic_name(name).is_err() {
+        return Err(ResponseError::InvalidTopicException.code());
     }
     if !auto_create {
         return Err(ResponseError::UnknownTopicOrPartition.code());
@@ -144,6 +147,10 @@ async fn from_image(
                 let found = match (&wanted.name, wanted.topic_id) {
                     (Some(name), _) => match loaded.image.topic_ids.get(name.as_str()) {
                         Some(id) => Ok(*id),
+                        // Kafka names an unknown topic whose name is illegal as invalid.
+                        None if validate_topic_name(name.as_str()).is_err() => {
+                            Err((ResponseError::InvalidTopicException.code(), wanted.name.clone(), Uuid::nil()))
+                        }
                         None if auto_create => {
                             let new = NewTopic {
                                 name: name.to_string(),

@@ -19,7 +19,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 
 use super::context::BrokerContext;
-use crate::protocol::{api_versions_response, encode_response_to, EncodeError, Request, RequestHeader};
+use crate::protocol::{answer_api_versions, encode_response_to, EncodeError, Request, RequestHeader};
 
 /// An encoded response; `None` when Kafka sends none (produce with acks=0).
 pub type Encoded = Result<Option<Bytes>, EncodeError>;
@@ -38,7 +38,7 @@ pub enum Answer {
 pub async fn dispatch(ctx: &BrokerContext, header: &RequestHeader, request: Request) -> Answer {
     let version = header.api_version;
     let encoded = match request {
-        Request::ApiVersions(_) => encode_response_to(header, &api_versions_response()),
+        Request::ApiVersions(r) => encode_response_to(header, &answer_api_versions(&r, version)),
         Request::Metadata(r) => encode_response_to(header, &metadata::handle(ctx, r, version).await),
         Request::Produce(r) => {
             let appended = produce::append(ctx, r, version).await;

@@ -36,6 +36,12 @@ struct AckWait {
     appended: PartitionAppended,
 }
 
+/// The refusals Kafka answers with log start offset -1: those it makes before it reads the
+/// log (unknown partition or id, not the leader, too large, corrupt, a failed log dir, bad
+/// acks). Every other refusal (an out-of-order sequence, a fenced epoch, not enough
+/// replicas, …) carries the partition's log start offset, as Kafka's does.
+const ANSWERED_WITHOUT_LOG_START: [i16; 8] = [2, 3, 6, 10, 18, 21, 56, 100];
+
 /// Validates and appends every partition's records, in the request's order.
 pub async fn append(ctx: &BrokerContext, request: ProduceRequest, version: i16) -> Appended {
     let acks = request.acks;
@@ -76,6 +82,14 @@ pub async fn append(ctx: &BrokerContext, request: ProduceRequest, version: i16) 
                     }
                 }
                 Err((code, message)) => {
+                    if version >= 5 && !ANSWERED_WITHOUT_LOG_START.contains(&code) {
+                        let hosted = ctx
+                            .replica_manager
+                            .partitions(topic_data.name.as_str(), [partition_data.index].into_iter());
+                        if let Some(Some(partition)) = hosted.await.first() {
+                            partition_response.log_start_offset = partition.log().await.log_start_offset();
+                        }
+                    }
                     set_error(topic_data.name.as_str(), &mut partition_response, version, code, message);
                 }
             }
