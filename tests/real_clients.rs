@@ -1,12 +1,22 @@
 //! Real Kafka clients against `seedlog broker`: confluent-kafka (librdkafka), kafka-python,
 //! aiokafka and kcat, each running the cases of `tests/clients/` (produce-consume,
 //! compression, list-offsets-by-time, admin, oversized) against a fresh broker per case, plus
-//! a SIGKILL-and-restart durability check.
+//! a SIGKILL-and-restart durability check; and kafkajs (Node.js) with its own cases
+//! (produce-consume, acks 0/1/all, gzip, idempotent, list-offsets-by-time, admin,
+//! admin-errors, oversized).
 //!
-//! The clients live in `.venv` (and kcat on PATH), installed by
-//! `scripts/install-test-clients.sh`, which these tests run first when `.venv` lacks them.
+//! The Python clients live in `.venv` (and kcat on PATH), installed by
+//! `scripts/install-test-clients.sh`; kafkajs lives in `.node/`, installed by
+//! `scripts/install-node-clients.sh` (pinned in tests/clients/node/package-lock.json; needs
+//! node >= 18 and npm). These tests run the installers first when the clients are missing.
 //! Run one case by hand against a running broker:
 //!   .venv/bin/python tests/clients/confluent_client.py --bootstrap 127.0.0.1:9092 --case admin
+//!   node tests/clients/kafkajs_client.js --bootstrap 127.0.0.1:9092 --case admin
+//!
+//! kafkajs's Consumer runs only inside a consumer group (FindCoordinator, JoinGroup,
+//! SyncGroup, OffsetCommit); seedlog has no group coordinator yet, so the kafkajs cases read
+//! records back through kafkajs's own Cluster and Broker.fetch, and its consumer-group cases
+//! wait for issue 10.
 
 // Test scaffolding, not broker code: it spawns the broker and the clients, makes temporary
 // directories, probes sockets and waits on the wall clock.
@@ -29,10 +39,22 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(100);
 const ALL_CASES: &[&str] = &["produce-consume", "compression", "list-offsets-by-time", "admin", "oversized"];
 /// kcat has no admin API.
 const KCAT_CASES: &[&str] = &["produce-consume", "compression", "list-offsets-by-time", "oversized"];
+/// kafkajs's own set (tests/clients/kafkajs_client.js). Its only built-in codec is gzip, so
+/// `compression` is gzip alone; no consumer-group case until seedlog has groups (issue 10).
+const KAFKAJS_CASES: &[&str] = &[
+    "produce-consume",
+    "acks",
+    "compression",
+    "idempotent",
+    "list-offsets-by-time",
+    "admin",
+    "admin-errors",
+    "oversized",
+];
 
 mod common;
 
-use common::clients::{ensure_clients, repo_root, venv_python};
+use common::clients::{ensure_clients, ensure_node_clients, node, repo_root, venv_python};
 use common::free_port;
 use common::process::{run, tail, Run};
 
@@ -148,11 +170,11 @@ impl Drop for Broker {
     }
 }
 
-/// Run `tests/clients/<script> --bootstrap B --case C [extra]` with the venv's python,
-/// killing it after CLIENT_TIMEOUT.
+/// Run `tests/clients/<script> --bootstrap B --case C [extra]` with the venv's python (or
+/// node, for a `.js` script), killing it after CLIENT_TIMEOUT.
 fn run_client(script: &str, bootstrap: &str, case: &str, extra: &[&str]) -> Run {
     let root = repo_root();
-    let mut command = Command::new(venv_python());
+    let mut command = Command::new(if script.ends_with(".js") { node() } else { venv_python() });
     command
         .arg(root.join("tests/clients").join(script))
         .args(["--bootstrap", bootstrap, "--case", case])
@@ -166,7 +188,11 @@ fn run_client(script: &str, bootstrap: &str, case: &str, extra: &[&str]) -> Run 
 /// Each case against its own fresh broker (own port, own log dir); every failure is
 /// collected, then reported together.
 fn run_cases(script: &str, cases: &[&str]) {
-    ensure_clients();
+    if script.ends_with(".js") {
+        ensure_node_clients();
+    } else {
+        ensure_clients();
+    }
     let mut failures = Vec::new();
     for case in cases {
         let started = Instant::now();
@@ -182,7 +208,8 @@ fn run_cases(script: &str, cases: &[&str]) {
 }
 
 fn run_case(script: &str, case: &str) -> Result<(), String> {
-    let mut scratch = ScratchDir::new(&format!("{}-{case}", script.trim_end_matches(".py")));
+    let name = script.trim_end_matches(".py").trim_end_matches(".js");
+    let mut scratch = ScratchDir::new(&format!("{name}-{case}"));
     let log_dirs = scratch.path.join("data");
     // Kept unless the case passes: a failure's message points at the broker's data.
     scratch.keep = true;
@@ -221,6 +248,11 @@ fn aiokafka_cases() {
 #[test]
 fn kcat_cases() {
     run_cases("kcat_client.py", KCAT_CASES);
+}
+
+#[test]
+fn kafkajs_cases() {
+    run_cases("kafkajs_client.js", KAFKAJS_CASES);
 }
 
 /// With a flush after every message, every record acknowledged with acks=all survives a

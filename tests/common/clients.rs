@@ -1,5 +1,6 @@
-//! The real Kafka clients the integration tests drive (`.venv`, kcat), installed once per
-//! test binary by `scripts/install-test-clients.sh`.
+//! The real Kafka clients the integration tests drive: the Python clients in `.venv` and
+//! kcat, installed once per test binary by `scripts/install-test-clients.sh`, and kafkajs in
+//! `.node/`, installed by `scripts/install-node-clients.sh`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,4 +54,54 @@ fn clients_installed(root: &Path) -> bool {
             .map(str::trim)
             .filter(|line| !line.starts_with('#') && line.contains("=="))
             .all(|pin| marker.lines().any(|line| line.trim() == pin))
+}
+
+/// The `node` that runs tests/clients/kafkajs_client.js (on PATH; checked by the installer).
+pub fn node() -> PathBuf {
+    PathBuf::from("node")
+}
+
+/// Install kafkajs once per test binary, unless `.node/` already holds the pinned lock file
+/// (tests/clients/node/package-lock.json) with the installer's marker.
+pub fn ensure_node_clients() {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = INSTALLED.get_or_init(|| {
+        let root = repo_root();
+        if node_clients_installed(&root) {
+            return Ok(());
+        }
+        eprintln!("real_clients: installing kafkajs (scripts/install-node-clients.sh)");
+        let status = Command::new("bash")
+            .arg("scripts/install-node-clients.sh")
+            .current_dir(&root)
+            .status()
+            .map_err(|e| format!("could not run scripts/install-node-clients.sh: {e}"))?;
+        if !status.success() {
+            return Err(format!("scripts/install-node-clients.sh failed ({status}); see its output above"));
+        }
+        if !node_clients_installed(&root) {
+            return Err(
+                "scripts/install-node-clients.sh succeeded but .node/ lacks its marker or the pinned lock file".into(),
+            );
+        }
+        Ok(())
+    });
+    if let Err(message) = result {
+        panic!("{message}");
+    }
+}
+
+/// The same test as the installer's: marker there, kafkajs there, and the installed
+/// package.json and lock file the same as the pinned ones (a changed pin reinstalls).
+fn node_clients_installed(root: &Path) -> bool {
+    let installed = root.join(".node");
+    let pinned = root.join("tests/clients/node");
+    let same = |name: &str| match (fs::read(installed.join(name)), fs::read(pinned.join(name))) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    installed.join(".seedlog-node-clients-ok").exists()
+        && installed.join("node_modules/kafkajs/package.json").exists()
+        && same("package.json")
+        && same("package-lock.json")
 }
