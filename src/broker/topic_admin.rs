@@ -48,9 +48,8 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
             })
         };
     };
+    // Kafka's order: the name, then whether it exists, then the configs, then the counts.
     validate_topic_name(&new.name)?;
-    let config = TopicConfig::validate_and_build(&ctx.config, new.configs.iter().cloned())
-        .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
     let image = cluster.metadata.current();
     if image.image.topic_ids.contains_key(&new.name) {
         return Err(TopicError::AlreadyExists(format!("Topic '{}' already exists.", new.name)));
@@ -58,6 +57,8 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
     if let Some(existing) = colliding_topic(&new.name, image.image.topic_ids.keys().map(String::as_str)) {
         return Err(TopicError::InvalidTopic(collision_message(&new.name, existing)));
     }
+    let config = TopicConfig::validate_and_build(&ctx.config, new.configs.iter().cloned())
+        .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
     let partitions = if new.partitions == -1 { ctx.config.num_partitions } else { new.partitions };
     let replication_factor =
         if new.replication_factor == -1 { ctx.config.default_replication_factor } else { new.replication_factor };

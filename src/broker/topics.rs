@@ -342,6 +342,9 @@ impl Topics {
         if let Some(existing) = colliding_topic(&new.name, self.topics.read().await.keys().map(String::as_str)) {
             return Err(TopicError::InvalidTopic(collision_message(&new.name, existing)));
         }
+        // Kafka's order: the name, then whether it exists, then the configs, then the counts.
+        let config = TopicConfig::validate_and_build(&self.broker, new.configs.iter().cloned())
+            .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
         let partitions = if new.partitions == -1 { self.broker.num_partitions } else { new.partitions };
         if partitions < 1 {
             return Err(TopicError::InvalidPartitions(format!(
@@ -355,8 +358,6 @@ impl Topics {
                 "Replication factor {replication_factor} is larger than the 1 available broker."
             )));
         }
-        let config = TopicConfig::validate_and_build(&self.broker, new.configs.iter().cloned())
-            .map_err(|e| TopicError::InvalidConfig(e.error_message()))?;
         Ok(ValidTopic { partitions, config })
     }
 

@@ -13,9 +13,12 @@ use crate::requests::{self, batch, values};
 
 pub type Outcome = Result<(), String>;
 
-/// Creates `topics` (name, partitions, configs) on both, expecting success, and waits until
+/// A topic to create: (name, partitions, configs).
+type NewTopic<'a> = (&'a str, i32, &'a [(&'a str, &'a str)]);
+
+/// Creates `topics` on both, expecting success, and waits until
 /// both brokers know them.
-async fn create_ok(pair: &Pair, topics: &[(&str, i32, &[(&str, &str)])]) -> Outcome {
+async fn create_ok(pair: &Pair, topics: &[NewTopic<'_>]) -> Outcome {
     let request = requests::create(topics.iter().map(|(t, p, c)| requests::topic(t, *p, -1, c)).collect(), false);
     let (ours, theirs) = pair.both(&request).await?;
     same("CreateTopics", &observe::created(&ours), &observe::created(&theirs))?;
@@ -140,6 +143,11 @@ pub async fn create_topics_invalid(pair: &Pair) -> Outcome {
             false,
         ),
         ("existing", vec![requests::topic("d-exists", 1, -1, &[])], false),
+        // Which check comes first.
+        ("existing, bad config", vec![requests::topic("d-exists", 1, -1, &[("retention.ms", "soon")])], false),
+        ("0 partitions, bad config", vec![requests::topic("d-p0-cfg", 0, -1, &[("retention.ms", "soon")])], false),
+        ("rf 3, 0 partitions", vec![requests::topic("d-rf3-p0", 0, 3, &[])], false),
+        ("bad name, bad config", vec![requests::topic("d-bad name", 1, -1, &[("retention.ms", "soon")])], false),
         ("validate only", vec![requests::topic("d-validate", 3, -1, &[("retention.ms", "1000")])], true),
         ("validate only, refused", vec![requests::topic("d-validate-bad", 1, 2, &[])], true),
     ];
@@ -202,7 +210,7 @@ pub async fn record_larger_than_the_limits(pair: &Pair) -> Outcome {
     let big = Bytes::from(vec![b'x'; 1_100_000]);
     let medium = Bytes::from(vec![b'y'; 2_000]);
     for (topic, value) in [("d-large", big), ("d-small", medium.clone()), ("d-large", medium)] {
-        let request = requests::produce(topic, 0, batch(&[value.clone()], ProducerIdentity::NONE, -1), 1);
+        let request = requests::produce(topic, 0, batch(std::slice::from_ref(&value), ProducerIdentity::NONE, -1), 1);
         let (ours, theirs) = pair.both(&request).await?;
         same(
             &format!("Produce {} bytes to {topic}", value.len()),

@@ -11,8 +11,8 @@ use std::fmt::Debug;
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
-    CreateTopicsResponse, DeleteTopicsResponse, DescribeConfigsResponse, FetchResponse, InitProducerIdResponse,
-    ListOffsetsResponse, MetadataResponse, ProduceResponse,
+    CreatePartitionsResponse, CreateTopicsResponse, DeleteTopicsResponse, DescribeConfigsResponse, FetchResponse,
+    InitProducerIdResponse, ListOffsetsResponse, MetadataResponse, ProduceResponse,
 };
 use seedlog::client::records::decode_fetched;
 
@@ -149,6 +149,16 @@ pub fn listed(response: &ListOffsetsResponse) -> Vec<(String, i32, i16, i64, i64
     out
 }
 
+/// A partition's Metadata answer: (index, error, leader, leader epoch, replicas, isr,
+/// offline replicas).
+pub type PartitionShape = (i32, i16, i32, i32, Vec<i32>, Vec<i32>, Vec<i32>);
+
+/// A broker in a Metadata answer: (node id, host, rack).
+pub type BrokerShape = (i32, String, Option<String>);
+
+/// The Metadata answer: (brokers, controller, cluster id set, top-level error, topics).
+pub type MetadataShape = (Vec<BrokerShape>, i32, bool, i16, Vec<TopicShape>);
+
 /// A topic's Metadata answer: its shape, with node ids as they are (both nodes are 1).
 #[derive(Debug, PartialEq)]
 pub struct TopicShape {
@@ -156,13 +166,12 @@ pub struct TopicShape {
     pub error_code: i16,
     pub is_internal: bool,
     pub topic_id_set: bool,
-    /// (index, error, leader, leader epoch, replicas, isr, offline replicas).
-    pub partitions: Vec<(i32, i16, i32, i32, Vec<i32>, Vec<i32>, Vec<i32>)>,
+    pub partitions: Vec<PartitionShape>,
     pub authorized_operations: i32,
 }
 
-/// The Metadata answer: (brokers, controller, cluster id set, top-level error, topics).
-pub fn metadata(response: &MetadataResponse) -> (Vec<(i32, String, Option<String>)>, i32, bool, i16, Vec<TopicShape>) {
+/// The Metadata answer, shaped.
+pub fn metadata(response: &MetadataResponse) -> MetadataShape {
     let brokers = response
         .brokers
         .iter()
@@ -292,6 +301,13 @@ fn documented_config_difference(ours: &Entry, theirs: &Entry) -> bool {
     // eligible leader replicas, so Kafka names its source DYNAMIC_DEFAULT_BROKER_CONFIG (3);
     // seedlog has no dynamic broker configs yet (issue 11) and names the default (5).
     ours.0 == "min.insync.replicas" && ours.3 == 5 && theirs.3 == 3 && (&ours.1, ours.2) == (&theirs.1, theirs.2)
+}
+
+/// A topic's CreatePartitions answer: (name, error).
+pub fn partitions_created(response: &CreatePartitionsResponse) -> Vec<(String, i16)> {
+    let mut out: Vec<_> = response.results.iter().map(|r| (r.name.0.to_string(), r.error_code)).collect();
+    out.sort();
+    out
 }
 
 /// A topic's DeleteTopics answer: (name, error).

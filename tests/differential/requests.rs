@@ -1,6 +1,7 @@
 //! The requests the cases send, built the same way for both brokers.
 
 use bytes::Bytes;
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -9,8 +10,8 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    BrokerId, CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest, FetchRequest, ListOffsetsRequest,
-    MetadataRequest, ProduceRequest, TopicName,
+    BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest, FetchRequest,
+    ListOffsetsRequest, MetadataRequest, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use seedlog::client::idempotence::ProducerIdentity;
@@ -27,6 +28,16 @@ pub fn name(topic: &str) -> TopicName {
 /// One v2 batch of `values` (keys `k0`, `k1`, …; one header on each), stamped with
 /// `identity` from `base_sequence`.
 pub fn batch(values: &[Bytes], identity: ProducerIdentity, base_sequence: i32) -> Bytes {
+    compressed_batch(values, identity, base_sequence, Compression::None)
+}
+
+/// [`batch`] in `compression`.
+pub fn compressed_batch(
+    values: &[Bytes],
+    identity: ProducerIdentity,
+    base_sequence: i32,
+    compression: Compression,
+) -> Bytes {
     let records: Vec<OutgoingRecord> = values
         .iter()
         .enumerate()
@@ -37,7 +48,7 @@ pub fn batch(values: &[Bytes], identity: ProducerIdentity, base_sequence: i32) -
             timestamp_ms: BASE_TIMESTAMP_MS + i as i64,
         })
         .collect();
-    encode_batch(&records, identity, base_sequence, Compression::None).expect("a batch encodes")
+    encode_batch(&records, identity, base_sequence, compression).expect("a batch encodes")
 }
 
 /// A plain batch of `n` small values.
@@ -103,6 +114,13 @@ pub fn topic(topic: &str, partitions: i32, replication_factor: i16, configs: &[(
                 })
                 .collect(),
         )
+}
+
+/// Grows `topic` to `count` partitions.
+pub fn create_partitions(topic: &str, count: i32) -> CreatePartitionsRequest {
+    CreatePartitionsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(vec![CreatePartitionsTopic::default().with_name(name(topic)).with_count(count)])
 }
 
 pub fn create(topics: Vec<CreatableTopic>, validate_only: bool) -> CreateTopicsRequest {
