@@ -348,3 +348,44 @@ pub async fn metadata_and_delete(pair: &Pair) -> Outcome {
         pair.both(&requests::produce("d-meta", 0, batch(&values(1), ProducerIdentity::NONE, -1), 1)).await?;
     same("Produce after delete", &observe::produced(&ours), &observe::produced(&theirs))
 }
+
+/// CreatePartitions: growing, keeping or shrinking the count, a missing topic, and replica
+/// assignments that do not fit (too few, two replicas, an unknown broker).
+pub async fn create_partitions(pair: &Pair) -> Outcome {
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsAssignment;
+    use kafka_protocol::messages::BrokerId;
+    create_ok(pair, &[("d-grow", 2, &[])]).await?;
+    let assigned = |count: i32, replicas: Vec<Vec<i32>>| {
+        let mut request = requests::create_partitions("d-grow", count);
+        request.topics[0].assignments = Some(
+            replicas
+                .into_iter()
+                .map(|ids| {
+                    CreatePartitionsAssignment::default().with_broker_ids(ids.into_iter().map(BrokerId).collect())
+                })
+                .collect(),
+        );
+        request
+    };
+    let cases = [
+        ("keep 2", requests::create_partitions("d-grow", 2)),
+        ("shrink to 1", requests::create_partitions("d-grow", 1)),
+        ("missing topic", requests::create_partitions("d-grow-nosuch", 3)),
+        ("grow to 4, one assignment", assigned(4, vec![vec![1]])),
+        ("grow to 3, two replicas", assigned(3, vec![vec![1, 1]])),
+        ("grow to 3, unknown broker", assigned(3, vec![vec![7]])),
+        ("grow to 3, this broker", assigned(3, vec![vec![1]])),
+        ("grow to 5", requests::create_partitions("d-grow", 5)),
+    ];
+    for (what, request) in cases {
+        let (ours, theirs) = pair.both(&request).await?;
+        same(
+            &format!("CreatePartitions: {what}"),
+            &observe::partitions_created(&ours),
+            &observe::partitions_created(&theirs),
+        )?;
+    }
+    pair.settle(&["d-grow".into()], &[]).await?;
+    let (ours, theirs) = pair.both(&requests::metadata(&["d-grow"])).await?;
+    same("Metadata after growing", &observe::metadata(&ours), &observe::metadata(&theirs))
+}

@@ -7,7 +7,8 @@
 //! - The hand-written edge cases (cases.rs): ApiVersions ranges, produce to a missing
 //!   partition, fetch out of range, ListOffsets at every special timestamp, CreateTopics
 //!   refusals, topic and broker configs, records over the limits, idempotent sequences and
-//!   epochs, topic-name edges, fetch byte limits, acks=0, Metadata and DeleteTopics.
+//!   epochs, topic-name edges, fetch byte limits, acks=0, CreatePartitions, Metadata and
+//!   DeleteTopics.
 //! - Property-based sequences (sequences.rs): proptest draws stories of creates, deletes,
 //!   produces, fetches and list-offsets; both brokers play each and must agree at every step.
 //!   `DIFFERENTIAL_CASES` (default 12, what CI runs) sets how many; `DIFFERENTIAL_SEED` the
@@ -70,6 +71,7 @@ fn seedlog_answers_as_apache_kafka_does() {
         record("topic name edges", cases::topic_name_edges(&pair).await);
         record("fetch byte limits", cases::fetch_byte_limits(&pair).await);
         record("acks=0", cases::acks_zero(&pair).await);
+        record("CreatePartitions", cases::create_partitions(&pair).await);
         record("Metadata and DeleteTopics", cases::metadata_and_delete(&pair).await);
     });
 

@@ -118,9 +118,10 @@ pub fn topic(topic: &str, partitions: i32, replication_factor: i16, configs: &[(
 
 /// Grows `topic` to `count` partitions.
 pub fn create_partitions(topic: &str, count: i32) -> CreatePartitionsRequest {
-    CreatePartitionsRequest::default()
-        .with_timeout_ms(10_000)
-        .with_topics(vec![CreatePartitionsTopic::default().with_name(name(topic)).with_count(count)])
+    CreatePartitionsRequest::default().with_timeout_ms(10_000).with_topics(vec![CreatePartitionsTopic::default()
+        .with_name(name(topic))
+        .with_count(count)
+        .with_assignments(None)])
 }
 
 pub fn create(topics: Vec<CreatableTopic>, validate_only: bool) -> CreateTopicsRequest {
