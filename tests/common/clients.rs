@@ -19,24 +19,28 @@ pub fn venv_python() -> PathBuf {
 /// lists every pin of tests/clients/requirements.txt.
 pub fn ensure_clients() {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = INSTALLED.get_or_init(|| {
+    ensure_installed(&INSTALLED, "the test clients", "scripts/install-test-clients.sh", clients_installed);
+}
+
+/// Runs `script` once per test binary (guarded by `once`) unless `installed` holds already,
+/// and checks `installed` after it; panics with the reason otherwise.
+fn ensure_installed(once: &OnceLock<Result<(), String>>, what: &str, script: &str, installed: fn(&Path) -> bool) {
+    let result = once.get_or_init(|| {
         let root = repo_root();
-        if clients_installed(&root) {
+        if installed(&root) {
             return Ok(());
         }
-        eprintln!("real_clients: installing the test clients (scripts/install-test-clients.sh)");
+        eprintln!("real_clients: installing {what} ({script})");
         let status = Command::new("bash")
-            .arg("scripts/install-test-clients.sh")
+            .arg(script)
             .current_dir(&root)
             .status()
-            .map_err(|e| format!("could not run scripts/install-test-clients.sh: {e}"))?;
+            .map_err(|e| format!("could not run {script}: {e}"))?;
         if !status.success() {
-            return Err(format!("scripts/install-test-clients.sh failed ({status}); see its output above"));
+            return Err(format!("{script} failed ({status}); see its output above"));
         }
-        if !clients_installed(&root) {
-            return Err(
-                "scripts/install-test-clients.sh succeeded but .venv/.seedlog-clients-ok is missing or stale".into()
-            );
+        if !installed(&root) {
+            return Err(format!("{script} succeeded but what it installs is missing or stale"));
         }
         Ok(())
     });
@@ -65,30 +69,7 @@ pub fn node() -> PathBuf {
 /// (tests/clients/node/package-lock.json) with the installer's marker.
 pub fn ensure_node_clients() {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = INSTALLED.get_or_init(|| {
-        let root = repo_root();
-        if node_clients_installed(&root) {
-            return Ok(());
-        }
-        eprintln!("real_clients: installing kafkajs (scripts/install-node-clients.sh)");
-        let status = Command::new("bash")
-            .arg("scripts/install-node-clients.sh")
-            .current_dir(&root)
-            .status()
-            .map_err(|e| format!("could not run scripts/install-node-clients.sh: {e}"))?;
-        if !status.success() {
-            return Err(format!("scripts/install-node-clients.sh failed ({status}); see its output above"));
-        }
-        if !node_clients_installed(&root) {
-            return Err(
-                "scripts/install-node-clients.sh succeeded but .node/ lacks its marker or the pinned lock file".into(),
-            );
-        }
-        Ok(())
-    });
-    if let Err(message) = result {
-        panic!("{message}");
-    }
+    ensure_installed(&INSTALLED, "kafkajs", "scripts/install-node-clients.sh", node_clients_installed);
 }
 
 /// The same test as the installer's: marker there, kafkajs there, and the installed

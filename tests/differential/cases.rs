@@ -3,7 +3,9 @@
 //! own, named `d-<case>…`, so the cases do not see each other.
 
 use bytes::Bytes;
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, InitProducerIdRequest, ProducerId};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest, ProduceRequest, ProducerId,
+};
 use kafka_protocol::protocol::StrBytes;
 use seedlog::client::idempotence::ProducerIdentity;
 
@@ -29,6 +31,24 @@ async fn create_ok(pair: &Pair, topics: &[NewTopic<'_>]) -> Outcome {
     }
     let names: Vec<String> = topics.iter().map(|(t, ..)| t.to_string()).collect();
     pair.settle(&names, &[]).await
+}
+
+/// Produce to both; the answers must be alike.
+async fn produced_alike(pair: &Pair, what: &str, request: &ProduceRequest) -> Outcome {
+    let (ours, theirs) = pair.both(request).await?;
+    same(what, &observe::produced(&ours), &observe::produced(&theirs))
+}
+
+/// Fetch from both (asked from `offset`); the answers must be alike.
+async fn fetched_alike(pair: &Pair, what: &str, request: &FetchRequest, offset: i64) -> Outcome {
+    let (ours, theirs) = pair.both(request).await?;
+    same(what, &observe::fetched(&ours, offset)?, &observe::fetched(&theirs, offset)?)
+}
+
+/// ListOffsets on both; the answers must be alike.
+async fn listed_alike(pair: &Pair, what: &str, request: &ListOffsetsRequest) -> Outcome {
+    let (ours, theirs) = pair.both(request).await?;
+    same(what, &observe::listed(&ours), &observe::listed(&theirs))
 }
 
 /// Every API seedlog advertises, Kafka advertises too, and seedlog's range lies within
@@ -75,8 +95,7 @@ pub async fn produce_to_missing_partition(pair: &Pair) -> Outcome {
     create_ok(pair, &[("d-missing", 2, &[])]).await?;
     for (topic, partition) in [("d-missing-nosuch", 0), ("d-missing", 2), ("d-missing", -1)] {
         let request = requests::produce(topic, partition, batch(&values(1), ProducerIdentity::NONE, -1), 1);
-        let (ours, theirs) = pair.both(&request).await?;
-        same(&format!("Produce to {topic}-{partition}"), &observe::produced(&ours), &observe::produced(&theirs))?;
+        produced_alike(pair, &format!("Produce to {topic}-{partition}"), &request).await?;
     }
     Ok(())
 }
@@ -86,16 +105,10 @@ pub async fn produce_to_missing_partition(pair: &Pair) -> Outcome {
 pub async fn fetch_out_of_range(pair: &Pair) -> Outcome {
     create_ok(pair, &[("d-range", 1, &[])]).await?;
     let request = requests::produce("d-range", 0, batch(&values(3), ProducerIdentity::NONE, -1), -1);
-    let (ours, theirs) = pair.both(&request).await?;
-    same("Produce", &observe::produced(&ours), &observe::produced(&theirs))?;
+    produced_alike(pair, "Produce", &request).await?;
     for (partition, offset) in [(0, -1), (0, 0), (0, 2), (0, 3), (0, 4), (0, 1_000_000), (5, 0)] {
         let request = requests::fetch("d-range", partition, offset, 1 << 20, 1 << 20);
-        let (ours, theirs) = pair.both(&request).await?;
-        same(
-            &format!("Fetch d-range-{partition} at {offset}"),
-            &observe::fetched(&ours, offset)?,
-            &observe::fetched(&theirs, offset)?,
-        )?;
+        fetched_alike(pair, &format!("Fetch d-range-{partition} at {offset}"), &request, offset).await?;
     }
     Ok(())
 }
@@ -106,18 +119,12 @@ pub async fn fetch_out_of_range(pair: &Pair) -> Outcome {
 pub async fn list_offsets_special_timestamps(pair: &Pair) -> Outcome {
     create_ok(pair, &[("d-times", 2, &[])]).await?;
     let request = requests::produce("d-times", 0, batch(&values(5), ProducerIdentity::NONE, -1), 1);
-    let (ours, theirs) = pair.both(&request).await?;
-    same("Produce", &observe::produced(&ours), &observe::produced(&theirs))?;
+    produced_alike(pair, "Produce", &request).await?;
     let base = requests::BASE_TIMESTAMP_MS;
     for partition in [0, 1] {
         for timestamp in [-1, -2, -3, -4, -5, -7, 0, base, base + 2, base + 4, base + 5] {
             let request = requests::list_offsets("d-times", partition, timestamp);
-            let (ours, theirs) = pair.both(&request).await?;
-            same(
-                &format!("ListOffsets d-times-{partition} at {timestamp}"),
-                &observe::listed(&ours),
-                &observe::listed(&theirs),
-            )?;
+            listed_alike(pair, &format!("ListOffsets d-times-{partition} at {timestamp}"), &request).await?;
         }
     }
     Ok(())
@@ -211,12 +218,7 @@ pub async fn record_larger_than_the_limits(pair: &Pair) -> Outcome {
     let medium = Bytes::from(vec![b'y'; 2_000]);
     for (topic, value) in [("d-large", big), ("d-small", medium.clone()), ("d-large", medium)] {
         let request = requests::produce(topic, 0, batch(std::slice::from_ref(&value), ProducerIdentity::NONE, -1), 1);
-        let (ours, theirs) = pair.both(&request).await?;
-        same(
-            &format!("Produce {} bytes to {topic}", value.len()),
-            &observe::produced(&ours),
-            &observe::produced(&theirs),
-        )?;
+        produced_alike(pair, &format!("Produce {} bytes to {topic}", value.len()), &request).await?;
     }
     Ok(())
 }
@@ -276,8 +278,7 @@ pub async fn idempotent_sequences(pair: &Pair) -> Outcome {
         same(&format!("idempotent Produce: {what}"), &observe::produced(&answers[0]), &observe::produced(&answers[1]))?;
     }
     let request = requests::fetch("d-idem", 0, 0, 1 << 20, 1 << 20);
-    let (ours, theirs) = pair.both(&request).await?;
-    same("Fetch of what the producer wrote", &observe::fetched(&ours, 0)?, &observe::fetched(&theirs, 0)?)?;
+    fetched_alike(pair, "Fetch of what the producer wrote", &request, 0).await?;
     Ok(())
 }
 
@@ -305,20 +306,21 @@ pub async fn fetch_byte_limits(pair: &Pair) -> Outcome {
     create_ok(pair, &[("d-bytes", 1, &[])]).await?;
     for first in [0, 4, 8] {
         let records = batch(&values(4), ProducerIdentity::NONE, -1);
-        let (ours, theirs) = pair.both(&requests::produce("d-bytes", 0, records, 1)).await?;
-        same(&format!("Produce batch at {first}"), &observe::produced(&ours), &observe::produced(&theirs))?;
+        produced_alike(pair, &format!("Produce batch at {first}"), &requests::produce("d-bytes", 0, records, 1))
+            .await?;
     }
     for (max_bytes, partition_max_bytes) in
         [(1, 1), (1, i32::MAX), (i32::MAX, 1), (150, 150), (400, 400), (i32::MAX, i32::MAX)]
     {
         for offset in [0, 2, 5] {
             let request = requests::fetch("d-bytes", 0, offset, max_bytes, partition_max_bytes);
-            let (ours, theirs) = pair.both(&request).await?;
-            same(
+            fetched_alike(
+                pair,
                 &format!("Fetch at {offset} max_bytes {max_bytes} partition_max_bytes {partition_max_bytes}"),
-                &observe::fetched(&ours, offset)?,
-                &observe::fetched(&theirs, offset)?,
-            )?;
+                &request,
+                offset,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -330,8 +332,7 @@ pub async fn acks_zero(pair: &Pair) -> Outcome {
     pair.both_without_response(&requests::produce("d-acks0", 0, batch(&values(3), ProducerIdentity::NONE, -1), 0))
         .await?;
     // Both append before they read the next request on the connection.
-    let (ours, theirs) = pair.both(&requests::list_offsets("d-acks0", 0, -1)).await?;
-    same("ListOffsets latest after acks=0", &observe::listed(&ours), &observe::listed(&theirs))
+    listed_alike(pair, "ListOffsets latest after acks=0", &requests::list_offsets("d-acks0", 0, -1)).await
 }
 
 /// Metadata: the shape of a created topic, a missing one, and deleting both.
