@@ -1,9 +1,19 @@
 //! RaftMonotonicEpoch: a node's Raft epoch never decreases, across transitions and restarts
 //! (REPLICATION.md §6.4), as its `RaftTransition`s and `QuorumStateWritten`s report it.
 //!
-//! State across restarts (a restart must come back at the epoch it left): each node's
-//! highest epoch. A node whose disk was replaced ([`DiskReplaced`]) starts over: its epoch
-//! lived in the quorum-state file it lost, and it comes back as a new member at epoch 0.
+//! The two reports are two streams, each of which must never go back, tied together where
+//! their order is certain. The driver reports a Ready's transitions once its quorum-state
+//! write is durable, so the write comes first; and one Ready may hold several transitions (a
+//! lone voter goes Unattached → Prospective in epoch 0 → Candidate in epoch 1 → Leader at
+//! once, after writing epoch 1). So a transition may name an epoch below the last write (an
+//! intermediate state of the same Ready), but:
+//! - transitions never go back, nor do writes;
+//! - a write never goes below a reported transition (that state was durable before it);
+//! - a restart comes back (its transition from `Starting`) at no less than the last write.
+//!
+//! State across restarts: each node's highest epoch in each stream. A node whose disk was
+//! replaced ([`DiskReplaced`]) starts over: its epoch lived in the quorum-state file it
+//! lost, and it comes back as a new member at epoch 0.
 
 use std::collections::BTreeMap;
 
@@ -15,11 +25,23 @@ use crate::trace::TraceEvent;
 
 const NAME: &str = "RaftMonotonicEpoch";
 
-/// The highest epoch each node has reported.
+/// The highest epoch each node has reported, per stream.
 #[derive(Default)]
 pub struct RaftMonotonicEpoch {
-    epochs: BTreeMap<String, i32>,
+    /// Node → highest epoch of its transitions.
+    moved: BTreeMap<String, i32>,
+    /// Node → highest epoch of its quorum-state writes.
+    written: BTreeMap<String, i32>,
     violations: Vec<Violation>,
+}
+
+impl RaftMonotonicEpoch {
+    fn check(&mut self, ev: &TraceEvent, epoch: i32, below: Option<(i32, &str)>, what: String) {
+        if let Some((floor, whose)) = below.filter(|(floor, _)| epoch < *floor) {
+            let message = format!("{} {what}, below its {whose} {floor}", ev.node);
+            self.violations.push(Violation::new(NAME, ev.time_ns, message));
+        }
+    }
 }
 
 impl Checker for RaftMonotonicEpoch {
@@ -29,22 +51,41 @@ impl Checker for RaftMonotonicEpoch {
 
     fn on_event(&mut self, ev: &TraceEvent) {
         if let Some(replaced) = ev.parse::<DiskReplaced>() {
-            self.epochs.remove(&replaced.node);
+            self.moved.remove(&replaced.node);
+            self.written.remove(&replaced.node);
             return;
         }
-        let (epoch, what) = if let Some(t) = ev.parse::<RaftTransition>() {
-            (t.epoch, format!("moved to {} in epoch {}", t.to_state, t.epoch))
+        let node = ev.node.clone();
+        if let Some(t) = ev.parse::<RaftTransition>() {
+            let what = format!("moved to {} in epoch {}", t.to_state, t.epoch);
+            let moved = self.moved.get(&node).copied();
+            let written = self.written.get(&node).copied();
+            let floor = if t.from_state == "Starting" {
+                // A restart: back at no less than anything it reported or wrote.
+                match (moved, written) {
+                    (Some(m), Some(w)) if w > m => Some((w, "written epoch")),
+                    (Some(m), _) => Some((m, "epoch")),
+                    (None, Some(w)) => Some((w, "written epoch")),
+                    (None, None) => None,
+                }
+            } else {
+                moved.map(|m| (m, "epoch"))
+            };
+            self.check(ev, t.epoch, floor, what);
+            self.moved.insert(node, moved.map_or(t.epoch, |m| m.max(t.epoch)));
         } else if let Some(w) = ev.parse::<QuorumStateWritten>() {
-            (w.epoch, format!("wrote its quorum-state with epoch {}", w.epoch))
-        } else {
-            return;
-        };
-        let highest = self.epochs.entry(ev.node.clone()).or_insert(epoch);
-        if epoch < *highest {
-            let message = format!("{} {what}, below its epoch {highest}", ev.node);
-            self.violations.push(Violation::new(NAME, ev.time_ns, message));
+            let what = format!("wrote its quorum-state with epoch {}", w.epoch);
+            let written = self.written.get(&node).copied();
+            let moved = self.moved.get(&node).copied();
+            let floor = match (written, moved) {
+                (Some(a), Some(b)) if b > a => Some((b, "epoch")),
+                (Some(a), _) => Some((a, "written epoch")),
+                (None, Some(b)) => Some((b, "epoch")),
+                (None, None) => None,
+            };
+            self.check(ev, w.epoch, floor, what);
+            self.written.insert(node, written.map_or(w.epoch, |a| a.max(w.epoch)));
         }
-        *highest = epoch.max(*highest);
     }
 
     fn finish(&mut self) -> Vec<Violation> {
@@ -98,6 +139,45 @@ mod tests {
     fn fires_when_a_write_goes_back() {
         let write = |epoch| event_on("c1", &QuorumStateWritten { epoch, leader_id: -1, voted_id: -1 });
         assert_eq!(run(RaftMonotonicEpoch::default(), &[write(2), write(1)]).len(), 1);
+    }
+
+    #[test]
+    fn a_lone_voter_reports_its_election_after_writing_the_new_epoch() {
+        let write = |epoch, voted_id| event_on("c1", &QuorumStateWritten { epoch, leader_id: -1, voted_id });
+        let events = [
+            write(0, -1),
+            moved("c1", "Starting", "Unattached", 0),
+            write(1, 101),
+            moved("c1", "Unattached", "Prospective", 0),
+            moved("c1", "Prospective", "Candidate", 1),
+            moved("c1", "Candidate", "Leader", 1),
+        ];
+        assert!(run(RaftMonotonicEpoch::default(), &events).is_empty());
+    }
+
+    #[test]
+    fn fires_when_a_write_goes_below_a_reported_transition() {
+        let events = [
+            moved("c1", "Prospective", "Candidate", 3),
+            event_on("c1", &QuorumStateWritten { epoch: 2, leader_id: -1, voted_id: -1 }),
+        ];
+        let found = run(RaftMonotonicEpoch::default(), &events);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("wrote its quorum-state with epoch 2, below its epoch 3"), "{found:?}");
+    }
+
+    #[test]
+    fn fires_when_a_restart_comes_back_below_its_written_epoch() {
+        let events = [
+            moved("c1", "Starting", "Unattached", 0),
+            event_on("c1", &QuorumStateWritten { epoch: 5, leader_id: -1, voted_id: -1 }),
+            killed("c1"),
+            restarted("c1"),
+            moved("c1", "Starting", "Unattached", 4),
+        ];
+        let found = run(RaftMonotonicEpoch::default(), &events);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("below its written epoch 5"), "{found:?}");
     }
 
     #[test]
