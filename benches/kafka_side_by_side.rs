@@ -333,8 +333,8 @@ mod real {
         fn target_text(&self) -> String {
             let ratio = self.ratio();
             match self.target {
-                Target::AtLeast(t) => format!("≥ {t} ({})", if ratio >= t { "met" } else { "MISSED" }),
-                Target::AtMost(t) => format!("≤ {t} ({})", if ratio <= t { "met" } else { "MISSED" }),
+                Target::AtLeast(t) => format!("≥ {t:?} ({})", if ratio >= t { "met" } else { "MISSED" }),
+                Target::AtMost(t) => format!("≤ {t:?} ({})", if ratio <= t { "met" } else { "MISSED" }),
                 Target::None => "—".into(),
             }
         }
