@@ -67,8 +67,9 @@ fn main() {
     real::main();
 }
 
+// The integration tests' helpers (Kafka's jars and nodes, seedlog broker processes); the
+// module allows its own dead code.
 #[cfg(not(madsim))]
-#[allow(dead_code)] // shared with the integration tests; this bench uses part of it
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -519,7 +520,7 @@ mod real {
         let machine = format!(
             "{} cores, load average {load_before} before and {load_after} after; data on {}",
             shell("nproc", &[]),
-            filesystem_of(&dir.parent().unwrap_or(&dir).to_path_buf()),
+            filesystem_of(dir.parent().unwrap_or(&dir)),
         );
         let markdown = format!(
             "# seedlog side by side with Apache Kafka {version}: {count} broker(s)\n\n\
