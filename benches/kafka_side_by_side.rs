@@ -524,8 +524,8 @@ mod real {
         );
         let markdown = format!(
             "# seedlog side by side with Apache Kafka {version}: {count} broker(s)\n\n\
-             `cargo bench --bench kafka_side_by_side` (SEEDLOG_BENCH_BROKERS={count}), seedlog commit {commit}, \
-             {date}.\n\n{table}\n\
+             `cargo bench --bench kafka_side_by_side`, its {count}-broker setup (`SEEDLOG_BENCH_BROKERS={count}` \
+             runs that alone), seedlog commit {commit}, {date}.\n\n{table}\n\
              - Setup: {settings_text}.\n\
              - Client: Kafka's ProducerPerformance and EndToEndLatency (JVM -Xmx512M), Java client defaults \
                otherwise; p50/p99 are the tools' whole-millisecond percentiles.\n\
