@@ -51,6 +51,9 @@
 //! written to `reports/bench/side-by-side-<brokers>.md` and `.json`. Targets (issue 9):
 //! throughput ≥ 1.0, p99 ≤ 1.0, CPU-s/GiB ≤ 0.5, RSS ≤ 0.25. A miss is printed, never
 //! failed on. `SEEDLOG_BENCH_KEEP=1` keeps the data and the brokers' logs.
+//! `SEEDLOG_BENCH_SEEDLOG_OVERRIDES="key=value …"` gives every seedlog broker those
+//! overrides, e.g. `high.watermark.fsync.enable=false` for Kafka's durability rule (the
+//! report's setup line names them, and its files are named after them).
 //! Runs on demand, not in CI.
 
 // Processes, files and the wall clock are the point of a benchmark; it never runs in the
@@ -115,6 +118,8 @@ mod real {
         warmup_records: u64,
         e2e_messages: u64,
         keep: bool,
+        /// `--override`s for every seedlog broker.
+        seedlog_overrides: Vec<String>,
     }
 
     impl Settings {
@@ -137,6 +142,11 @@ mod real {
                 warmup_records: env_usize("SEEDLOG_BENCH_WARMUP_RECORDS", 50_000) as u64,
                 e2e_messages: env_usize("SEEDLOG_BENCH_E2E_MESSAGES", 1000).max(10) as u64,
                 keep: std::env::var("SEEDLOG_BENCH_KEEP").is_ok_and(|v| v == "1"),
+                seedlog_overrides: std::env::var("SEEDLOG_BENCH_SEEDLOG_OVERRIDES")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
             }
         }
     }
@@ -199,14 +209,16 @@ mod real {
         }
     }
 
-    fn start_seedlog(dir: &Path, count: usize) -> Brokers {
+    fn start_seedlog(dir: &Path, count: usize, extra_overrides: &[String]) -> Brokers {
         std::fs::create_dir_all(dir).unwrap();
+        let mut overrides: Vec<&str> = extra_overrides.iter().map(String::as_str).collect();
         if count == 1 {
             let port = crate::common::free_port();
-            let broker = BrokerProcess::start_logged(&dir.join("node-1"), port, &[], &dir.join("node-1.log"));
+            let broker = BrokerProcess::start_logged(&dir.join("node-1"), port, &overrides, &dir.join("node-1.log"));
             Brokers::Seedlog(vec![broker])
         } else {
-            Brokers::Seedlog(BrokerProcess::start_cluster(dir, count, &["min.insync.replicas=2"]))
+            overrides.insert(0, "min.insync.replicas=2");
+            Brokers::Seedlog(BrokerProcess::start_cluster(dir, count, &overrides))
         }
     }
 
@@ -390,7 +402,10 @@ mod real {
         let _cleanup = RemoveOnDrop { path: dir.clone(), keep: settings.keep };
         let load_before = load_average();
         println!("=== {count} broker(s) a side, RF={count}: starting seedlog and Apache Kafka {} ===", kafka().version);
-        let mut sides = [start_seedlog(&dir.join("seedlog"), count), start_kafka(&dir.join("kafka"), count)];
+        let mut sides = [
+            start_seedlog(&dir.join("seedlog"), count, &settings.seedlog_overrides),
+            start_kafka(&dir.join("kafka"), count),
+        ];
         for side in &sides {
             create_topic(side, settings.partitions, count);
         }
@@ -507,7 +522,8 @@ mod real {
         let settings_text = format!(
             "{count} broker(s) a side, topic of {} partition(s), RF={count}{}; 1 KiB records; \
              medians of {} round(s); peak steps {} records; latency steps {} s at half the slower \
-             broker's median peak; EndToEndLatency {} messages; {} s settle before each step; warm-up {} records",
+             broker's median peak; EndToEndLatency {} messages; {} s settle before each step; warm-up {} records; \
+             seedlog overrides: {}",
             settings.partitions,
             if count > 1 { ", min.insync.replicas=2" } else { "" },
             settings.rounds,
@@ -516,6 +532,11 @@ mod real {
             settings.e2e_messages,
             settings.settle.as_secs(),
             settings.warmup_records,
+            if settings.seedlog_overrides.is_empty() {
+                "none".to_string()
+            } else {
+                settings.seedlog_overrides.join(" ")
+            },
         );
         let machine = format!(
             "{} cores, load average {load_before} before and {load_after} after; data on {}",
@@ -558,10 +579,17 @@ mod real {
         });
         let reports = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reports/bench");
         std::fs::create_dir_all(&reports).unwrap();
-        let base = reports.join(format!("side-by-side-{count}"));
-        std::fs::write(base.with_extension("md"), markdown).unwrap();
-        std::fs::write(base.with_extension("json"), serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
-        println!("written: {} and .json", base.with_extension("md").display());
+        // A run with seedlog overrides is another experiment: it gets its own files.
+        let variant: String = settings
+            .seedlog_overrides
+            .iter()
+            .map(|o| format!("-{}", o.replace(|c: char| !c.is_ascii_alphanumeric(), "_")))
+            .collect();
+        let name = format!("side-by-side-{count}{variant}");
+        let (md, json_file) = (reports.join(format!("{name}.md")), reports.join(format!("{name}.json")));
+        std::fs::write(&md, markdown).unwrap();
+        std::fs::write(&json_file, serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+        println!("written: {} and {}", md.display(), json_file.display());
     }
 
     pub fn main() {
