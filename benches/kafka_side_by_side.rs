@@ -26,10 +26,6 @@
 //!    for `SEEDLOG_BENCH_SECS` (5) s: ProducerPerformance's own percentiles (send to
 //!    acknowledgement, whole milliseconds — the tool prints them as integers).
 //!
-//! And once per setup, at the end: broker peak RSS (VmHWM of /proc/<pid>/status; summed
-//! over the brokers of a cluster). Kafka's heap is fixed at 1 GiB by the script setting, so
-//! its RSS is mostly what the JVM touched of that heap.
-//!
 //! 4. end-to-end latency with Kafka's EndToEndLatency tool: one 1 KiB record at a time,
 //!    produced and then consumed (fetch.max.wait.ms 0) before the next,
 //!    `SEEDLOG_BENCH_E2E_MESSAGES` (1000) of them; its p50 and p99 (whole milliseconds).
@@ -39,11 +35,15 @@
 //!    seedlog the tool ends with "The node does not support FIND_COORDINATOR" and exit
 //!    status 1 after its figures. The bench accepts exactly that failure, and says so.
 //!
+//! And once per setup, at the end: broker peak RSS (VmHWM of /proc/<pid>/status; summed
+//! over the brokers of a cluster). Kafka's heap is fixed at 1 GiB by the script setting, so
+//! its RSS is mostly what the JVM touched of that heap.
+//!
 //! Rounds: `SEEDLOG_BENCH_ROUNDS` (3); all peak steps first (the two brokers alternating
-//! which goes first), then all latency steps; medians over rounds are compared. Before every
-//! step the bench syncs and waits `SEEDLOG_BENCH_SETTLE_SECS` (2) s (`support::settle`); a
-//! warm-up run of `SEEDLOG_BENCH_WARMUP_RECORDS` (50000) records precedes everything (the
-//! JVM's JIT, the first segment). Both setups stay up for the whole run; an idle broker
+//! which goes first), then all latency steps (3 and 4); medians over rounds are compared.
+//! Before every step the bench syncs and waits `SEEDLOG_BENCH_SETTLE_SECS` (2) s
+//! (`support::settle`); a warm-up run of `SEEDLOG_BENCH_WARMUP_RECORDS` (50000) records
+//! precedes everything (the JVM's JIT, the first segment). Both setups stay up for the whole run; an idle broker
 //! costs little, but on a 2-core machine the client, the broker and anything else running
 //! share the cores: read the figures as ratios measured under the same conditions.
 //!
@@ -54,7 +54,8 @@
 //! `SEEDLOG_BENCH_SEEDLOG_OVERRIDES="key=value …"` gives every seedlog broker those
 //! overrides, e.g. `high.watermark.fsync.enable=false` for Kafka's durability rule (the
 //! report's setup line names them, and its files are named after them).
-//! Runs on demand, not in CI.
+//! Runs on demand, not in CI; with the defaults both setups took 13 minutes on a loaded
+//! 2-core machine (`SEEDLOG_BENCH_ROUNDS=1` about a third of that).
 
 // Processes, files and the wall clock are the point of a benchmark; it never runs in the
 // simulator.
