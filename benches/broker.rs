@@ -60,6 +60,7 @@ fn main() {
 }
 
 #[cfg(not(madsim))]
+#[allow(dead_code)] // shared by the benches; each uses part of it
 mod support;
 
 #[cfg(not(madsim))]
@@ -81,15 +82,13 @@ mod real {
     use seedlog::runtime::{seeded, Clock};
     use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-    use crate::support::{env_usize, filesystem_of, mib_per_s, settle, Figure, RemoveOnDrop, MIB};
+    use crate::support::{cpu_seconds, env_usize, filesystem_of, mib_per_s, settle, Figure, RemoveOnDrop, MIB};
 
     const WRITE_BUF_BYTES: usize = 16 << 10;
     const RECORD_VALUE_BYTES: usize = 1 << 10;
     const TOPIC: &str = "bench";
     const TARGET_THROUGHPUT_RATIO: f64 = 0.60;
     const TARGET_P99_MS: f64 = 10.0;
-    /// Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 everywhere).
-    const CLOCK_TICKS_PER_S: f64 = 100.0;
 
     /// The knobs of one run.
     #[derive(Clone)]
@@ -150,17 +149,6 @@ mod real {
         std::fs::read_to_string("/proc/loadavg")
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "unknown".into())
-    }
-
-    /// CPU seconds (user + system, every thread, living or exited) of process `pid`.
-    fn cpu_seconds(pid: &str) -> f64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
-        // Fields after the command name (which may hold spaces) in parentheses.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else { return f64::NAN };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // rest starts at field 3 (state); utime and stime are fields 14 and 15.
-        let tick = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
-        (tick(14) + tick(15)) / CLOCK_TICKS_PER_S
     }
 
     /// CPU use of the broker and of this process over a timed step.

@@ -24,7 +24,7 @@ fn main() {
 }
 
 #[cfg(not(madsim))]
-#[allow(dead_code)] // shared with the broker bench, which uses all of it
+#[allow(dead_code)] // shared by the benches; each uses part of it
 mod support;
 
 #[cfg(not(madsim))]

@@ -39,6 +39,7 @@ fn main() {
 }
 
 #[cfg(not(madsim))]
+#[allow(dead_code)] // shared by the benches; each uses part of it
 mod support;
 
 #[cfg(not(madsim))]

@@ -27,6 +27,43 @@ pub fn settle(pause: std::time::Duration) {
     std::thread::sleep(pause);
 }
 
+/// Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat, from `getconf CLK_TCK`
+/// (100 when that cannot be asked).
+fn clock_ticks_per_s() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// CPU seconds (user + system, every thread, living or exited) of process `pid` ("self"
+/// for this one); NaN when it cannot be read.
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else { return f64::NAN };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime and stime are fields 14 and 15.
+    let tick = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (tick(14) + tick(15)) / clock_ticks_per_s()
+}
+
+/// The peak resident set of process `pid` since it started (VmHWM in /proc/<pid>/status),
+/// in bytes; NaN when it cannot be read.
+pub fn peak_rss_bytes(pid: &str) -> f64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return f64::NAN };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib * 1024.0)
+}
+
 /// Removes a directory however the run ends, unless asked to keep it.
 pub struct RemoveOnDrop {
     pub path: PathBuf,

@@ -12,6 +12,7 @@ use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,44 @@ const NODE_READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// JVM flags for short tool and client runs: a small heap, the serial collector and the
 /// client compiler start fastest, and these runs are too short for C2 to pay off.
 const SHORT_RUN_JVM_FLAGS: &[&str] = &["-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss1m"];
+
+/// kafka-run-class.sh's `KAFKA_JVM_PERFORMANCE_OPTS` (Kafka 4.1): what every Kafka script
+/// runs its JVM with when nothing overrides it.
+const SCRIPT_PERFORMANCE_JVM_FLAGS: &[&str] = &[
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+];
+
+/// The JVM a Kafka node runs in.
+#[derive(Clone, Copy)]
+pub enum BrokerJvm {
+    /// For tests: a heap that starts small (256 MiB, at most 1 GiB), G1.
+    Test,
+    /// What `kafka-server-start.sh` gives a broker: `KAFKA_HEAP_OPTS="-Xmx1G -Xms1G"` and
+    /// kafka-run-class.sh's performance flags (G1, 20 ms pause goal). For benchmarks.
+    Script,
+}
+
+impl BrokerJvm {
+    pub fn flags(self) -> Vec<&'static str> {
+        match self {
+            BrokerJvm::Test => vec!["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true"],
+            BrokerJvm::Script => [&["-Xmx1G", "-Xms1G"][..], SCRIPT_PERFORMANCE_JVM_FLAGS].concat(),
+        }
+    }
+
+    /// The heap setting, for reports.
+    pub fn heap(self) -> &'static str {
+        match self {
+            BrokerJvm::Test => "-Xms256m -Xmx1g",
+            BrokerJvm::Script => "-Xmx1G -Xms1G",
+        }
+    }
+}
 
 /// The installed Apache Kafka: where its jars are and which version they are.
 pub struct Kafka {
@@ -84,19 +123,28 @@ impl Kafka {
     /// `java -cp .kafka/lib/* <main_class>` with the quiet log4j config and the short-run flags;
     /// add the tool's arguments.
     pub fn java(&self, main_class: &str) -> Command {
-        self.java_with_classpath(&self.classpath(), main_class)
+        self.java_with_classpath(&self.classpath(), main_class, SHORT_RUN_JVM_FLAGS)
+    }
+
+    /// Like [`Kafka::java`], with the JVM a Kafka script gives a tool that runs for a while
+    /// (`heap`, as the script's `KAFKA_HEAP_OPTS`, plus kafka-run-class.sh's performance
+    /// flags, C2 included): for benchmark clients such as ProducerPerformance
+    /// (kafka-producer-perf-test.sh sets `-Xmx512M`).
+    pub fn java_long_run(&self, main_class: &str, heap: &[&str]) -> Command {
+        let flags = [heap, SCRIPT_PERFORMANCE_JVM_FLAGS].concat();
+        self.java_with_classpath(&self.classpath(), main_class, &flags)
     }
 
     /// Like [`Kafka::java`], with the project's compiled Java test programs on the classpath too.
     pub fn java_test_program(&self, main_class: &str) -> Command {
         let classpath = format!("{}:{}", self.compiled_java_tests().display(), self.classpath());
-        self.java_with_classpath(&classpath, main_class)
+        self.java_with_classpath(&classpath, main_class, SHORT_RUN_JVM_FLAGS)
     }
 
-    fn java_with_classpath(&self, classpath: &str, main_class: &str) -> Command {
+    fn java_with_classpath(&self, classpath: &str, main_class: &str, jvm_flags: &[&str]) -> Command {
         let mut command = Command::new("java");
         command
-            .args(SHORT_RUN_JVM_FLAGS)
+            .args(jvm_flags)
             .arg(format!("-Dlog4j2.configurationFile={}", self.log4j_config.display()))
             .args(["-cp", classpath, main_class])
             .current_dir(repo_root());
@@ -157,12 +205,15 @@ impl Kafka {
     }
 }
 
-/// A real Apache Kafka node: KRaft combined mode (broker and its own single-voter
-/// controller quorum), node id 1, storage formatted before start, both listeners on free
-/// loopback ports, everything in a temporary directory. SIGKILLed and its directory removed
-/// on drop (the directory is kept when the test panicked, for a look).
+/// A real Apache Kafka node: KRaft combined mode (broker and controller), storage formatted
+/// before start, both listeners on free loopback ports, everything in its own directory.
+/// [`KafkaNode::start`] makes node id 1, its own single-voter quorum, in a temporary
+/// directory; [`KafkaNode::start_cluster`] makes nodes 1..=n whose controllers form one
+/// quorum. SIGKILLed and its directory removed on drop (the directory is kept when the
+/// thread panicked, for a look).
 pub struct KafkaNode {
     child: Child,
+    pub node_id: i32,
     /// The broker (PLAINTEXT) listener.
     pub port: u16,
     pub controller_port: u16,
@@ -172,7 +223,7 @@ pub struct KafkaNode {
 }
 
 impl KafkaNode {
-    /// The node id every KafkaNode has.
+    /// The node id of a node made by [`KafkaNode::start`].
     pub const NODE_ID: i32 = 1;
 
     /// Formats and starts a node, and waits until it reports "Kafka Server started".
@@ -183,75 +234,114 @@ impl KafkaNode {
     /// Like [`KafkaNode::start`], with `key=value` lines added to (or overriding) the
     /// generated server.properties.
     pub fn start_with(name: &str, overrides: &[&str]) -> KafkaNode {
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let dir = scratch_dir(&format!("kafka-node-{name}-{}", STARTED.fetch_add(1, Ordering::Relaxed)));
+        let mut nodes = KafkaNode::launch(&[dir], BrokerJvm::Test, overrides);
+        nodes.pop().expect("one node")
+    }
+
+    /// `count` nodes in `parent/node-<id>`, ids 1..=count, each broker and controller; the
+    /// controllers are the quorum's voters. All are formatted with one cluster id and started
+    /// before any is waited for (a node's broker waits for the quorum); returns when every
+    /// node reported "Kafka Server started".
+    pub fn start_cluster(parent: &Path, count: usize, jvm: BrokerJvm, overrides: &[&str]) -> Vec<KafkaNode> {
+        let dirs: Vec<PathBuf> = (1..=count).map(|id| parent.join(format!("node-{id}"))).collect();
+        KafkaNode::launch(&dirs, jvm, overrides)
+    }
+
+    /// The process id of the node's JVM.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn launch(dirs: &[PathBuf], jvm: BrokerJvm, overrides: &[&str]) -> Vec<KafkaNode> {
         let kafka = kafka();
-        let port = free_port();
-        let controller_port = loop {
-            let p = free_port();
-            if p != port {
-                break p;
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < 2 * dirs.len() {
+            let port = free_port();
+            if !ports.contains(&port) {
+                ports.push(port);
             }
-        };
-        let dir = scratch_dir(&format!("kafka-node-{name}-{port}"));
-        fs::create_dir_all(&dir).unwrap();
-        let data = dir.join("data");
-        let cluster_id = cluster_id();
-        let mut properties = format!(
-            "process.roles=broker,controller\n\
-             node.id={id}\n\
-             controller.quorum.voters={id}@127.0.0.1:{controller_port}\n\
-             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
-             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
-             controller.listener.names=CONTROLLER\n\
-             inter.broker.listener.name=PLAINTEXT\n\
-             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
-             log.dirs={data}\n\
-             num.partitions=1\n\
-             offsets.topic.replication.factor=1\n\
-             transaction.state.log.replication.factor=1\n\
-             transaction.state.log.min.isr=1\n\
-             share.coordinator.state.topic.replication.factor=1\n\
-             share.coordinator.state.topic.min.isr=1\n\
-             group.initial.rebalance.delay.ms=0\n",
-            id = Self::NODE_ID,
-            data = data.display(),
-        );
-        for line in overrides {
-            properties.push_str(line);
-            properties.push('\n');
         }
-        let config = dir.join("server.properties");
-        fs::write(&config, properties).unwrap();
-        // WARN and above, plus the one INFO line that says the node is up.
-        let log4j = dir.join("log4j2.yaml");
-        fs::write(
-            &log4j,
-            "Configuration:\n  Appenders:\n    Console:\n      name: STDOUT\n      PatternLayout:\n        \
-             pattern: \"[%d] %p %m (%c)%n\"\n  Loggers:\n    Root:\n      level: WARN\n      AppenderRef:\n        \
-             - ref: STDOUT\n    Logger:\n      - name: kafka.server.KafkaRaftServer\n        level: INFO\n",
-        )
-        .unwrap();
+        let voters: Vec<String> =
+            (0..dirs.len()).map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[2 * i + 1])).collect();
+        let voters = voters.join(",");
+        let replication = dirs.len().min(3);
+        let cluster_id = cluster_id();
+        let mut nodes = Vec::new();
+        for (i, dir) in dirs.iter().enumerate() {
+            let (port, controller_port) = (ports[2 * i], ports[2 * i + 1]);
+            let _ = fs::remove_dir_all(dir);
+            fs::create_dir_all(dir).unwrap();
+            let data = dir.join("data");
+            let mut properties = format!(
+                "process.roles=broker,controller\n\
+                 node.id={id}\n\
+                 controller.quorum.voters={voters}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+                 controller.listener.names=CONTROLLER\n\
+                 inter.broker.listener.name=PLAINTEXT\n\
+                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+                 log.dirs={data}\n\
+                 num.partitions=1\n\
+                 offsets.topic.replication.factor={replication}\n\
+                 transaction.state.log.replication.factor={replication}\n\
+                 transaction.state.log.min.isr=1\n\
+                 share.coordinator.state.topic.replication.factor={replication}\n\
+                 share.coordinator.state.topic.min.isr=1\n\
+                 group.initial.rebalance.delay.ms=0\n",
+                id = i + 1,
+                data = data.display(),
+            );
+            for line in overrides {
+                properties.push_str(line);
+                properties.push('\n');
+            }
+            let config = dir.join("server.properties");
+            fs::write(&config, properties).unwrap();
+            // WARN and above, plus the one INFO line that says the node is up.
+            let log4j = dir.join("log4j2.yaml");
+            fs::write(
+                &log4j,
+                "Configuration:\n  Appenders:\n    Console:\n      name: STDOUT\n      PatternLayout:\n        \
+                 pattern: \"[%d] %p %m (%c)%n\"\n  Loggers:\n    Root:\n      level: WARN\n      AppenderRef:\n        \
+                 - ref: STDOUT\n    Logger:\n      - name: kafka.server.KafkaRaftServer\n        level: INFO\n",
+            )
+            .unwrap();
 
-        let mut format = kafka.java("kafka.tools.StorageTool");
-        format.args(["format", "--cluster-id", &cluster_id, "--config"]).arg(&config);
-        let formatted = run(&mut format, None, Duration::from_secs(60));
-        assert!(formatted.success(), "formatting the Apache Kafka node's storage failed:\n{}", formatted.report());
+            let mut format = kafka.java("kafka.tools.StorageTool");
+            format.args(["format", "--cluster-id", &cluster_id, "--config"]).arg(&config);
+            let formatted = run(&mut format, None, Duration::from_secs(60));
+            assert!(formatted.success(), "formatting the Apache Kafka node's storage failed:\n{}", formatted.report());
 
-        let output_file = dir.join("kafka.out");
-        let output = fs::File::create(&output_file).unwrap();
-        let child = Command::new("java")
-            .args(["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true"])
-            .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
-            .args(["-cp", &kafka.classpath(), "kafka.Kafka"])
-            .arg(&config)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().unwrap())
-            .stderr(output)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn java kafka.Kafka: {e}"));
-        let mut node = KafkaNode { child, port, controller_port, dir, cluster_id };
-        node.wait_started();
-        node
+            let output_file = dir.join("kafka.out");
+            let output = fs::File::create(&output_file).unwrap();
+            let child = Command::new("java")
+                .args(jvm.flags())
+                .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
+                .args(["-cp", &kafka.classpath(), "kafka.Kafka"])
+                .arg(&config)
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stdout(output.try_clone().unwrap())
+                .stderr(output)
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn java kafka.Kafka: {e}"));
+            let node_id = i as i32 + 1;
+            nodes.push(KafkaNode {
+                child,
+                node_id,
+                port,
+                controller_port,
+                dir: dir.clone(),
+                cluster_id: cluster_id.clone(),
+            });
+        }
+        for node in &mut nodes {
+            node.wait_started();
+        }
+        nodes
     }
 
     fn wait_started(&mut self) {

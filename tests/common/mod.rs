@@ -33,16 +33,56 @@ pub struct BrokerProcess {
 impl BrokerProcess {
     /// Starts `seedlog broker` on `port` with its data in `dir` and waits until it accepts.
     pub fn start(dir: &Path, port: u16) -> BrokerProcess {
-        Self::spawn(dir, port, &[], None)
+        Self::spawn(dir, port, None, &[], None)
     }
 
     /// Like [`BrokerProcess::start`], with `--override key=value` for each of `overrides`,
     /// and the broker's stdout and stderr appended to `output` (see [`BrokerProcess::output_tail`]).
     pub fn start_logged(dir: &Path, port: u16, overrides: &[&str], output: &Path) -> BrokerProcess {
-        Self::spawn(dir, port, overrides, Some(output))
+        Self::spawn(dir, port, None, overrides, Some(output))
     }
 
-    fn spawn(dir: &Path, port: u16, overrides: &[&str], output: Option<&Path>) -> BrokerProcess {
+    /// `count` brokers forming one cluster, as README's "A 3-node cluster on loopback":
+    /// node ids 1..=count, each broker and controller (KRaft combined mode) with the
+    /// controllers as the quorum's voters, data in `parent/node-<id>`, output appended to
+    /// `parent/node-<id>.log`, and `overrides` given to each. Returns once each accepts
+    /// connections on its broker port (the quorum may still be electing).
+    pub fn start_cluster(parent: &Path, count: usize, overrides: &[&str]) -> Vec<BrokerProcess> {
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < 2 * count {
+            let port = free_port();
+            if !ports.contains(&port) {
+                ports.push(port);
+            }
+        }
+        let voters: Vec<String> = (0..count).map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[2 * i + 1])).collect();
+        let node_overrides = |id: usize| {
+            vec![
+                format!("node.id={id}"),
+                "process.roles=broker,controller".to_string(),
+                format!("controller.quorum.voters={}", voters.join(",")),
+                "controller.listener.names=CONTROLLER".to_string(),
+            ]
+        };
+        (1..=count)
+            .map(|id| {
+                let mut all = node_overrides(id);
+                all.extend(overrides.iter().map(|o| o.to_string()));
+                let all: Vec<&str> = all.iter().map(String::as_str).collect();
+                let output = parent.join(format!("node-{id}.log"));
+                let (port, controller_port) = (ports[2 * (id - 1)], ports[2 * (id - 1) + 1]);
+                Self::spawn(&parent.join(format!("node-{id}")), port, Some(controller_port), &all, Some(&output))
+            })
+            .collect()
+    }
+
+    fn spawn(
+        dir: &Path,
+        port: u16,
+        controller_port: Option<u16>,
+        overrides: &[&str],
+        output: Option<&Path>,
+    ) -> BrokerProcess {
         let (stdout, stderr) = match output {
             Some(path) => {
                 let file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
@@ -53,7 +93,12 @@ impl BrokerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_seedlog"));
         command
             .args(["broker", "--override"])
-            .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"))
+            .arg(match controller_port {
+                Some(controller) => {
+                    format!("listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}")
+                }
+                None => format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+            })
             .arg("--override")
             .arg(format!("log.dirs={}", dir.display()));
         for extra in overrides {
