@@ -194,12 +194,14 @@ pub async fn topic_and_broker_configs(pair: &Pair) -> Outcome {
     pair.settle(&["d-configs".into()], &[]).await?;
     let (ours, theirs) = pair.both(&requests::describe_configs(2, "d-configs")).await?;
     let (ours, theirs) = (observe::described(&ours), observe::described(&theirs));
-    let head =
-        |d: &[(i8, String, i16, Vec<observe::Entry>)]| d.iter().map(|r| (r.0, r.1.clone(), r.2)).collect::<Vec<_>>();
-    same("DescribeConfigs topic", &head(&ours), &head(&theirs))?;
+    same("DescribeConfigs topic", &observe::described_heads(&ours), &observe::described_heads(&theirs))?;
     only_kafka.extend(observe::same_configs("DescribeConfigs topic", &ours[0].3, &theirs[0].3)?);
     let (ours, theirs) = pair.both(&requests::describe_configs(2, "d-configs-nosuch")).await?;
-    same("DescribeConfigs missing topic", &head(&observe::described(&ours)), &head(&observe::described(&theirs)))?;
+    same(
+        "DescribeConfigs missing topic",
+        &observe::described_heads(&observe::described(&ours)),
+        &observe::described_heads(&observe::described(&theirs)),
+    )?;
     only_kafka.sort();
     only_kafka.dedup();
     eprintln!(

@@ -30,6 +30,16 @@ pub const BROKER_CLOCK: i64 = -100;
 /// Times the test writes lie within a day of its base timestamp; a broker's clock is later.
 const BROKER_CLOCK_AFTER: i64 = crate::requests::BASE_TIMESTAMP_MS + 86_400_000;
 
+/// `time_ms` as compared: `BROKER_CLOCK` when a broker's clock stamped it (a
+/// LogAppendTime topic's record, or an append time), else as the test wrote it.
+fn stamped(time_ms: i64) -> i64 {
+    if time_ms > BROKER_CLOCK_AFTER {
+        BROKER_CLOCK
+    } else {
+        time_ms
+    }
+}
+
 /// A partition's Produce answer.
 #[derive(Debug, PartialEq)]
 pub struct Produced {
@@ -54,11 +64,7 @@ pub fn produced(response: &ProduceResponse) -> Vec<Produced> {
                 partition: p.index,
                 error_code: p.error_code,
                 base_offset: p.base_offset,
-                log_append_time: if p.log_append_time_ms > BROKER_CLOCK_AFTER {
-                    BROKER_CLOCK
-                } else {
-                    p.log_append_time_ms
-                },
+                log_append_time: stamped(p.log_append_time_ms),
                 log_start_offset: p.log_start_offset,
                 record_errors: p.record_errors.iter().map(|e| e.batch_index).collect(),
             });
@@ -118,7 +124,7 @@ pub fn fetched(response: &FetchResponse, fetch_offset: i64) -> Result<(i16, Vec<
                     .into_iter()
                     .map(|r| Record {
                         offset: r.offset,
-                        timestamp: r.timestamp,
+                        timestamp: stamped(r.timestamp),
                         key: r.key,
                         value: r.value,
                         headers: r.headers,
@@ -139,7 +145,7 @@ pub fn listed(response: &ListOffsetsResponse) -> Vec<(String, i32, i16, i64, i64
                 topic.name.0.to_string(),
                 p.partition_index,
                 p.error_code,
-                p.timestamp,
+                stamped(p.timestamp),
                 p.offset,
                 p.leader_epoch,
             ));
@@ -274,6 +280,11 @@ pub fn described(response: &DescribeConfigsResponse) -> Vec<(i8, String, i16, Ve
             (r.resource_type, r.resource_name.to_string(), r.error_code, entries)
         })
         .collect()
+}
+
+/// The answer's resources without their entries: (type, name, error).
+pub fn described_heads(described: &[(i8, String, i16, Vec<Entry>)]) -> Vec<(i8, String, i16)> {
+    described.iter().map(|r| (r.0, r.1.clone(), r.2)).collect()
 }
 
 /// Compares two config listings on the keys seedlog lists: each must be in Kafka's with
