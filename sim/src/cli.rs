@@ -125,8 +125,8 @@ struct ReproArgs {
     /// The seed to replay.
     #[arg(long)]
     seed: u64,
-    /// Show only events that match: `node=b2`, `partition=events-0`, `name=fault_step`, or
-    /// any `field=value`. Repeat to narrow further.
+    /// Show only events that match: `node=b2`, `partition=events-0`, `name=fault_step`,
+    /// `time=9.9s..10.1s` (simulated time), or any `field=value`. Repeat to narrow further.
     #[arg(long = "filter")]
     filters: Vec<String>,
     /// Show only the events near the violations of this checker.

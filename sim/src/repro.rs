@@ -21,6 +21,8 @@ pub enum Filter {
     Partition { topic: String, partition: i64 },
     /// A substring of the event's name.
     Name(String),
+    /// Simulated time since the run started, an inclusive range in ns (`time=9.9s..10.1s`).
+    Time { from_ns: u64, to_ns: u64 },
     /// One field, by its text.
     Field { key: String, value: String },
 }
@@ -44,6 +46,11 @@ impl std::str::FromStr for Filter {
                     .ok_or_else(|| format!("filter `{s}`: a partition is TOPIC-P, e.g. events-0"))?;
                 Filter::Partition { topic: topic.to_string(), partition }
             }
+            "time" => {
+                let (from_ms, to_ms) = crate::scenario_file::values::unsigned_duration_range_ms(value)
+                    .map_err(|e| format!("filter `{s}`: {e}"))?;
+                Filter::Time { from_ns: from_ms * 1_000_000, to_ns: to_ms * 1_000_000 }
+            }
             _ => Filter::Field { key: key.to_string(), value: value.to_string() },
         })
     }
@@ -58,6 +65,9 @@ impl Filter {
             Filter::Partition { topic, partition } => {
                 field("topic").and_then(Value::as_str) == Some(topic)
                     && field("partition").and_then(Value::as_i64) == Some(*partition)
+            }
+            Filter::Time { from_ns, to_ns } => {
+                event.get("time_ns").and_then(Value::as_u64).is_some_and(|t| (*from_ns..=*to_ns).contains(&t))
             }
             Filter::Field { key, value } => field(key).is_some_and(|v| text(v) == *value),
         }
@@ -131,6 +141,16 @@ fn text(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_filter_keeps_the_events_of_its_range() {
+        let filter: Filter = "time=9.9s..10.1s".parse().unwrap();
+        let at = |ns: u64| serde_json::json!({"time_ns": ns, "node": "b2", "name": "x", "fields": {}});
+        assert!(filter.keeps(&at(10_000_000_000)));
+        assert!(filter.keeps(&at(9_900_000_000)) && filter.keeps(&at(10_100_000_000)));
+        assert!(!filter.keeps(&at(9_899_999_999)) && !filter.keeps(&at(10_100_000_001)));
+        assert!("time=10s..9s".parse::<Filter>().unwrap_err().contains("empty range"));
+    }
 
     const TRACE: &str = r#"{"time_ns":1000000,"node":"b1","name":"leader_elected","fields":{"partition":0,"topic":"events"}}
 {"time_ns":2000000000,"node":"b2","name":"log_flushed","fields":{"partition":1,"topic":"events"}}

@@ -20,7 +20,7 @@
 
 mod build;
 mod raw;
-mod values;
+pub mod values;
 
 pub use values::duration_ms as parse_duration_ms;
 
