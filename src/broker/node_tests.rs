@@ -149,6 +149,32 @@ async fn three_nodes_form_a_cluster_and_replicate_a_topic() {
     }
     assert_eq!(read.first().and_then(|r| r.value.clone()), Some(Bytes::from_static(b"replicated")));
 
+    // CreatePartitions goes through the controller: the new partition has three replicas, a
+    // leader, and takes an acks=all record that another node serves.
+    let grow = kafka_protocol::messages::CreatePartitionsRequest::default().with_timeout_ms(10_000).with_topics(vec![
+        kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default()
+            .with_name(kafka_protocol::messages::TopicName("r".into()))
+            .with_count(2)
+            .with_assignments(None),
+    ]);
+    let connection = crate::client::Connection::connect(&bootstrap, ConnectionConfig::default()).await.unwrap();
+    let grown = connection.send(&grow, 3).await.unwrap();
+    assert_eq!(grown.results[0].error_code, 0, "{grown:?}");
+    let description = admin.wait_for_leaders("r", Duration::from_secs(30)).await.unwrap();
+    assert_eq!(description.partitions.len(), 2);
+    assert!(description.partitions.iter().all(|p| p.replicas.len() == 3), "{description:?}");
+    let acked = producer.send(ProducerRecord::new("r", Bytes::from_static(b"grown")).with_partition(1)).await.unwrap();
+    assert_eq!((acked.partition, acked.offset), (1, 0));
+    consumer.assign("r", &[1], StartOffset::Earliest);
+    let mut read = Vec::new();
+    for _ in 0..100 {
+        read.extend(consumer.poll(Duration::from_millis(100)).await.unwrap_or_default());
+        if read.iter().any(|r| r.partition == 1) {
+            break;
+        }
+    }
+    assert!(read.iter().any(|r| r.partition == 1 && r.value.as_deref() == Some(b"grown".as_slice())), "{read:?}");
+
     // Node 3 stops cleanly: its last act is the clean-shutdown marker with its broker epoch.
     let marker = std::path::Path::new("/data/.kafka_cleanshutdown");
     let _ = stops.pop().unwrap().send(());

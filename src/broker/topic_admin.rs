@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::context::BrokerContext;
 use super::topic_config::TopicConfig;
 use super::topics::{validate_topic_name, NewTopic, TopicError};
-use crate::cluster::controller_rpc::{ControllerRequest, ControllerResponse, CreatableTopic};
+use crate::cluster::controller_rpc::{ControllerRequest, ControllerResponse, CreatableTopic, NewPartitions};
 use crate::controller::ControllerError;
 use crate::protocol::topic_name::{colliding_topic, collision_message};
 
@@ -88,6 +88,33 @@ pub async fn create(ctx: &BrokerContext, new: NewTopic, validate_only: bool) -> 
             }),
             Err(error) => Err(from_controller(error)),
         },
+        Ok(other) => Err(TopicError::Other(-1, format!("unexpected controller answer {other:?}"))),
+        Err(error) => Err(from_controller(error)),
+    }
+}
+
+/// Grows topic `name` to `count` partitions (or only checks it), on the brokers of
+/// `assignments` if given: through the active controller in a cluster, on this broker alone
+/// otherwise.
+pub async fn create_partitions(
+    ctx: &BrokerContext,
+    name: &str,
+    count: i32,
+    assignments: Option<Vec<Vec<i32>>>,
+    validate_only: bool,
+) -> Result<(), TopicError> {
+    let Some(cluster) = &ctx.cluster else {
+        return ctx.topics.add_partitions(name, count, validate_only).await;
+    };
+    let request = NewPartitions { name: name.to_string(), count, assignments, validate_only };
+    match cluster
+        .forwarding_channel
+        .send(ControllerRequest::CreatePartitions(vec![request]), cluster.request_timeout)
+        .await
+    {
+        Ok(ControllerResponse::CreatePartitions(mut results)) if results.len() == 1 => {
+            results.remove(0).map_err(from_controller)
+        }
         Ok(other) => Err(TopicError::Other(-1, format!("unexpected controller answer {other:?}"))),
         Err(error) => Err(from_controller(error)),
     }

@@ -155,12 +155,31 @@ impl Cluster {
     }
 
     /// Like [`Cluster::topic`], retrying retriable failures until `timeout` passes (the
-    /// Java producer's `max.block.ms` wait for a topic to appear).
-    pub async fn wait_for_topic(&self, topic: &str, timeout: Duration) -> Result<TopicInfo> {
+    /// Java producer's `max.block.ms` wait for a topic to appear); with `partition`, also
+    /// until the topic has that partition (it may have grown since the cache was filled: the
+    /// Java producer waits for it the same way, refreshing the metadata).
+    pub async fn wait_for_topic(&self, topic: &str, partition: Option<i32>, timeout: Duration) -> Result<TopicInfo> {
         let deadline = crate::runtime::now() + timeout;
+        let mut refresh = false;
         loop {
-            let error = match self.topic(topic).await {
-                Ok(info) if info.error_code == code::NONE => return Ok(info),
+            let looked_up = if refresh {
+                self.refresh_metadata(Some(&[topic.to_owned()])).await.and_then(|()| {
+                    self.with_metadata(|m| m.topic(topic).cloned())
+                        .ok_or_else(|| ClientError::kafka(code::UNKNOWN_TOPIC_OR_PARTITION, format!("topic {topic}")))
+                })
+            } else {
+                self.topic(topic).await
+            };
+            let error = match looked_up {
+                Ok(info) if info.error_code == code::NONE => match partition {
+                    Some(p) if !(0..info.partitions.len() as i32).contains(&p) => {
+                        refresh = true;
+                        let known = info.partitions.len();
+                        let context = format!("partition {p} of {topic} ({known} partitions) within {timeout:?}");
+                        ClientError::kafka(code::UNKNOWN_TOPIC_OR_PARTITION, context)
+                    }
+                    _ => return Ok(info),
+                },
                 Ok(info) => ClientError::kafka(info.error_code, format!("metadata of topic {topic}")),
                 Err(error) => error,
             };

@@ -294,14 +294,18 @@ impl Sender {
         }
         let topic = unplaced.record.topic.clone();
         // A stale topic (its leaders may have moved) still has its partitions: place the
-        // record now; the leader is looked up when its batch is sent. Only a partition the
-        // stale entry does not know (the topic may have grown) waits for a refresh.
+        // record now; the leader is looked up when its batch is sent. A partition the cache
+        // does not know, fresh or stale (the topic may have grown), waits for a refresh, up
+        // to `max.block.ms`, as the Java producer's does.
         let asked = unplaced.record.partition;
         let known = self.cluster.with_metadata(|m| {
             m.topic(&topic)
                 .filter(|t| t.error_code == code::NONE && !t.partitions.is_empty())
                 .map(|t| t.partitions.len() as i32)
-                .filter(|&count| !m.is_stale(&topic) || asked.is_none_or(|p| (0..count).contains(&p)))
+                .filter(|&count| match asked {
+                    Some(p) => (0..count).contains(&p),
+                    None => !m.is_stale(&topic),
+                })
         });
         match known {
             Some(partitions) => self.place(unplaced, partitions),
@@ -311,7 +315,8 @@ impl Sender {
                 let events = self.events_tx.clone();
                 let max_block = Duration::from_millis(self.config.max_block_ms);
                 crate::runtime::spawn(async move {
-                    let result = cluster.wait_for_topic(&topic, max_block).await.map(|t| t.partitions.len() as i32);
+                    let result =
+                        cluster.wait_for_topic(&topic, asked, max_block).await.map(|t| t.partitions.len() as i32);
                     let _ = events.send(Event::TopicResolved { topic, result });
                 });
             }

@@ -39,6 +39,17 @@ pub struct CreatableTopic {
     pub configs: Vec<(String, String)>,
 }
 
+/// One topic of a CreatePartitions request: grow `name` to `count` partitions, on the
+/// brokers of `assignments` (one replica list per new partition) if given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPartitions {
+    pub name: String,
+    pub count: i32,
+    pub assignments: Option<Vec<Vec<i32>>>,
+    /// Check only; write nothing.
+    pub validate_only: bool,
+}
+
 /// A created topic.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedTopic {
@@ -54,6 +65,7 @@ pub enum ControllerRequest {
     BrokerHeartbeat(BrokerHeartbeatRequest),
     AlterPartition(AlterPartitionRequest),
     CreateTopics(Vec<CreatableTopic>),
+    CreatePartitions(Vec<NewPartitions>),
     DeleteTopics(Vec<String>),
 }
 
@@ -64,6 +76,7 @@ pub enum ControllerResponse {
     BrokerHeartbeat(BrokerHeartbeatReply),
     AlterPartition(Vec<AlterPartitionResult>),
     CreateTopics(Vec<Result<CreatedTopic, ControllerError>>),
+    CreatePartitions(Vec<Result<(), ControllerError>>),
     DeleteTopics(Vec<Result<Uuid, ControllerError>>),
 }
 

@@ -172,6 +172,25 @@ impl ControllerServer {
                 }
                 Ok(Written { records, reply: ControllerResponse::CreateTopics(results) })
             }
+            ControllerRequest::CreatePartitions(topics) => {
+                let mut records = Vec::new();
+                let mut results = Vec::new();
+                for topic in topics {
+                    match core.create_partitions(
+                        &topic.name,
+                        topic.count,
+                        topic.assignments.as_deref(),
+                        topic.validate_only,
+                    ) {
+                        Ok(written) => {
+                            records.extend(written.records);
+                            results.push(Ok(()));
+                        }
+                        Err(error) => results.push(Err(error)),
+                    }
+                }
+                Ok(Written { records, reply: ControllerResponse::CreatePartitions(results) })
+            }
             ControllerRequest::DeleteTopics(names) => {
                 let mut records = Vec::new();
                 let mut results = Vec::new();

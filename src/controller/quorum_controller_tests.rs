@@ -191,6 +191,42 @@ fn a_silent_broker_is_fenced_after_the_session_timeout_and_leaves_every_isr() {
 }
 
 #[test]
+fn create_partitions_grows_a_topic_with_its_replication_factor_or_refuses_as_kafka_does() {
+    let (mut cluster, topic) = Cluster::with_topic(1, 3);
+    let code = |c: &mut Cluster, count: i32, assignments: Option<&[Vec<i32>]>| {
+        c.controller.create_partitions("t", count, assignments, false).map(|_| ()).map_err(|e| e.code)
+    };
+    assert_eq!(
+        cluster.controller.create_partitions("nosuch", 2, None, false).map(|_| ()).map_err(|e| e.code),
+        Err(3),
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
+    assert_eq!(code(&mut cluster, 1, None), Err(37), "INVALID_PARTITIONS: the same count");
+    assert_eq!(code(&mut cluster, 0, None), Err(37), "INVALID_PARTITIONS: fewer");
+    assert_eq!(code(&mut cluster, 3, Some(&[vec![1, 2, 3]])), Err(39), "one assignment for two partitions");
+    assert_eq!(code(&mut cluster, 2, Some(&[vec![1, 2]])), Err(39), "two replicas where the topic has three");
+    assert_eq!(code(&mut cluster, 2, Some(&[vec![1, 1, 2]])), Err(39), "a broker twice");
+    assert_eq!(code(&mut cluster, 2, Some(&[vec![1, 2, 9]])), Err(39), "an unregistered broker");
+    // Validate-only writes nothing.
+    let checked = cluster.controller.create_partitions("t", 3, None, true).unwrap();
+    assert!(checked.records.is_empty());
+    assert_eq!(cluster.follower.topics[&topic].partitions.len(), 1);
+    // Grown by one with an assignment, then by two placed by the controller.
+    let written = cluster.controller.create_partitions("t", 2, Some(&[vec![3, 1, 2]]), false).unwrap();
+    cluster.follow(written);
+    let written = cluster.controller.create_partitions("t", 4, None, false).unwrap();
+    cluster.follow(written);
+    let partitions = &cluster.follower.topics[&topic].partitions;
+    assert_eq!(partitions.len(), 4);
+    assert_eq!((partitions[&1].replicas.clone(), partitions[&1].leader), (vec![3, 1, 2], 3));
+    for p in partitions.values() {
+        assert_eq!(p.replicas.len(), 3);
+        assert_eq!(p.isr, p.replicas, "every replica of a new partition is in its ISR");
+        assert_eq!(p.leader, p.replicas[0]);
+    }
+}
+
+#[test]
 fn alter_partition_checks_run_in_kafkas_order() {
     let (mut cluster, topic) = Cluster::with_topic(1, 3);
     let p = cluster.partition(topic);

@@ -105,6 +105,99 @@ impl QuorumController {
         Ok(Written { records, reply: topic_id })
     }
 
+    /// Grows topic `name` to `count` partitions (CreatePartitions). The new partitions get
+    /// as many replicas as the topic's first one: `assignments` (one list per new partition)
+    /// or, without them, active brokers in turn from a seeded start; each led by its first
+    /// replica with every replica in the ISR. Kafka's checks and errors, in its order. With
+    /// `validate_only` it checks and writes nothing.
+    pub fn create_partitions(
+        &mut self,
+        name: &str,
+        count: i32,
+        assignments: Option<&[Vec<BrokerId>]>,
+        validate_only: bool,
+    ) -> Result<Written<()>, ControllerError> {
+        let error = |e: ResponseError, m: String| Err(ControllerError::new(e, m));
+        let Some(topic_id) = self.image.topic_ids.get(name).copied() else {
+            return error(ResponseError::UnknownTopicOrPartition, format!("The topic '{name}' does not exist."));
+        };
+        let topic = &self.image.topics[&topic_id];
+        let current = topic.partitions.len() as i32;
+        if count < current {
+            return error(
+                ResponseError::InvalidPartitions,
+                format!("The topic {name} currently has {current} partition(s); {count} would not be an increase."),
+            );
+        }
+        if count == current {
+            return error(ResponseError::InvalidPartitions, format!("Topic already has {current} partition(s)."));
+        }
+        let replication_factor = topic.partitions.values().next().map_or(1, |p| p.replicas.len());
+        let added = (count - current) as usize;
+        let new_replicas: Vec<Vec<BrokerId>> = match assignments {
+            Some(assignments) => {
+                let invalid = |m: String| error(ResponseError::InvalidReplicaAssignment, m);
+                if assignments.len() != added {
+                    return invalid(format!(
+                        "Attempted to add {added} additional partition(s), but only {} assignment(s) were specified.",
+                        assignments.len()
+                    ));
+                }
+                for replicas in assignments {
+                    if replicas.len() != replication_factor {
+                        return invalid(format!(
+                            "The manual partition assignment includes a partition with {} replica(s), but this is \
+                             not consistent with previous partitions, which have {replication_factor} replica(s).",
+                            replicas.len()
+                        ));
+                    }
+                    for (i, broker) in replicas.iter().enumerate() {
+                        if replicas[..i].contains(broker) {
+                            return invalid(format!(
+                                "The manual partition assignment includes the broker {broker} more than once."
+                            ));
+                        }
+                        if !self.image.brokers.contains_key(broker) {
+                            return invalid(format!(
+                                "The manual partition assignment includes broker {broker}, but no such broker is \
+                                 registered."
+                            ));
+                        }
+                    }
+                }
+                assignments.to_vec()
+            }
+            None => {
+                let active: Vec<BrokerId> =
+                    self.image.brokers.values().filter(|b| b.is_active()).map(|b| b.id).collect();
+                if replication_factor > active.len() {
+                    return error(
+                        ResponseError::InvalidReplicationFactor,
+                        format!(
+                            "Unable to replicate the partition {replication_factor} time(s): only {} broker(s) are \
+                             active.",
+                            active.len()
+                        ),
+                    );
+                }
+                let start = self.rng.random_range(0..active.len());
+                (0..added)
+                    .map(|p| (0..replication_factor).map(|i| active[(start + p + i) % active.len()]).collect())
+                    .collect()
+            }
+        };
+        let mut records = Vec::new();
+        if validate_only {
+            return Ok(Written { records, reply: () });
+        }
+        for (i, replicas) in new_replicas.into_iter().enumerate() {
+            let partition = PartitionRecord::created(topic_id, current + i as i32, replicas);
+            self.write(&mut records, MetadataRecord::Partition(partition));
+        }
+        self.check_invariants();
+        Ok(Written { records, reply: () })
+    }
+
     /// Deletes a topic.
     pub fn delete_topic(&mut self, name: &str) -> Result<Written<Uuid>, ControllerError> {
         let topic_id = *self.image.topic_ids.get(name).ok_or_else(|| {
