@@ -65,7 +65,7 @@ fn seedlog_answers_as_apache_kafka_does() {
         record("fetch out of range", cases::fetch_out_of_range(&pair).await);
         record("ListOffsets at every special timestamp", cases::list_offsets_special_timestamps(&pair).await);
         record("CreateTopics refusals", cases::create_topics_invalid(&pair).await);
-        record("topic and broker configs", cases::topic_and_broker_configs(&pair).await);
+        record("topic configs", cases::topic_configs(&pair).await);
         record("records larger than the limits", cases::record_larger_than_the_limits(&pair).await);
         record("idempotent sequences and epochs", cases::idempotent_sequences(&pair).await);
         record("topic name edges", cases::topic_name_edges(&pair).await);
