@@ -1,0 +1,1 @@
+//! Property test of the group coordinator core (filled in next).
