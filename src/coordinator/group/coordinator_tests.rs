@@ -522,3 +522,110 @@ fn protocols_are_chosen_by_vote_and_a_member_sharing_none_is_refused() {
     assert_eq!(shell.state(), GroupState::CompletingRebalance);
     assert_eq!(shell.core.group("g").unwrap().protocol_name(), Some("range"), "c only speaks range");
 }
+
+#[test]
+fn join_validation_refuses_bad_group_ids_session_timeouts_and_unknown_members() {
+    let mut shell = Shell::new();
+    let mut request = Shell::join_request("", None, &[("range", b"")]);
+    request.group_id = String::new();
+    let (id, out) = shell.join(request);
+    assert_eq!(join_response(&out, Some(id)).error_code, ec::INVALID_GROUP_ID);
+    let mut request = Shell::join_request("", None, &[("range", b"")]);
+    request.session_timeout_ms = 5_999;
+    let (id, out) = shell.join(request);
+    assert_eq!(join_response(&out, Some(id)).error_code, ec::INVALID_SESSION_TIMEOUT);
+    let (id, out) = shell.join(Shell::join_request("made-up", None, &[("range", b"")]));
+    assert_eq!(join_response(&out, Some(id)).error_code, ec::UNKNOWN_MEMBER_ID, "member id for a missing group");
+    let mut request = Shell::join_request("", None, &[]);
+    request.protocol_type = "consumer".into();
+    let (id, out) = shell.join(request);
+    assert_eq!(join_response(&out, Some(id)).error_code, ec::INCONSISTENT_GROUP_PROTOCOL, "no protocols");
+}
+
+#[test]
+fn an_unused_pending_member_id_expires_after_the_session_timeout() {
+    let mut shell = Shell::new();
+    let (_, out) = shell.join(Shell::join_request("", None, &[("range", b"")]));
+    let pending = join_response(&out, None).member_id;
+    assert!(shell.core.group("g").unwrap().is_pending_member(&pending));
+    shell.advance_to(i64::from(SESSION_MS));
+    assert!(!shell.core.group("g").unwrap().is_pending_member(&pending));
+    let (id, out) = shell.join(Shell::join_request(&pending, None, &[("range", b"")]));
+    assert_eq!(join_response(&out, Some(id)).error_code, ec::UNKNOWN_MEMBER_ID);
+}
+
+#[test]
+fn a_leader_rejoining_a_stable_group_rebalances_but_an_unchanged_follower_does_not() {
+    let mut shell = Shell::new();
+    let (a, b) = stable_pair(&mut shell);
+    let (id, out) = shell.join(Shell::join_request(&b, None, &[("range", b"r")]));
+    let response = join_response(&out, Some(id));
+    assert_eq!((response.generation_id, response.members.len()), (1, 0), "the current generation again");
+    assert_eq!(shell.state(), GroupState::Stable);
+    let (_, out) = shell.join(Shell::join_request(&a, None, &[("range", b"r")]));
+    assert!(out.responses.is_empty());
+    assert_eq!(shell.state(), GroupState::PreparingRebalance);
+}
+
+#[test]
+fn a_static_member_replaced_during_completing_rebalance_forces_a_rebalance() {
+    let mut shell = Shell::new();
+    shell.join(Shell::join_request("", Some("i1"), &[("range", b"r")]));
+    let (_, out) = shell.join(Shell::join_request("", None, &[("range", b"r")]));
+    let b = join_response(&out, None).member_id;
+    let (join_b, _) = shell.join(Shell::join_request(&b, None, &[("range", b"r")]));
+    let out = shell.advance_to(6_000);
+    let old = out
+        .responses
+        .iter()
+        .find_map(|r| match &r.body {
+            ResponseBody::JoinGroup(j) if j.member_id.starts_with("i1-") => Some(j.member_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(join_response(&out, Some(join_b)).generation_id, 1);
+    let (sync_old, _) = shell.sync(&old, 1, &[]);
+    let (rejoin, out) = shell.join(Shell::join_request("", Some("i1"), &[("range", b"r")]));
+    assert_eq!(sync_response(&out, sync_old).error_code, ec::FENCED_INSTANCE_ID);
+    assert!(out.responses.iter().all(|r| r.request_id != rejoin), "parked for the new generation");
+    assert_eq!(shell.state(), GroupState::PreparingRebalance);
+    assert_eq!(shell.heartbeat(&old, 1, Some("i1")), ec::FENCED_INSTANCE_ID);
+}
+
+#[test]
+fn an_admin_removes_a_static_member_by_instance_id() {
+    let mut shell = Shell::new();
+    shell.join(Shell::join_request("", Some("i1"), &[("range", b"r")]));
+    let out = shell.advance_to(3_000);
+    let member_id = join_response(&out, None).member_id;
+    let request_id = RequestId(500);
+    let request = LeaveGroupRequest {
+        group_id: "g".into(),
+        members: vec![
+            LeaveMember { member_id: String::new(), group_instance_id: Some("i1".into()) },
+            LeaveMember { member_id: String::new(), group_instance_id: Some("i9".into()) },
+        ],
+    };
+    let out = shell.step(Input::LeaveGroup { request_id, request });
+    match &only(&out, request_id).body {
+        ResponseBody::LeaveGroup(r) => {
+            assert_eq!(r.members.iter().map(|m| m.error_code).collect::<Vec<_>>(), [ec::NONE, ec::UNKNOWN_MEMBER_ID]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(shell.core.group("g").unwrap().member(&member_id).is_none());
+    assert_eq!(shell.state(), GroupState::Empty);
+}
+
+#[test]
+fn a_commit_during_completing_rebalance_gets_rebalance_in_progress() {
+    let mut shell = Shell::new();
+    let (a, b) = stable_pair(&mut shell);
+    shell.join(Shell::join_request(&a, None, &[("range", b"r")]));
+    shell.join(Shell::join_request(&b, None, &[("range", b"r")]));
+    assert_eq!(shell.state(), GroupState::CompletingRebalance);
+    let (commit, out) = shell.commit(&a, 2, None);
+    assert_eq!(commit_errors(&out, commit), [ec::REBALANCE_IN_PROGRESS]);
+    let (commit, out) = shell.commit(&a, 1, None);
+    assert_eq!(commit_errors(&out, commit), [ec::ILLEGAL_GENERATION], "the zombie of the last generation");
+}
