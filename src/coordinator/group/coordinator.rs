@@ -60,6 +60,18 @@ pub struct GroupCoordinator {
     pub(super) offsets: BTreeMap<(String, String, i32), OffsetCommitValue>,
     pub(super) pending_appends: BTreeMap<AppendId, PendingAppend>,
     next_append_id: u64,
+    /// A rule broken on purpose, so the property test can show its checks fire.
+    #[cfg(test)]
+    pub(super) broken: Option<BrokenRule>,
+}
+
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BrokenRule {
+    /// OffsetCommit takes any generation from a member.
+    CommitsIgnoreTheGeneration,
+    /// A rebalance drops the parked SyncGroups instead of answering them.
+    RebalanceForgetsParkedSyncs,
 }
 
 impl GroupCoordinator {
@@ -170,6 +182,10 @@ impl GroupCoordinator {
     /// from Empty under the initial rebalance delay, else under the rebalance timeout.
     pub(super) fn prepare_rebalance(&mut self, group: &mut ClassicGroup, now_ms: i64, out: &mut Outputs) {
         if group.is(GroupState::CompletingRebalance) {
+            #[cfg(test)]
+            if self.broken == Some(BrokenRule::RebalanceForgetsParkedSyncs) {
+                group.parked_syncs();
+            }
             for (_, request_id) in group.parked_syncs() {
                 out.respond(
                     request_id,

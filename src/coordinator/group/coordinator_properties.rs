@@ -16,13 +16,16 @@
 //! - a member id once removed never comes back (§8 8), and an instance id has at most one
 //!   member (§8 7).
 //!
-//! The core's own `check_invariants` runs inside every step as well.
+//! The core's own `check_invariants` runs inside every step as well. `broken_cores_are_caught`
+//! runs the model against a core with a rule broken on purpose and requires these checks to
+//! report it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use uuid::Uuid;
 
+use super::coordinator::BrokenRule;
 use super::coordinator_tests::{member, Shell};
 use super::error_code as ec;
 use super::*;
@@ -128,11 +131,15 @@ struct Model {
 
 impl Model {
     fn new() -> Self {
+        Self::with_core(GroupCoordinator::new(GroupConfig::default()))
+    }
+
+    fn with_core(core: GroupCoordinator) -> Self {
         let mut clients = vec![Client::default(); CLIENTS];
         clients[2].instance = Some("static-2".into());
         Model {
             now_ms: 0,
-            core: GroupCoordinator::new(GroupConfig::default()),
+            core,
             clients,
             next_request: 0,
             next_uuid: 1,
@@ -444,4 +451,40 @@ fn the_model_reaches_stable_and_rebalances() {
     model.apply(&Op::Leave { client: 1 });
     assert_eq!(model.state, GroupState::PreparingRebalance);
     model.drain();
+}
+
+/// The checks fire: the same model against a core with a rule broken on purpose must fail.
+#[test]
+fn broken_cores_are_caught() {
+    use proptest::test_runner::{Config, TestRunner};
+    for (rule, expected) in [
+        (BrokenRule::CommitsIgnoreTheGeneration, "inadmissible commit"),
+        (BrokenRule::RebalanceForgetsParkedSyncs, "never answered"),
+    ] {
+        let mut runner = TestRunner::new(Config { cases: 256, failure_persistence: None, ..Config::default() });
+        let result = runner.run(&prop::collection::vec(op(), 20..160), |ops| {
+            let outcome = std::panic::catch_unwind(|| {
+                let mut core = GroupCoordinator::new(GroupConfig::default());
+                core.broken = Some(rule);
+                let mut model = Model::with_core(core);
+                for op in &ops {
+                    model.apply(op);
+                }
+                model.drain();
+            });
+            match outcome {
+                Ok(()) => Ok(()),
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Err(proptest::test_runner::TestCaseError::fail(message))
+                }
+            }
+        });
+        let failure = result.expect_err(&format!("{rule:?} went unnoticed"));
+        assert!(failure.to_string().contains(expected), "{rule:?}: {failure}");
+    }
 }

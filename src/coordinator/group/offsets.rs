@@ -17,6 +17,18 @@ impl GroupCoordinator {
         request: OffsetCommitRequest,
         out: &mut Outputs,
     ) {
+        #[cfg(test)]
+        let request = {
+            let mut request = request;
+            if self.broken == Some(super::coordinator::BrokenRule::CommitsIgnoreTheGeneration) {
+                if let Some(group) = self.groups.get(&request.member.group_id) {
+                    if request.member.generation_id >= 0 {
+                        request.member.generation_id = group.generation_id;
+                    }
+                }
+            }
+            request
+        };
         let member = &request.member;
         let admitted = match self.groups.get_mut(&member.group_id) {
             None if member.generation_id < 0 => {
