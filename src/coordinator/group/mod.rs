@@ -14,11 +14,13 @@
 //! | `timers.rs` | timer keys (group, member, kind) and the deadlines a group has armed |
 //! | `records.rs` | the `__consumer_offsets` records the core asks to append, as values |
 //! | `outputs.rs` | requests, responses and what one step hands back to the shell |
-//! | `join.rs` | JoinGroup, the join phase and its completion |
+//! | `join.rs` | JoinGroup: the two-step join, static replacement, rejoining by state |
 //! | `sync.rs` | SyncGroup and storing the leader's assignment |
 //! | `heartbeat.rs` | Heartbeat, LeaveGroup and the member checks they share |
 //! | `offsets.rs` | OffsetCommit admission and OffsetFetch |
-//! | `coordinator.rs` | `GroupCoordinator`: the core over many groups and every entry point |
+//! | `coordinator.rs` | `GroupCoordinator`: every entry point; prepare a rebalance, complete the join phase, remove members, timers, unload |
+//! | `coordinator_tests.rs` | unit tests that walk the classic story rule by rule |
+//! | `coordinator_properties.rs` | the property test of random traffic against §8's invariants |
 
 mod classic_group;
 mod coordinator;
