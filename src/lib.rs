@@ -7,6 +7,7 @@ pub mod broker;
 pub mod client;
 pub mod cluster;
 pub mod controller;
+pub mod coordinator;
 pub mod events;
 pub mod protocol;
 pub mod raft;
