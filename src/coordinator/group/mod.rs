@@ -21,7 +21,7 @@
 //! | `offsets.rs` | OffsetCommit admission and OffsetFetch |
 //! | `coordinator.rs` | `GroupCoordinator`: every entry point; prepare a rebalance, complete the join phase, remove members, timers, unload |
 //! | `coordinator_tests.rs` | unit tests that walk the classic story rule by rule |
-//! | `record_codec_tests.rs` | round trips, Kafka's older versions, garbage never panics |
+//! | `record_codec_tests.rs` | round trips, Kafka's older versions, garbage never panics (tests/group_records.rs: Kafka's own bytes) |
 //! | `coordinator_properties.rs` | the property test of random traffic against §8's invariants |
 
 mod classic_group;
