@@ -13,6 +13,7 @@
 //! | `classic_group.rs` | `ClassicGroup`: state, generation, leader, members; the allowed transitions |
 //! | `timers.rs` | timer keys (group, member, kind) and the deadlines a group has armed |
 //! | `records.rs` | the `__consumer_offsets` records the core asks to append, as values |
+//! | `record_codec.rs` | those records' bytes, exactly as Kafka 4.1 writes them, and their bounded decoding |
 //! | `outputs.rs` | requests, responses and what one step hands back to the shell |
 //! | `join.rs` | JoinGroup: the two-step join, static replacement, rejoining by state |
 //! | `sync.rs` | SyncGroup and storing the leader's assignment |
@@ -20,6 +21,7 @@
 //! | `offsets.rs` | OffsetCommit admission and OffsetFetch |
 //! | `coordinator.rs` | `GroupCoordinator`: every entry point; prepare a rebalance, complete the join phase, remove members, timers, unload |
 //! | `coordinator_tests.rs` | unit tests that walk the classic story rule by rule |
+//! | `record_codec_tests.rs` | round trips, Kafka's older versions, garbage never panics (tests/group_records.rs: Kafka's own bytes) |
 //! | `coordinator_properties.rs` | the property test of random traffic against §8's invariants |
 
 mod classic_group;
@@ -29,6 +31,7 @@ mod join;
 mod member;
 mod offsets;
 mod outputs;
+pub mod record_codec;
 mod records;
 mod sync;
 mod timers;
@@ -37,6 +40,8 @@ mod timers;
 mod coordinator_properties;
 #[cfg(test)]
 mod coordinator_tests;
+#[cfg(test)]
+mod record_codec_tests;
 
 pub use classic_group::{ClassicGroup, GroupState};
 pub use coordinator::{GroupConfig, GroupCoordinator};

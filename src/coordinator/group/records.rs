@@ -1,6 +1,6 @@
 //! The `__consumer_offsets` records the core asks the shell to append
-//! (GROUPS-AND-TRANSACTIONS.md §2.7), as plain values. The encoding (key version 2 for
-//! GroupMetadata, 0/1 for OffsetCommit, value versions 3) comes with the shell.
+//! (GROUPS-AND-TRANSACTIONS.md §2.7), as plain values. Their bytes, as Kafka 4.1 writes them,
+//! are `record_codec.rs`'s.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupRecord {
