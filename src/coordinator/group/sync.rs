@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::classic_group::GroupState;
+use super::classic_group::{ClassicGroup, GroupState};
 use super::coordinator::{GroupCoordinator, PendingAppend};
 use super::error_code;
 use super::outputs::{Outputs, RequestId, ResponseBody, SyncGroupRequest, SyncGroupResponse};
@@ -37,16 +37,7 @@ impl GroupCoordinator {
             }
             match group.state {
                 GroupState::PreparingRebalance => reply(out, error_code::REBALANCE_IN_PROGRESS),
-                GroupState::Stable => {
-                    group.touch_member(&member_id, now_ms, out);
-                    let response = SyncGroupResponse {
-                        error_code: error_code::NONE,
-                        protocol_type: group.protocol_type.clone(),
-                        protocol_name: group.protocol_name.clone(),
-                        assignment: group.members[&member_id].assignment.clone(),
-                    };
-                    out.respond(request_id, ResponseBody::SyncGroup(response));
-                }
+                GroupState::Stable => send_assignment(group, &member_id, request_id, now_ms, out),
                 GroupState::CompletingRebalance => {
                     let member = group.members.get_mut(&member_id).expect("checked");
                     if let Some(old) = member.awaiting_sync.replace(request_id) {
@@ -108,17 +99,22 @@ impl GroupCoordinator {
             }
             group.transition_to(GroupState::Stable, now_ms, out);
             for (member_id, request_id) in group.parked_syncs() {
-                group.touch_member(&member_id, now_ms, out);
-                let response = SyncGroupResponse {
-                    error_code: error_code::NONE,
-                    protocol_type: group.protocol_type.clone(),
-                    protocol_name: group.protocol_name.clone(),
-                    assignment: group.members[&member_id].assignment.clone(),
-                };
-                out.respond(request_id, ResponseBody::SyncGroup(response));
+                send_assignment(group, &member_id, request_id, now_ms, out);
             }
         });
     }
+}
+
+/// Answers a member's SyncGroup with its stored assignment (its liveness renewed).
+fn send_assignment(group: &mut ClassicGroup, member_id: &str, request_id: RequestId, now_ms: i64, out: &mut Outputs) {
+    group.touch_member(member_id, now_ms, out);
+    let response = SyncGroupResponse {
+        error_code: error_code::NONE,
+        protocol_type: group.protocol_type.clone(),
+        protocol_name: group.protocol_name.clone(),
+        assignment: group.members[member_id].assignment.clone(),
+    };
+    out.respond(request_id, ResponseBody::SyncGroup(response));
 }
 
 fn reply_to(out: &mut Outputs, request_id: RequestId, error: i16) {
