@@ -44,6 +44,15 @@ impl RaftMonotonicEpoch {
     }
 }
 
+/// The higher of two labelled floors; `first` on a tie.
+fn higher<'a>(first: Option<(i32, &'a str)>, second: Option<(i32, &'a str)>) -> Option<(i32, &'a str)> {
+    match (first, second) {
+        (Some(a), Some(b)) if b.0 > a.0 => Some(b),
+        (Some(a), _) => Some(a),
+        (None, b) => b,
+    }
+}
+
 impl Checker for RaftMonotonicEpoch {
     fn name(&self) -> &'static str {
         NAME
@@ -60,16 +69,12 @@ impl Checker for RaftMonotonicEpoch {
             let what = format!("moved to {} in epoch {}", t.to_state, t.epoch);
             let moved = self.moved.get(&node).copied();
             let written = self.written.get(&node).copied();
+            let moved_floor = moved.map(|m| (m, "epoch"));
             let floor = if t.from_state == "Starting" {
                 // A restart: back at no less than anything it reported or wrote.
-                match (moved, written) {
-                    (Some(m), Some(w)) if w > m => Some((w, "written epoch")),
-                    (Some(m), _) => Some((m, "epoch")),
-                    (None, Some(w)) => Some((w, "written epoch")),
-                    (None, None) => None,
-                }
+                higher(moved_floor, written.map(|w| (w, "written epoch")))
             } else {
-                moved.map(|m| (m, "epoch"))
+                moved_floor
             };
             self.check(ev, t.epoch, floor, what);
             self.moved.insert(node, moved.map_or(t.epoch, |m| m.max(t.epoch)));
@@ -77,12 +82,7 @@ impl Checker for RaftMonotonicEpoch {
             let what = format!("wrote its quorum-state with epoch {}", w.epoch);
             let written = self.written.get(&node).copied();
             let moved = self.moved.get(&node).copied();
-            let floor = match (written, moved) {
-                (Some(a), Some(b)) if b > a => Some((b, "epoch")),
-                (Some(a), _) => Some((a, "written epoch")),
-                (None, Some(b)) => Some((b, "epoch")),
-                (None, None) => None,
-            };
+            let floor = higher(written.map(|a| (a, "written epoch")), moved.map(|b| (b, "epoch")));
             self.check(ev, w.epoch, floor, what);
             self.written.insert(node, written.map_or(w.epoch, |a| a.max(w.epoch)));
         }
