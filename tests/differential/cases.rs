@@ -238,25 +238,14 @@ pub async fn idempotent_sequences(pair: &Pair) -> Outcome {
         .with_producer_epoch(-1);
     let (ours, theirs) = pair.both(&half).await?;
     same("InitProducerId with an id and no epoch", &observe::producer_id(&ours), &observe::producer_id(&theirs))?;
-    let empty =
-        half.clone().with_producer_id(ProducerId(-1)).with_transactional_id(Some(StrBytes::from_static_str("").into()));
+    let empty = half.with_producer_id(ProducerId(-1)).with_transactional_id(Some(StrBytes::from_static_str("").into()));
     let (ours, theirs) = pair.both(&empty).await?;
     same(
         "InitProducerId with an empty transactional id",
         &observe::producer_id(&ours),
         &observe::producer_id(&theirs),
     )?;
-    let request = half.with_producer_id(ProducerId(-1));
-    let (ours, mut theirs) = pair.both(&request).await?;
-    // Kafka's producer id manager fetches its first block from the controller on first use,
-    // answering COORDINATOR_LOAD_IN_PROGRESS (14) until it has one; clients retry.
-    for _ in 0..100 {
-        if theirs.error_code != 14 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        theirs = pair.kafka.send(&request, pair.version(ApiKey::InitProducerId)?).await.map_err(|e| e.to_string())?;
-    }
+    let (ours, theirs) = pair.init_producer_ids().await?;
     same("InitProducerId", &observe::producer_id(&ours), &observe::producer_id(&theirs))?;
     let ids = [ours.producer_id, theirs.producer_id];
     // (what, epoch, base sequence, records): each sent to both, each broker with its own id.

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{ApiKey, MetadataRequest, TopicName};
+use kafka_protocol::messages::{
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest, ProducerId, TopicName,
+};
 use kafka_protocol::protocol::{Request, StrBytes};
 use seedlog::client::api_versions::client_range;
 use seedlog::client::{Connection, ConnectionConfig};
@@ -16,6 +18,8 @@ use crate::requests;
 
 /// Kafka's UNKNOWN_TOPIC_OR_PARTITION.
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+/// Kafka's COORDINATOR_LOAD_IN_PROGRESS.
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
 
 /// The two broker processes, on their defaults but for seedlog's high-watermark rule (see
 /// [`Brokers::start`]). Both number their one node 1; nothing here is auto-created
@@ -87,6 +91,28 @@ impl Pair {
         let version = self.version(key)?;
         let ours = self.seedlog.send(request, version).await.map_err(|e| format!("seedlog {key:?} v{version}: {e}"))?;
         let theirs = self.kafka.send(request, version).await.map_err(|e| format!("Kafka {key:?} v{version}: {e}"))?;
+        Ok((ours, theirs))
+    }
+
+    /// An idempotent producer's InitProducerId (no transactional id, no producer id or
+    /// epoch yet) to both. Kafka's producer id manager fetches its first block from the
+    /// controller on first use, answering COORDINATOR_LOAD_IN_PROGRESS (14) until it has one;
+    /// clients retry, and so does this, for Kafka (for 5 s).
+    pub async fn init_producer_ids(&self) -> Result<(InitProducerIdResponse, InitProducerIdResponse), String> {
+        let request = InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let (ours, mut theirs) = self.both(&request).await?;
+        let version = self.version(ApiKey::InitProducerId)?;
+        for _ in 0..100 {
+            if theirs.error_code != COORDINATOR_LOAD_IN_PROGRESS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            theirs = self.kafka.send(&request, version).await.map_err(|e| format!("Kafka InitProducerId: {e}"))?;
+        }
         Ok((ours, theirs))
     }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, ProducerId};
+use kafka_protocol::messages::ApiKey;
 
 use proptest::prelude::*;
 use seedlog::client::idempotence::ProducerIdentity;
@@ -133,27 +133,9 @@ impl Producer {
         if let Some(ids) = self.ids {
             return Ok(ids);
         }
-        let request = InitProducerIdRequest::default()
-            .with_transactional_id(None)
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1);
-        let version = pair.version(ApiKey::InitProducerId)?;
-        let mut answers = Vec::new();
-        for connection in [&pair.seedlog, &pair.kafka] {
-            // Kafka answers COORDINATOR_LOAD_IN_PROGRESS (14) until its first id block arrives.
-            let mut answer = connection.send(&request, version).await.map_err(|e| e.to_string())?;
-            for _ in 0..100 {
-                if answer.error_code != 14 {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                answer = connection.send(&request, version).await.map_err(|e| e.to_string())?;
-            }
-            answers.push(answer);
-        }
-        same("InitProducerId", &observe::producer_id(&answers[0]), &observe::producer_id(&answers[1]))?;
-        let ids = (answers[0].producer_id.0, answers[1].producer_id.0);
+        let (ours, theirs) = pair.init_producer_ids().await?;
+        same("InitProducerId", &observe::producer_id(&ours), &observe::producer_id(&theirs))?;
+        let ids = (ours.producer_id.0, theirs.producer_id.0);
         self.ids = Some(ids);
         Ok(ids)
     }
