@@ -13,6 +13,7 @@ use super::context::BrokerContext;
 use super::topic_config::TopicConfig;
 use super::topics::{validate_topic_name, NewTopic, TopicError};
 use crate::cluster::controller_rpc::{ControllerRequest, ControllerResponse, CreatableTopic, NewPartitions};
+use crate::controller::replication_control::check_new_assignments;
 use crate::controller::ControllerError;
 use crate::protocol::topic_name::{colliding_topic, collision_message};
 
@@ -104,6 +105,14 @@ pub async fn create_partitions(
     validate_only: bool,
 ) -> Result<(), TopicError> {
     let Some(cluster) = &ctx.cluster else {
+        // Alone, this broker is the one registered broker and every topic has one replica.
+        if let (Some(assignments), Some(topic)) = (&assignments, ctx.topics.get(name).await) {
+            let current = topic.partitions.len() as i32;
+            if count > current {
+                check_new_assignments((count - current) as usize, 1, assignments, |b| b == ctx.node_id)
+                    .map_err(from_controller)?;
+            }
+        }
         return ctx.topics.add_partitions(name, count, validate_only).await;
     };
     let request = NewPartitions { name: name.to_string(), count, assignments, validate_only };

@@ -47,6 +47,47 @@ pub struct AlterPartitionRequest {
 /// One partition's answer: its state after the request, or the error.
 pub type AlterPartitionResult = Result<PartitionRegistration, ControllerError>;
 
+/// Kafka's checks of the replicas named for `added` new partitions (CreatePartitions), each
+/// INVALID_REPLICA_ASSIGNMENT: one assignment per new partition, each of the topic's
+/// `replication_factor` replicas, each a `registered` broker, none twice. A broker alone
+/// runs the same checks with itself as the one registered broker.
+pub fn check_new_assignments(
+    added: usize,
+    replication_factor: usize,
+    assignments: &[Vec<BrokerId>],
+    registered: impl Fn(BrokerId) -> bool,
+) -> Result<(), ControllerError> {
+    let invalid = |m: String| Err(ControllerError::new(ResponseError::InvalidReplicaAssignment, m));
+    if assignments.len() != added {
+        return invalid(format!(
+            "Attempted to add {added} additional partition(s), but only {} assignment(s) were specified.",
+            assignments.len()
+        ));
+    }
+    for replicas in assignments {
+        if replicas.len() != replication_factor {
+            return invalid(format!(
+                "The manual partition assignment includes a partition with {} replica(s), but this is not \
+                 consistent with previous partitions, which have {replication_factor} replica(s).",
+                replicas.len()
+            ));
+        }
+        for (i, broker) in replicas.iter().enumerate() {
+            if replicas[..i].contains(broker) {
+                return invalid(format!(
+                    "The manual partition assignment includes the broker {broker} more than once."
+                ));
+            }
+            if !registered(*broker) {
+                return invalid(format!(
+                    "The manual partition assignment includes broker {broker}, but no such broker is registered."
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl QuorumController {
     /// Creates a topic: `partitions` partitions (-1: `num.partitions`) of
     /// `replication_factor` replicas (-1: `default.replication.factor`) on active brokers,
@@ -136,35 +177,8 @@ impl QuorumController {
         let added = (count - current) as usize;
         let new_replicas: Vec<Vec<BrokerId>> = match assignments {
             Some(assignments) => {
-                let invalid = |m: String| error(ResponseError::InvalidReplicaAssignment, m);
-                if assignments.len() != added {
-                    return invalid(format!(
-                        "Attempted to add {added} additional partition(s), but only {} assignment(s) were specified.",
-                        assignments.len()
-                    ));
-                }
-                for replicas in assignments {
-                    if replicas.len() != replication_factor {
-                        return invalid(format!(
-                            "The manual partition assignment includes a partition with {} replica(s), but this is \
-                             not consistent with previous partitions, which have {replication_factor} replica(s).",
-                            replicas.len()
-                        ));
-                    }
-                    for (i, broker) in replicas.iter().enumerate() {
-                        if replicas[..i].contains(broker) {
-                            return invalid(format!(
-                                "The manual partition assignment includes the broker {broker} more than once."
-                            ));
-                        }
-                        if !self.image.brokers.contains_key(broker) {
-                            return invalid(format!(
-                                "The manual partition assignment includes broker {broker}, but no such broker is \
-                                 registered."
-                            ));
-                        }
-                    }
-                }
+                let registered = |broker: BrokerId| self.image.brokers.contains_key(&broker);
+                check_new_assignments(added, replication_factor, assignments, registered)?;
                 assignments.to_vec()
             }
             None => {
